@@ -1,0 +1,47 @@
+"""Errors users can act on. The CLI prints ``str(err)`` as one line and exits 2 for `UsageError`s."""
+
+from __future__ import annotations
+
+import difflib
+from typing import Iterable
+
+
+class ArchsearchError(Exception):
+    """Base of every error archsearch raises on purpose."""
+
+
+class UsageError(ArchsearchError):
+    """Bad input from the user: config, flag, name, value. CLI exit code 2."""
+
+
+class ConfigError(UsageError):
+    """A config file or keyword argument is wrong."""
+
+
+class ConstraintError(UsageError):
+    """A constraint string is malformed, or no architecture can satisfy the constraints."""
+
+
+class DataError(ArchsearchError):
+    """A dataset is missing or corrupt; the message says how to get it."""
+
+
+class CheckpointError(ArchsearchError):
+    """A checkpoint is unreadable, truncated or fails its checksum."""
+
+
+class DivergedError(ArchsearchError):
+    """Training produced a NaN or infinite loss; searches record the candidate as failed and go on."""
+
+    def __init__(self, message: str, *, epoch: int | None = None, step: int | None = None) -> None:
+        super().__init__(message)
+        self.epoch = epoch
+        self.step = step
+
+
+def unknown_name(kind: str, name: object, allowed: Iterable[object]) -> UsageError:
+    """`unknown space 'mobilnet'; did you mean 'mobilenet'? (allowed: darts, mobilenet)`."""
+    allowed = sorted(map(str, allowed))
+    close = difflib.get_close_matches(str(name), allowed, n=1)
+    hint = f"; did you mean {close[0]!r}?" if close else ""
+    return UsageError(f"unknown {kind} {name!r}{hint} (allowed: {', '.join(allowed)})")

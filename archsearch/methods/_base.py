@@ -1,0 +1,43 @@
+"""The contract every search method follows, so that the CLI, the ledger, checkpoints and executors serve all.
+
+A method is built from its config dataclass (defaults citing the paper) and a `RunContext`; `run()` loops like the
+paper's algorithm box and calls ``ctx.checkpoint(self)`` at safe points (after an iteration, an epoch, a recorded
+trial). `state_dict()` must hold *everything* the loop needs to continue exactly (counters, pools, RNG states,
+model/optimizer states, in-flight work), so a run killed at any point and resumed equals an uninterrupted one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Protocol, runtime_checkable
+
+from archsearch.space.space import Arch
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One architecture with what the search measured or predicted for it."""
+
+    arch: Arch
+    objectives: dict[str, float]  # e.g. {"accuracy": 0.91, "macs": 3.1e6}
+    attrs: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    """What `run()` returns: the chosen arch(es) and the Pareto front over (accuracy, cost)."""
+
+    best: Candidate
+    pareto_front: tuple[Candidate, ...] = ()
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@runtime_checkable
+class Method(Protocol):
+    name: ClassVar[str]
+
+    def run(self) -> SearchResult: ...
+
+    def state_dict(self) -> dict[str, Any]: ...
+
+    def load_state_dict(self, state: dict[str, Any]) -> None: ...

@@ -1,0 +1,34 @@
+"""Built-in search spaces, registered by name: ``create_space("mobilenet", preset="quick")``."""
+
+from __future__ import annotations
+
+from archsearch._registry import Registry
+from archsearch.spaces._base import SearchSpace, WeightSharingSpace, cost_predicate
+
+SPACES: Registry[SearchSpace] = Registry("space")
+register_space = SPACES.register
+
+
+def create_space(name: str, **kwargs: object) -> SearchSpace:
+    _load_builtins()
+    return SPACES.create(name, **kwargs)
+
+
+def space_names() -> list[str]:
+    _load_builtins()
+    return SPACES.names()
+
+
+def _load_builtins() -> None:
+    """Import the built-in space modules so they register themselves (kept lazy: importing archsearch is cheap)."""
+    import importlib
+
+    for module in _BUILTIN_MODULES:
+        importlib.import_module(f"archsearch.spaces.{module}")
+
+
+# Each built-in space module registers itself on import; add a module here when you add a space.
+_BUILTIN_MODULES: list[str] = []
+
+__all__ = ["SPACES", "SearchSpace", "WeightSharingSpace", "cost_predicate", "create_space", "register_space",
+           "space_names"]

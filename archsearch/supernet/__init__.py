@@ -1,0 +1,16 @@
+"""Weight-sharing supernets: `MixedOp` and the path policies a method sets on it."""
+
+from archsearch.supernet.mixed_op import (
+    BinaryGate,
+    MixedOp,
+    PathPolicy,
+    SinglePath,
+    Weighted,
+    make_alphas,
+    mixed_ops,
+    set_path,
+    set_policy,
+)
+
+__all__ = ["BinaryGate", "MixedOp", "PathPolicy", "SinglePath", "Weighted", "make_alphas", "mixed_ops",
+           "set_path", "set_policy"]
