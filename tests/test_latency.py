@@ -1,0 +1,38 @@
+import json
+
+import pytest
+import torch
+import torch.nn as nn
+
+from archsearch.cost.latency import LatencyTable, device_fingerprint, measure_table
+from archsearch.errors import UsageError
+
+
+def test_table_round_trips_and_sums(tmp_path):
+    ops = [("conv", lambda: nn.Conv2d(1, 4, 3, padding=1), (1, 8, 8)), ("id", nn.Identity, (1, 8, 8)),
+           ("conv", lambda: nn.Conv2d(1, 4, 3, padding=1), (1, 8, 8))]
+    table = measure_table(ops, warmup=1, repeats=3)
+    assert sorted(table.entries) == ["conv", "id"]  # shared keys are timed once
+    assert all(v > 0 for v in table.entries.values())
+    path = table.save(tmp_path / "lut.json")
+    loaded = LatencyTable.load(path, expect=device_fingerprint("cpu", 1))
+    assert loaded.entries == table.entries
+    assert loaded.total(["conv", "id", "conv"]) == pytest.approx(2 * table["conv"] + table["id"])
+
+
+def test_table_from_another_device_is_refused_unless_forced(tmp_path):
+    fingerprint = dict(device_fingerprint("cpu", 1), processor="Some Phone SoC")
+    path = LatencyTable(fingerprint, {"conv": 1.5}).save(tmp_path / "lut.json")
+    with pytest.raises(UsageError, match="another device.*processor"):
+        LatencyTable.load(path, expect=device_fingerprint("cpu", 1))
+    assert LatencyTable.load(path, expect=device_fingerprint("cpu", 1), force=True)["conv"] == 1.5
+
+
+def test_corrupt_or_missing_table_is_a_clear_error(tmp_path):
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"fingerprint": {}, "entr')
+    with pytest.raises(UsageError, match="corrupt"):
+        LatencyTable.load(bad)
+    with pytest.raises(UsageError, match="no latency table"):
+        LatencyTable.load(tmp_path / "missing.json")
+    assert json.loads(LatencyTable({"d": 1}, {"a": 1.0}).to_json())["entries"] == {"a": 1.0}
