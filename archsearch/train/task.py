@@ -1,0 +1,126 @@
+"""`EvalTask` -> `run_eval_task` -> `EvalResult`: train one candidate from scratch, anywhere.
+
+Methods that train candidates (random search, hierarchical evolution, FBNetV3's stage 2, retraining of found
+archs) describe each job as a small picklable `EvalTask` and hand it to the executor (local or Ray); the worker
+rebuilds the space and the data from plain values. A worker process loads each dataset once and keeps it (and
+its splits) in memory for the next task.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import torch
+
+from archsearch.data.datasets import Dataset, load_dataset
+from archsearch.data.splits import Splits, make_splits
+from archsearch.errors import DivergedError
+from archsearch.train.device import resolve_device
+from archsearch.train.recipe import Recipe
+from archsearch.train.trainer import evaluate, train
+
+_CACHE_SIZE = 2  # datasets (and split sets) kept per process
+
+
+@dataclass(frozen=True)
+class EvalTask:
+    """Everything needed to train and evaluate one architecture, as plain (picklable, JSON-able) values.
+
+    `split` holds `make_splits` options (val_size, small_val_size, train_size, seed): every candidate of a search
+    must see the same split, so its seed is separate from `seed`, which drives weight init, shuffling,
+    augmentation and mixup.
+    """
+
+    space: str
+    arch: dict[str, Any]
+    space_options: dict[str, Any] = field(default_factory=dict)
+    recipe: dict[str, Any] = field(default_factory=dict)
+    epochs: int = 1
+    data: str = "fashion-mnist"
+    data_dir: str | None = None
+    split: dict[str, Any] = field(default_factory=dict)
+    seed: int = 0
+    threads: int = 1  # torch intra-op threads in the worker; 0 leaves the process setting alone
+    device: str | None = None  # None: default_device() in the worker
+    test: bool = True  # also evaluate on the test split at the end
+
+
+@dataclass(frozen=True)
+class EvalResult:
+    per_epoch: list[dict[str, float | None]]
+    val_accuracy: float | None
+    test_accuracy: float | None
+    macs: int
+    params: int
+    seconds: float
+    diverged: bool = False
+    error: str | None = None
+    val_loss: float | None = None
+
+
+_datasets: dict[tuple, Dataset] = {}
+_splits: dict[tuple, Splits] = {}
+
+
+def cached_splits(data: str, data_dir: str | None, split: dict[str, Any]) -> Splits:
+    """The splits of a dataset, loaded and normalised once per process (the last few are kept)."""
+    data_key = (data, data_dir)
+    split_key = (data, data_dir, tuple(sorted(split.items())))
+    if split_key not in _splits:
+        if data_key not in _datasets:
+            _remember(_datasets, data_key, load_dataset(data, data_dir=data_dir))
+        _remember(_splits, split_key, make_splits(_datasets[data_key], **split))
+    return _splits[split_key]
+
+
+def run_eval_task(task: EvalTask,
+                  on_epoch: Callable[[int, dict[str, float | None]], None] | None = None) -> EvalResult:
+    """Build ``task.arch`` in ``task.space``, train it with ``task.recipe`` for ``task.epochs``, evaluate.
+
+    A NaN / inf loss does not raise: the result has ``diverged=True`` and the message in ``error`` (searches
+    record the candidate as failed and go on). Weight init is seeded by ``task.seed`` inside
+    `torch.random.fork_rng`, so the process's global RNG is left as it was.
+    """
+    from archsearch.spaces import create_space  # lazy: spaces import torch modules of every built-in space
+
+    start = time.perf_counter()
+    previous_threads = torch.get_num_threads()
+    if task.threads > 0:
+        torch.set_num_threads(task.threads)
+    try:
+        search_space = create_space(task.space, **task.space_options)
+        arch = search_space.space.validate(task.arch)
+        cost = search_space.cost(arch)
+        recipe = Recipe.from_dict(task.recipe)
+        splits = cached_splits(task.data, task.data_dir, dict(task.split))
+        device = resolve_device(task.device)
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(task.seed)  # nn.Module init draws from the global RNG; fork_rng restores it after
+            model = search_space.build(arch)
+        generator = torch.Generator().manual_seed(task.seed)
+        history: list[dict[str, float | None]] = []
+
+        def record(epoch: int, metrics: dict[str, float | None]) -> None:
+            history.append(metrics)
+            if on_epoch is not None:
+                on_epoch(epoch, metrics)
+
+        try:
+            train(model, splits, recipe, task.epochs, device=device, generator=generator, on_epoch=record)
+        except DivergedError as err:
+            return EvalResult(history, None, None, int(cost.macs), int(cost.params), time.perf_counter() - start,
+                              diverged=True, error=str(err))
+        last = history[-1] if history else {}
+        test_accuracy = evaluate(model, splits.test, device=device)[1] if task.test else None
+        return EvalResult(history, last.get("val_accuracy"), test_accuracy, int(cost.macs), int(cost.params),
+                          time.perf_counter() - start, val_loss=last.get("val_loss"))
+    finally:
+        torch.set_num_threads(previous_threads)
+
+
+def _remember(cache: dict, key: tuple, value: Any) -> None:
+    cache[key] = value
+    while len(cache) > _CACHE_SIZE:
+        cache.pop(next(iter(cache)))
