@@ -5,6 +5,7 @@ from __future__ import annotations
 import torch
 import torch.nn as nn
 
+from archsearch.errors import ConfigError
 from archsearch.ops.drop_path import DropPath
 from archsearch.train.recipe import Recipe
 
@@ -31,7 +32,7 @@ def parameter_groups(model: nn.Module, weight_decay: float) -> list[dict]:
 def make_optimizer(model: nn.Module, recipe: Recipe) -> torch.optim.Optimizer:
     groups = parameter_groups(model, recipe.weight_decay)
     if not groups:
-        raise ValueError("the model has no trainable parameters")
+        raise ConfigError("the model has no trainable parameters")
     if recipe.optimizer in ("sgd", "nesterov"):
         return torch.optim.SGD(groups, lr=recipe.lr, momentum=recipe.momentum,
                                nesterov=recipe.optimizer == "nesterov" and recipe.momentum > 0)

@@ -20,7 +20,7 @@ from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
 from archsearch.data.batches import Batches
 from archsearch.data.splits import Splits, TensorPair
-from archsearch.errors import CheckpointError, DivergedError
+from archsearch.errors import CheckpointError, ConfigError, DivergedError
 from archsearch.train._model_setup import (make_optimizer, set_dropout, set_drop_path, uses_channels_last,
                                            wants_channels_last)
 from archsearch.train.device import resolve_device
@@ -53,7 +53,7 @@ class Trainer:
                  steps_per_epoch: int, epochs: int, teacher: nn.Module | None = None,
                  generator: torch.Generator | None = None) -> None:
         if steps_per_epoch < 1 or epochs < 1:
-            raise ValueError(f"steps_per_epoch and epochs must be >= 1, got {steps_per_epoch}, {epochs}")
+            raise ConfigError(f"steps_per_epoch and epochs must be >= 1, got {steps_per_epoch} and {epochs}")
         self.recipe = recipe
         self.device = resolve_device(device)
         self.steps_per_epoch = steps_per_epoch
