@@ -305,3 +305,33 @@ def test_cifar10_verifies_before_unpickling(tmp_path, monkeypatch):
         load_dataset("cifar10", data_dir=tmp_path)
     with pytest.raises(DataError, match=r"CIFAR-10 not found.*cifar-10-python.tar.gz"):
         load_dataset("cifar10", data_dir=tmp_path / "empty")
+
+
+def test_download_checks_the_published_md5_and_writes_atomically(tmp_path, monkeypatch):
+    import functools
+    import http.server
+    import threading
+
+    served = tmp_path / "mirror"
+    served.mkdir()
+    blob = gzip.compress(_idx_bytes(np.arange(5, dtype=np.uint8)))
+    (served / "tiny-idx1-ubyte.gz").write_bytes(blob)
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(served))
+    handler.log_message = lambda *args: None
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    monkeypatch.delenv("ARCHSEARCH_OFFLINE")
+    try:
+        mirrors = ["http://127.0.0.1:9/", f"http://127.0.0.1:{server.server_address[1]}/"]  # first one refuses
+        good = KnownFile("tiny-idx1-ubyte", 13, "", gz_md5=hashlib.md5(blob).hexdigest())
+        paths = _locate.download_idx([good], mirrors, tmp_path / "cache")
+        assert paths == {"tiny-idx1-ubyte": tmp_path / "cache" / "tiny-idx1-ubyte.gz"}
+        assert paths["tiny-idx1-ubyte"].read_bytes() == blob
+        assert [p.name for p in (tmp_path / "cache").iterdir()] == ["tiny-idx1-ubyte.gz"]  # no temp files left
+        bad = KnownFile("tiny-idx1-ubyte", 13, "", gz_md5="0" * 32)
+        with pytest.raises(DataError, match="downloaded tiny-idx1-ubyte.gz has md5"):
+            _locate.download_idx([bad], mirrors, tmp_path / "cache2")
+        assert not (tmp_path / "cache2").exists()
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -80,8 +80,8 @@ def download_idx(files: Sequence[KnownFile], mirrors: Sequence[str], target: Pat
     """
     if offline():
         return None
-    paths: dict[str, Path] = {}
-    for known in files:
+    blobs: dict[str, bytes] = {}
+    for known in files:  # fetch everything first: an interrupted download leaves no partial dataset behind
         data = _fetch_first(f"{known.name}.gz", mirrors)
         if data is None:
             return None
@@ -89,7 +89,11 @@ def download_idx(files: Sequence[KnownFile], mirrors: Sequence[str], target: Pat
         if known.gz_md5 is not None and digest != known.gz_md5:
             raise DataError(f"downloaded {known.name}.gz has md5 {digest}, expected {known.gz_md5}; "
                             f"the mirror may be serving a different file")
-        target.mkdir(parents=True, exist_ok=True)
+        blobs[known.name] = data
+    paths: dict[str, Path] = {}
+    target.mkdir(parents=True, exist_ok=True)
+    for known in files:
+        data = blobs[known.name]
         final = target / f"{known.name}.gz"
         with tempfile.NamedTemporaryFile(dir=target, prefix=f".{known.name}.", delete=False) as tmp:
             tmp.write(data)

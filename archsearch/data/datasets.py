@@ -156,6 +156,8 @@ def from_arrays(x_train: np.ndarray, y_train: np.ndarray, x_test: np.ndarray, y_
                           f"{tuple(xs[1].shape[1:])}")
     if xs[0].dtype != xs[1].dtype:
         raise ConfigError(f"{name}: x_train is {xs[0].dtype} but x_test is {xs[1].dtype}; use one dtype")
+    if len(xs[0]) == 0:
+        raise ConfigError(f"{name}: x_train holds no images")
     ys = [_label_tensor(y, len(x), f"{name} y_{part}") for y, x, part in
           ((y_train, xs[0], "train"), (y_test, xs[1], "test"))]
     observed = int(max(int(ys[0].max()), int(ys[1].max()) if len(ys[1]) else 0)) + 1
