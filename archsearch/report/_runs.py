@@ -1,0 +1,205 @@
+"""Read a finished (or running) run back: its resolved config, `result.json` and the trial ledger.
+
+The ledger is Optuna's storage (SQLite `ledger.db` in the run directory by default, or the run's `storage` URL),
+so reading it needs nothing but Optuna: reports, `archsearch show` and `export` work on a run whether or not the
+method that wrote it is importable, and while it is still running.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import os
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from archsearch.errors import ConfigError, UsageError
+
+# Objectives the ledger records (contract E): maximise accuracy, minimise the costs.
+MAXIMISED = ("accuracy",)
+COSTS = ("macs", "params", "latency_ms")
+
+
+@dataclass(frozen=True)
+class TrialRow:
+    """One ledger trial as plain values (an Optuna `FrozenTrial` flattened for tables and plots)."""
+
+    number: int
+    state: str  # "complete" | "running" | "failed" | "pruned" | "waiting"
+    arch: dict[str, Any]
+    objectives: dict[str, float]
+    attrs: dict[str, Any] = field(default_factory=dict)
+    start: datetime | None = None
+    end: datetime | None = None
+    per_epoch: dict[int, float] = field(default_factory=dict)
+
+    def metric(self, name: str) -> float | None:
+        """An objective, else a numeric attribute (macs / params / latency_ms are attributes for every trial)."""
+        if name in self.objectives:
+            return float(self.objectives[name])
+        value = self.attrs.get(name)
+        return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+
+
+@dataclass
+class RunRecord:
+    """A run directory: ``config`` (config.yaml), ``result`` (result.json, None while running), the ledger."""
+
+    run_dir: Path
+    config: dict[str, Any]
+    result: dict[str, Any] | None
+
+    @property
+    def name(self) -> str:
+        return str(self.config.get("name") or self.run_dir.name)
+
+    @property
+    def method(self) -> str:
+        return str(self.config.get("method") or "?")
+
+    @property
+    def space_spec(self) -> dict[str, Any]:
+        """``{"name": ..., "options": {...}}`` whatever shape config.yaml gives the space in."""
+        space = self.config.get("space_spec") or self.config.get("space")
+        options = self.config.get("space_options") or {}
+        if isinstance(space, dict):
+            return {"name": space.get("name"), "options": dict(space.get("options") or options)}
+        return {"name": space, "options": dict(options)}
+
+    @property
+    def storage_url(self) -> str:
+        storage = self.config.get("storage")
+        if storage:
+            return str(storage)
+        return f"sqlite:///{(self.run_dir / 'ledger.db').resolve()}"
+
+    def status(self) -> str:
+        if self.result is not None:
+            return "done"
+        return "incomplete"
+
+    # -- ledger -------------------------------------------------------------------------------------------------
+    def trials(self) -> list[TrialRow]:
+        """Every ledger trial in trial-number order ([] when the run has no ledger yet)."""
+        study = self._study()
+        if study is None:
+            return []
+        names = _objective_names(study)
+        rows = []
+        for trial in study.get_trials(deepcopy=False):
+            objectives: dict[str, float] = {}
+            if trial.values is not None:
+                objectives = {n: float(v) for n, v in zip(names, trial.values)}
+            attrs = dict(trial.user_attrs)
+            arch = _arch_of(trial.params, attrs)
+            rows.append(TrialRow(trial.number, _STATES.get(trial.state.name, trial.state.name.lower()), arch, objectives, attrs,
+                                 trial.datetime_start, trial.datetime_complete,
+                                 {int(k): float(v) for k, v in trial.intermediate_values.items()}))
+        return rows
+
+    def completed(self) -> list[TrialRow]:
+        return [t for t in self.trials() if t.state == "complete" and "accuracy" in t.objectives]
+
+    def _study(self) -> Any | None:
+        import optuna
+
+        url = self.storage_url
+        if url.startswith("sqlite:///") and not Path(url[len("sqlite:///"):]).exists():
+            return None
+        optuna.logging.set_verbosity(optuna.logging.WARNING)
+        try:
+            storage = optuna.storages.RDBStorage(url, skip_compatibility_check=False)
+            names = [s.study_name for s in storage.get_all_studies()]
+        except Exception as err:  # a broken database or unreachable server: say which, in one line
+            raise UsageError(f"cannot read the ledger of run {self.name!r} at {_redact(url)}: {err}") from None
+        if not names:
+            return None
+        wanted = self.config.get("study_name") or self.name
+        study_name = wanted if wanted in names else (names[0] if len(names) == 1 else None)
+        if study_name is None:
+            raise UsageError(f"ledger {_redact(url)} holds studies {names} but none named {wanted!r}")
+        return optuna.load_study(study_name=study_name, storage=storage)
+
+
+_STATES = {"COMPLETE": "complete", "RUNNING": "running", "FAIL": "failed", "PRUNED": "pruned",
+           "WAITING": "waiting"}
+
+
+def _objective_names(study: Any) -> list[str]:
+    names = study.metric_names or study.user_attrs.get("objective_names")
+    if names:
+        return list(names)
+    if len(study.directions) == 1:
+        return ["accuracy"]
+    return [f"value_{i}" for i in range(len(study.directions))]
+
+
+def _arch_of(params: dict[str, Any], attrs: dict[str, Any]) -> dict[str, Any]:
+    text = attrs.get("arch_json")
+    if isinstance(text, str):
+        try:
+            value = json.loads(text)
+            if isinstance(value, dict):
+                return value
+        except json.JSONDecodeError:
+            pass
+    return dict(params)
+
+
+def _redact(url: str) -> str:
+    """Hide a password in a database URL before printing it."""
+    if "@" in url and "://" in url:
+        scheme, rest = url.split("://", 1)
+        creds, host = rest.rsplit("@", 1)
+        user = creds.split(":", 1)[0]
+        return f"{scheme}://{user}:***@{host}"
+    return url
+
+
+# -- finding runs ---------------------------------------------------------------------------------------------------
+def default_runs_dir() -> Path:
+    return Path(os.environ.get("ARCHSEARCH_RUNS", "runs"))
+
+
+def list_runs(runs_dir: str | Path | None = None) -> list[RunRecord]:
+    """Every run directory under `runs_dir` (those holding a config.yaml), newest first."""
+    root = Path(runs_dir) if runs_dir is not None else default_runs_dir()
+    if not root.is_dir():
+        return []
+    dirs = [d for d in root.iterdir() if (d / "config.yaml").is_file()]
+    dirs.sort(key=lambda d: (d / "config.yaml").stat().st_mtime, reverse=True)
+    return [open_run(d) for d in dirs]
+
+
+def open_run(run: str | Path, runs_dir: str | Path | None = None) -> RunRecord:
+    """A run by directory path or by name under `runs_dir`; an unknown name fails with the closest one."""
+    path = Path(run)
+    root = Path(runs_dir) if runs_dir is not None else default_runs_dir()
+    if not (path / "config.yaml").is_file():
+        candidate = root / str(run)
+        if (candidate / "config.yaml").is_file():
+            path = candidate
+        else:
+            known = sorted(d.name for d in root.iterdir() if (d / "config.yaml").is_file()) if root.is_dir() else []
+            close = difflib.get_close_matches(str(run), known, n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            where = f" (runs in {root}: {', '.join(known)})" if known else f" (no runs in {root})"
+            raise UsageError(f"no run {str(run)!r}{hint}{where}")
+    try:
+        config = yaml.safe_load((path / "config.yaml").read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as err:
+        raise ConfigError(f"{path / 'config.yaml'} is not valid YAML: {str(err).splitlines()[0]}") from None
+    if not isinstance(config, dict):
+        raise ConfigError(f"{path / 'config.yaml'} must hold a mapping")
+    result = None
+    result_path = path / "result.json"
+    if result_path.is_file():
+        try:
+            result = json.loads(result_path.read_text(encoding="utf-8"))
+        except json.JSONDecodeError as err:
+            raise UsageError(f"{result_path} is not valid JSON: {err}") from None
+    return RunRecord(path, config, result)

@@ -1,0 +1,229 @@
+"""Plots and tables every run gets, from its ledger alone: leaderboard, Pareto fronts, best-so-far, summary.md.
+
+Figures are drawn on `matplotlib.figure.Figure` objects directly (no pyplot, no global backend state), so reports
+render headless and from worker threads.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Sequence
+
+from archsearch.report._runs import RunRecord, TrialRow
+
+
+def leaderboard(trials: Sequence[TrialRow], top: int | None = None) -> list[TrialRow]:
+    """Completed trials by validation accuracy (best first); ties go to the cheaper arch, then the earlier trial."""
+    done = [t for t in trials if t.state == "complete" and t.metric("accuracy") is not None]
+    done.sort(key=lambda t: (-(t.metric("accuracy") or 0.0), t.metric("macs") or 0.0, t.number))
+    return done if top is None else done[:top]
+
+
+def pareto_front(trials: Sequence[TrialRow], cost: str = "macs") -> list[TrialRow]:
+    """The trials no other trial beats on both accuracy (higher) and `cost` (lower), by increasing cost."""
+    points = [t for t in leaderboard(trials) if t.metric(cost) is not None]
+    points.sort(key=lambda t: (t.metric(cost), -(t.metric("accuracy") or 0.0), t.number))
+    front: list[TrialRow] = []
+    best = float("-inf")
+    for t in points:  # sweep by increasing cost: a point is on the front iff it beats every cheaper one
+        accuracy = t.metric("accuracy") or 0.0
+        if accuracy > best:
+            front.append(t)
+            best = accuracy
+    return front
+
+
+def best_so_far(trials: Sequence[TrialRow]) -> list[tuple[int, float, float]]:
+    """(completion index, seconds since the first trial started, best accuracy so far), in completion order."""
+    done = [t for t in trials if t.state == "complete" and t.metric("accuracy") is not None]
+    done.sort(key=lambda t: (t.end or datetime.max, t.number))
+    starts = [t.start for t in trials if t.start is not None]
+    origin = min(starts) if starts else None
+    out, best = [], float("-inf")
+    for i, t in enumerate(done, 1):
+        best = max(best, t.metric("accuracy") or 0.0)
+        elapsed = (t.end - origin).total_seconds() if (t.end and origin) else float(i)
+        out.append((i, elapsed, best))
+    return out
+
+
+# -- plots ------------------------------------------------------------------------------------------------------
+def _figure(width: float = 6.0, height: float = 4.0):
+    from matplotlib.figure import Figure
+
+    return Figure(figsize=(width, height), dpi=110, layout="constrained")
+
+
+_LABELS = {"macs": "MACs (multiply-adds)", "params": "parameters", "latency_ms": "latency (ms)"}
+
+
+def plot_pareto(trials: Sequence[TrialRow], cost: str, path: Path) -> Path | None:
+    """Accuracy vs `cost` for every completed trial, the Pareto front as a step line; None without data."""
+    points = [t for t in leaderboard(trials) if t.metric(cost) is not None]
+    if not points:
+        return None
+    front = pareto_front(trials, cost)
+    fig = _figure()
+    ax = fig.add_subplot()
+    ax.scatter([t.metric(cost) for t in points], [100 * (t.metric("accuracy") or 0) for t in points],
+               s=14, alpha=0.5, color="tab:gray", label=f"trials ({len(points)})")
+    ax.step([t.metric(cost) for t in front], [100 * (t.metric("accuracy") or 0) for t in front],
+            where="post", color="tab:red", marker="o", markersize=4, label=f"Pareto front ({len(front)})")
+    ax.set_xlabel(_LABELS.get(cost, cost))
+    ax.set_ylabel("validation accuracy (%)")
+    if cost in ("macs", "params"):
+        ax.set_xscale("log")
+    ax.grid(alpha=0.3)
+    ax.legend(loc="lower right")
+    ax.set_title(f"accuracy vs {cost}")
+    fig.savefig(path)
+    return path
+
+
+def plot_progress(trials: Sequence[TrialRow], path: Path) -> Path | None:
+    """Best accuracy so far against completed trials and against wall time; None without completed trials."""
+    curve = best_so_far(trials)
+    if not curve:
+        return None
+    done = [t for t in trials if t.state == "complete" and t.metric("accuracy") is not None]
+    done.sort(key=lambda t: (t.end or datetime.max, t.number))
+    fig = _figure(10.0, 4.0)
+    by_trial, by_time = fig.subplots(1, 2)
+    by_trial.scatter(range(1, len(done) + 1), [100 * (t.metric("accuracy") or 0) for t in done],
+                     s=10, alpha=0.4, color="tab:gray", label="trial")
+    by_trial.step([c[0] for c in curve], [100 * c[2] for c in curve], where="post", color="tab:blue",
+                  label="best so far")
+    by_trial.set_xlabel("completed trials")
+    by_trial.set_ylabel("validation accuracy (%)")
+    by_trial.legend(loc="lower right")
+    by_time.step([c[1] / 60 for c in curve], [100 * c[2] for c in curve], where="post", color="tab:blue")
+    by_time.set_xlabel("wall time (min)")
+    by_time.set_ylabel("best validation accuracy (%)")
+    for ax in (by_trial, by_time):
+        ax.grid(alpha=0.3)
+    fig.savefig(path)
+    return path
+
+
+def common_plots(record: RunRecord, out_dir: Path, trials: Sequence[TrialRow] | None = None) -> list[Path]:
+    trials = record.trials() if trials is None else trials
+    made = [plot_pareto(trials, "macs", out_dir / "pareto_macs.png"),
+            plot_pareto(trials, "params", out_dir / "pareto_params.png")]
+    if any(t.metric("latency_ms") is not None for t in trials):
+        made.append(plot_pareto(trials, "latency_ms", out_dir / "pareto_latency.png"))
+    made.append(plot_progress(trials, out_dir / "progress.png"))
+    return [p for p in made if p is not None]
+
+
+# -- tables -----------------------------------------------------------------------------------------------------
+def human(value: float | None, kind: str = "") -> str:
+    """3.1M / 812K / 91.23% / 4.2 ms; "-" for missing values."""
+    if value is None:
+        return "-"
+    if kind == "accuracy":
+        return f"{100 * value:.2f}%"
+    if kind == "latency_ms":
+        return f"{value:.2f} ms"
+    if kind == "seconds":
+        return f"{value:.1f} s"
+    for suffix, scale in (("G", 1e9), ("M", 1e6), ("K", 1e3)):
+        if abs(value) >= scale:
+            return f"{value / scale:.2f}{suffix}"
+    return f"{value:g}"
+
+
+def arch_text(arch: dict[str, Any], limit: int = 0) -> str:
+    """Compact arch string: the values in order (``k3e3 k5e6 skip ...``); names only when values are not str."""
+    if all(isinstance(v, str) for v in arch.values()):
+        text = " ".join(arch.values())
+    else:
+        text = " ".join(f"{k}={v}" for k, v in arch.items())
+    return text if not limit or len(text) <= limit else text[: limit - 1] + "…"
+
+
+def leaderboard_columns(trials: Sequence[TrialRow]) -> list[str]:
+    columns = ["rank", "trial", "accuracy", "macs", "params"]
+    if any(t.metric("latency_ms") is not None for t in trials):
+        columns.append("latency_ms")
+    if any("test_accuracy" in t.attrs for t in trials):
+        columns.append("test_accuracy")
+    return columns + ["seconds", "arch"]
+
+
+def leaderboard_rows(rows: Sequence[TrialRow], columns: Sequence[str], arch_limit: int = 0) -> list[list[str]]:
+    out = []
+    for rank, t in enumerate(rows, 1):
+        cells = []
+        for column in columns:
+            if column == "rank":
+                cells.append(str(rank))
+            elif column == "trial":
+                cells.append(str(t.number))
+            elif column == "arch":
+                cells.append(arch_text(t.arch, arch_limit))
+            elif column == "test_accuracy":
+                cells.append(human(t.metric("test_accuracy"), "accuracy"))
+            else:
+                cells.append(human(t.metric(column), column))
+        out.append(cells)
+    return out
+
+
+def _markdown_table(columns: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    lines = ["| " + " | ".join(columns) + " |", "| " + " | ".join("---" for _ in columns) + " |"]
+    lines += ["| " + " | ".join(c.replace("|", "\\|") for c in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def write_summary(record: RunRecord, out_dir: Path, plots: Sequence[Path], trials: Sequence[TrialRow],
+                  notes: Sequence[str] = (), top: int = 10) -> Path:
+    """summary.md: what was run, how many trials ended how, the best arch, leaderboard, Pareto front, plots."""
+    config = record.config
+    states: dict[str, int] = {}
+    for t in trials:
+        states[t.state] = states.get(t.state, 0) + 1
+    lines = [f"# Run `{record.name}`", ""]
+    space = record.space_spec
+    facts = [("method", record.method), ("space", space.get("name")), ("space options", space.get("options")),
+             ("data", config.get("data")), ("preset", config.get("preset")), ("seed", config.get("seed")),
+             ("constraints", ", ".join(map(str, config.get("constraints") or [])) or "none"),
+             ("executor", config.get("executor")), ("status", record.status()),
+             ("trials", ", ".join(f"{n} {s}" for s, n in sorted(states.items())) or "none")]
+    lines += [f"- **{k}**: {v}" for k, v in facts if v not in (None, {}, "")]
+    lines.append("")
+    result = record.result or {}
+    best = result.get("best")
+    if isinstance(best, dict):
+        lines += ["## Best architecture (result.json)", ""]
+        objectives = best.get("objectives") or {}
+        lines.append(", ".join(f"{k} = {human(v, k)}" for k, v in objectives.items()) or "(no objectives)")
+        lines += ["", "```json", _json(best.get("arch")), "```", ""]
+    board = leaderboard(trials, top)
+    if board:
+        columns = leaderboard_columns(trials)
+        lines += [f"## Leaderboard (top {len(board)} of {len(leaderboard(trials))} by validation accuracy)", "",
+                  _markdown_table(columns, leaderboard_rows(board, columns)), ""]
+        front = pareto_front(trials, "macs")
+        lines += ["## Pareto front (accuracy vs MACs)", "",
+                  _markdown_table(["trial", "accuracy", "macs", "params", "arch"],
+                                  [[str(t.number), human(t.metric("accuracy"), "accuracy"),
+                                    human(t.metric("macs")), human(t.metric("params")), arch_text(t.arch)]
+                                   for t in front]), ""]
+    else:
+        lines += ["No completed trials in the ledger.", ""]
+    if plots:
+        lines += ["## Plots", ""]
+        lines += [f"![{p.stem}]({p.name})" for p in plots]
+        lines.append("")
+    if notes:
+        lines += ["## Notes", ""] + [f"- {n}" for n in notes] + [""]
+    path = out_dir / "summary.md"
+    path.write_text("\n".join(lines), encoding="utf-8")
+    return path
+
+
+def _json(value: Any) -> str:
+    import json
+
+    return json.dumps(value, indent=1)
