@@ -105,3 +105,68 @@ def test_early_stop_ignores_a_pool_that_is_not_full():
     pool.push(_arch(0), 1.0)
     stop.update(1, pool)
     assert stop.update(2, pool) is None and not stop.fired
+
+
+# -- NSGA-II engine -------------------------------------------------------------------------------------------------
+from archsearch.search.nsga2 import ArchNSGA2  # noqa: E402
+
+_TOY = Space({f"b{i}": Categorical(["k3", "k5", "k7", "skip"]) for i in range(6)}, name="toy")
+_WEIGHT = {"k3": 1.0, "k5": 2.0, "k7": 3.0, "skip": 0.0}
+
+
+def _toy_accuracy(arch: Arch) -> float:  # bigger ops are better, with diminishing returns per block
+    return sum(math.sqrt(_WEIGHT[v]) for v in arch.values()) / (6 * math.sqrt(3))
+
+
+def _toy_cost(arch: Arch) -> float:
+    return sum(_WEIGHT[v] for v in arch.values())
+
+
+def _toy_engine(seed: int, calls: list, initial=(), generations=4) -> ArchNSGA2:
+    def evaluate(arch: Arch) -> float:
+        calls.append(arch)
+        return _toy_accuracy(arch)
+
+    return ArchNSGA2(_TOY, evaluate=evaluate, cost=_toy_cost, violation=lambda a: _toy_cost(a) - 12.0,
+                     rng=np.random.default_rng(seed), pop_size=8, generations=generations, initial=initial)
+
+
+def test_nsga2_first_population_starts_with_the_pool_top_and_respects_constraints():
+    pool = CandidatePool(20)
+    rng = np.random.default_rng(0)
+    for i in range(20):
+        pool.push(_TOY.sample(rng, where=lambda a: _toy_cost(a) <= 12), float(i))
+    calls: list = []
+    engine = _toy_engine(1, calls, initial=pool.top(5))
+    assert engine.first_population[:5] == pool.top(5) and len(engine.first_population) == 8
+    engine.step()  # generation 0: the initial population is evaluated as given
+    assert calls[:5] == pool.top(5)
+    assert all(_toy_cost(a) <= 12 for a in engine.first_population)
+    front = engine.run()
+    assert len(calls) == len(set(calls)) == sum(e.feasible for e in engine.evaluated.values())  # once, feasible only
+    assert all(_toy_cost(e.arch) <= 12 for e in front)
+    feasible = [e for e in engine.evaluated.values() if e.feasible]
+    for e in feasible:  # a front member is dominated by nothing; everything else is dominated by a member
+        dominated = any(o.accuracy >= e.accuracy and o.cost <= e.cost and (o.accuracy, o.cost) != (e.accuracy, e.cost)
+                        for o in feasible)
+        assert dominated == (e not in front)
+    assert [e.cost for e in front] == sorted(e.cost for e in front)
+    assert engine.generation == 5
+
+
+def test_nsga2_resume_after_a_generation_equals_an_uninterrupted_run():
+    full = _toy_engine(7, [])
+    full.run()
+    interrupted_calls: list = []
+    first = _toy_engine(7, interrupted_calls)
+    first.step()
+    first.step()
+    state = first.state_dict()
+    resumed_calls: list = []
+    second = _toy_engine(999, resumed_calls)  # a different seed: everything must come from the state
+    second.load_state_dict(state)
+    second.run()
+    assert [e.arch for e in second.evaluated.values()] == [e.arch for e in full.evaluated.values()]
+    assert second.population() == full.population()
+    assert len(interrupted_calls) + len(resumed_calls) == len(full.evaluated) - sum(
+        not e.feasible for e in full.evaluated.values())
