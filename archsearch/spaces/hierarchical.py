@@ -25,7 +25,6 @@ the channels, global average pooling, linear classifier. All cells share the gen
 from __future__ import annotations
 
 import functools
-import math
 from dataclasses import dataclass
 from typing import Sequence
 

@@ -1,0 +1,130 @@
+"""Hierarchical evolution (Liu et al. 2018): genotype space, model and cost, mutation, initialisation, tournament."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+from torch.utils.flop_counter import FlopCounterMode
+
+from archsearch.errors import ConfigError, UsageError
+from archsearch.search.evolution import mutate, random_genotype, tournament_select, tournament_size
+from archsearch.spaces import create_space
+from archsearch.spaces.hierarchical import FLAT, HIERARCHICAL, PRIMITIVES, edge_name
+
+
+def _diff(a, b) -> list[str]:
+    return [name for name in a if a[name] != b[name]]
+
+
+# -- space ----------------------------------------------------------------------------------------------------
+def test_hierarchy_shapes_match_the_paper():
+    space = create_space("hierarchical", preset="smoke").space
+    # level 2: 6 motifs x C(4, 2) = 6 edges; level 3: 1 motif x C(5, 2) = 10 edges
+    assert len(space) == 6 * 6 + 10
+    assert space.choices[edge_name(2, 5, 2, 3)].values == ("none",) + PRIMITIVES
+    assert space.choices[edge_name(3, 0, 0, 4)].values == ("none", "m0", "m1", "m2", "m3", "m4", "m5")
+    flat = create_space("flat", preset="smoke").space
+    assert len(flat) == 11 * 10 // 2
+    assert all(c.values == ("none",) + PRIMITIVES for c in flat.choices.values())
+
+
+def test_trivial_genotype_is_identity_chains():
+    trivial = HIERARCHICAL.trivial()
+    assert trivial[edge_name(2, 3, 0, 1)] == "identity" and trivial[edge_name(2, 3, 0, 2)] == "none"
+    assert trivial[edge_name(3, 0, 3, 4)] == "m0" and trivial[edge_name(3, 0, 0, 4)] == "none"
+    assert sum(v != "none" for v in FLAT.trivial().values()) == 10
+
+
+def test_genotype_round_trips_through_json_and_encoding():
+    space = create_space("hierarchical", preset="smoke").space
+    arch = random_genotype(HIERARCHICAL, np.random.default_rng(0))
+    assert space.from_json(arch.to_json()) == arch
+    assert space.decode(space.encode(arch)) == arch
+    assert json.loads(arch.key) == arch.to_dict()
+
+
+@pytest.mark.parametrize("name", ["hierarchical", "flat"])
+def test_model_flops_and_params_equal_the_analytic_cost(name):
+    search_space = create_space(name, preset="smoke")
+    hierarchy = search_space.hierarchy
+    all_none = search_space.space.validate({n: "none" for n in search_space.space.names()})
+    archs = [hierarchy.trivial(), all_none] + [random_genotype(hierarchy, np.random.default_rng(s), 200)
+                                               for s in range(3)]
+    for arch in archs:
+        model = search_space.build(arch).eval()
+        x = torch.randn(2, *search_space.input_shape)
+        with FlopCounterMode(display=False) as counter:
+            logits = model(x)
+        cost = search_space.cost(arch)
+        assert logits.shape == (2, 10)
+        assert counter.get_total_flops() == 2 * 2 * cost.macs  # batch 2, FLOPs = 2 x MACs
+        assert sum(p.numel() for p in model.parameters()) == cost.params
+
+
+def test_depthwise_concatenation_widths_and_dead_branches():
+    # one level-2 graph of 4 nodes: 0->1 identity, 0->2 conv1x1, 1->2 identity; node 3 <- 2 (identity);
+    # edge 1->3 is none; an edge into nothing: none. Node 2 = concat(C, C) = 2C, 1x1 projection 2C -> C.
+    search_space = create_space("flat", preset="smoke", nodes=[4], stages=1, channels=4)
+    values = {n: "none" for n in search_space.space.names()}
+    values.update({edge_name(2, 0, 0, 1): "identity", edge_name(2, 0, 0, 2): "conv1x1",
+                   edge_name(2, 0, 1, 2): "identity", edge_name(2, 0, 2, 3): "maxpool3x3"})
+    model = search_space.build(search_space.space.validate(values))
+    cell = model.cells[0]
+    assert cell.project[0].weight.shape == (4, 8, 1, 1)
+    assert model.classifier.in_features == 4
+    # a dead branch: node 1 has no input, so its edge to node 3 is not built
+    values.update({edge_name(2, 0, 0, 1): "none", edge_name(2, 0, 1, 3): "sepconv3x3"})
+    model = search_space.build(search_space.space.validate(values))
+    assert len(model.cells[0].ops) == 2  # 0->2 conv1x1, 2->3 maxpool
+    assert model.cells[0].project[0].weight.shape == (4, 4, 1, 1)
+
+
+def test_bad_options_are_named():
+    with pytest.raises(UsageError, match="preset"):
+        create_space("hierarchical", preset="huge")
+    with pytest.raises(ConfigError, match="motifs"):
+        create_space("hierarchical", motifs=[6, 6, 2])
+    with pytest.raises(ConfigError, match="nodes"):
+        create_space("hierarchical", nodes=[4])
+
+
+# -- engine ---------------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("hierarchy", [HIERARCHICAL, FLAT], ids=["hierarchical", "flat"])
+def test_mutation_changes_exactly_one_edge_to_a_different_op(hierarchy):
+    rng = np.random.default_rng(0)
+    arch = hierarchy.trivial()
+    levels_hit = set()
+    for _ in range(300):
+        child = mutate(arch, hierarchy, rng)
+        changed = _diff(arch, child)
+        assert len(changed) == 1
+        name = changed[0]
+        level = int(name[1:name.index("m")])
+        levels_hit.add(level)
+        assert child[name] != arch[name] and child[name] in hierarchy.ops(level)
+        arch = child
+    assert levels_hit == set(range(2, hierarchy.levels + 1))
+
+
+def test_initialisation_is_reproducible_from_the_seed():
+    a = random_genotype(HIERARCHICAL, np.random.default_rng(7))
+    b = random_genotype(HIERARCHICAL, np.random.default_rng(7))
+    c = random_genotype(HIERARCHICAL, np.random.default_rng(8))
+    assert a == b and a != c
+    assert len(_diff(a, HIERARCHICAL.trivial())) > 20  # 1000 mutations move far from the identity chains
+
+
+def test_tournament_picks_the_best_of_its_sample():
+    assert tournament_size(1000) == 50 and tournament_size(200) == 10 and tournament_size(10) == 1
+    fitness = np.random.default_rng(1).random(200)
+    for seed in range(20):
+        replay = np.random.default_rng(seed)
+        sample = replay.choice(200, size=10, replace=False)
+        winner = tournament_select(fitness, np.random.default_rng(seed))
+        assert winner == sample[np.argmax(fitness[sample])]
+        assert fitness[winner] == fitness[sample].max()
+    # a tournament over the whole population returns the global best
+    assert tournament_select(fitness, np.random.default_rng(0), fraction=1.0) == int(np.argmax(fitness))
