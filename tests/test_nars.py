@@ -105,3 +105,110 @@ def test_searched_recipe_fields_reach_the_trainer_and_the_fbnet_model():
     assert len(paths) >= 2 and paths[0] == 0.0 and max(paths) > 0  # EfficientNet's linear-in-depth rates
     loss = trainer.step(torch.randn(4, *space.input_shape), torch.tensor([0, 1, 2, 3]))
     assert np.isfinite(loss)
+
+
+# -- stage 1 / 2 pieces -----------------------------------------------------------------------------------------------
+from archsearch.predictors import NARSPredictor, PredictorConfig  # noqa: E402
+from archsearch.search.predictor_evolution import (EvolutionConfig, early_stop_epoch, evolve,  # noqa: E402
+                                                   initial_population, select_by_flops_bins, sobol_pool)
+
+
+def test_sobol_pool_has_the_asked_size_distinct_and_covers_every_value():
+    space = create_space("fbnet", preset="smoke").space
+    pool = sobol_pool(space, 64, np.random.default_rng(0))
+    assert len(pool) == 64 and len(set(pool)) == 64
+    for name, choice in space.choices.items():
+        values = getattr(choice, "values", None) or choice.grid
+        assert {a[name] for a in pool} == set(values), name  # every value of every choice appears
+    again = sobol_pool(space, 64, np.random.default_rng(0))
+    assert again == pool  # deterministic in the generator
+
+
+def test_sobol_pool_respects_a_predicate():
+    space = create_space("fbnet", preset="smoke")
+    pool = sobol_pool(space.space, 32, np.random.default_rng(1), where=lambda a: space.cost(a).macs <= 150_000)
+    assert all(space.cost(a).macs <= 150_000 for a in pool)
+
+
+def test_flops_bins_pick_the_best_predicted_candidate_of_each_bin():
+    flops = np.array([1, 2, 3, 4, 5, 6, 7, 8, 9, 10], dtype=float)
+    predicted = np.array([.5, .9, .1, .2, .8, .3, .3, .7, .6, .1])
+    # bins over [1, 10]: [1, 4), [4, 7), [7, 10]
+    assert select_by_flops_bins(flops, predicted, 3) == [1, 4, 7]
+    # excluding the winners gives the runners-up; bins with nothing left are filled with the best remaining
+    assert select_by_flops_bins(flops, predicted, 3, exclude=[1, 4, 7]) == [0, 5, 8]
+    assert select_by_flops_bins(flops, predicted, 2, low=1, high=3) == [0, 1]
+    assert select_by_flops_bins(flops, predicted, 2, low=1, high=2) == [0, 1]
+
+
+def test_early_stop_epoch_is_the_smallest_epoch_reaching_the_threshold():
+    final = np.array([0.1, 0.2, 0.3, 0.4, 0.5, 0.6])
+    curves = np.stack([final[[5, 4, 3, 2, 1, 0]],  # epoch 1: reversed ranking (tau = -1)
+                       final[[1, 0, 3, 2, 5, 4]],  # epoch 2: three swaps (tau = 9/15 = 0.6)
+                       final[[1, 0, 2, 3, 4, 5]],  # epoch 3: one swap (tau = 13/15 = 0.867)
+                       final[[0, 1, 2, 3, 4, 5]],  # epoch 4: same ranking
+                       final], axis=1)
+    assert early_stop_epoch(curves, 0.92, "kendall") == 4
+    assert early_stop_epoch(curves, 0.85, "kendall") == 3
+    assert early_stop_epoch(curves, 0.5, "kendall") == 2
+    assert early_stop_epoch(curves, 0.92, "spearman") == 3  # spearman of one adjacent swap: 1 - 6*2/210 = 0.943
+
+
+def test_frozen_encoder_does_not_move_in_the_first_phase_and_moves_in_the_second():
+    rng = np.random.default_rng(0)
+    x, proxies = rng.random((64, 6)), rng.random((64, 2)) * 1e6 + 1
+    predictor = NARSPredictor(6, generator=torch.Generator().manual_seed(0))
+    predictor.pretrain(x, proxies, epochs=3)
+    before = [p.clone() for p in predictor.network.encoder.parameters()]
+    head_before = [p.clone() for p in predictor.network.accuracy_head.parameters()]
+    predictor.fit(x[:16], rng.random(16), frozen_epochs=5, unfrozen_epochs=0)
+    assert all(torch.equal(a, b) for a, b in zip(before, predictor.network.encoder.parameters()))
+    assert not all(torch.equal(a, b) for a, b in zip(head_before, predictor.network.accuracy_head.parameters()))
+    predictor.fit(x[:16], rng.random(16), frozen_epochs=0, unfrozen_epochs=3)
+    assert not all(torch.equal(a, b) for a, b in zip(before, predictor.network.encoder.parameters()))
+
+
+def test_predictor_fits_a_known_function_and_round_trips_its_state():
+    rng = np.random.default_rng(0)
+    x = rng.random((240, 8)).astype(np.float32)
+    accuracy = 0.80 + 0.05 * np.tanh(x @ rng.normal(size=8))
+    predictor = NARSPredictor(8, PredictorConfig(batch_size=32), generator=torch.Generator().manual_seed(0))
+    predictor.fit(x[:200], accuracy[:200], frozen_epochs=60, unfrozen_epochs=20)
+    error = predictor.predict(x[200:]) - accuracy[200:]
+    assert float(np.sqrt(np.mean(error ** 2))) < 0.01  # targets spread over +-0.05
+    clone = NARSPredictor(8, generator=torch.Generator().manual_seed(5))
+    clone.load_state_dict(predictor.state_dict())
+    assert np.array_equal(clone.predict(x[200:]), predictor.predict(x[200:]))
+
+
+def test_pretraining_learns_the_free_proxies():
+    space = create_space("fbnet", preset="smoke")
+    pool = sobol_pool(space.space, 256, np.random.default_rng(0))
+    proxies = np.array([[space.cost(a).macs, space.cost(a).params] for a in pool], dtype=float)
+    predictor = NARSPredictor(space.space.encoding_width, generator=torch.Generator().manual_seed(0))
+    history = predictor.pretrain(space.space.encode_many(pool), proxies, epochs=40, batch_size=32)
+    assert history["val_mse"][-1] < 0.2 * history["val_mse"][0]
+    assert history["val_mse"][-1] < 0.1  # standardised log FLOPs / params
+
+
+# -- stage 3 -------------------------------------------------------------------------------------------------------
+def test_evolution_children_always_satisfy_the_constraint_and_the_best_never_drops():
+    space = create_space("fbnet", preset="quick")
+    bound = 1_200_000
+    feasible = lambda a: space.cost(a).macs <= bound  # noqa: E731
+    scored: list = []
+
+    def score(archs):
+        scored.extend(archs)
+        return np.array([space.cost(a).params / 1e6 for a in archs])  # a known optimum: most params within FLOPs
+
+    rng = np.random.default_rng(0)
+    history = [space.space.sample(rng) for _ in range(80)]
+    initial = initial_population(space.space, history, feasible, rng, EvolutionConfig())
+    assert len(initial) == 100 and all(feasible(a) for a in initial)
+    assert initial[:5] == [a for a in history if feasible(a)][:5]  # stage-2 best come first
+    result = evolve(space.space, score, feasible, initial, rng, EvolutionConfig(max_generations=5))
+    assert all(feasible(a) for a in scored) and feasible(result.best)
+    assert np.all(np.diff(result.best_per_generation) >= 0)
+    assert result.best_per_generation[-1] > result.best_per_generation[0]
+    assert len(result.population) == 40
