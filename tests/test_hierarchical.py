@@ -128,3 +128,17 @@ def test_tournament_picks_the_best_of_its_sample():
         assert fitness[winner] == fitness[sample].max()
     # a tournament over the whole population returns the global best
     assert tournament_select(fitness, np.random.default_rng(0), fraction=1.0) == int(np.argmax(fitness))
+
+
+# -- report ---------------------------------------------------------------------------------------------------
+def test_report_draws_motifs_and_best_so_far(tmp_path):
+    from archsearch.report.methods.evolution import best_so_far, motif_edges, plot_fitness_curves, plot_motifs
+
+    assert best_so_far([0.2, None, 0.1, 0.5, float("nan"), 0.4]) == [0.2, 0.2, 0.2, 0.5, 0.5, 0.5]
+    trivial = HIERARCHICAL.trivial()
+    edges = motif_edges(trivial)
+    assert len(edges) == 7 and edges[(2, 0)] == [(0, 1, "identity"), (1, 2, "identity"), (2, 3, "identity")]
+    motifs = plot_motifs(random_genotype(HIERARCHICAL, np.random.default_rng(0)), tmp_path / "m.png")
+    curves = plot_fitness_curves({"h_evo": [[0.1, 0.3], [0.2, 0.25]], "flat": [0.1, 0.2]}, tmp_path / "c.png")
+    for path in (motifs, curves):
+        assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
