@@ -170,3 +170,228 @@ def test_nsga2_resume_after_a_generation_equals_an_uninterrupted_run():
     assert second.population() == full.population()
     assert len(interrupted_calls) + len(resumed_calls) == len(full.evaluated) - sum(
         not e.feasible for e in full.evaluated.values())
+
+
+# -- the method on a toy weight-sharing space (no mobilenet / experiment layer needed) ------------------------------
+import contextlib  # noqa: E402
+import copy  # noqa: E402
+import io  # noqa: E402
+import zlib  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import torch  # noqa: E402
+import torch.nn as nn  # noqa: E402
+
+from archsearch.cost.constraints import Cost, parse_constraint  # noqa: E402
+from archsearch.data.splits import Splits, TensorPair  # noqa: E402
+from archsearch.methods.greedynas import (GreedyNAS, GreedyNASConfig, SPOSConfig, batch_statistics,  # noqa: E402
+                                          constraint_violation, select_lowest)
+from archsearch.supernet import MixedOp, set_path  # noqa: E402
+
+_OPS = {"c3": 3, "c5": 5, "skip": 0}
+
+
+def _conv(k: int) -> nn.Module:
+    return nn.Sequential(nn.Conv2d(4, 4, k, padding=k // 2, bias=False), nn.BatchNorm2d(4), nn.ReLU())
+
+
+class _ToySpace:
+    """Two searchable blocks on 1x8x8 images: enough to exercise every mechanism in milliseconds."""
+
+    name = "toy"
+    input_shape = (1, 8, 8)
+    num_classes = 3
+    space = Space({"b0": Categorical(list(_OPS)), "b1": Categorical(list(_OPS)), "b2": Categorical(list(_OPS))},
+                  name="toy")
+
+    def supernet(self) -> nn.Module:
+        blocks = [MixedOp(f"b{i}", {v: (_conv(k) if k else nn.Identity()) for v, k in _OPS.items()})
+                  for i in range(3)]
+        return nn.Sequential(nn.Conv2d(1, 4, 3, padding=1), nn.BatchNorm2d(4), nn.ReLU(), *blocks,
+                             nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(4, 3))
+
+    def cost(self, arch: Arch) -> Cost:
+        macs = 8 * 8 * 4 * 9 + sum(8 * 8 * 16 * _OPS[v] ** 2 for v in arch.values())
+        return Cost(macs=macs, params=100 + sum(16 * _OPS[v] ** 2 for v in arch.values()))
+
+    def build(self, arch: Arch) -> nn.Module:
+        model = self.supernet()
+        set_path(model, arch)
+        return model
+
+    def inherit(self, supernet: nn.Module, arch: Arch) -> nn.Module:
+        child = copy.deepcopy(supernet)
+        set_path(child, arch)
+        return child
+
+
+def _toy_splits() -> Splits:
+    g = torch.Generator().manual_seed(0)
+
+    def pair(n: int) -> TensorPair:
+        y = torch.randint(0, 3, (n,), generator=g)
+        x = torch.randn(n, 1, 8, 8, generator=g) * 0.5 + y.view(-1, 1, 1, 1).float()
+        return TensorPair(x, y)
+
+    return Splits("toy", pair(64), pair(48), pair(32), pair(16), 3, (1, 8, 8))
+
+
+class _Ledger:
+    objective_names = ("accuracy", "macs")
+
+    def __init__(self) -> None:
+        self.records: dict[str, dict] = {}
+
+    def start(self, arch, *, key, phase, attrs=None):
+        self.records.setdefault(key, {"arch": arch, "state": "running", "values": None})
+        return key
+
+    def complete(self, trial, values, attrs=None):
+        self.records[trial].update(state="complete", values=dict(values))
+
+    def find(self, key):
+        record = self.records.get(key)
+        return None if record is None else type("Record", (), record)
+
+    def trials(self, *, phase=None, state=None):
+        return list(self.records.values())
+
+
+class _Crash(Exception):
+    pass
+
+
+class _ToyContext:
+    """A stand-in RunContext: checkpoints go through torch.save / torch.load(weights_only=True), as in a run."""
+
+    def __init__(self, run_dir: Path, seed: int = 0, crash_after: int | None = None, constraints=()) -> None:
+        self.run_dir, self.seed, self.device = run_dir, seed, torch.device("cpu")
+        self.space, self.constraints, self.ledger = _ToySpace(), tuple(constraints), _Ledger()
+        self.metrics: list[tuple[str, int, dict]] = []
+        self.saved: list[bytes] = []
+        self.crash_after = crash_after
+
+    def _seed(self, phase) -> list[int]:
+        return [self.seed, zlib.crc32(repr(phase).encode())]
+
+    def rng(self, *phase):
+        return np.random.default_rng(self._seed(phase))
+
+    def torch_generator(self, *phase):
+        return torch.Generator().manual_seed(int(np.random.SeedSequence(self._seed(phase)).generate_state(1)[0]))
+
+    def splits(self):
+        return _toy_splits()
+
+    def checkpoint(self, method) -> None:
+        buffer = io.BytesIO()
+        torch.save(method.state_dict(), buffer)
+        self.saved.append(buffer.getvalue())
+        if self.crash_after is not None and len(self.saved) == self.crash_after:
+            raise _Crash()
+
+    def latest(self) -> dict:
+        return torch.load(io.BytesIO(self.saved[-1]), weights_only=True)
+
+    def progress(self, description, total):
+        class _Bar:
+            def advance(self, n=1):
+                pass
+        return contextlib.nullcontext(_Bar())
+
+    def log(self, message) -> None:
+        pass
+
+    def log_metrics(self, series, step, **values) -> None:
+        self.metrics.append((series, step, values))
+
+
+def _toy_config(**changes) -> GreedyNASConfig:
+    base = dict(supernet_epochs=5.0, batch_size=8, score_batch_size=16, pool_size=6, early_stop_every_epochs=1.0,
+                population=4, generations=2, search_val_images=48, checkpoint_every=2)
+    return GreedyNASConfig(**{**base, **changes})
+
+
+def test_rejection_keeps_the_k_lowest_losses():
+    paths = [_arch(i) for i in range(6)]
+    assert select_lowest(paths, [0.5, 0.1, float("nan"), 0.3, 0.1, 0.9], 3) == [_arch(1), _arch(4), _arch(3)]
+
+
+def test_greedy_iteration_trains_exactly_the_k_lowest_scored_paths(tmp_path, monkeypatch):
+    method = GreedyNAS(_toy_config(), _ToyContext(tmp_path))
+    method._build()
+    scored, trained = [], []
+    real_scores = __import__("archsearch.methods.greedynas", fromlist=["path_losses"]).path_losses
+
+    def spy_scores(supernet, paths, x, y):
+        losses = real_scores(supernet, paths, x, y)
+        scored.append(list(zip(paths, losses)))
+        return losses
+
+    monkeypatch.setattr("archsearch.methods.greedynas.path_losses", spy_scores)
+    monkeypatch.setattr(method, "_train_path", lambda path: trained.append(path) or 0.0)
+    method._greedy_iteration()
+    assert len(scored[0]) == 10 and len(trained) == 5
+    assert trained == select_lowest([p for p, _ in scored[0]], [l for _, l in scored[0]], 5)
+    assert all(method.pool.entries())  # the scored paths entered the pool (best 6 of them)
+    assert [e.score for e in method.pool.entries()] == sorted(l for _, l in
+                                                              {p.key: (p, l) for p, l in scored[0]}.values())[:6]
+
+
+def test_scoring_uses_batch_statistics_and_leaves_running_statistics_alone(tmp_path):
+    net = _ToySpace().supernet()
+    set_path(net, _ToySpace.space.sample(np.random.default_rng(0)))
+    before = copy.deepcopy(net.state_dict())
+    with batch_statistics(net):
+        assert not net[0].training and net[1].training
+        net(torch.randn(8, 1, 8, 8))
+    after = net.state_dict()
+    assert all(torch.equal(before[k], after[k]) for k in before) and net.training
+
+
+def test_constraint_violation_is_relative_excess():
+    cost = Cost(macs=150, params=10)
+    assert constraint_violation([parse_constraint("flops<=100")], cost) == pytest.approx(0.5)
+    assert constraint_violation([parse_constraint("flops<=300"), parse_constraint("params<=20")], cost) == -0.5
+    assert constraint_violation([], cost) == 0.0
+
+
+@pytest.mark.parametrize("config_cls", [GreedyNASConfig, SPOSConfig])
+def test_resume_mid_training_equals_an_uninterrupted_run(tmp_path, config_cls):
+    config = config_cls(**{**_toy_config().__dict__, "sampling": config_cls().sampling})
+    full_ctx = _ToyContext(tmp_path)
+    full = GreedyNAS(config, full_ctx).run()
+
+    crash_ctx = _ToyContext(tmp_path, crash_after=2)  # dies right after the 2nd checkpoint (iteration 4)
+    with pytest.raises(_Crash):
+        GreedyNAS(config, crash_ctx).run()
+    state = crash_ctx.latest()
+    assert state["phase"] == "train" and state["iteration"] == 4
+    resume_ctx = _ToyContext(tmp_path)
+    resumed_method = GreedyNAS(config, resume_ctx)
+    resumed_method.load_state_dict(state)
+    resumed = resumed_method.run()
+
+    assert resumed.best == full.best and resumed.pareto_front == full.pareto_front
+    full_state, resumed_state = full_ctx.latest(), resume_ctx.latest()
+    for key, value in full_state["trainer"]["model"].items():
+        assert torch.equal(value, resumed_state["trainer"]["model"][key]), key
+    assert full_state["pool"] == resumed_state["pool"]
+    assert full_state["search"]["evaluated"] == resumed_state["search"]["evaluated"]
+    tail = [m for m in full_ctx.metrics if m[0] == "supernet" and m[1] > 4]
+    assert tail == [m for m in resume_ctx.metrics if m[0] == "supernet"]
+
+
+def test_greedy_run_logs_pool_metrics_seeds_search_from_pool_and_exports(tmp_path):
+    ctx = _ToyContext(tmp_path, constraints=[parse_constraint("flops<=60K")])
+    method = GreedyNAS(_toy_config(), ctx)
+    result = method.run()
+    rows = [values for series, _, values in ctx.metrics if series == "supernet"]
+    assert method.total_iterations == 8 * 5 // 5 and len(rows) == method.iteration
+    assert [r["eps"] for r in rows[:2]] == pytest.approx([0.0, 0.8 / 7])
+    assert any("pool_difference" in r for r in rows)
+    assert method.search.first_population[:4] == method.pool.top(4)
+    assert ctx.space.cost(result.best.arch).macs <= 60_000
+    assert all(record["state"] == "complete" for record in ctx.ledger.records.values())
+    assert len(ctx.ledger.records) == sum(e.feasible for e in method.search.evaluated.values())
+    assert (tmp_path / "export" / "model.pt").is_file() and result.extra["export"]

@@ -1,0 +1,589 @@
+"""GreedyNAS (You et al., CVPR 2020, arXiv:2003.11236) and its baseline SPOS (Guo et al. 2019), on one code path.
+
+Algorithm (GreedyNAS sec. 3, one iteration of supernet training):
+
+1. draw m = 10 paths, each from the candidate pool P with probability eps (growing linearly 0 -> 0.8) and
+   uniformly from the space otherwise; a path breaking the resource constraint is re-drawn;
+2. score each by its loss on one batch of the small validation set (1000 held-out images), without gradient;
+3. keep the k = 5 lowest-loss paths and train the supernet weights on them (one training batch each); the
+   rejected paths are not trained;
+4. push the scored paths into P (the best n = 1000 seen, scores refreshed);
+5. every t iterations compare P with P t iterations earlier; stop when they differ by less than 0.08.
+
+Then NSGA-II searches the trained supernet for (validation accuracy, FLOPs or params) under the constraint, its
+first population taken from the top of P. The chosen arch is exported as a standalone child with the supernet's
+weights (``export/``) and is meant to be retrained from scratch (``archsearch train``).
+
+SPOS is the same loop with ``sampling="uniform"``: one uniformly drawn path per iteration, trained on one batch;
+no scoring, no pool, no rejection, no early stop; NSGA-II starts from a random population.
+
+Budgets are counted in *trained path-batches* (optimiser steps): a greedy iteration costs k of them, a uniform one
+1, so ``supernet_epochs`` means the same amount of weight training for both.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Any, ClassVar, Iterator, Sequence
+
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from archsearch.cost.constraints import METRICS, Constraint, Cost
+from archsearch.data.augment import augment_batch
+from archsearch.data.splits import TensorPair
+from archsearch.errors import ConfigError, unknown_name
+from archsearch.methods._base import Candidate, SearchResult
+from archsearch.search.candidate_pool import POOL_DIFFERENCES, CandidatePool, PoolEarlyStop, linear_eps
+from archsearch.space.space import Arch
+from archsearch.supernet.mixed_op import set_path
+from archsearch.train.recipe import Recipe
+from archsearch.train.trainer import Trainer
+
+SAMPLINGS = ("greedy", "uniform")
+SEARCH_COSTS = ("flops", "params", "latency")
+
+
+def _default_recipe() -> dict[str, Any]:
+    # (interpretation) the single-path supernet recipe of SPOS / GreedyNAS sec. 4.1 (SGD + momentum 0.9, cosine
+    # decay, weight decay 4e-5), with the lr scaled by the linear rule to batch 128 (Recipe defaults)
+    return {"optimizer": "sgd", "lr": 0.05, "momentum": 0.9, "weight_decay": 4e-5, "schedule": "cosine"}
+
+
+@dataclass
+class GreedyNASConfig:
+    """GreedyNAS defaults (paper values; the presets scale only sizes)."""
+
+    PRESETS: ClassVar[dict[str, dict[str, Any]]] = {
+        "paper": {},
+        "quick": {"supernet_epochs": 3.0, "pool_size": 100, "early_stop_every_epochs": 0.25, "population": 16,
+                  "generations": 5, "search_val_images": 2000},
+        "smoke": {"supernet_epochs": 1.0, "pool_size": 10, "early_stop_every_epochs": 0.25, "population": 4,
+                  "generations": 1, "search_val_images": 128, "batch_size": 32, "score_batch_size": 32,
+                  "checkpoint_every": 4},
+    }
+    BUDGET_FIELD: ClassVar[str] = "supernet_epochs"
+
+    sampling: str = "greedy"  # "greedy" = GreedyNAS; "uniform" = SPOS (Guo et al. 2019), the paper's baseline
+    supernet_epochs: float = 120.0  # (interpretation) SPOS's 120-epoch supernet budget, the uniform baseline of
+    #                                 GreedyNAS sec. 4; greedy training stops earlier through the pool early stop
+    batch_size: int = 128  # training batch per trained path (see Recipe: batch 128 on these small datasets)
+    recipe: dict[str, Any] = field(default_factory=_default_recipe)  # supernet training recipe (Recipe fields)
+    num_sampled: int = 10  # GreedyNAS sec. 3.2 / 4.1: m = 10 paths sampled per iteration
+    num_kept: int = 5  # GreedyNAS sec. 3.2 / 4.1: k = 5 lowest-loss paths trained
+    score_batch_size: int = 128  # (interpretation) one small-val batch per iteration, same size as a train batch
+    pool_size: int = 1000  # GreedyNAS sec. 3.3: candidate pool of n = 1000 paths
+    eps_start: float = 0.0  # GreedyNAS sec. 3.3: eps starts at 0 (the pool is not trusted yet) ...
+    eps_end: float = 0.8  # ... and grows linearly to 0.8 over training (the paper's best value)
+    early_stop: bool = True  # GreedyNAS sec. 3.4: stop supernet training once the pool is stable
+    early_stop_threshold: float = 0.08  # GreedyNAS sec. 3.4: stop when the pool difference is below 0.08
+    early_stop_every_epochs: float = 1.0  # (interpretation) t = one epoch of trained batches between comparisons
+    pool_difference: str = "membership"  # (interpretation) see candidate_pool.pool_difference
+    search_cost: str = "flops"  # GreedyNAS sec. 4: NSGA-II over accuracy and FLOPs ("params", "latency" too)
+    population: int = 50  # (interpretation) SPOS's evolutionary search: population 50 ...
+    generations: int = 20  # ... over 20 generations
+    search_val_images: int = 10000  # validation images per supernet accuracy in the search (all of our val split)
+    checkpoint_every: int = 50  # iterations between checkpoints (plus after training and each NSGA-II generation)
+
+    def __post_init__(self) -> None:
+        if self.sampling not in SAMPLINGS:
+            raise unknown_name("sampling", self.sampling, SAMPLINGS)
+        if self.search_cost not in SEARCH_COSTS:
+            raise unknown_name("search_cost", self.search_cost, SEARCH_COSTS)
+        if self.pool_difference not in POOL_DIFFERENCES:
+            raise unknown_name("pool_difference", self.pool_difference, POOL_DIFFERENCES)
+        if not 1 <= self.num_kept <= self.num_sampled:
+            raise ConfigError(f"need 1 <= num_kept <= num_sampled, got k={self.num_kept}, m={self.num_sampled}")
+        for name in ("batch_size", "score_batch_size", "pool_size", "population", "search_val_images",
+                     "checkpoint_every"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"{name} must be >= 1, got {getattr(self, name)}")
+        if self.generations < 0:
+            raise ConfigError(f"generations must be >= 0, got {self.generations}")
+        if not self.supernet_epochs > 0 or not self.early_stop_every_epochs > 0:
+            raise ConfigError("supernet_epochs and early_stop_every_epochs must be > 0")
+        if not 0 <= self.eps_start <= 1 or not 0 <= self.eps_end <= 1:
+            raise ConfigError(f"eps_start / eps_end must be in [0, 1], got {self.eps_start} / {self.eps_end}")
+        Recipe.from_dict({**self.recipe, "batch_size": self.batch_size})  # fails early, naming a bad field
+
+    @property
+    def greedy(self) -> bool:
+        return self.sampling == "greedy"
+
+
+@dataclass
+class SPOSConfig(GreedyNASConfig):
+    """SPOS: uniform single-path training on the same supernet, loop and budget; the pool fields are unused."""
+
+    PRESETS: ClassVar[dict[str, dict[str, Any]]] = GreedyNASConfig.PRESETS
+    BUDGET_FIELD: ClassVar[str] = "supernet_epochs"
+
+    sampling: str = "uniform"  # SPOS (Guo et al. 2019): one uniformly sampled path per step
+    early_stop: bool = False  # SPOS trains for its whole budget (no pool to watch)
+
+
+# -- pure pieces (tested on their own) ------------------------------------------------------------------------------
+def select_lowest(paths: Sequence[Arch], losses: Sequence[float], k: int) -> list[Arch]:
+    """The k paths with the lowest losses (GreedyNAS' rejection: the others are not trained); ties keep draw order,
+    NaN losses rank last."""
+    keys = [(math.inf if math.isnan(float(l)) else float(l), i) for i, l in enumerate(losses)]
+    return [paths[i] for _, i in sorted(keys)[:k]]
+
+
+def constraint_violation(constraints: Sequence[Constraint], cost: Cost) -> float:
+    """The largest relative amount by which `cost` breaks a constraint (<= 0 when all hold): NSGA-II's G."""
+    worst = -math.inf
+    for c in constraints:
+        value = cost.metric(c.metric)
+        excess = (value - c.bound) if c.op in ("<=", "<") else (c.bound - value)
+        worst = max(worst, excess / c.bound)
+    return 0.0 if worst == -math.inf else worst
+
+
+@contextlib.contextmanager
+def batch_statistics(model: nn.Module) -> Iterator[None]:
+    """Evaluate a single path with BatchNorm on the batch's own statistics, leaving the running ones untouched.
+
+    A supernet's running BN statistics mix every path that was trained, so they fit no single path; SPOS
+    recalibrates them per path, we (interpretation) normalise with the evaluated batch itself, which costs
+    nothing. Dropout and other train-mode behaviour stay off.
+    """
+    was_training = model.training
+    model.eval()
+    saved = []
+    for module in model.modules():
+        if isinstance(module, nn.modules.batchnorm._BatchNorm) and module.track_running_stats:
+            saved.append((module, module.momentum,
+                          None if module.num_batches_tracked is None else module.num_batches_tracked.clone()))
+            module.train()
+            module.momentum = 0.0  # running = (1 - 0) * running + 0 * batch: unchanged
+    try:
+        yield
+    finally:
+        for module, momentum, tracked in saved:
+            module.momentum = momentum
+            if tracked is not None:
+                module.num_batches_tracked.copy_(tracked)
+        model.train(was_training)
+
+
+def _channels_last(model: nn.Module) -> bool:
+    for p in model.parameters():
+        if p.dim() == 4:
+            return p.is_contiguous(memory_format=torch.channels_last) and not p.is_contiguous()
+    return False
+
+
+@torch.no_grad()
+def path_losses(supernet: nn.Module, paths: Sequence[Arch], x: torch.Tensor, y: torch.Tensor) -> list[float]:
+    """Cross-entropy of each path on one batch (GreedyNAS sec. 3.2: loss ranks paths better than accuracy)."""
+    losses = []
+    with batch_statistics(supernet):
+        for path in paths:
+            set_path(supernet, path)
+            losses.append(float(F.cross_entropy(supernet(x).float(), y)))
+    return losses
+
+
+@torch.no_grad()
+def path_accuracy(supernet: nn.Module, path: Arch, pair: TensorPair, *, batch_size: int = 500,
+                  device: torch.device | None = None) -> float:
+    """Accuracy of one path of the supernet on `pair` (BN on batch statistics, see `batch_statistics`)."""
+    device = device if device is not None else next(supernet.parameters()).device
+    set_path(supernet, path)
+    channels_last = _channels_last(supernet)
+    correct = 0
+    with batch_statistics(supernet):
+        for start in range(0, len(pair), batch_size):
+            x = pair.x[start:start + batch_size].to(device)
+            if channels_last and x.dim() == 4:
+                x = x.contiguous(memory_format=torch.channels_last)
+            correct += int((supernet(x).argmax(1) == pair.y[start:start + batch_size].to(device)).sum())
+    return correct / max(1, len(pair))
+
+
+@torch.no_grad()
+def recalibrate_batchnorm(model: nn.Module, batches: Sequence[tuple[torch.Tensor, torch.Tensor]]) -> None:
+    """Recompute BN running statistics as the plain average over `batches` (SPOS' BN recalibration), for an
+    exported child whose inherited statistics mix all paths of the supernet."""
+    norms = [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm) and m.track_running_stats]
+    if not norms or not batches:
+        return
+    momenta = [m.momentum for m in norms]
+    for m in norms:
+        m.reset_running_stats()
+        m.momentum = None  # cumulative moving average
+    was_training = model.training
+    model.train()
+    device = next(model.parameters()).device
+    for x, _ in batches:
+        model(x.to(device))
+    for m, momentum in zip(norms, momenta):
+        m.momentum = momentum
+    model.train(was_training)
+
+
+class TrainStream:
+    """Training batches as a pure function of the step number, so a resumed run sees exactly the same batches
+    without saving a data-loader position: epoch e uses the permutation drawn from ``generator_for("perm", e)``,
+    step s augments with ``generator_for("aug", s)``."""
+
+    def __init__(self, pair: TensorPair, batch_size: int, generator_for, *, augment: bool = True) -> None:
+        if len(pair) < batch_size:
+            raise ConfigError(f"the training split has {len(pair)} images, fewer than batch_size={batch_size}")
+        self.pair = pair
+        self.batch_size = batch_size
+        self.generator_for = generator_for
+        self.augmentation = pair.augmentation if augment and pair.augmentation is not None else None
+        if self.augmentation is not None and self.augmentation.is_identity:
+            self.augmentation = None
+        self.per_epoch = len(pair) // batch_size  # drop the ragged last batch (BN on a handful of images)
+        self._epoch = -1
+        self._order: torch.Tensor | None = None
+
+    def batch(self, step: int) -> tuple[torch.Tensor, torch.Tensor]:
+        epoch, index = divmod(step, self.per_epoch)
+        if epoch != self._epoch:
+            self._order = torch.randperm(len(self.pair), generator=self.generator_for("perm", epoch))
+            self._epoch = epoch
+        rows = self._order[index * self.batch_size:(index + 1) * self.batch_size]
+        x, y = self.pair.x.index_select(0, rows), self.pair.y.index_select(0, rows)
+        if self.augmentation is not None:
+            x = augment_batch(x, self.augmentation, self.generator_for("aug", step))
+        return x, y
+
+
+# -- the method -----------------------------------------------------------------------------------------------------
+class GreedyNAS:
+    """Greedy (or, with ``sampling="uniform"``, SPOS) supernet training, then NSGA-II on the supernet."""
+
+    name: ClassVar[str] = "greedynas"
+
+    def __init__(self, config: GreedyNASConfig, ctx: Any) -> None:
+        self.config = config
+        self.ctx = ctx
+        self.space = ctx.space
+        if not hasattr(self.space, "supernet"):
+            raise ConfigError(f"{self.method_name} needs a weight-sharing space (with supernet()); "
+                              f"{getattr(self.space, 'name', self.space)!r} has none")
+        self.constraints: tuple[Constraint, ...] = tuple(getattr(ctx, "constraints", ()) or ())
+        self.cost_metric = METRICS[config.search_cost]  # "macs" | "params" | "latency_ms"
+        self.rng = ctx.rng(self.method_name, "paths")
+        self.search_rng = ctx.rng(self.method_name, "nsga2")
+        self.pool = CandidatePool(config.pool_size)
+        self.iteration = 0  # supernet iterations completed
+        self.train_steps_done = 0  # trained path-batches (optimiser steps)
+        self.phase = "train"  # "train" -> "search" -> "done"
+        self.stopped_early_at: int | None = None  # iteration where the pool early stop fired (None: never)
+        self.early_stop: PoolEarlyStop | None = None
+        self.search = None  # ArchNSGA2, built when the search starts
+        self._pending_state: dict[str, Any] | None = None
+        self._built = False
+        self._cost_cache: dict[str, Cost] = {}
+
+    @property
+    def method_name(self) -> str:
+        return "greedynas" if self.config.greedy else "spos"
+
+    # -- set-up -----------------------------------------------------------------------------------------------------
+    def _build(self) -> None:
+        """Supernet, trainer and data; then apply a loaded state (resume)."""
+        if self._built:
+            return
+        cfg, ctx = self.config, self.ctx
+        splits = ctx.splits()
+        self.splits = splits
+        self.device = torch.device(ctx.device)
+        with torch.random.fork_rng(devices=[]):
+            # nn.Module init draws from the global RNG: seed it inside a fork, which restores it afterwards
+            torch.manual_seed(int(ctx.rng(self.method_name, "init").integers(2**62)))
+            supernet = self.space.supernet()
+        recipe = Recipe.from_dict({**cfg.recipe, "batch_size": cfg.batch_size})
+        self.stream = TrainStream(splits.train, cfg.batch_size,
+                                  lambda *phase: ctx.torch_generator(self.method_name, "batches", *phase),
+                                  augment=recipe.augment)
+        self.total_steps = max(1, round(cfg.supernet_epochs * self.stream.per_epoch))
+        per_iteration = cfg.num_kept if cfg.greedy else 1
+        self.total_iterations = max(1, self.total_steps // per_iteration)
+        epochs = max(1, math.ceil(self.total_steps / self.stream.per_epoch))
+        self.trainer = Trainer(supernet, recipe, device=self.device, steps_per_epoch=self.stream.per_epoch,
+                               epochs=epochs, generator=ctx.torch_generator(self.method_name, "trainer"))
+        self.supernet = self.trainer.model
+        self.early_stop = PoolEarlyStop(
+            every=max(1, round(cfg.early_stop_every_epochs * self.stream.per_epoch / per_iteration)),
+            threshold=cfg.early_stop_threshold, metric=cfg.pool_difference)
+        small_val = splits.small_val
+        if len(small_val) == 0 and cfg.greedy:
+            raise ConfigError("GreedyNAS scores paths on the small validation set, but it is empty "
+                              "(set small_val_size > 0 in the data split)")
+        self.small_val = small_val
+        self.search_val = splits.val if len(splits.val) else small_val
+        if len(self.search_val) > cfg.search_val_images:
+            self.search_val = TensorPair(self.search_val.x[:cfg.search_val_images],
+                                         self.search_val.y[:cfg.search_val_images])
+        self._within = lambda arch: all(c.satisfied(self.cost(arch)) for c in self.constraints)
+        self._built = True
+        if self._pending_state is not None:
+            self._apply_state(self._pending_state)
+            self._pending_state = None
+
+    def cost(self, arch: Arch) -> Cost:
+        key = arch.key
+        if key not in self._cost_cache:
+            self._cost_cache[key] = self.space.cost(arch)
+        return self._cost_cache[key]
+
+    # -- the algorithm ------------------------------------------------------------------------------------------------
+    def run(self) -> SearchResult:
+        self._build()
+        if self.phase == "train":
+            self.train_supernet()
+            self.phase = "search"
+            self.ctx.checkpoint(self)
+        if self.phase == "search":
+            self._search()
+            self.phase = "done"
+            self.ctx.checkpoint(self)
+        return self._result()
+
+    def train_supernet(self, *, until_steps: int | None = None) -> None:
+        """Supernet training (the loop of the module docstring) from the current iteration to the budget, or to
+        the pool early stop; `until_steps` stops earlier (benchmarks snapshot the supernet there)."""
+        self._build()
+        cfg = self.config
+        with self.ctx.progress(f"{self.method_name} supernet", total=self.total_iterations) as bar:
+            if self.iteration:
+                bar.advance(self.iteration)
+            while self.iteration < self.total_iterations:
+                if until_steps is not None and self.train_steps_done >= until_steps:
+                    return
+                if cfg.greedy:
+                    self._greedy_iteration()
+                else:
+                    self._uniform_iteration()
+                bar.advance()
+                if self.stopped_early_at is not None and cfg.early_stop:
+                    self.ctx.log(f"{self.method_name}: pool early stop at iteration {self.iteration} "
+                                 f"of {self.total_iterations} ({self.train_steps_done} trained batches)")
+                    return
+                if self.iteration % cfg.checkpoint_every == 0:
+                    self.ctx.checkpoint(self)
+
+    def _greedy_iteration(self) -> None:
+        cfg = self.config
+        eps = linear_eps(self.iteration, self.total_iterations, start=cfg.eps_start, end=cfg.eps_end)
+        paths = [self._draw_path(eps) for _ in range(cfg.num_sampled)]
+        x, y = self._score_batch(self.iteration)
+        losses = path_losses(self.supernet, paths, x, y)
+        self.pool.push_many(zip(paths, losses))
+        kept = select_lowest(paths, losses, cfg.num_kept)
+        train_losses = [self._train_path(path) for path in kept]
+        self.iteration += 1
+        difference = self.early_stop.update(self.iteration, self.pool)
+        if self.early_stop.fired and self.stopped_early_at is None:
+            self.stopped_early_at = self.iteration
+        row = {"eps": eps, "pool_mean_score": self.pool.mean_score(), "pool_size": float(len(self.pool)),
+               "kept_mean_loss": float(np.mean(sorted(losses)[:cfg.num_kept])),
+               "sampled_mean_loss": float(np.mean(losses)), "train_loss": float(np.mean(train_losses)),
+               "train_steps": float(self.train_steps_done)}
+        if difference is not None:
+            row["pool_difference"] = difference
+        self.ctx.log_metrics("supernet", self.iteration, **row)
+
+    def _uniform_iteration(self) -> None:
+        path = self.space.space.sample(self.rng, where=self._within)
+        loss = self._train_path(path)
+        self.iteration += 1
+        self.ctx.log_metrics("supernet", self.iteration, train_loss=loss, train_steps=float(self.train_steps_done))
+
+    def _draw_path(self, eps: float) -> Arch:
+        """From the pool with probability eps (when it has paths), else uniform; constraint-breaking paths are
+        re-drawn (pool paths always satisfy it: only sampled paths enter)."""
+        if len(self.pool) and self.rng.random() < eps:
+            return self.pool.sample(self.rng)
+        return self.space.space.sample(self.rng, where=self._within)
+
+    def _score_batch(self, iteration: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """The small-val batch of this iteration: the 1000 images in fixed order, cycled (no augmentation)."""
+        n = len(self.small_val)
+        size = min(self.config.score_batch_size, n)
+        per_pass = n // size
+        start = (iteration % per_pass) * size
+        x = self.small_val.x[start:start + size].to(self.device)
+        if _channels_last(self.supernet) and x.dim() == 4:
+            x = x.contiguous(memory_format=torch.channels_last)
+        return x, self.small_val.y[start:start + size].to(self.device)
+
+    def _train_path(self, path: Arch) -> float:
+        set_path(self.supernet, path)
+        x, y = self.stream.batch(self.train_steps_done)
+        loss = self.trainer.step(x, y)
+        self.train_steps_done += 1
+        return loss
+
+    # -- search -------------------------------------------------------------------------------------------------------
+    def supernet_accuracy(self, arch: Arch) -> float:
+        """The supernet's validation accuracy of one path (what NSGA-II maximises)."""
+        self._build()
+        return path_accuracy(self.supernet, arch, self.search_val, device=self.device)
+
+    def _make_search(self):
+        from archsearch.search.nsga2 import ArchNSGA2  # pymoo: only when searching
+
+        cfg = self.config
+        initial = self.pool.top(cfg.population) if cfg.greedy else []  # GreedyNAS sec. 3.4: seed from the pool
+        violation = None
+        if self.constraints:
+            violation = lambda arch: constraint_violation(self.constraints, self.cost(arch))  # noqa: E731
+        return ArchNSGA2(self.space.space, evaluate=self._evaluate_for_search, cost=self._search_cost,
+                         violation=violation, rng=self.search_rng, pop_size=cfg.population,
+                         generations=cfg.generations, initial=initial)
+
+    def _search_cost(self, arch: Arch) -> float:
+        return float(getattr(self.cost(arch), self.cost_metric))
+
+    def _evaluate_for_search(self, arch: Arch) -> float:
+        """One NSGA-II evaluation = one ledger trial (key ``search/<i>``). After a resume, a trial the ledger
+        already completed is read back instead of evaluated again."""
+        index = len(self.search.evaluated) if self.search is not None else 0
+        key = f"search/{index}"
+        ledger = self.ctx.ledger
+        done = ledger.find(key)
+        accuracy = _completed_accuracy(done)
+        if accuracy is not None:
+            return accuracy
+        cost = self.cost(arch)
+        attrs = {"macs": int(cost.macs), "params": int(cost.params), "phase": "search", "key": key,
+                 "arch_json": arch.to_json()}
+        if cost.latency_ms is not None:
+            attrs["latency_ms"] = float(cost.latency_ms)
+        trial = ledger.start(arch, key=key, phase="search", attrs=attrs)
+        start = time.perf_counter()
+        accuracy = self.supernet_accuracy(arch)
+        values = {"accuracy": accuracy, self.cost_metric: self._search_cost(arch)}
+        ledger.complete(trial, values, {**attrs, "seconds": time.perf_counter() - start,
+                                        "supernet_accuracy": accuracy})
+        return accuracy
+
+    def _search(self) -> None:
+        if self.search is None:
+            self.search = self._make_search()
+        total = self.config.generations + 1
+        with self.ctx.progress(f"{self.method_name} NSGA-II", total=total) as bar:
+            if self.search.generation:
+                bar.advance(self.search.generation)
+
+            def after_generation(engine) -> None:
+                bar.advance()
+                front = engine.pareto_front()
+                best = max((e.accuracy for e in front), default=math.nan)
+                self.ctx.log_metrics("search", engine.generation, evaluated=float(len(engine.evaluated)),
+                                     front_size=float(len(front)), best_accuracy=float(best))
+                self.ctx.checkpoint(self)
+
+            self.search.run(on_generation=after_generation)
+
+    # -- result and export ---------------------------------------------------------------------------------------------
+    def _candidate(self, evaluated) -> Candidate:
+        cost = self.cost(evaluated.arch)
+        objectives = {"accuracy": float(evaluated.accuracy), "macs": float(cost.macs), "params": float(cost.params)}
+        if cost.latency_ms is not None:
+            objectives["latency_ms"] = float(cost.latency_ms)
+        return Candidate(evaluated.arch, objectives, {"source": "supernet"})
+
+    def _result(self) -> SearchResult:
+        front = self.search.pareto_front()
+        if not front:
+            raise ConfigError(f"{self.method_name}: NSGA-II found no architecture satisfying the constraints "
+                              f"{[str(c) for c in self.constraints]}")
+        chosen = max(front, key=lambda e: (e.accuracy, -e.cost))  # most accurate within the constraint
+        best = self._candidate(chosen)
+        extra = {
+            "sampling": self.config.sampling,
+            "iterations": self.iteration,
+            "total_iterations": self.total_iterations,
+            "trained_path_batches": self.train_steps_done,
+            "early_stop_iteration": self.stopped_early_at,
+            "early_stop_history": [list(p) for p in self.early_stop.history] if self.early_stop else [],
+            "search_cost": self.cost_metric,
+            "evaluated": len(self.search.evaluated),
+            "export": self._export(chosen.arch),
+        }
+        return SearchResult(best, tuple(self._candidate(e) for e in front), extra)
+
+    def _export(self, arch: Arch) -> str | None:
+        """The chosen child with the supernet's weights (BN recalibrated on training batches) under export/."""
+        inherit = getattr(self.space, "inherit", None)
+        if inherit is None:
+            return None
+        child = inherit(self.supernet, arch)
+        child.to(self.device)
+        calibration = [self.stream.batch(step) for step in range(min(self.stream.per_epoch, 20))]
+        recalibrate_batchnorm(child, calibration)
+        out = self.ctx.run_dir / "export"
+        out.mkdir(parents=True, exist_ok=True)
+        torch.save(child.state_dict(), out / "model.pt")
+        (out / "arch.json").write_text(json.dumps({"space": getattr(self.space, "name", None),
+                                                   "arch": arch.to_dict()}, indent=2) + "\n", encoding="utf-8")
+        return str(out / "model.pt")
+
+    # -- state ----------------------------------------------------------------------------------------------------------
+    def state_dict(self) -> dict[str, Any]:
+        self._build()
+        return {
+            "config": asdict(self.config),
+            "phase": self.phase,
+            "iteration": self.iteration,
+            "train_steps_done": self.train_steps_done,
+            "stopped_early_at": self.stopped_early_at,
+            "trainer": self.trainer.state_dict(),
+            "pool": self.pool.state_dict(),
+            "early_stop": self.early_stop.state_dict(),
+            "rng": self.rng.bit_generator.state,
+            "search_rng": self.search_rng.bit_generator.state,
+            "search": None if self.search is None else self.search.state_dict(),
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        if self._built:
+            self._apply_state(state)
+        else:
+            self._pending_state = state
+
+    def _apply_state(self, state: dict[str, Any]) -> None:
+        self.phase = state["phase"]
+        self.iteration = int(state["iteration"])
+        self.train_steps_done = int(state["train_steps_done"])
+        self.stopped_early_at = state["stopped_early_at"]
+        self.trainer.load_state_dict(state["trainer"])
+        self.pool.load_state_dict(state["pool"], self.space.space)
+        self.early_stop.load_state_dict(state["early_stop"])
+        self.rng.bit_generator.state = state["rng"]
+        self.search_rng.bit_generator.state = state["search_rng"]
+        if state["search"] is not None:
+            self.search = self._make_search()
+            self.search.load_state_dict(state["search"])
+
+
+def _completed_accuracy(record: Any) -> float | None:
+    """The accuracy of a ledger record if it is a completed trial (records are read defensively: any object
+    with `state` and `values`/`objectives`)."""
+    if record is None:
+        return None
+    state = str(getattr(record, "state", "")).lower()
+    if "complete" not in state:
+        return None
+    values = getattr(record, "values", None) or getattr(record, "objectives", None)
+    if isinstance(values, dict) and "accuracy" in values:
+        return float(values["accuracy"])
+    return None
+
+
+__all__ = ["GreedyNAS", "GreedyNASConfig", "SPOSConfig", "TrainStream", "batch_statistics", "constraint_violation",
+           "path_accuracy", "path_losses", "recalibrate_batchnorm", "select_lowest"]
