@@ -1,0 +1,597 @@
+"""The `archsearch` command: run / resume searches, inspect them (ls, show, report), export and retrain archs,
+build latency tables.
+
+Every error a user can cause ends as ONE line on stderr: exit code 2 for usage and config errors (bad flag, unknown
+key or name, malformed constraint), 1 for the rest (missing data, corrupt checkpoint, a failed run). No bare
+tracebacks; ``ARCHSEARCH_DEBUG=1`` re-raises to show one.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import difflib
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any, NoReturn, Sequence
+
+from archsearch.errors import ArchsearchError, ConfigError, UsageError, unknown_name
+
+PROG = "archsearch"
+EXECUTORS = ("local", "ray")
+PRESETS = ("paper", "quick", "smoke")
+
+# Keys a run config file (YAML) may hold; CLI flags override them, `--set` overrides `method_options`.
+RUN_KEYS = ("method", "space", "space_options", "preset", "data", "data_dir", "budget", "constraints", "seed",
+            "executor", "workers", "ray_address", "storage", "name", "runs_dir", "device", "method_options")
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line (raised, so `main` prints it like every other error)."""
+
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(f"{message} (see: {self.prog} --help)")
+
+
+# -- parser -------------------------------------------------------------------------------------------------------
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog=PROG, description="Neural architecture search on PyTorch.")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    sub.required = True
+
+    run = sub.add_parser("run", help="run a search", description="Run a search. Method options: --set field=value "
+                         "(any field of the method's config) or the method's own flags.")
+    add_run_arguments(run)
+
+    resume = sub.add_parser("resume", help="continue an interrupted run from its latest checkpoint")
+    resume.add_argument("run", help="run name or directory")
+    resume.add_argument("--runs-dir")
+
+    ls = sub.add_parser("ls", help="list runs")
+    ls.add_argument("--runs-dir")
+
+    show = sub.add_parser("show", help="leaderboard of a run")
+    show.add_argument("run")
+    show.add_argument("--runs-dir")
+    show.add_argument("--top", type=int, default=10)
+
+    report = sub.add_parser("report", help="write plots and summary.md for a run")
+    report.add_argument("run")
+    report.add_argument("--runs-dir")
+    report.add_argument("--out", type=Path, help="output directory (default: RUN/report)")
+
+    export = sub.add_parser("export", help="export the best architectures with weights")
+    export.add_argument("run")
+    export.add_argument("--runs-dir")
+    export.add_argument("--top", type=int, default=1, help="how many archs (default 1: the best)")
+    export.add_argument("--format", default="json", choices=("json", "torchscript", "onnx"),
+                        help="json: arch.json + model.pt (state_dict); torchscript / onnx add that file")
+    export.add_argument("--out", type=Path, help="output directory (default: RUN/export)")
+
+    train = sub.add_parser("train", help="retrain an architecture from scratch and report test accuracy")
+    train.add_argument("arch", type=Path, metavar="ARCH.json", help="arch.json from export (or a bare arch + --space)")
+    train.add_argument("--space", help="space of a bare arch")
+    train.add_argument("--space-option", dest="space_options", action="append", metavar="KEY=VALUE")
+    train.add_argument("--epochs", type=int, default=10, help="default 10")
+    train.add_argument("--recipe", type=Path, metavar="FILE", help="training recipe (YAML or JSON)")
+    train.add_argument("--set", dest="overrides", action="append", metavar="FIELD=VALUE",
+                       help="set a recipe field, e.g. lr=0.1 (repeatable)")
+    train.add_argument("--data", help="default: the data the arch was searched on, else fashion-mnist")
+    train.add_argument("--data-dir")
+    train.add_argument("--val-size", type=int, default=0,
+                       help="images held out for validation (default 0: train on the whole training set)")
+    train.add_argument("--seed", type=int, default=0)
+    train.add_argument("--device")
+    train.add_argument("--out", type=Path, help="write arch.json + model.pt (trained) here")
+
+    latency = sub.add_parser("latency", help="latency lookup tables")
+    latency_sub = latency.add_subparsers(dest="latency_command", metavar="ACTION", parser_class=_Parser)
+    latency_sub.required = True
+    build = latency_sub.add_parser("build", help="measure every candidate op of a space on this device")
+    build.add_argument("--space", default="mobilenet")
+    build.add_argument("--space-option", dest="space_options", action="append", metavar="KEY=VALUE")
+    build.add_argument("--preset", choices=PRESETS, default="quick")
+    build.add_argument("--batch-size", type=int, default=1)
+    build.add_argument("--device", default="cpu")
+    build.add_argument("--warmup", type=int, default=10)
+    build.add_argument("--repeats", type=int, default=30)
+    build.add_argument("--out", type=Path, help="table file (default: the per-device cache)")
+    build.add_argument("--force", action="store_true", help="re-measure even when a table for this device exists")
+    return parser
+
+
+def add_run_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("method", nargs="?", help="search method (random, greedynas, spos, proxyless, darts, ...)")
+    parser.add_argument("--space", help="search space (default: the method's)")
+    parser.add_argument("--space-option", dest="space_options", action="append", metavar="KEY=VALUE",
+                     help="an option of the space, e.g. se=true (repeatable)")
+    parser.add_argument("--data", help="dataset: fashion-mnist (default), mnist, cifar10, digits")
+    parser.add_argument("--data-dir", help="where the dataset files are")
+    parser.add_argument("--preset", choices=PRESETS, help="sizes: paper, quick (default: a few CPU minutes), smoke")
+    parser.add_argument("--budget", type=_number, help="the method's budget (trials, epochs, ...; see its config)")
+    parser.add_argument("--constraint", dest="constraints", action="append", metavar="EXPR",
+                     help="resource constraint like flops<=300M, params<=2M, latency<=5ms (repeatable)")
+    parser.add_argument("--seed", type=int)
+    parser.add_argument("--executor", choices=EXECUTORS)
+    parser.add_argument("--workers", type=int, help="parallel evaluations (Ray workers)")
+    parser.add_argument("--ray-address", help="an existing Ray cluster, e.g. ray://head:10001 (default: local Ray)")
+    parser.add_argument("--storage", help="ledger database URL, e.g. postgresql://user@host/db (default: SQLite in "
+                     "the run directory)")
+    parser.add_argument("--name", help="run name (default: method-space-date)")
+    parser.add_argument("--runs-dir", help="where run directories go (default: ./runs)")
+    parser.add_argument("--device", help="cpu, cuda, cuda:1 (default: cuda when available)")
+    parser.add_argument("--config", type=Path, metavar="FILE.yaml", help="run config file; flags override it")
+    parser.add_argument("--set", dest="overrides", action="append", metavar="FIELD=VALUE",
+                     help="set a field of the method's config (repeatable)")
+
+
+def _number(text: str) -> int | float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    return int(value) if value.is_integer() else value
+
+
+# -- values -------------------------------------------------------------------------------------------------------
+def parse_assignments(items: Sequence[str] | None, what: str) -> dict[str, Any]:
+    """``["lr=0.1", "ema=true", "sizes=[1, 2]"]`` -> {"lr": 0.1, "ema": True, "sizes": [1, 2]} (YAML scalars)."""
+    import yaml
+
+    out: dict[str, Any] = {}
+    for item in items or ():
+        key, sep, text = item.partition("=")
+        if not sep or not key.strip():
+            raise UsageError(f"{what} {item!r} must look like field=value")
+        try:
+            out[key.strip().replace("-", "_")] = yaml.safe_load(text) if text.strip() else None
+        except yaml.YAMLError:
+            out[key.strip().replace("-", "_")] = text
+    return out
+
+
+def check_keys(given: Sequence[str], allowed: Sequence[str], where: str) -> None:
+    """Reject an unknown key with the closest allowed one: ``unknown key 'budjet' in x.yaml; did you mean ...``."""
+    for key in given:
+        if key not in allowed:
+            close = difflib.get_close_matches(str(key), list(allowed), n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            raise ConfigError(f"unknown key {key!r} in {where}{hint} (allowed: {', '.join(sorted(allowed))})")
+
+
+def load_run_config(path: Path) -> dict[str, Any]:
+    """A run config file: the keys of `RUN_KEYS`, method fields under ``method_options``."""
+    import yaml
+
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise UsageError(f"no config file {str(path)!r}") from None
+    except yaml.YAMLError as err:
+        raise ConfigError(f"{path} is not valid YAML: {' '.join(str(err).split())}") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path} must hold a mapping of run settings")
+    check_keys(list(data), RUN_KEYS, str(path))
+    for key in ("method_options", "space_options"):
+        if data.get(key) is not None and not isinstance(data[key], dict):
+            raise ConfigError(f"{key} in {path} must be a mapping")
+    if isinstance(data.get("constraints"), str):
+        data["constraints"] = [data["constraints"]]
+    return data
+
+
+def method_config_class(method: str) -> type:
+    """The config dataclass of a registered method (unknown names fail with a suggestion)."""
+    from archsearch import methods
+
+    return methods.method_config(method)
+
+
+def method_names() -> list[str]:
+    from archsearch import methods
+
+    return methods.method_names()
+
+
+def config_fields(config_cls: type) -> list[str]:
+    return [f.name for f in dataclasses.fields(config_cls)]
+
+
+def split_method_flags(method: str, extra: Sequence[str]) -> dict[str, Any]:
+    """Map the method's own flags (config class attribute ``CLI_FLAGS``: flag -> field) to config fields."""
+    if not extra:
+        return {}
+    config_cls = method_config_class(method)
+    flags: dict[str, str] = dict(getattr(config_cls, "CLI_FLAGS", {}) or {})
+    parser = _Parser(prog=f"{PROG} run {method}", add_help=False)
+    for flag, field_name in flags.items():
+        option = flag if flag.startswith("--") else f"--{flag}"
+        parser.add_argument(option, dest=field_name, default=argparse.SUPPRESS, metavar="VALUE")
+    known, rest = parser.parse_known_args(list(extra))
+    if rest:
+        bad = rest[0].split("=", 1)[0]
+        run_parser = _Parser(prog=PROG)
+        add_run_arguments(run_parser)
+        options = [f if f.startswith("--") else f"--{f}" for f in flags] + [
+            option for action in run_parser._actions for option in action.option_strings]
+        close = difflib.get_close_matches(bad, options, n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        raise UsageError(f"unrecognized argument {bad!r} for method {method!r}{hint} (see: {PROG} run --help; "
+                         "method fields: --set field=value)")
+    return {field: _yaml_scalar(value) for field, value in vars(known).items()}
+
+
+def _yaml_scalar(text: str) -> Any:
+    import yaml
+
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError:
+        return text
+
+
+def resolve_run_options(args: argparse.Namespace, extra: Sequence[str]) -> dict[str, Any]:
+    """Config file, then flags, then --set / method flags: the keyword arguments of `archsearch.run`."""
+    options: dict[str, Any] = load_run_config(args.config) if args.config else {}
+    for key in RUN_KEYS:
+        value = getattr(args, key, None)
+        if key in ("method_options", "space_options"):
+            continue
+        if value is not None:
+            options[key] = value
+    space_options = dict(options.get("space_options") or {})
+    space_options.update(parse_assignments(args.space_options, "--space-option"))
+    method = options.get("method")
+    if not method:
+        raise UsageError(f"name a method: {PROG} run METHOD (methods: {', '.join(method_names())})")
+    if method not in method_names():
+        raise unknown_name("method", method, method_names())
+    method_options = dict(options.get("method_options") or {})
+    method_options.update(split_method_flags(method, extra))
+    method_options.update(parse_assignments(args.overrides, "--set"))
+    config_cls = method_config_class(method)
+    check_keys(list(method_options), config_fields(config_cls), f"the options of method {method!r}")
+    options["constraints"] = list(options.get("constraints") or [])
+    options["space_options"] = space_options
+    options["method_options"] = method_options
+    return options
+
+
+# -- output -------------------------------------------------------------------------------------------------------
+def _console(stderr: bool = False):
+    from rich.console import Console
+
+    stream = sys.stderr if stderr else sys.stdout
+    return Console(file=stream, width=None if stream.isatty() else 160, soft_wrap=False)
+
+
+def _progress_enabled() -> bool:
+    return os.environ.get("ARCHSEARCH_PROGRESS", "1") != "0"
+
+
+def print_leaderboard(record, *, top: int = 10) -> None:
+    from rich.table import Table
+
+    from archsearch.report.common import (arch_text, human, leaderboard, leaderboard_columns, leaderboard_rows,
+                                          pareto_front)
+
+    console = _console()
+    trials = record.trials()
+    board = leaderboard(trials, top)
+    states: dict[str, int] = {}
+    for t in trials:
+        states[t.state] = states.get(t.state, 0) + 1
+    counts = ", ".join(f"{n} {s}" for s, n in sorted(states.items())) or "no trials"
+    space = record.space_spec
+    console.print(f"[bold]{record.name}[/]  method={record.method}  space={space.get('name')}  "
+                  f"data={record.config.get('data')}  preset={record.config.get('preset')}  "
+                  f"status={record.status()}  ({counts})")
+    if board:
+        columns = leaderboard_columns(trials)
+        table = Table(title=f"leaderboard (top {len(board)} by validation accuracy)", title_justify="left")
+        for column in columns:
+            table.add_column(column, justify="left" if column == "arch" else "right",
+                             overflow="ellipsis" if column == "arch" else "fold", no_wrap=column == "arch")
+        for row in leaderboard_rows(board, columns, arch_limit=70):
+            table.add_row(*row)
+        console.print(table)
+        front = pareto_front(trials, "macs")
+        console.print(f"Pareto front (accuracy vs MACs): {len(front)} archs: " + ", ".join(
+            f"#{t.number} {human(t.metric('accuracy'), 'accuracy')}@{human(t.metric('macs'))}" for t in front))
+    best = (record.result or {}).get("best")
+    if isinstance(best, dict) and best.get("arch"):
+        objectives = ", ".join(f"{k}={human(v, k)}" for k, v in (best.get("objectives") or {}).items()
+                               if isinstance(v, (int, float)))
+        console.print(f"best: {objectives}  arch: {arch_text(best['arch'])}")
+
+
+# -- commands -----------------------------------------------------------------------------------------------------
+def cmd_run(args: argparse.Namespace, extra: Sequence[str]) -> int:
+    import archsearch.api as api
+
+    options = resolve_run_options(args, extra)
+    method = options.pop("method")
+    method_options = options.pop("method_options")
+    space_options = options.pop("space_options")
+    if space_options:
+        options["space"] = {"name": options.get("space"), "options": space_options}
+    result = api.run(method, **options, **method_options)
+    _print_finished(result)
+    return 0
+
+
+def cmd_resume(args: argparse.Namespace) -> int:
+    import archsearch.api as api
+    from archsearch.report import open_run
+
+    record = open_run(args.run, args.runs_dir)
+    result = api.resume(record.run_dir)
+    _print_finished(result, record.run_dir)
+    return 0
+
+
+def _print_finished(result: Any, run_dir: Path | None = None) -> None:
+    from archsearch.report import open_run
+
+    run_dir = run_dir or getattr(result, "run_dir", None) or (getattr(result, "extra", {}) or {}).get("run_dir")
+    if run_dir is None:
+        print(f"best: {result.best.arch} {result.best.objectives}")
+        return
+    record = open_run(Path(run_dir))
+    print_leaderboard(record)
+    print(f"run directory: {record.run_dir}  (next: {PROG} report {record.name} / {PROG} export {record.name})")
+
+
+def cmd_ls(args: argparse.Namespace) -> int:
+    from rich.table import Table
+
+    from archsearch.report import leaderboard, list_runs
+    from archsearch.report._runs import default_runs_dir
+    from archsearch.report.common import human
+
+    runs = list_runs(args.runs_dir)
+    root = Path(args.runs_dir) if args.runs_dir else default_runs_dir()
+    if not runs:
+        print(f"no runs in {root}")
+        return 0
+    table = Table(title=f"runs in {root}", title_justify="left")
+    for column in ("name", "method", "space", "data", "preset", "status", "trials", "best accuracy"):
+        table.add_column(column)
+    for record in runs:
+        trials = record.trials()
+        board = leaderboard(trials, 1)
+        best = board[0].metric("accuracy") if board else None
+        if best is None and record.result:
+            best = ((record.result.get("best") or {}).get("objectives") or {}).get("accuracy")
+        table.add_row(record.name, record.method, str(record.space_spec.get("name")), str(record.config.get("data")),
+                      str(record.config.get("preset")), record.status(),
+                      str(sum(t.state == "complete" for t in trials)), human(best, "accuracy"))
+    _console().print(table)
+    return 0
+
+
+def cmd_show(args: argparse.Namespace) -> int:
+    from archsearch.report import open_run
+
+    if args.top < 1:
+        raise UsageError(f"--top must be >= 1, got {args.top}")
+    print_leaderboard(open_run(args.run, args.runs_dir), top=args.top)
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from archsearch.report import make_report
+
+    report = make_report(args.run, runs_dir=args.runs_dir, out_dir=args.out)
+    for path in report.plots:
+        print(f"wrote {path}")
+    print(f"wrote {report.summary}")
+    for note in report.notes:
+        print(f"note: {note}", file=sys.stderr)
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from archsearch.export import export_run
+
+    for item in export_run(args.run, top=args.top, format=args.format, runs_dir=args.runs_dir, out_dir=args.out):
+        files = ", ".join(p.name for p in item.files.values())
+        print(f"rank {item.rank}: {item.directory} ({files}; weights: {item.weights})")
+        if item.weights == "init":
+            print(f"  no trained weights were kept by this method; train them with: "
+                  f"{PROG} train {item.files['arch']} --out {item.directory}")
+    return 0
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    import torch
+
+    from archsearch.data.datasets import load_dataset
+    from archsearch.data.splits import make_splits
+    from archsearch.export import build_model, read_arch_document, save_model
+    from archsearch.train import Recipe, evaluate, resolve_device, train
+
+    if args.epochs < 1:
+        raise UsageError(f"--epochs must be >= 1, got {args.epochs}")
+    doc = read_arch_document(args.arch, space=args.space,
+                             space_options=parse_assignments(args.space_options, "--space-option"))
+    recipe_fields: dict[str, Any] = {}
+    if args.recipe:
+        recipe_fields.update(_read_mapping(args.recipe, "recipe"))
+    recipe_fields.update(parse_assignments(args.overrides, "--set"))
+    check_keys(list(recipe_fields), [f.name for f in dataclasses.fields(Recipe)], "the recipe")
+    recipe = Recipe.from_dict(recipe_fields)
+    source = doc.get("source") or {}
+    data = args.data or source.get("data") or "fashion-mnist"
+    data_dir = args.data_dir or source.get("data_dir")
+    model, search_space = build_model(doc, seed=args.seed)
+    splits = make_splits(load_dataset(data, data_dir=data_dir), val_size=args.val_size, small_val_size=0,
+                         seed=args.seed)
+    if tuple(splits.input_shape) != tuple(search_space.input_shape):
+        raise UsageError(f"data {data!r} has images of shape {tuple(splits.input_shape)} but the arch's space expects "
+                         f"{tuple(search_space.input_shape)}; pass the space option that matches (--space-option)")
+    device = resolve_device(args.device)
+    print(f"training {doc['space']} arch for {args.epochs} epochs on {data} ({len(splits.train)} images) on {device}")
+    with _epoch_bar("train", args.epochs) as advance:
+        train(model, splits, recipe, args.epochs, device=device,
+              generator=torch.Generator().manual_seed(args.seed), on_epoch=lambda epoch, m: advance(m))
+    _, test_accuracy = evaluate(model, splits.test, device=device)
+    print(f"test accuracy: {100 * test_accuracy:.2f}% ({len(splits.test)} test images)")
+    if args.out:
+        files = save_model(model, args.out, search_space.input_shape, [])
+        doc = {**doc, "weights": "trained",
+               "retrained": {"epochs": args.epochs, "data": data, "seed": args.seed, "recipe": recipe.to_dict(),
+                             "test_accuracy": test_accuracy}}
+        (args.out / "arch.json").write_text(json.dumps(doc, indent=1) + "\n", encoding="utf-8")
+        print(f"wrote {args.out / 'arch.json'} and {files['state_dict']}")
+    return 0
+
+
+class _epoch_bar:
+    """A rich progress bar with ETA over epochs (silent with ARCHSEARCH_PROGRESS=0); yields ``advance(metrics)``."""
+
+    def __init__(self, description: str, total: int) -> None:
+        self.description, self.total, self.progress = description, total, None
+
+    def __enter__(self):
+        if not _progress_enabled():
+            return lambda metrics: None
+        from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+        self.progress = Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/"
+                                 "{task.total}"), TimeElapsedColumn(), TimeRemainingColumn(),
+                                 TextColumn("{task.fields[status]}"), console=_console(stderr=True))
+        self.progress.start()
+        task = self.progress.add_task(self.description, total=self.total, status="")
+
+        def advance(metrics: dict[str, Any]) -> None:
+            status = f"loss {metrics.get('train_loss', float('nan')):.3f}"
+            if metrics.get("val_accuracy") is not None:
+                status += f" val {100 * metrics['val_accuracy']:.2f}%"
+            self.progress.update(task, advance=1, status=status)
+
+        return advance
+
+    def __exit__(self, *exc: object) -> None:
+        if self.progress is not None:
+            self.progress.stop()
+
+
+def _read_mapping(path: Path, what: str) -> dict[str, Any]:
+    import yaml
+
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))  # YAML is a superset of JSON
+    except FileNotFoundError:
+        raise UsageError(f"no {what} file {str(path)!r}") from None
+    except yaml.YAMLError as err:
+        raise ConfigError(f"{path} is not valid YAML/JSON: {' '.join(str(err).split())}") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path} must hold a mapping of {what} fields")
+    return data
+
+
+def cmd_latency_build(args: argparse.Namespace) -> int:
+    from archsearch.cost import latency
+
+    if args.batch_size < 1 or args.repeats < 1 or args.warmup < 0:
+        raise UsageError("--batch-size and --repeats must be >= 1 and --warmup >= 0")
+    from archsearch.spaces import create_space
+
+    options = {"preset": args.preset, **parse_assignments(args.space_options, "--space-option")}
+    search_space = create_space(args.space, **options)
+    ops = list(latency_ops(search_space))
+    fingerprint = latency.device_fingerprint(args.device, args.batch_size)
+    tag = "-".join([args.preset] + [f"{k}={v}" for k, v in sorted(options.items()) if k != "preset"])
+    path = args.out or latency.default_table_path(args.space, tag, fingerprint)
+    if Path(path).exists() and not args.force:
+        table = latency.LatencyTable.load(path, expect=fingerprint)
+        print(f"latency table for this device already exists: {path} ({len(table.entries)} ops); "
+              "--force re-measures")
+        return 0
+    keys = sorted({key for key, _, _ in ops})
+    print(f"measuring {len(keys)} ops of space {args.space!r} ({args.preset}) on {args.device}, batch "
+          f"{args.batch_size}, {fingerprint['threads']} threads")
+    with _op_bar(len(keys)) as on_op:
+        table = latency.measure_table(ops, batch_size=args.batch_size, device=args.device, warmup=args.warmup,
+                                      repeats=args.repeats, on_op=on_op)
+    table.meta.update({"space": args.space, "space_options": options})
+    table.save(path)
+    print(f"wrote {path} ({len(table.entries)} ops, total {sum(table.entries.values()):.2f} ms)")
+    return 0
+
+
+def latency_ops(search_space: Any):
+    """``(key, make_module, input_shape)`` for every op a latency table of this space needs."""
+    if hasattr(search_space, "latency_ops"):
+        return search_space.latency_ops()
+    raise UsageError(f"space {search_space.name!r} has no latency model (no latency_ops()); latency tables need a "
+                     "space like 'mobilenet'")
+
+
+class _op_bar:
+    def __init__(self, total: int) -> None:
+        self.total, self.progress = total, None
+
+    def __enter__(self):
+        if not _progress_enabled():
+            return None
+        from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
+        self.progress = Progress(TextColumn("latency"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
+                                 TimeRemainingColumn(), TextColumn("{task.fields[op]}"), console=_console(True))
+        self.progress.start()
+        task = self.progress.add_task("latency", total=self.total, op="")
+        return lambda key, ms: self.progress.update(task, advance=1, op=f"{key}: {ms:.3f} ms")
+
+    def __exit__(self, *exc: object) -> None:
+        if self.progress is not None:
+            self.progress.stop()
+
+
+# -- entry point --------------------------------------------------------------------------------------------------
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    try:
+        return _dispatch(argv)
+    except UsageError as err:
+        _fail(err, 2)
+        return 2
+    except ArchsearchError as err:
+        _fail(err, 1)
+        return 1
+    except KeyboardInterrupt:
+        print(f"{PROG}: interrupted (a run continues with: {PROG} resume RUN)", file=sys.stderr)
+        return 130
+    except Exception as err:  # a bug: still one line, the traceback on request
+        if os.environ.get("ARCHSEARCH_DEBUG"):
+            raise
+        _fail(f"internal error: {type(err).__name__}: {err} (ARCHSEARCH_DEBUG=1 shows the traceback)", 1)
+        return 1
+
+
+def _fail(err: object, code: int) -> None:
+    if os.environ.get("ARCHSEARCH_DEBUG") and isinstance(err, BaseException):
+        raise err
+    message = " ".join(str(err).split()) or type(err).__name__
+    print(f"{PROG}: error: {message}", file=sys.stderr)
+
+
+def _dispatch(argv: list[str]) -> int:
+    parser = build_parser()
+    if argv and argv[0] == "run":
+        args, extra = parser.parse_known_args(argv)
+        return cmd_run(args, extra)
+    args = parser.parse_args(argv)
+    if args.command == "latency":
+        return cmd_latency_build(args)
+    return {"resume": cmd_resume, "ls": cmd_ls, "show": cmd_show, "report": cmd_report, "export": cmd_export,
+            "train": cmd_train}[args.command](args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,250 @@
+"""Export found architectures as standalone artefacts anyone can load without the search that made them.
+
+Each exported arch gets a directory with
+- ``arch.json``: the space (name + options), the arch, its objectives and where it came from; `archsearch train
+  arch.json` retrains it and `load_exported(dir)` rebuilds it;
+- ``model.pt``: the standalone network's ``state_dict`` (load with ``weights_only=True``);
+- optionally ``model.torchscript.pt`` (``torch.jit.load``) and ``model.onnx`` (needs the ``onnx`` extra).
+
+Which weights: a weight-sharing method leaves them for us in ``result.json``'s ``extra`` --
+``"supernet_weights": "<path in run dir>"`` (a supernet ``state_dict``; every exported arch inherits its weights
+via ``space.inherit``) or ``"weights": {"<arch.key>": "<path>"}`` (standalone ``state_dict``s per arch; a plain
+string means the best arch's). Methods that train every candidate from scratch (random search, evolution) keep
+no weights: the export then holds the seeded initial weights, says so in ``arch.json`` (``"weights": "init"``),
+and ``archsearch train arch.json --out DIR`` produces trained ones.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+import torch
+import torch.nn as nn
+
+from archsearch.errors import ArchsearchError, CheckpointError, ConfigError, UsageError, unknown_name
+from archsearch.report._runs import RunRecord, open_run
+from archsearch.report.common import leaderboard
+
+FORMATS = ("json", "torchscript", "onnx")
+ONNX_HINT = "pip install 'archsearch[onnx]'"
+
+
+@dataclass(frozen=True)
+class ExportedArch:
+    rank: int
+    directory: Path
+    arch: dict[str, Any]
+    weights: str  # "supernet" (inherited), "trained" (a method's or `train`'s weights) or "init"
+    files: dict[str, Path] = field(default_factory=dict)
+
+
+# -- arch documents -----------------------------------------------------------------------------------------------
+def arch_document(space: str, space_options: Mapping[str, Any], arch: Mapping[str, Any], *,
+                  objectives: Mapping[str, float] | None = None, source: Mapping[str, Any] | None = None,
+                  weights: str | None = None) -> dict[str, Any]:
+    """The JSON an exported arch is described by (also what `archsearch train` reads)."""
+    doc: dict[str, Any] = {"space": space, "space_options": dict(space_options), "arch": dict(arch)}
+    if objectives:
+        doc["objectives"] = {k: float(v) for k, v in objectives.items()}
+    if source:
+        doc["source"] = dict(source)
+    if weights:
+        doc["weights"] = weights
+    return doc
+
+
+def read_arch_document(path: str | Path, *, space: str | None = None,
+                       space_options: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """Read an arch.json: either our document, or a plain ``{choice: value}`` object plus ``space``."""
+    path = Path(path)
+    if path.is_dir():
+        path = path / "arch.json"
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise UsageError(f"no arch file {str(path)!r}") from None
+    except json.JSONDecodeError as err:
+        raise ConfigError(f"{path} is not valid JSON: {err}") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path} must hold a JSON object")
+    if "arch" in data and isinstance(data["arch"], dict):
+        doc = dict(data)
+        if space is not None:
+            doc["space"] = space
+        if space_options:
+            doc["space_options"] = {**(doc.get("space_options") or {}), **space_options}
+    else:
+        if space is None:
+            raise UsageError(f"{path} holds a bare arch; say which space it belongs to with --space")
+        doc = arch_document(space, space_options or {}, data)
+    if not doc.get("space"):
+        raise ConfigError(f"{path} names no space; pass --space")
+    doc.setdefault("space_options", {})
+    return doc
+
+
+def space_of(doc: Mapping[str, Any]):
+    """The `SearchSpace` an arch document belongs to, rebuilt by name."""
+    from archsearch.spaces import create_space
+
+    return create_space(str(doc["space"]), **dict(doc.get("space_options") or {}))
+
+
+def build_model(doc: Mapping[str, Any], *, seed: int = 0) -> tuple[nn.Module, Any]:
+    """(fresh standalone network for ``doc["arch"]`` with seeded init, its `SearchSpace`)."""
+    search_space = space_of(doc)
+    arch = search_space.space.validate(doc["arch"])
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)  # nn.Module init uses the global RNG; fork_rng restores it afterwards
+        model = search_space.build(arch)
+    return model, search_space
+
+
+def load_exported(directory: str | Path, *, weights: bool = True) -> nn.Module:
+    """Rebuild an exported network from ``arch.json`` and load ``model.pt`` (eval mode)."""
+    directory = Path(directory)
+    doc = read_arch_document(directory)
+    model, _ = build_model(doc)
+    if weights:
+        state = _load_state(directory / "model.pt")
+        model.load_state_dict(state)
+    return model.eval()
+
+
+# -- saving one model ---------------------------------------------------------------------------------------------
+def save_model(model: nn.Module, directory: Path, input_shape: Sequence[int], formats: Sequence[str]) -> dict[str, Path]:
+    """Write model.pt (always) and the requested extra formats; returns {format: path}."""
+    for fmt in formats:
+        if fmt not in FORMATS:
+            raise unknown_name("export format", fmt, FORMATS)
+    if "onnx" in formats:
+        require_onnx()
+    directory.mkdir(parents=True, exist_ok=True)
+    model = model.cpu().eval()
+    files = {"state_dict": directory / "model.pt"}
+    torch.save(model.state_dict(), files["state_dict"])
+    example = torch.randn(1, *input_shape, generator=torch.Generator().manual_seed(0))
+    if "torchscript" in formats:
+        with torch.no_grad():
+            traced = torch.jit.trace(model, example, check_trace=False)
+        files["torchscript"] = directory / "model.torchscript.pt"
+        traced.save(str(files["torchscript"]))
+    if "onnx" in formats:
+        files["onnx"] = directory / "model.onnx"
+        try:
+            torch.onnx.export(model, (example,), str(files["onnx"]), input_names=["images"], output_names=["logits"],
+                              dynamic_axes={"images": {0: "batch"}, "logits": {0: "batch"}})
+        except ImportError as err:
+            raise ArchsearchError(f"ONNX export needs the onnx extra ({err}); install it with: {ONNX_HINT}") from None
+    return files
+
+
+def require_onnx() -> None:
+    missing = [m for m in ("onnx", "onnxscript") if importlib.util.find_spec(m) is None]
+    if missing:
+        raise ArchsearchError(f"ONNX export needs {' and '.join(missing)}, which are not installed; "
+                              f"install the extra with: {ONNX_HINT}")
+
+
+# -- exporting a run ----------------------------------------------------------------------------------------------
+def export_run(run: str | Path | RunRecord, *, top: int = 1, format: str = "json", runs_dir: str | Path | None = None,
+               out_dir: str | Path | None = None) -> list[ExportedArch]:
+    """Export the run's best arch (the method's choice) and the next best from the ledger, `top` in all."""
+    if top < 1:
+        raise UsageError(f"--top must be >= 1, got {top}")
+    if format not in FORMATS:
+        raise unknown_name("export format", format, FORMATS)
+    formats = [format] if format != "json" else []
+    if format == "onnx":
+        require_onnx()  # fail before any work
+    record = run if isinstance(run, RunRecord) else open_run(run, runs_dir)
+    spec = record.space_spec
+    if not spec.get("name"):
+        raise ConfigError(f"run {record.name!r}: config.yaml names no space")
+    picks = _top_archs(record, top)
+    if not picks:
+        raise UsageError(f"run {record.name!r} has no finished architecture to export yet (no result.json and no "
+                         "completed trials)")
+    out_root = Path(out_dir) if out_dir is not None else record.run_dir / "export"
+    extra = (record.result or {}).get("extra") or {}
+    seed = int(record.config.get("seed") or 0)
+    supernet = None
+    exported = []
+    for rank, (arch, objectives) in enumerate(picks, 1):
+        doc = arch_document(spec["name"], spec["options"], arch, objectives=objectives,
+                            source={"run": record.name, "method": record.method, "rank": rank,
+                                    "data": record.config.get("data"), "data_dir": record.config.get("data_dir")})
+        model, search_space = build_model(doc, seed=seed)
+        key = search_space.space.validate(arch).key
+        weights = "init"
+        per_arch = extra.get("weights")
+        weight_path = (per_arch.get(key) if isinstance(per_arch, dict)
+                       else per_arch if isinstance(per_arch, str) and rank == 1 else None)
+        if weight_path:
+            model.load_state_dict(_load_state(record.run_dir / weight_path))
+            weights = "trained"
+        elif extra.get("supernet_weights"):
+            if supernet is None:
+                supernet = search_space.supernet()
+                supernet.load_state_dict(_load_state(record.run_dir / extra["supernet_weights"]))
+            child = search_space.inherit(supernet, search_space.space.validate(arch))
+            model.load_state_dict(child.state_dict())  # proves the child is the standalone net, key for key
+            weights = "supernet"
+        doc["weights"] = weights
+        directory = out_root / f"rank{rank}"
+        if directory.exists():
+            shutil.rmtree(directory)
+        files = save_model(model, directory, search_space.input_shape, formats)
+        files["arch"] = directory / "arch.json"
+        files["arch"].write_text(json.dumps(doc, indent=1) + "\n", encoding="utf-8")
+        exported.append(ExportedArch(rank, directory, dict(arch), weights, files))
+    return exported
+
+
+def _top_archs(record: RunRecord, top: int) -> list[tuple[dict[str, Any], dict[str, float]]]:
+    """The method's best first (result.json), then the ledger's leaderboard, then the Pareto front; no repeats."""
+    picks: list[tuple[dict[str, Any], dict[str, float]]] = []
+    seen: set[str] = set()
+
+    def add(arch: Any, objectives: Any) -> None:
+        if not isinstance(arch, dict):
+            return
+        key = json.dumps(arch, sort_keys=True)
+        if key not in seen and len(picks) < top:
+            seen.add(key)
+            picks.append((arch, {k: v for k, v in (objectives or {}).items() if isinstance(v, (int, float))}))
+
+    result = record.result or {}
+    best = result.get("best") or {}
+    add(best.get("arch"), best.get("objectives"))
+    for trial in leaderboard(record.trials()):
+        objectives = dict(trial.objectives)
+        for cost in ("macs", "params", "latency_ms"):
+            if trial.metric(cost) is not None:
+                objectives.setdefault(cost, trial.metric(cost))
+        add(trial.arch, objectives)
+    for candidate in result.get("pareto_front") or []:
+        add(candidate.get("arch"), candidate.get("objectives"))
+    return picks
+
+
+def _load_state(path: Path) -> dict[str, torch.Tensor]:
+    """A state_dict from a file: plain, or under a "model" / "state_dict" / "supernet" key of a checkpoint."""
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except FileNotFoundError:
+        raise CheckpointError(f"weights file {path} is missing") from None
+    except Exception as err:
+        raise CheckpointError(f"cannot read weights {path}: {err}") from None
+    for key in ("state_dict", "model", "supernet"):
+        if isinstance(state, dict) and isinstance(state.get(key), dict):
+            state = state[key]
+            break
+    if not isinstance(state, dict):
+        raise CheckpointError(f"{path} does not hold a state_dict")
+    return state

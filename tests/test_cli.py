@@ -1,0 +1,227 @@
+"""The `archsearch` command: one-line errors with exit 2, ls / show / report / export / train on a tiny run."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import optuna
+import pytest
+import torch
+import torch.nn as nn
+import yaml
+
+from archsearch.cli import check_keys, load_run_config, main, parse_assignments
+from archsearch.cost.constraints import Cost
+from archsearch.errors import ArchsearchError, ConfigError, UsageError
+from archsearch.export import export_run, load_exported, require_onnx
+from archsearch.space import Categorical, Space
+from archsearch.spaces import SPACES, register_space
+
+# -- a tiny weight-sharing space on 8x8 digits ------------------------------------------------------------------
+KERNELS = ("k3", "k5")
+
+
+class ToySpace:
+    """conv(k, 6 channels) -> act -> 2x2 pool -> linear: two choices, one with no parameters (act)."""
+
+    name = "clitoy"
+    input_shape = (1, 8, 8)
+    num_classes = 10
+
+    def __init__(self) -> None:
+        self.space = Space({"kernel": Categorical(KERNELS), "act": Categorical(("relu", "tanh"))}, name=self.name)
+
+    def build(self, arch) -> nn.Module:
+        k = int(arch["kernel"][1])
+        return nn.Sequential(nn.Conv2d(1, 6, k, padding=k // 2), nn.ReLU() if arch["act"] == "relu" else nn.Tanh(),
+                             nn.AdaptiveAvgPool2d(2), nn.Flatten(), nn.Linear(24, 10))
+
+    def cost(self, arch) -> Cost:
+        k = int(arch["kernel"][1])
+        return Cost(macs=6 * k * k * 64 + 240, params=6 * k * k + 6 + 250)
+
+    def supernet(self) -> nn.Module:
+        return nn.ModuleDict({k: self.build({"kernel": k, "act": "relu"}) for k in KERNELS})
+
+    def inherit(self, supernet: nn.Module, arch) -> nn.Module:
+        child = self.build(arch)
+        child.load_state_dict(supernet[arch["kernel"]].state_dict())
+        return child
+
+
+if "clitoy" not in SPACES.names():
+    register_space("clitoy")(ToySpace)
+
+
+def write_run(runs: Path, name: str = "toyrun", *, extra: dict | None = None) -> Path:
+    """A finished run of 3 trials written the way the ledger writes it (contract E)."""
+    run_dir = runs / name
+    run_dir.mkdir(parents=True)
+    (run_dir / "config.yaml").write_text(yaml.safe_dump({
+        "name": name, "method": "random", "space": {"name": "clitoy", "options": {}}, "data": "digits",
+        "preset": "smoke", "seed": 3}))
+    study = optuna.create_study(study_name=name, storage=f"sqlite:///{run_dir / 'ledger.db'}",
+                                directions=["maximize"])
+    archs = [{"kernel": "k3", "act": "relu"}, {"kernel": "k5", "act": "tanh"}, {"kernel": "k5", "act": "relu"}]
+    for arch, accuracy in zip(archs, (0.70, 0.90, 0.80)):
+        cost = ToySpace().cost(arch)
+        study.add_trial(optuna.trial.create_trial(
+            values=[accuracy], params={}, distributions={},
+            user_attrs={"arch_json": json.dumps(arch), "macs": cost.macs, "params": cost.params, "phase": "random",
+                        "key": f"random/{len(study.trials)}", "seconds": 0.5}))
+    (run_dir / "result.json").write_text(json.dumps({
+        "best": {"arch": archs[1], "objectives": {"accuracy": 0.90}}, "pareto_front": [], "extra": extra or {}}))
+    return run_dir
+
+
+def run_cli(capsys, *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+# -- errors -----------------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("argv, fragment", [
+    ([], "the following arguments are required: COMMAND"),
+    (["frobnicate"], "invalid choice: 'frobnicate'"),
+    (["show"], "the following arguments are required: run"),
+    (["export", "x", "--format", "pdf"], "invalid choice: 'pdf'"),
+    (["show", "nope", "--runs-dir", "RUNS"], "no run 'nope'"),
+    (["train", "missing.json", "--space", "clitoy"], "no arch file 'missing.json'"),
+    (["latency", "build", "--batch-size", "two"], "invalid int value: 'two'"),
+])
+def test_usage_errors_are_one_line_and_exit_2(capsys, tmp_path, argv, fragment):
+    argv = [str(tmp_path) if a == "RUNS" else a for a in argv]
+    code, out, err = run_cli(capsys, *argv)
+    assert code == 2
+    assert err.count("\n") == 1 and err.startswith("archsearch: error: ") and fragment in err
+    assert "Traceback" not in err
+
+
+def test_a_subprocess_never_prints_a_traceback(tmp_path):
+    proc = subprocess.run([sys.executable, "-m", "archsearch.cli", "show", "ghost", "--runs-dir", str(tmp_path)],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2
+    assert proc.stderr == f"archsearch: error: no run 'ghost' (no runs in {tmp_path})\n"
+
+
+def test_config_file_rejects_unknown_keys_with_a_suggestion(tmp_path):
+    path = tmp_path / "run.yaml"
+    path.write_text("method: random\nbudjet: 3\n")
+    with pytest.raises(ConfigError, match=r"unknown key 'budjet' in .*run.yaml; did you mean 'budget'\?"):
+        load_run_config(path)
+    path.write_text("method: random\nbudget: 3\nconstraints: flops<=3M\nmethod_options: {trials: 2}\n")
+    assert load_run_config(path) == {"method": "random", "budget": 3, "constraints": ["flops<=3M"],
+                                     "method_options": {"trials": 2}}
+    path.write_text("- a list\n")
+    with pytest.raises(ConfigError, match="must hold a mapping"):
+        load_run_config(path)
+
+
+def test_set_values_are_typed_and_checked():
+    assert parse_assignments(["lr=0.1", "ema=true", "sizes=[1, 2]", "name=abc", "drop-path=none"], "--set") == {
+        "lr": 0.1, "ema": True, "sizes": [1, 2], "name": "abc", "drop_path": "none"}
+    with pytest.raises(UsageError, match="'lr' must look like field=value"):
+        parse_assignments(["lr"], "--set")
+    with pytest.raises(ConfigError, match="unknown key 'epocs' in the recipe; did you mean 'epochs'"):
+        check_keys(["epocs"], ["epochs", "lr"], "the recipe")
+
+
+def test_train_rejects_an_unknown_recipe_field_with_exit_2(capsys, tmp_path):
+    arch = tmp_path / "a.json"
+    arch.write_text(json.dumps({"kernel": "k3", "act": "relu"}))
+    code, _, err = run_cli(capsys, "train", str(arch), "--space", "clitoy", "--set", "lrr=0.1", "--data", "digits")
+    assert code == 2 and "unknown key 'lrr' in the recipe; did you mean 'lr'?" in err
+
+
+# -- inspecting runs --------------------------------------------------------------------------------------------
+def test_ls_and_show(capsys, tmp_path):
+    write_run(tmp_path, "toyrun")
+    code, out, _ = run_cli(capsys, "ls", "--runs-dir", str(tmp_path))
+    assert code == 0 and "toyrun" in out and "random" in out and "90.00%" in out
+    code, out, _ = run_cli(capsys, "show", "toyrun", "--runs-dir", str(tmp_path), "--top", "2")
+    assert code == 0
+    lines = [line for line in out.splitlines() if "%" in line and "k" in line]
+    assert "90.00%" in lines[0] and "k5 tanh" in lines[0]  # best first
+    assert "80.00%" in lines[1] and "70.00%" not in out.split("Pareto")[0]  # top 2 only in the table
+
+
+def test_report_command_writes_pngs_and_summary(capsys, tmp_path):
+    run_dir = write_run(tmp_path)
+    code, out, _ = run_cli(capsys, "report", str(run_dir))
+    assert code == 0
+    assert sorted(p.name for p in (run_dir / "report").iterdir()) == [
+        "pareto_macs.png", "pareto_params.png", "progress.png", "summary.md"]
+    assert f"wrote {run_dir / 'report' / 'summary.md'}" in out
+
+
+# -- export -----------------------------------------------------------------------------------------------------
+def test_export_from_supernet_weights_reloads_to_the_same_outputs(capsys, tmp_path):
+    space = ToySpace()
+    torch.manual_seed(1)
+    supernet = space.supernet()
+    run_dir = write_run(tmp_path, extra={"supernet_weights": "checkpoints/supernet.pt"})
+    (run_dir / "checkpoints").mkdir()
+    torch.save({"supernet": supernet.state_dict()}, run_dir / "checkpoints" / "supernet.pt")
+
+    code, out, _ = run_cli(capsys, "export", str(run_dir), "--top", "2", "--format", "torchscript")
+    assert code == 0 and "rank 1:" in out and "weights: supernet" in out
+    x = torch.randn(5, 1, 8, 8)
+    for rank, arch in ((1, {"kernel": "k5", "act": "tanh"}), (2, {"kernel": "k5", "act": "relu"})):
+        directory = run_dir / "export" / f"rank{rank}"
+        doc = json.loads((directory / "arch.json").read_text())
+        assert doc["arch"] == arch and doc["space"] == "clitoy" and doc["weights"] == "supernet"
+        expected = space.inherit(supernet, arch).eval()(x)
+        assert torch.equal(load_exported(directory)(x), expected)
+        scripted = torch.jit.load(str(directory / "model.torchscript.pt"))
+        assert torch.allclose(scripted(x), expected, atol=1e-6)
+
+
+def test_export_with_per_arch_weights_and_without_weights(tmp_path):
+    space = ToySpace()
+    best = {"kernel": "k5", "act": "tanh"}
+    torch.manual_seed(2)
+    trained = space.build(best)
+    run_dir = write_run(tmp_path, extra={"weights": {space.space.validate(best).key: "export/best.pt"}})
+    (run_dir / "export").mkdir()
+    torch.save(trained.state_dict(), run_dir / "export" / "best.pt")
+    first, second = export_run(run_dir, top=2)
+    x = torch.randn(3, 1, 8, 8)
+    assert first.weights == "trained" and torch.equal(load_exported(first.directory)(x), trained.eval()(x))
+    assert second.weights == "init"  # random search keeps no weights: seeded init, said so in arch.json
+    assert json.loads((second.directory / "arch.json").read_text())["weights"] == "init"
+    assert (run_dir / "export" / "best.pt").exists()  # the method's own file is left alone
+
+
+def test_onnx_export_without_onnx_names_the_extra(monkeypatch, capsys, tmp_path):
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name.startswith("onnx") else
+                        real(name, *a))
+    with pytest.raises(ArchsearchError, match=r"pip install 'archsearch\[onnx\]'"):
+        require_onnx()
+    run_dir = write_run(tmp_path)
+    code, _, err = run_cli(capsys, "export", str(run_dir), "--format", "onnx")
+    assert code == 1 and err.count("\n") == 1 and "archsearch[onnx]" in err
+
+
+# -- train ------------------------------------------------------------------------------------------------------
+def test_train_an_exported_arch_on_digits(capsys, tmp_path):
+    run_dir = write_run(tmp_path)
+    (export,) = export_run(run_dir)
+    out_dir = tmp_path / "trained"
+    code, out, _ = run_cli(capsys, "train", str(export.files["arch"]), "--epochs", "2", "--set", "lr=0.1",
+                           "--set", "batch_size=64", "--out", str(out_dir))
+    assert code == 0, out
+    assert "on digits (1437 images)" in out  # the run's data, the whole training set
+    accuracy = float(out.split("test accuracy: ")[1].split("%")[0])
+    assert 15.0 < accuracy <= 100.0  # two epochs of a 1-conv net: well above chance (10%)
+    doc = json.loads((out_dir / "arch.json").read_text())
+    assert doc["weights"] == "trained" and doc["retrained"]["epochs"] == 2
+    assert abs(100 * doc["retrained"]["test_accuracy"] - accuracy) < 0.01
+    model = load_exported(out_dir)
+    assert isinstance(model, nn.Sequential) and not model.training
