@@ -68,12 +68,26 @@ def time_module(
     repeats: int = 30,
 ) -> float:
     """Median wall time in milliseconds of one inference forward at ``(batch_size, *input_shape)``."""
-    device = torch.device(device)
+    return statistics.median(_time_samples(module, input_shape, batch_size=batch_size, device=device,
+                                           warmup=warmup, repeats=repeats))
+
+
+def _prepare(module: nn.Module, input_shape: tuple[int, ...], batch_size: int,
+             device: torch.device) -> tuple[nn.Module, torch.Tensor]:
     module = module.to(device).eval()
     x = torch.randn(batch_size, *input_shape, device=device)
     if device.type == "cpu" and x.dim() == 4:
         module = module.to(memory_format=torch.channels_last)
         x = x.contiguous(memory_format=torch.channels_last)
+    return module, x
+
+
+def _time_samples(module: nn.Module, input_shape: tuple[int, ...], *, batch_size: int = 1,
+                  device: torch.device | str = "cpu", warmup: int = 10, repeats: int = 30,
+                  prepared: tuple[nn.Module, torch.Tensor] | None = None) -> list[float]:
+    """Wall times (ms) of `repeats` inference forwards after `warmup` untimed ones."""
+    device = torch.device(device)
+    module, x = prepared if prepared is not None else _prepare(module, input_shape, batch_size, device)
     sync = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
     times = []
     with torch.inference_mode():
@@ -85,7 +99,7 @@ def time_module(
             module(x)
             sync()
             times.append((time.perf_counter() - start) * 1e3)
-    return statistics.median(times)
+    return times
 
 
 @dataclass
@@ -166,21 +180,179 @@ def measure_table(
     device: torch.device | str = "cpu",
     warmup: int = 10,
     repeats: int = 30,
+    rounds: int = 1,
     on_op: Callable[[str, float], None] | None = None,
 ) -> LatencyTable:
-    """Time every ``(key, make_module, input_shape)``; ops sharing a key are timed once."""
+    """Time every ``(key, make_module, input_shape)``; ops sharing a key are timed once.
+
+    With ``rounds > 1`` the whole list is timed `rounds` times in turn and each entry is the median over all its
+    samples: on a shared machine a burst of load then spreads over every op instead of inflating a few."""
+    if rounds < 1 or repeats < 1 or warmup < 0:
+        raise ConfigError(f"measure_table: need rounds >= 1, repeats >= 1, warmup >= 0 (got {rounds}, {repeats}, "
+                          f"{warmup})")
+    device = torch.device(device)
     fingerprint = device_fingerprint(device, batch_size)
-    table = LatencyTable(fingerprint, meta={"warmup": warmup, "repeats": repeats, "statistic": "median",
-                                            "unit": "ms", "created": time.strftime("%Y-%m-%dT%H:%M:%S")})
+    table = LatencyTable(fingerprint, meta={"warmup": warmup, "repeats": repeats, "rounds": rounds,
+                                            "statistic": "median", "unit": "ms",
+                                            "created": time.strftime("%Y-%m-%dT%H:%M:%S")})
+    prepared: dict[str, tuple[nn.Module, torch.Tensor]] = {}
+    samples: dict[str, list[float]] = {}
     for key, make_module, input_shape in ops:
-        if key in table.entries:
-            continue
-        table.entries[key] = time_module(make_module(), input_shape, batch_size=batch_size, device=device,
-                                         warmup=warmup, repeats=repeats)
-        if on_op is not None:
-            on_op(key, table.entries[key])
+        if key not in prepared:
+            prepared[key] = _prepare(make_module(), tuple(input_shape), batch_size, device)
+            samples[key] = []
+    for round_index in range(rounds):
+        for key, module_and_input in prepared.items():
+            samples[key] += _time_samples(module_and_input[0], (), device=device, warmup=warmup, repeats=repeats,
+                                          prepared=module_and_input)
+            if round_index == rounds - 1:
+                table.entries[key] = statistics.median(samples[key])
+                if on_op is not None:
+                    on_op(key, table.entries[key])
     return table
 
 
 def default_table_path(space_name: str, space_tag: str, fingerprint: Mapping[str, object]) -> Path:
     return CACHE_DIR / f"{space_name}-{space_tag}-{fingerprint_id(fingerprint)}.json"
+
+
+# -- a search space's ops, arch latency, and a space whose cost carries latency ---------------------------------------
+FIXED_PREFIX = "fixed:"
+
+
+def op_key(block_name: str, value: object) -> str:
+    """Table key of candidate `value` of searchable block `block_name` (the block fixes the input shape)."""
+    return f"{block_name}:{value}"
+
+
+def _block_field(block: object, *names: str) -> object:
+    for name in names:
+        if isinstance(block, Mapping) and name in block:
+            return block[name]
+        if hasattr(block, name):
+            return getattr(block, name)
+    raise ConfigError(f"space block {block!r} has none of the fields {names}")
+
+
+def _fixed_modules(search_space: object) -> list[tuple[str, Callable[[], nn.Module], tuple[int, ...]]]:
+    """The space's non-searchable parts (stem, head) as (name, factory, input shape)."""
+    fixed = getattr(search_space, "fixed_modules", None)
+    if fixed is None:
+        return []
+    out = []
+    for item in fixed():
+        if isinstance(item, tuple):
+            name, module, shape = item
+        else:
+            name = _block_field(item, "name")
+            module = _block_field(item, "module", "make")
+            shape = _block_field(item, "input_shape", "input")
+        factory = module if (callable(module) and not isinstance(module, nn.Module)) else (lambda m=module: m)
+        out.append((str(name), factory, tuple(int(s) for s in shape)))
+    return out
+
+
+def space_ops(search_space: object) -> list[tuple[str, Callable[[], nn.Module], tuple[int, ...]]]:
+    """Every op a latency table of `search_space` needs, as ``(key, make_module, input_shape)`` for
+    `measure_table`: each candidate of each searchable block at the block's input shape, plus the fixed modules.
+
+    The space provides `blocks` (name, input shape, candidate values), `make_candidate(block, value)` and
+    optionally `fixed_modules()` (contract A)."""
+    blocks = getattr(search_space, "blocks", None)
+    make_candidate = getattr(search_space, "make_candidate", None)
+    if blocks is None or make_candidate is None:
+        raise UsageError(f"space {getattr(search_space, 'name', search_space)!r} has no per-op description "
+                         "(blocks / make_candidate), so no latency table can be built for it")
+    ops = [(FIXED_PREFIX + name, factory, shape) for name, factory, shape in _fixed_modules(search_space)]
+    for block in blocks:
+        name = str(_block_field(block, "name"))
+        shape = tuple(int(s) for s in _block_field(block, "input_shape", "input"))
+        for value in _block_field(block, "values", "candidates", "choices"):
+            ops.append((op_key(name, value), lambda n=name, v=value: make_candidate(n, v), shape))
+    return ops
+
+
+def space_tag(search_space: object) -> str:
+    """A short id of the space's op shapes: tables are reusable exactly between spaces with the same ops."""
+    ops = [(key, list(shape)) for key, _, shape in space_ops(search_space)]
+    blob = json.dumps([getattr(search_space, "name", "space"), ops], sort_keys=True).encode()
+    return hashlib.sha256(blob).hexdigest()[:10]
+
+
+def predict_latency(table: LatencyTable, arch: Mapping[str, object]) -> float:
+    """ProxylessNAS sec. 3.3: an arch's latency = the sum of its ops' table entries (fixed parts included).
+
+    Choices of `arch` that are not searchable blocks of the table (e.g. a joint recipe choice) add nothing."""
+    fixed = sum(v for k, v in table.entries.items() if k.startswith(FIXED_PREFIX))
+    blocks = {k.rsplit(":", 1)[0] for k in table.entries if not k.startswith(FIXED_PREFIX)}
+    return fixed + sum(table[op_key(name, value)] for name, value in arch.items() if name in blocks)
+
+
+def table_path(search_space: object, *, device: torch.device | str = "cpu", batch_size: int = 1) -> Path:
+    """Where this device's table for this space lives in the user cache."""
+    return default_table_path(str(getattr(search_space, "name", "space")), space_tag(search_space),
+                              device_fingerprint(device, batch_size))
+
+
+def build_table(search_space: object, *, batch_size: int = 1, device: torch.device | str = "cpu",
+                warmup: int = 10, repeats: int = 30, rounds: int = 1,
+                on_op: Callable[[str, float], None] | None = None) -> LatencyTable:
+    """Measure every op of `search_space` on `device` (see `space_ops`); the table's meta names the space."""
+    table = measure_table(space_ops(search_space), batch_size=batch_size, device=device, warmup=warmup,
+                          repeats=repeats, rounds=rounds, on_op=on_op)
+    table.meta.update(space=str(getattr(search_space, "name", "space")), space_tag=space_tag(search_space))
+    return table
+
+
+def ensure_table(search_space: object, *, path: str | Path | None = None, device: torch.device | str = "cpu",
+                 batch_size: int = 1, force: bool = False, build_if_missing: bool = True,
+                 log: Callable[[str], None] | None = None) -> LatencyTable:
+    """This device's table for `search_space`: loaded from `path` (default: the user cache), refused if it was
+    measured on another device unless `force`; measured and cached first when missing and `build_if_missing`."""
+    expect = device_fingerprint(device, batch_size)
+    path = Path(path) if path is not None else table_path(search_space, device=device, batch_size=batch_size)
+    if not path.exists() and build_if_missing:
+        if log is not None:
+            log(f"measuring a latency table for space {getattr(search_space, 'name', '?')!r} on this device "
+                f"-> {path}")
+        build_table(search_space, batch_size=batch_size, device=device).save(path)
+    table = LatencyTable.load(path, expect=expect, force=force)
+    missing = [key for key, _, _ in space_ops(search_space) if key not in table]
+    if missing:
+        raise UsageError(f"latency table {path} lacks {len(missing)} op(s) of this space (e.g. {missing[0]!r}); "
+                         "rebuild it with: archsearch latency build")
+    return table
+
+
+class LatencyCostSpace:
+    """A `SearchSpace` whose `cost(arch)` also carries ``latency_ms`` predicted from a lookup table, so
+    ``latency<=5ms`` constraints work for every method. Everything else is delegated to the wrapped space."""
+
+    def __init__(self, search_space: object, table: LatencyTable) -> None:
+        self._inner = search_space
+        self.latency_table = table
+
+    def cost(self, arch: Mapping[str, object]):
+        from dataclasses import replace
+
+        return replace(self._inner.cost(arch), latency_ms=predict_latency(self.latency_table, arch))
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._inner, name)
+
+    def __repr__(self) -> str:
+        return f"LatencyCostSpace({self._inner!r})"
+
+
+def with_latency(search_space: object, table: LatencyTable | None = None, **ensure_options: object) -> object:
+    """Wrap `search_space` so its costs include LUT latency (the table is loaded or built when not given)."""
+    if isinstance(search_space, LatencyCostSpace):
+        search_space = search_space._inner
+    if table is None:
+        table = ensure_table(search_space, **ensure_options)  # type: ignore[arg-type]
+    return LatencyCostSpace(search_space, table)
+
+
+def needs_latency(constraints: Iterable[object]) -> bool:
+    """True when any constraint bounds latency (the experiment then wraps its space `with_latency`)."""
+    return any(getattr(c, "metric", None) == "latency" for c in constraints)

@@ -1,0 +1,657 @@
+"""ProxylessNAS (Cai et al., ICLR 2019, arXiv:1812.00332; released code mit-han-lab/proxylessnas).
+
+The algorithm box, as `ProxylessNAS.run` reads:
+
+    warm-up:  for warmup_epochs: sample one path per block by p = softmax(alpha); SGD step on that path only
+    search:   for epochs: every batch: sample a path, SGD step on the weights (binary gates, one path in memory)
+              every `arch_update_every` batches (not in the first search epoch, as the released code):
+                 gradient:   sample gates (all paths or two), loss = hardware_loss(CE, E[LAT]) on a validation
+                             batch, dL/dalpha_i = sum_j dL/dg_j p_j (delta_ij - p_i), Adam step (+ two-path rescale)
+                 reinforce:  sample `rl_batch_size` nets, reward = ACC * (T / LAT)^0.1, baseline EMA 0.99,
+                             alpha += lr * mean (R - b) d log p(net) / d alpha   (Adam)
+    derive:   the most probable op per block; its child inherits the supernet's weights (BN re-estimated).
+
+Expected latency E[LAT] = sum over blocks sum_j p_j LAT_j (+ the fixed stem/head) comes from a latency lookup table
+measured on this device (`archsearch.cost.latency`); E[FLOPs] is the same sum over the space's analytic MACs.
+Gates, their gradients and the two-path rescale are `archsearch.supernet.BinaryGate`.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import asdict, dataclass, fields
+from typing import Any, ClassVar, Mapping
+
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from archsearch.cost.constraints import Cost, parse_constraint
+from archsearch.cost.latency import (FIXED_PREFIX, LatencyTable, ensure_table, op_key, predict_latency, time_module)
+from archsearch.data.batches import Batches
+from archsearch.errors import ConfigError, unknown_name
+from archsearch.methods._base import Candidate, SearchResult
+from archsearch.space.space import Arch
+from archsearch.supernet import BinaryGate, MixedOp, mixed_ops, set_policy
+from archsearch.train import Recipe, Trainer, evaluate
+
+ALGOS = ("gradient", "reinforce")
+GRAD_MODES = ("full", "two")
+LOSS_FORMS = ("mul_log", "add", "linear")
+
+
+@dataclass
+class ProxylessConfig:
+    """Defaults: the released code's ImageNet search (`search/imagenet_arch_search.py`, `nas_manager.py`) and the
+    paper (sec. 3-4). Presets scale sizes only."""
+
+    # -- schedule ---------------------------------------------------------------------------------------------------
+    warmup_epochs: int = 40  # code --warmup_epochs 40: weights only, before the search epochs (METHODS: "40 of 120")
+    epochs: int = 120  # code --n_epochs 120: joint weight / architecture epochs after the warm-up
+    steps_per_epoch: int | None = None  # None: one pass over the train split; presets cap it (size only)
+    batch_size: int = 256  # code --train_batch_size 256 (also the arch step's validation batch: grad_data_batch None)
+    # -- weights (paper sec. 4 / code run config) -------------------------------------------------------------------
+    lr: float = 0.025  # code --init_lr 0.025, cosine (--lr_schedule_type cosine) over the search epochs
+    warmup_lr: float = 0.05  # code warm_up(): lr_max = 0.05, cosine over the warm-up epochs
+    momentum: float = 0.9  # code --momentum 0.9, Nesterov (not --no_nesterov)
+    weight_decay: float = 4e-5  # code --weight_decay 4e-5
+    label_smoothing: float = 0.1  # code --label_smoothing 0.1 (weight steps; arch steps use plain CE, as the code)
+    # -- architecture parameters ------------------------------------------------------------------------------------
+    algo: str = "gradient"  # code --arch_algo grad; "reinforce" = --arch_algo rl (paper sec. 3.3.2)
+    grad_mode: str = "full"  # code default full_v2 (= "full"'s gradient, memory-saving); "two": paper sec. 3.2.1
+    arch_lr: float = 1e-3  # code --arch_lr 1e-3, Adam
+    arch_beta1: float = 0.0  # code --arch_adam_beta1 0: unsampled paths get no momentum in two-path mode
+    arch_beta2: float = 0.999  # code --arch_adam_beta2
+    arch_eps: float = 1e-8  # code --arch_adam_eps
+    arch_weight_decay: float = 0.0  # code --arch_weight_decay 0
+    arch_init_std: float = 1e-3  # code --arch_init_type normal --arch_init_ratio 1e-3: alpha ~ N(0, 1e-3)
+    arch_update_every: int = 5  # code --grad_update_arch_param_every 5 (METHODS: one arch step every 5 weight steps)
+    arch_steps: int = 1  # code --grad_update_steps 1
+    arch_start_epoch: int = 1  # code train(): "skip architecture parameter updates in the first epoch"
+    # -- hardware objective -----------------------------------------------------------------------------------------
+    latency_target_ms: float | None = None  # T; code ref_values['mobile']['1.00'] = 80 ms on a phone
+    flops_target: float | None = None  # T in MACs; code ref_values['flops']['1.00'] = 300M (target_hardware flops)
+    loss_form: str = "mul_log"  # code default grad_reg_loss_type mul#log; "add": paper eq. CE + lambda2 E[LAT];
+    #                             "linear": code add#linear CE + lambda (E - T) / T
+    mul_log_alpha: float = 0.2  # code --grad_reg_loss_alpha 0.2: loss = alpha CE (log E / log T)^beta
+    mul_log_beta: float = 0.3  # code --grad_reg_loss_beta 0.3
+    linear_lambda: float = 0.1  # code --grad_reg_loss_lambda 1e-1
+    additive_lambda: float | None = None  # paper lambda2 (no value given): None -> 0.1 / T (interpretation: the
+    #                                       linear form's slope, so both forms pull equally hard at first)
+    # -- REINFORCE (paper sec. 3.3.2; code RLArchSearchConfig) --------------------------------------------------------
+    rl_batch_size: int = 10  # code --rl_batch_size 10: nets sampled per update
+    rl_update_every: int = 16  # code: 300 updates / epoch over ImageNet's ~4800 batches -> every 16 (interpretation)
+    rl_baseline_decay: float = 0.99  # code --rl_baseline_decay_weight 0.99 (METHODS: moving-average baseline 0.99)
+    rl_tradeoff: float = 0.1  # code --rl_tradeoff_ratio 0.1: reward = ACC * (T / LAT)^0.1
+    rl_latency_source: str = "table"  # code net_latency(fast=True) = the lookup table; "measured": time the child
+    # -- latency lookup table ---------------------------------------------------------------------------------------
+    latency_table: str | None = None  # path of a table; None: this device's cached table (built when missing)
+    force_latency_table: bool = False  # use a table measured on another device anyway
+    latency_batch_size: int = 1  # paper: mobile latency of one image
+    # -- evaluation of the derived arch -----------------------------------------------------------------------------
+    bn_recalibration_batches: int = 20  # the child's BN statistics re-estimated on train batches (interpretation:
+    #                                     the code validates in train mode for the same reason)
+
+    PRESETS: ClassVar[dict[str, dict[str, Any]]] = {
+        "paper": {},
+        "quick": {"warmup_epochs": 2, "epochs": 8, "steps_per_epoch": 100, "batch_size": 128},
+        "smoke": {"warmup_epochs": 1, "epochs": 2, "steps_per_epoch": 6, "batch_size": 16,
+                  "bn_recalibration_batches": 2, "rl_batch_size": 3},
+    }
+    BUDGET_FIELD: ClassVar[str] = "epochs"
+    CLI_FLAGS: ClassVar[dict[str, str]] = {"--latency-target": "latency_target_ms", "--flops-target": "flops_target",
+                                           "--grad-mode": "grad_mode", "--algo": "algo"}
+
+    def __post_init__(self) -> None:
+        if isinstance(self.latency_target_ms, str):
+            text = self.latency_target_ms.strip()
+            self.latency_target_ms = (parse_constraint(f"latency<={text}").bound if text[-1:].isalpha()
+                                      else float(text))
+        if isinstance(self.flops_target, str):
+            self.flops_target = parse_constraint(f"flops<={self.flops_target.strip()}").bound
+        if self.algo not in ALGOS:
+            raise unknown_name("proxyless algo", self.algo, ALGOS)
+        if self.grad_mode not in GRAD_MODES:
+            raise unknown_name("proxyless grad_mode", self.grad_mode, GRAD_MODES)
+        if self.loss_form not in LOSS_FORMS:
+            raise unknown_name("proxyless loss_form", self.loss_form, LOSS_FORMS)
+        if self.rl_latency_source not in ("table", "measured"):
+            raise unknown_name("rl_latency_source", self.rl_latency_source, ("measured", "table"))
+        if self.latency_target_ms is not None and self.flops_target is not None:
+            raise ConfigError("proxyless: give latency_target_ms or flops_target, not both")
+        for name in ("latency_target_ms", "flops_target"):
+            value = getattr(self, name)
+            if value is not None and not value > 0:
+                raise ConfigError(f"proxyless {name}={value!r} must be positive")
+        if (self.loss_form == "mul_log" and self.target is not None and self.target <= 1.0):
+            raise ConfigError(f"proxyless loss_form 'mul_log' needs a target above 1 (log T > 0), got {self.target}; "
+                              "use loss_form 'linear' or 'add'")
+        for name in ("warmup_epochs", "arch_start_epoch"):
+            if getattr(self, name) < 0:
+                raise ConfigError(f"proxyless {name} must be >= 0")
+        for name in ("epochs", "batch_size", "arch_update_every", "arch_steps", "rl_batch_size", "rl_update_every"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"proxyless {name} must be >= 1, got {getattr(self, name)}")
+        if self.steps_per_epoch is not None and self.steps_per_epoch < 1:
+            raise ConfigError("proxyless steps_per_epoch must be >= 1 or None")
+        if not 0 <= self.rl_baseline_decay < 1:
+            raise ConfigError("proxyless rl_baseline_decay must be in [0, 1)")
+
+    @property
+    def objective(self) -> str | None:
+        """The hardware objective: "latency", "flops" or None (accuracy only)."""
+        if self.latency_target_ms is not None:
+            return "latency"
+        if self.flops_target is not None:
+            return "flops"
+        return None
+
+    @property
+    def target(self) -> float | None:
+        return self.latency_target_ms if self.latency_target_ms is not None else self.flops_target
+
+
+# -- the hardware-aware loss and expected cost ------------------------------------------------------------------------
+def hardware_loss(ce: torch.Tensor, expected: torch.Tensor | None, target: float | None, form: str, *,
+                  alpha: float = 0.2, beta: float = 0.3, linear_lambda: float = 0.1,
+                  additive_lambda: float | None = None) -> torch.Tensor:
+    """The three ways to add the expected cost E to the cross-entropy (T = target):
+
+    * ``"add"``     paper sec. 3.3.1:        CE + lambda2 * E          (lambda2 default 0.1 / T, see the config)
+    * ``"mul_log"`` released code mul#log:   alpha * CE * (log E / log T)^beta
+    * ``"linear"``  released code add#linear: CE + lambda * (E - T) / T
+    """
+    if expected is None or target is None:
+        return ce
+    if form == "add":
+        lam = additive_lambda if additive_lambda is not None else 0.1 / target
+        return ce + lam * expected
+    if form == "mul_log":
+        ratio = torch.log(expected) / math.log(target)
+        return alpha * ce * ratio.clamp_min(1e-6) ** beta  # clamp: E below 1 unit would make log E negative
+    if form == "linear":
+        return ce + linear_lambda * (expected - target) / target
+    raise unknown_name("loss form", form, LOSS_FORMS)
+
+
+class ExpectedCost:
+    """E[cost] = fixed + sum over blocks of p_block . cost_block, differentiable in the alphas.
+
+    `per_choice[block]` lists each candidate's cost in the MixedOp's candidate order."""
+
+    def __init__(self, fixed: float, per_choice: Mapping[str, list[float]]) -> None:
+        self.fixed = float(fixed)
+        self.per_choice = {k: torch.tensor(v, dtype=torch.float64) for k, v in per_choice.items()}
+
+    def __call__(self, alphas: Mapping[str, torch.Tensor]) -> torch.Tensor:
+        total = torch.tensor(self.fixed, dtype=torch.float64)
+        for name, costs in self.per_choice.items():
+            alpha = alphas[name]
+            p = F.softmax(alpha, dim=-1).to(torch.float64)
+            total = total + (p * costs.to(p.device)).sum().cpu()
+        return total.float()
+
+    def of_arch(self, choices: Mapping[str, list[str]], arch: Mapping[str, object]) -> float:
+        return self.fixed + sum(float(self.per_choice[n][choices[n].index(str(arch[n]))]) for n in self.per_choice)
+
+    @classmethod
+    def from_latency_table(cls, table: LatencyTable, choices: Mapping[str, list[str]]) -> "ExpectedCost":
+        fixed = sum(v for k, v in table.entries.items() if k.startswith(FIXED_PREFIX))
+        return cls(fixed, {name: [table[op_key(name, v)] for v in values] for name, values in choices.items()})
+
+    @classmethod
+    def from_space_macs(cls, search_space: Any, choices: Mapping[str, list[str]]) -> "ExpectedCost":
+        """Per-block MACs by differences of the space's analytic cost around one base arch (exact when the cost
+        is a sum over blocks, as in layer-wise spaces)."""
+        base = {name: values[0] for name, values in choices.items()}
+        full = dict(search_space.space.validate({**_defaults(search_space), **base}))
+        base_macs = float(search_space.cost(Arch(full)).macs)
+        per_choice = {}
+        for name, values in choices.items():
+            row = []
+            for value in values:
+                changed = dict(full, **{name: search_space.space.choices[name].values[
+                    [str(v) for v in search_space.space.choices[name].values].index(value)]})
+                row.append(float(search_space.cost(Arch(changed)).macs) - base_macs)
+            per_choice[name] = row
+        return cls(base_macs, per_choice)
+
+
+def _defaults(search_space: Any) -> dict[str, object]:
+    """A valid value for every choice (the first), so a base arch can be formed for the MACs differences."""
+    out = {}
+    for name, choice in search_space.space.choices.items():
+        values = getattr(choice, "values", None)
+        out[name] = values[0] if values else choice.low
+    return out
+
+
+def reinforce_alpha_grads(alphas: Mapping[str, torch.Tensor], samples: list[Mapping[str, int]],
+                          rewards: list[float], baseline: float) -> dict[str, torch.Tensor]:
+    """Gradient (to *descend*) of -E[(R - b) log pi(net)]: mean over sampled nets of -(R - b) (onehot - p).
+
+    `samples[k][block]` is the index of the candidate net k took in that block (paper sec. 3.3.2, code
+    rl_update_step)."""
+    grads = {}
+    for name, alpha in alphas.items():
+        p = F.softmax(alpha.detach(), dim=-1)
+        g = torch.zeros_like(p)
+        for sample, reward in zip(samples, rewards):
+            onehot = torch.zeros_like(p)
+            onehot[sample[name]] = 1.0
+            g -= (reward - baseline) * (onehot - p)
+        grads[name] = g / len(samples)
+    return grads
+
+
+def reinforce_reward(accuracy: float, cost: float | None, target: float | None, tradeoff: float) -> float:
+    """Paper sec. 3.3.2 / code calculate_reward: ACC * (T / cost)^tradeoff, or ACC without a target."""
+    if target is None or cost is None:
+        return accuracy
+    return accuracy * (target / cost) ** tradeoff
+
+
+def update_baseline(baseline: float | None, mean_reward: float, decay: float) -> float:
+    """Moving-average baseline b <- decay * b + (1 - decay) * mean reward (starts at the first mean reward).
+
+    (The released code writes ``b += decay * (mean - b)``, i.e. the weights swapped; we follow the paper's
+    "moving average" with decay 0.99 as METHODS.md restates it.)"""
+    if baseline is None:
+        return mean_reward
+    return decay * baseline + (1.0 - decay) * mean_reward
+
+
+def recalibrate_bn(model: nn.Module, batches: list[torch.Tensor]) -> None:
+    """Re-estimate BN running statistics of an inherited child (its supernet statistics mix every path)."""
+    bns = [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+    if not bns or not batches:
+        return
+    saved = [(m, m.momentum) for m in bns]
+    for m in bns:
+        m.reset_running_stats()
+        m.momentum = None  # cumulative average over the recalibration batches
+    was_training = model.training
+    model.train()
+    with torch.no_grad():
+        for x in batches:
+            model(x)
+    model.train(was_training)
+    for m, momentum in saved:
+        m.momentum = momentum
+
+
+# -- the method -------------------------------------------------------------------------------------------------------
+def _register(cls):
+    try:
+        from archsearch.methods import register_method
+    except ImportError:  # the method registry (experiment layer) is not installed yet: usable directly
+        return cls
+    return register_method("proxyless", ProxylessConfig)(cls)
+
+
+@_register
+class ProxylessNAS:
+    """ProxylessNAS search on a weight-sharing space (`mobilenet`: its `paper` preset is the official layout)."""
+
+    name: ClassVar[str] = "proxyless"
+
+    def __init__(self, config: ProxylessConfig, ctx: Any) -> None:
+        self.config = config
+        self.ctx = ctx
+        self.space = ctx.space
+        if not hasattr(self.space, "supernet"):
+            raise ConfigError(f"proxyless needs a weight-sharing space (with supernet()); "
+                              f"{getattr(self.space, 'name', self.space)!r} has none")
+        self.device = torch.device(ctx.device)
+        self.supernet: nn.Module = self.space.supernet()
+        self.ops: list[MixedOp] = list(mixed_ops(self.supernet))
+        names = [op.name for op in self.ops]
+        if len(set(names)) != len(names):
+            raise ConfigError("proxyless: every MixedOp needs its own name (one alpha vector per block)")
+        self.choices = {op.name: op.choices for op in self.ops}
+
+        init = ctx.torch_generator("proxyless", "alpha-init")
+        self.alphas: dict[str, nn.Parameter] = {
+            op.name: nn.Parameter((torch.randn(len(op.ops), generator=init) * config.arch_init_std).to(self.device))
+            for op in self.ops}
+        set_policy(self.supernet, lambda op: BinaryGate(self.alphas[op.name]))
+        self.arch_optimizer = torch.optim.Adam(list(self.alphas.values()), lr=config.arch_lr,
+                                               betas=(config.arch_beta1, config.arch_beta2), eps=config.arch_eps,
+                                               weight_decay=config.arch_weight_decay)
+        self.gate_generator = ctx.torch_generator("proxyless", "gates")
+        self.data_generator = ctx.torch_generator("proxyless", "batches")
+        self.val_generator = ctx.torch_generator("proxyless", "arch-batches")
+
+        self.latency_table: LatencyTable | None = None
+        self.expected_cost: ExpectedCost | None = None
+        self.expected_latency: ExpectedCost | None = None
+        self.baseline: float | None = None
+        self.phase = "warmup" if config.warmup_epochs > 0 else "search"
+        self.epoch = 0  # epochs completed in the current phase
+        self.arch_step_count = 0
+        self.history: list[dict[str, Any]] = []  # per search epoch: derived arch and its supernet accuracy
+        self._trainer_state: dict[str, Any] | None = None
+
+    # -- the loop ---------------------------------------------------------------------------------------------------
+    def run(self) -> SearchResult:
+        config, ctx = self.config, self.ctx
+        self._setup_costs()
+        splits = ctx.splits()
+        batches = Batches(splits.train, config.batch_size, shuffle=True,
+                          augment=splits.train.augmentation is not None, generator=self.data_generator,
+                          drop_last=len(splits.train) >= config.batch_size)
+        steps = min(len(batches), config.steps_per_epoch or len(batches))
+
+        if self.phase == "warmup":
+            trainer = self._trainer("warmup", steps)
+            while self.epoch < config.warmup_epochs:
+                self._epoch(trainer, batches, steps, arch_updates=False)
+                self.epoch += 1
+                self._trainer_state = trainer.state_dict()
+                ctx.log(f"proxyless warm-up epoch {self.epoch}/{config.warmup_epochs} done")
+                ctx.checkpoint(self)
+            self.phase, self.epoch = "search", 0
+            momentum = trainer.optimizer.state_dict()
+            self._trainer_state = None
+        else:
+            momentum = None
+        trainer = self._trainer("search", steps, optimizer_state=momentum)
+        while self.epoch < config.epochs:
+            self._epoch(trainer, batches, steps, arch_updates=self.epoch >= config.arch_start_epoch)
+            self.epoch += 1
+            self._trainer_state = trainer.state_dict()
+            self._record_epoch(splits)
+            ctx.checkpoint(self)
+        return self._finish(splits, batches)
+
+    def _epoch(self, trainer: Trainer, batches: Batches, steps: int, *, arch_updates: bool) -> None:
+        config = self.config
+        every = config.arch_update_every if config.algo == "gradient" else config.rl_update_every
+        with self.ctx.progress(f"proxyless {self.phase} {self.epoch + 1}", total=steps) as bar:
+            for i, (x, y) in enumerate(batches):
+                if i >= steps:
+                    break
+                self._sample_gates("full", arch_grad=False)
+                trainer.step(x, y)
+                if arch_updates and (i + 1) % every == 0:
+                    for _ in range(config.arch_steps if config.algo == "gradient" else 1):
+                        if config.algo == "gradient":
+                            self.gradient_arch_step()
+                        else:
+                            self.reinforce_arch_step()
+                bar.advance()
+
+    # -- one architecture step --------------------------------------------------------------------------------------
+    def gradient_arch_step(self) -> dict[str, float]:
+        """Binary-gate gradient step on a validation batch (code gradient_step), then the two-path rescale."""
+        config = self.config
+        x, y = self._val_batch()
+        self.supernet.train()
+        self._sample_gates(config.grad_mode, arch_grad=True)
+        logits = self.supernet(x)
+        ce = F.cross_entropy(logits.float(), y)
+        expected = self.expected_cost(self.alphas) if self.expected_cost is not None else None
+        loss = hardware_loss(ce, expected, config.target, config.loss_form, alpha=config.mul_log_alpha,
+                             beta=config.mul_log_beta, linear_lambda=config.linear_lambda,
+                             additive_lambda=config.additive_lambda)
+        gates = [op.policy.gate for op in self.ops if op.policy.gate is not None]
+        inputs = gates + (list(self.alphas.values()) if expected is not None else [])
+        self.arch_optimizer.zero_grad(set_to_none=True)
+        loss.backward(inputs=inputs)
+        for op in self.ops:
+            op.policy.accumulate_alpha_grad()
+        old = {name: alpha.detach().clone() for name, alpha in self.alphas.items()}
+        self.arch_optimizer.step()
+        if config.grad_mode == "two":
+            for op in self.ops:
+                op.policy.rescale_after_step(old[op.name])
+        for op in self.ops:
+            op.policy.arch_grad = False
+        self.arch_step_count += 1
+        values = {"loss": float(loss.detach()), "ce": float(ce.detach())}
+        self._log_arch(values)
+        return values
+
+    def reinforce_arch_step(self) -> dict[str, float]:
+        """Sample `rl_batch_size` nets, reward each on one validation batch, policy-gradient step (code
+        rl_update_step: nets evaluated in train mode, without gradients)."""
+        config = self.config
+        x, y = self._val_batch()
+        self.supernet.train()
+        samples, rewards, accuracies = [], [], []
+        with torch.no_grad():
+            for _ in range(config.rl_batch_size):
+                self._sample_gates("full", arch_grad=False)
+                sample = {op.name: int(op.policy.active) for op in self.ops}
+                accuracy = float((self.supernet(x).argmax(1) == y).float().mean())
+                cost = self._sample_cost(sample)
+                samples.append(sample)
+                accuracies.append(accuracy)
+                rewards.append(reinforce_reward(accuracy, cost, config.target, config.rl_tradeoff))
+        mean_reward = sum(rewards) / len(rewards)
+        self.baseline = update_baseline(self.baseline, mean_reward, config.rl_baseline_decay)
+        grads = reinforce_alpha_grads(self.alphas, samples, rewards, self.baseline)
+        self.arch_optimizer.zero_grad(set_to_none=True)
+        for name, alpha in self.alphas.items():
+            alpha.grad = grads[name].to(alpha.device)
+        self.arch_optimizer.step()
+        self.arch_step_count += 1
+        values = {"mean_reward": mean_reward, "baseline": self.baseline,
+                  "mean_accuracy": sum(accuracies) / len(accuracies)}
+        self._log_arch(values)
+        return values
+
+    # -- derive and export ------------------------------------------------------------------------------------------
+    def derived_arch(self) -> Arch:
+        """The most probable op per block (code convert_to_normal_net / set_chosen_op_active)."""
+        values = {name: self.choices[name][int(alpha.detach().argmax())] for name, alpha in self.alphas.items()}
+        full = {**values}
+        for name, choice in self.space.space.choices.items():
+            if name in full:
+                full[name] = _value_of(choice, full[name])
+        return self.space.space.validate(full)
+
+    def probabilities(self) -> dict[str, list[float]]:
+        return {name: F.softmax(alpha.detach(), -1).cpu().tolist() for name, alpha in self.alphas.items()}
+
+    def _finish(self, splits: Any, batches: Batches) -> SearchResult:
+        arch = self.derived_arch()
+        child = self.space.inherit(self.supernet, arch).to(self.device)
+        generator = torch.Generator().manual_seed(int(self.ctx.seed))
+        recal = Batches(splits.train, self.config.batch_size, shuffle=True, generator=generator)
+        xs = [x.to(self.device) for i, (x, _) in zip(range(self.config.bn_recalibration_batches), recal)]
+        recalibrate_bn(child, xs)
+        _, accuracy = evaluate(child, splits.val, device=self.device)
+        objectives = {"accuracy": accuracy, **self._cost_values(arch)}
+        attrs = {"phase": "derived", "probabilities": self.probabilities(), "seconds": 0.0}
+        trial = self.ctx.ledger.start(arch, key="proxyless/derived", phase="derived", attrs={})
+        self.ctx.ledger.complete(trial, objectives, attrs)
+        run_dir = self.ctx.run_dir
+        torch.save(child.state_dict(), run_dir / "proxyless_child.pt")
+        torch.save(self.supernet.state_dict(), run_dir / "proxyless_supernet.pt")
+        self.ctx.log(f"proxyless derived {arch}: val accuracy {accuracy:.4f}, " +
+                     ", ".join(f"{k} {v:.4g}" for k, v in objectives.items() if k != "accuracy"))
+        best = Candidate(arch, objectives, attrs)
+        front = _pareto([best] + [Candidate(self.space.space.validate(h["arch"]), h["objectives"])
+                                  for h in self.history])
+        return SearchResult(best=best, pareto_front=tuple(front),
+                            extra={"weights": {arch.key: "proxyless_child.pt"},
+                                   "supernet_weights": "proxyless_supernet.pt",
+                                   "probabilities": self.probabilities(),
+                                   "latency_target_ms": self.config.latency_target_ms,
+                                   "flops_target": self.config.flops_target})
+
+    def _record_epoch(self, splits: Any) -> None:
+        """After each search epoch: the derived arch's supernet accuracy on the small validation split (a ledger
+        trial, so the run has a trajectory and a front)."""
+        arch = self.derived_arch()
+        for op in self.ops:
+            op.policy.set_active(self.choices[op.name].index(str(arch[op.name])))
+        start = time.perf_counter()
+        self.supernet.train()  # code validate(use_train_mode=True): BN statistics of the supernet mix all paths
+        with torch.no_grad():
+            pair = splits.small_val
+            correct = 0
+            for lo in range(0, len(pair), 512):
+                xb = pair.x[lo:lo + 512].to(self.device)
+                correct += int((self.supernet(xb).argmax(1) == pair.y[lo:lo + 512].to(self.device)).sum())
+        accuracy = correct / max(1, len(pair))
+        objectives = {"accuracy": accuracy, **self._cost_values(arch)}
+        key = f"proxyless/epoch/{self.epoch}"
+        if self.ctx.ledger.find(key) is None:
+            trial = self.ctx.ledger.start(arch, key=key, phase="search", attrs={})
+            self.ctx.ledger.complete(trial, objectives, {"seconds": time.perf_counter() - start,
+                                                         "epoch": self.epoch})
+        self.history.append({"epoch": self.epoch, "arch": arch.to_dict(), "objectives": objectives})
+
+    # -- helpers ------------------------------------------------------------------------------------------------------
+    def _setup_costs(self) -> None:
+        config = self.config
+        needs_table = (config.objective == "latency" or any(getattr(c, "metric", "") == "latency"
+                                                              for c in getattr(self.ctx, "constraints", ())))
+        if needs_table and self.latency_table is None:
+            self.latency_table = ensure_table(self.space, path=config.latency_table, device="cpu"
+                                              if self.device.type == "cpu" else self.device,
+                                              batch_size=config.latency_batch_size,
+                                              force=config.force_latency_table, log=self.ctx.log)
+        if self.latency_table is not None:
+            self.expected_latency = ExpectedCost.from_latency_table(self.latency_table, self.choices)
+        if config.objective == "latency":
+            self.expected_cost = self.expected_latency
+        elif config.objective == "flops":
+            self.expected_cost = ExpectedCost.from_space_macs(self.space, self.choices)
+
+    def _trainer(self, phase: str, steps: int, optimizer_state: dict | None = None) -> Trainer:
+        config = self.config
+        epochs = config.warmup_epochs if phase == "warmup" else config.epochs
+        recipe = Recipe(optimizer="nesterov", lr=config.warmup_lr if phase == "warmup" else config.lr,
+                        momentum=config.momentum, weight_decay=config.weight_decay, schedule="cosine",
+                        label_smoothing=config.label_smoothing, batch_size=config.batch_size, augment=True)
+        trainer = Trainer(self.supernet, recipe, device=self.device, steps_per_epoch=steps, epochs=epochs,
+                          generator=self.ctx.torch_generator("proxyless", "trainer", phase))
+        if self._trainer_state is not None:
+            trainer.load_state_dict(self._trainer_state)
+        elif optimizer_state is not None:
+            trainer.optimizer.load_state_dict(optimizer_state)  # momentum carries over from the warm-up (code)
+        return trainer
+
+    def _sample_gates(self, mode: str, *, arch_grad: bool) -> None:
+        for op in self.ops:
+            policy = op.policy
+            policy.sample(self.gate_generator, mode if len(op.ops) > 1 else "full")
+            policy.arch_grad = arch_grad
+
+    def _val_batch(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """A random batch of the validation split (code: valid_next_batch; a fresh draw, so resume is exact)."""
+        pair = self.ctx.splits().val
+        index = torch.randperm(len(pair), generator=self.val_generator)[:self.config.batch_size]
+        x, y = pair.x[index].to(self.device), pair.y[index].to(self.device)
+        if x.dim() == 4 and self.device.type == "cpu":
+            x = x.contiguous(memory_format=torch.channels_last)
+        return x, y
+
+    def _sample_cost(self, sample: Mapping[str, int]) -> float | None:
+        objective = self.config.objective
+        if objective is None:
+            return None
+        arch = {name: self.choices[name][index] for name, index in sample.items()}
+        if objective == "latency" and self.config.rl_latency_source == "measured":
+            full = self.space.space.validate({n: _value_of(self.space.space.choices[n], v) for n, v in arch.items()})
+            net = self.space.build(full)
+            return time_module(net, tuple(self.space.input_shape), batch_size=self.config.latency_batch_size,
+                               device=self.device, warmup=3, repeats=10)
+        return self.expected_cost.of_arch(self.choices, arch)
+
+    def _cost_values(self, arch: Arch) -> dict[str, float]:
+        cost: Cost = self.space.cost(arch)
+        values = {"macs": float(cost.macs), "params": float(cost.params)}
+        if self.latency_table is not None:
+            values["latency_ms"] = predict_latency(self.latency_table, arch)
+        elif cost.latency_ms is not None:
+            values["latency_ms"] = float(cost.latency_ms)
+        return values
+
+    def _log_arch(self, values: dict[str, float]) -> None:
+        step = self.arch_step_count
+        probs = {f"{name}/{value}": p for name, ps in self.probabilities().items()
+                 for value, p in zip(self.choices[name], ps)}
+        self.ctx.log_metrics("proxyless_probs", step, **probs)
+        costs = dict(values)
+        with torch.no_grad():
+            if self.expected_latency is not None:
+                costs["expected_latency_ms"] = float(self.expected_latency(self.alphas))
+            if self.config.objective == "flops":
+                costs["expected_macs"] = float(self.expected_cost(self.alphas))
+        if self.config.target is not None:
+            costs["target"] = float(self.config.target)
+        entropy = sum(float(-(p * p.clamp_min(1e-12).log()).sum())
+                      for p in (F.softmax(a.detach(), -1) for a in self.alphas.values()))
+        costs["entropy"] = entropy / max(1, len(self.alphas))
+        self.ctx.log_metrics("proxyless_arch", step, phase_epoch=float(self.epoch), **costs)
+
+    # -- checkpoints ---------------------------------------------------------------------------------------------------
+    def state_dict(self) -> dict[str, Any]:
+        return {
+            "config": asdict(self.config),
+            "phase": self.phase,
+            "epoch": self.epoch,
+            "arch_step_count": self.arch_step_count,
+            "alphas": {name: alpha.detach().cpu().clone() for name, alpha in self.alphas.items()},
+            "arch_optimizer": self.arch_optimizer.state_dict(),
+            "trainer": self._trainer_state,
+            "supernet": self.supernet.state_dict(),
+            "gate_generator": self.gate_generator.get_state(),
+            "data_generator": self.data_generator.get_state(),
+            "val_generator": self.val_generator.get_state(),
+            "baseline": self.baseline,
+            "history": self.history,
+            "latency_table": None if self.latency_table is None else {
+                "fingerprint": self.latency_table.fingerprint, "entries": self.latency_table.entries,
+                "meta": self.latency_table.meta},
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.phase = state["phase"]
+        self.epoch = int(state["epoch"])
+        self.arch_step_count = int(state["arch_step_count"])
+        with torch.no_grad():
+            for name, alpha in self.alphas.items():
+                alpha.copy_(state["alphas"][name].to(alpha.device))
+        self.arch_optimizer.load_state_dict(state["arch_optimizer"])
+        self._trainer_state = state["trainer"]
+        self.supernet.load_state_dict(state["supernet"])
+        self.gate_generator.set_state(state["gate_generator"])
+        self.data_generator.set_state(state["data_generator"])
+        self.val_generator.set_state(state["val_generator"])
+        self.baseline = state["baseline"]
+        self.history = list(state["history"])
+        table = state.get("latency_table")
+        if table is not None:
+            self.latency_table = LatencyTable(dict(table["fingerprint"]), dict(table["entries"]),
+                                              dict(table["meta"]))
+
+
+def _value_of(choice: Any, text: object) -> object:
+    """The choice's own value whose string is `text` (MixedOp candidates are keyed by str(value))."""
+    for value in getattr(choice, "values", ()):
+        if str(value) == str(text):
+            return value
+    return text
+
+
+def _pareto(candidates: list[Candidate]) -> list[Candidate]:
+    cost = "latency_ms" if all("latency_ms" in c.objectives for c in candidates) else "macs"
+    unique = {c.arch.key: c for c in candidates}
+    ordered = sorted(unique.values(), key=lambda c: (c.objectives[cost], -c.objectives["accuracy"]))
+    front, best = [], -math.inf
+    for c in ordered:
+        if c.objectives["accuracy"] > best:
+            front.append(c)
+            best = c.objectives["accuracy"]
+    return front
+
+
+__all__ = ["ExpectedCost", "ProxylessConfig", "ProxylessNAS", "hardware_loss", "recalibrate_bn",
+           "reinforce_alpha_grads", "reinforce_reward", "update_baseline"]

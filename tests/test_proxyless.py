@@ -1,0 +1,210 @@
+"""ProxylessNAS: binary-gate gradients, two-path rescale, expected latency, loss forms, REINFORCE, LUTs, resume."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from archsearch.cost.constraints import Cost, parse_constraints, satisfied
+from archsearch.cost.latency import (LatencyTable, device_fingerprint, ensure_table, op_key, predict_latency,
+                                     space_ops, with_latency)
+from archsearch.errors import ConfigError, UsageError
+from archsearch.methods.proxyless import (ExpectedCost, ProxylessConfig, hardware_loss, reinforce_alpha_grads,
+                                          reinforce_reward, update_baseline)
+from archsearch.supernet import BinaryGate, MixedOp
+
+torch.set_num_threads(1)
+
+
+# -- binary gates --------------------------------------------------------------------------------------------------
+def _linear_op(n: int) -> MixedOp:
+    torch.manual_seed(0)
+    candidates = {f"c{i}": nn.Linear(3, 2) for i in range(n)}
+    return MixedOp("b0", candidates)
+
+
+def _closed_form(alpha: torch.Tensor, dg: torch.Tensor, index: list[int]) -> torch.Tensor:
+    """dL/dalpha_i = sum_j dL/dg_j p_j (delta_ij - p_i), over `index`, p renormalised over it; zero elsewhere."""
+    p = F.softmax(alpha.detach()[index], 0)
+    out = torch.zeros_like(alpha)
+    for a, i in enumerate(index):
+        out[i] = sum(dg[b] * p[b] * ((1.0 if a == b else 0.0) - p[a]) for b in range(len(index)))
+    return out
+
+
+def _gate_step(mode: str, seed: int):
+    op = _linear_op(4)
+    alpha = nn.Parameter(torch.tensor([0.3, -0.2, 0.5, 0.1]))
+    gate = BinaryGate(alpha)
+    op.policy = gate
+    gate.sample(torch.Generator().manual_seed(seed), mode)
+    gate.arch_grad = True
+    x = torch.randn(5, 3, generator=torch.Generator().manual_seed(1))
+    w = torch.randn(5, 2, generator=torch.Generator().manual_seed(2))
+    loss = (op(x) * w).sum()  # dL/dy = w, so dL/dg_j = <w, o_j(x)>
+    loss.backward(inputs=[gate.gate])
+    with torch.no_grad():
+        dg = torch.stack([(op.ops[f"c{j}"](x) * w).sum() for j in gate.sampled])
+    expected = _closed_form(alpha, dg, gate.sampled)
+    gate.accumulate_alpha_grad()
+    return op, alpha, gate, expected
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_full_mode_gate_gradient_equals_the_closed_form(seed):
+    _, alpha, gate, expected = _gate_step("full", seed)
+    assert gate.sampled == [0, 1, 2, 3]
+    torch.testing.assert_close(alpha.grad, expected, rtol=1e-5, atol=1e-6)
+    assert alpha.grad.sum().abs() < 1e-5  # softmax gradients sum to zero
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2, 3])
+def test_two_path_gradient_is_the_closed_form_over_the_pair_only(seed):
+    _, alpha, gate, expected = _gate_step("two", seed)
+    assert len(gate.sampled) == 2 and gate.active in gate.sampled
+    torch.testing.assert_close(alpha.grad, expected, rtol=1e-5, atol=1e-6)
+    unsampled = [i for i in range(4) if i not in gate.sampled]
+    assert torch.all(alpha.grad[unsampled] == 0)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2, 3])
+def test_two_path_update_leaves_unsampled_probabilities_unchanged(seed):
+    _, alpha, gate, _ = _gate_step("two", seed)
+    before = F.softmax(alpha.detach(), 0).clone()
+    old = alpha.detach().clone()
+    # the code's arch optimiser: Adam with beta1 = 0, so a zero gradient moves nothing; lr large to see the change
+    torch.optim.Adam([alpha], lr=0.1, betas=(0.0, 0.999)).step()
+    gate.rescale_after_step(old)
+    after = F.softmax(alpha.detach(), 0)
+    unsampled = [i for i in range(4) if i not in gate.sampled]
+    torch.testing.assert_close(after[unsampled], before[unsampled], rtol=0, atol=1e-7)
+    pair = gate.sampled
+    assert after[pair].sum() == pytest.approx(float(before[pair].sum()), abs=1e-6)
+    assert not torch.allclose(after[pair], before[pair])  # the pair itself did move
+
+
+# -- expected latency and the loss forms ---------------------------------------------------------------------------
+def _table() -> LatencyTable:
+    entries = {"fixed:stem": 0.5, "fixed:head": 0.25,
+               op_key("b0", "k3e3"): 1.0, op_key("b0", "k5e6"): 3.0, op_key("b0", "skip"): 0.0,
+               op_key("b1", "k3e3"): 2.0, op_key("b1", "k7e6"): 6.0}
+    return LatencyTable(device_fingerprint("cpu", 1), entries)
+
+
+def test_expected_latency_equals_the_hand_computed_sum_and_is_differentiable():
+    choices = {"b0": ["k3e3", "k5e6", "skip"], "b1": ["k3e3", "k7e6"]}
+    alphas = {"b0": torch.tensor([0.0, math.log(2.0), math.log(0.5)], requires_grad=True),  # p = 2/7, 4/7, 1/7
+              "b1": torch.tensor([0.0, 0.0], requires_grad=True)}  # p = 1/2, 1/2
+    expected = ExpectedCost.from_latency_table(_table(), choices)(alphas)
+    hand = 0.75 + (2 / 7 * 1.0 + 4 / 7 * 3.0 + 1 / 7 * 0.0) + (0.5 * 2.0 + 0.5 * 6.0)
+    assert float(expected.detach()) == pytest.approx(hand, rel=1e-6)
+    expected.backward()
+    p = torch.tensor([2 / 7, 4 / 7, 1 / 7])
+    lat = torch.tensor([1.0, 3.0, 0.0])
+    torch.testing.assert_close(alphas["b0"].grad, p * (lat - (p * lat).sum()))  # d(p.lat)/dalpha
+
+
+def test_predicted_arch_latency_is_the_sum_of_its_entries():
+    table = _table()
+    assert predict_latency(table, {"b0": "k5e6", "b1": "k3e3"}) == pytest.approx(0.75 + 3.0 + 2.0)
+    assert predict_latency(table, {"b0": "skip", "b1": "k7e6", "lr": 0.1}) == pytest.approx(6.75)
+    assert ExpectedCost.from_latency_table(table, {"b0": ["k3e3", "k5e6", "skip"], "b1": ["k3e3", "k7e6"]}) \
+        .of_arch({"b0": ["k3e3", "k5e6", "skip"], "b1": ["k3e3", "k7e6"]}, {"b0": "skip", "b1": "k7e6"}) == 6.75
+
+
+def test_three_loss_forms():
+    ce, e = torch.tensor(2.0), torch.tensor(6.0)
+    assert float(hardware_loss(ce, e, 8.0, "add")) == pytest.approx(2.0 + 0.1 / 8.0 * 6.0)
+    assert float(hardware_loss(ce, e, 8.0, "add", additive_lambda=0.5)) == pytest.approx(5.0)
+    assert float(hardware_loss(ce, e, 8.0, "mul_log")) == pytest.approx(0.2 * 2.0 * (math.log(6) / math.log(8)) ** 0.3)
+    assert float(hardware_loss(ce, e, 8.0, "linear")) == pytest.approx(2.0 + 0.1 * (6.0 - 8.0) / 8.0)
+    assert float(hardware_loss(ce, None, None, "mul_log")) == 2.0
+    with pytest.raises(UsageError, match="loss form"):
+        hardware_loss(ce, e, 8.0, "cubic")
+
+
+def test_config_parses_targets_and_rejects_bad_values():
+    assert ProxylessConfig(latency_target_ms="5ms").latency_target_ms == 5.0
+    assert ProxylessConfig(latency_target_ms="800us", loss_form="linear").latency_target_ms == pytest.approx(0.8)
+    assert ProxylessConfig(flops_target="300M").objective == "flops"
+    with pytest.raises(ConfigError, match="not both"):
+        ProxylessConfig(latency_target_ms=5.0, flops_target=3e8)
+    with pytest.raises(ConfigError, match="log T"):
+        ProxylessConfig(latency_target_ms=0.5)
+    with pytest.raises(UsageError, match="grad_mode"):
+        ProxylessConfig(grad_mode="three")
+
+
+# -- REINFORCE -------------------------------------------------------------------------------------------------------
+def test_reinforce_moves_probability_towards_the_rewarded_op():
+    alphas = {"b0": nn.Parameter(torch.zeros(2))}
+    samples, rewards = [{"b0": 0}, {"b0": 1}], [1.0, 0.0]
+    grads = reinforce_alpha_grads(alphas, samples, rewards, baseline=0.5)
+    torch.testing.assert_close(grads["b0"], torch.tensor([-0.25, 0.25]))  # mean of -(R - b)(onehot - p)
+    alphas["b0"].grad = grads["b0"]
+    torch.optim.SGD(alphas.values(), lr=1.0).step()
+    torch.testing.assert_close(alphas["b0"].detach(), torch.tensor([0.25, -0.25]))
+    assert update_baseline(None, 0.4, 0.99) == 0.4
+    assert update_baseline(0.4, 0.9, 0.99) == pytest.approx(0.99 * 0.4 + 0.01 * 0.9)
+    assert reinforce_reward(0.8, 10.0, 5.0, 0.1) == pytest.approx(0.8 * 0.5 ** 0.1)
+    assert reinforce_reward(0.8, None, None, 0.1) == 0.8
+
+
+# -- lookup tables of a space ---------------------------------------------------------------------------------------
+class _Block:
+    def __init__(self, name, input_shape, values):
+        self.name, self.input_shape, self.values = name, input_shape, values
+
+
+class _LutSpace:
+    """The part of a space a latency table needs (contract A): blocks, make_candidate, fixed_modules, cost."""
+
+    name = "lut-toy"
+
+    def __init__(self) -> None:
+        self.blocks = [_Block("b0", (2, 6, 6), ["c1", "c3"]), _Block("b1", (4, 6, 6), ["c1", "skip"])]
+
+    def make_candidate(self, block, value):
+        if value == "skip":
+            return nn.Identity()
+        cin = 2 if block == "b0" else 4
+        k = int(value[1])
+        return nn.Conv2d(cin, 4, k, padding=k // 2)
+
+    def fixed_modules(self):
+        return [("head", nn.Flatten(), (4, 6, 6))]
+
+    def cost(self, arch):
+        return Cost(macs=100, params=10)
+
+
+def test_space_lut_round_trips_predicts_and_refuses_a_foreign_device(tmp_path):
+    space = _LutSpace()
+    keys = [k for k, _, _ in space_ops(space)]
+    assert keys == ["fixed:head", "b0:c1", "b0:c3", "b1:c1", "b1:skip"]
+    path = tmp_path / "lut.json"
+    table = ensure_table(space, path=path)  # measured and cached
+    assert path.exists() and sorted(table.entries) == sorted(keys)
+    again = ensure_table(space, path=path, build_if_missing=False)
+    assert again.entries == table.entries
+    arch = {"b0": "c3", "b1": "skip"}
+    assert predict_latency(table, arch) == pytest.approx(table["fixed:head"] + table["b0:c3"] + table["b1:skip"])
+
+    wrapped = with_latency(space, table)
+    cost = wrapped.cost(arch)
+    assert cost.macs == 100 and cost.latency_ms == pytest.approx(predict_latency(table, arch))
+    assert wrapped.name == "lut-toy"
+    assert satisfied(parse_constraints(f"latency<={cost.latency_ms + 1}ms"), cost)
+    assert not satisfied(parse_constraints(f"latency<={cost.latency_ms / 2}ms"), cost)
+
+    LatencyTable(dict(table.fingerprint, processor="Some Phone SoC"), table.entries).save(path)
+    with pytest.raises(UsageError, match="another device"):
+        ensure_table(space, path=path)
+    assert ensure_table(space, path=path, force=True).entries == table.entries
+    LatencyTable(table.fingerprint, {"b0:c1": 1.0}).save(path)
+    with pytest.raises(UsageError, match="lacks"):
+        ensure_table(space, path=path)
