@@ -302,11 +302,12 @@ class GreedyNAS:
         self.device = torch.device(ctx.device)
         with torch.random.fork_rng(devices=[]):
             # nn.Module init draws from the global RNG: seed it inside a fork, which restores it afterwards
-            torch.manual_seed(int(ctx.rng(self.method_name, "init").integers(2**62)))
+            # method-independent phase: GreedyNAS and SPOS runs of one seed start from the same weights
+            torch.manual_seed(int(ctx.rng("supernet", "init").integers(2**62)))
             supernet = self.space.supernet()
         recipe = Recipe.from_dict({**cfg.recipe, "batch_size": cfg.batch_size})
         self.stream = TrainStream(splits.train, cfg.batch_size,
-                                  lambda *phase: ctx.torch_generator(self.method_name, "batches", *phase),
+                                  lambda *phase: ctx.torch_generator("supernet", "batches", *phase),
                                   augment=recipe.augment)
         self.total_steps = max(1, round(cfg.supernet_epochs * self.stream.per_epoch))
         per_iteration = cfg.num_kept if cfg.greedy else 1
