@@ -394,4 +394,5 @@ def test_greedy_run_logs_pool_metrics_seeds_search_from_pool_and_exports(tmp_pat
     assert ctx.space.cost(result.best.arch).macs <= 60_000
     assert all(record["state"] == "complete" for record in ctx.ledger.records.values())
     assert len(ctx.ledger.records) == sum(e.feasible for e in method.search.evaluated.values())
-    assert (tmp_path / "export" / "model.pt").is_file() and result.extra["export"]
+    assert result.extra["export"] == "weights/best_child.pt" and (tmp_path / "weights" / "best_child.pt").is_file()
+    assert (tmp_path / result.extra["supernet_weights"]).is_file()

@@ -24,7 +24,6 @@ Budgets are counted in *trained path-batches* (optimiser steps): a greedy iterat
 from __future__ import annotations
 
 import contextlib
-import json
 import math
 import time
 from dataclasses import asdict, dataclass, field
@@ -514,25 +513,26 @@ class GreedyNAS:
             "early_stop_history": [list(p) for p in self.early_stop.history] if self.early_stop else [],
             "search_cost": self.cost_metric,
             "evaluated": len(self.search.evaluated),
-            "export": self._export(chosen.arch),
+            **self._export(chosen.arch),
         }
         return SearchResult(best, tuple(self._candidate(e) for e in front), extra)
 
-    def _export(self, arch: Arch) -> str | None:
-        """The chosen child with the supernet's weights (BN recalibrated on training batches) under export/."""
-        inherit = getattr(self.space, "inherit", None)
-        if inherit is None:
-            return None
-        child = inherit(self.supernet, arch)
-        child.to(self.device)
-        calibration = [self.stream.batch(step) for step in range(min(self.stream.per_epoch, 20))]
-        recalibrate_batchnorm(child, calibration)
-        out = self.ctx.run_dir / "export"
+    def _export(self, arch: Arch) -> dict[str, str]:
+        """Weights for `archsearch export` (paths relative to the run dir, see `archsearch.export`): the supernet's
+        ``state_dict`` (every arch inherits from it) and the chosen child with the supernet's weights and its BN
+        statistics recalibrated on training batches (the inherited ones mix every path)."""
+        out = self.ctx.run_dir / "weights"
         out.mkdir(parents=True, exist_ok=True)
-        torch.save(child.state_dict(), out / "model.pt")
-        (out / "arch.json").write_text(json.dumps({"space": getattr(self.space, "name", None),
-                                                   "arch": arch.to_dict()}, indent=2) + "\n", encoding="utf-8")
-        return str(out / "model.pt")
+        torch.save(self.supernet.state_dict(), out / "supernet.pt")
+        paths = {"supernet_weights": "weights/supernet.pt"}
+        inherit = getattr(self.space, "inherit", None)
+        if inherit is not None:
+            child = inherit(self.supernet, arch).to(self.device)
+            calibration = [self.stream.batch(step) for step in range(min(self.stream.per_epoch, 20))]
+            recalibrate_batchnorm(child, calibration)
+            torch.save(child.state_dict(), out / "best_child.pt")
+            paths["export"] = "weights/best_child.pt"
+        return paths
 
     # -- state ----------------------------------------------------------------------------------------------------------
     def state_dict(self) -> dict[str, Any]:
