@@ -92,11 +92,12 @@ def build_parser() -> argparse.ArgumentParser:
     build = latency_sub.add_parser("build", help="measure every candidate op of a space on this device")
     build.add_argument("--space", default="mobilenet")
     build.add_argument("--space-option", dest="space_options", action="append", metavar="KEY=VALUE")
-    build.add_argument("--preset", choices=PRESETS, default="quick")
+    build.add_argument("--preset", choices=PRESETS, help="the space's preset (default: the space's own)")
     build.add_argument("--batch-size", type=int, default=1)
     build.add_argument("--device", default="cpu")
     build.add_argument("--warmup", type=int, default=10)
     build.add_argument("--repeats", type=int, default=30)
+    build.add_argument("--rounds", type=int, default=1, help="time all ops this many times in turn (median)")
     build.add_argument("--out", type=Path, help="table file (default: the per-device cache)")
     build.add_argument("--force", action="store_true", help="re-measure even when a table for this device exists")
     return parser
@@ -496,41 +497,36 @@ def _read_mapping(path: Path, what: str) -> dict[str, Any]:
 
 
 def cmd_latency_build(args: argparse.Namespace) -> int:
+    """Measure every candidate op of a space on this device (ProxylessNAS sec. 3.3) into the per-device cache,
+    where methods with a latency objective or a ``latency<=`` constraint find it."""
     from archsearch.cost import latency
-
-    if args.batch_size < 1 or args.repeats < 1 or args.warmup < 0:
-        raise UsageError("--batch-size and --repeats must be >= 1 and --warmup >= 0")
     from archsearch.spaces import create_space
 
-    options = {"preset": args.preset, **parse_assignments(args.space_options, "--space-option")}
+    if args.batch_size < 1 or args.repeats < 1 or args.rounds < 1 or args.warmup < 0:
+        raise UsageError("--batch-size, --repeats and --rounds must be >= 1 and --warmup >= 0")
+    options = parse_assignments(args.space_options, "--space-option")
+    if args.preset is not None:
+        options["preset"] = args.preset
     search_space = create_space(args.space, **options)
-    ops = list(latency_ops(search_space))
+    ops = latency.space_ops(search_space)  # a clear error for spaces without per-op blocks
     fingerprint = latency.device_fingerprint(args.device, args.batch_size)
-    tag = "-".join([args.preset] + [f"{k}={v}" for k, v in sorted(options.items()) if k != "preset"])
-    path = args.out or latency.default_table_path(args.space, tag, fingerprint)
-    if Path(path).exists() and not args.force:
+    path = Path(args.out) if args.out else latency.table_path(search_space, device=args.device,
+                                                              batch_size=args.batch_size)
+    if path.exists() and not args.force:
         table = latency.LatencyTable.load(path, expect=fingerprint)
-        print(f"latency table for this device already exists: {path} ({len(table.entries)} ops); "
-              "--force re-measures")
+        print(f"a latency table for this device exists: {path} ({len(table.entries)} ops); --force re-measures")
         return 0
-    keys = sorted({key for key, _, _ in ops})
-    print(f"measuring {len(keys)} ops of space {args.space!r} ({args.preset}) on {args.device}, batch "
-          f"{args.batch_size}, {fingerprint['threads']} threads")
+    keys = {key for key, _, _ in ops}
+    print(f"measuring {len(keys)} ops of space {args.space!r} on {args.device} (batch {args.batch_size}, "
+          f"{fingerprint['threads']} threads, {args.rounds} round(s) of {args.repeats} repeats)")
     with _op_bar(len(keys)) as on_op:
-        table = latency.measure_table(ops, batch_size=args.batch_size, device=args.device, warmup=args.warmup,
-                                      repeats=args.repeats, on_op=on_op)
-    table.meta.update({"space": args.space, "space_options": options})
+        table = latency.build_table(search_space, batch_size=args.batch_size, device=args.device,
+                                    warmup=args.warmup, repeats=args.repeats, rounds=args.rounds, on_op=on_op)
+    table.meta["space_options"] = options
     table.save(path)
-    print(f"wrote {path} ({len(table.entries)} ops, total {sum(table.entries.values()):.2f} ms)")
+    fixed = sum(v for k, v in table.entries.items() if k.startswith(latency.FIXED_PREFIX))
+    print(f"wrote {path} ({len(table.entries)} ops; fixed parts {fixed:.3f} ms)")
     return 0
-
-
-def latency_ops(search_space: Any):
-    """``(key, make_module, input_shape)`` for every op a latency table of this space needs."""
-    if hasattr(search_space, "latency_ops"):
-        return search_space.latency_ops()
-    raise UsageError(f"space {search_space.name!r} has no latency model (no latency_ops()); latency tables need a "
-                     "space like 'mobilenet'")
 
 
 class _op_bar:

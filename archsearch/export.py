@@ -8,8 +8,8 @@ Each exported arch gets a directory with
 
 Which weights: a weight-sharing method leaves them for us in ``result.json``'s ``extra`` --
 ``"supernet_weights": "<path in run dir>"`` (a supernet ``state_dict``; every exported arch inherits its weights
-via ``space.inherit``) or ``"weights": {"<arch.key>": "<path>"}`` (standalone ``state_dict``s per arch; a plain
-string means the best arch's). Methods that train every candidate from scratch (random search, evolution) keep
+via ``space.inherit``), ``"weights": {"<arch.key>": "<path>"}`` (standalone ``state_dict``s per arch; a plain
+string means the best arch's) or ``"export": "<path of the best arch's model.pt>"``. Methods that train every candidate from scratch (random search, evolution) keep
 no weights: the export then holds the seeded initial weights, says so in ``arch.json`` (``"weights": "init"``),
 and ``archsearch train arch.json --out DIR`` produces trained ones.
 """
@@ -182,11 +182,9 @@ def export_run(run: str | Path | RunRecord, *, top: int = 1, format: str = "json
         model, search_space = build_model(doc, seed=seed)
         key = search_space.space.validate(arch).key
         weights = "init"
-        per_arch = extra.get("weights")
-        weight_path = (per_arch.get(key) if isinstance(per_arch, dict)
-                       else per_arch if isinstance(per_arch, str) and rank == 1 else None)
-        if weight_path:
-            model.load_state_dict(_load_state(record.run_dir / weight_path))
+        weight_path = _weights_for(record.run_dir, extra, key, rank)
+        if weight_path is not None:
+            model.load_state_dict(_load_state(weight_path))
             weights = "trained"
         elif extra.get("supernet_weights"):
             if supernet is None:
@@ -231,6 +229,35 @@ def _top_archs(record: RunRecord, top: int) -> list[tuple[dict[str, Any], dict[s
     for candidate in result.get("pareto_front") or []:
         add(candidate.get("arch"), candidate.get("objectives"))
     return picks
+
+
+def _weights_for(run_dir: Path, extra: Mapping[str, Any], key: str, rank: int) -> Path | None:
+    """The standalone weights a method left for this arch: ``weights`` ({arch.key: path} or the best's path) or
+    ``export`` (the best's ``model.pt``, or a directory holding it), relative to the run dir or absolute."""
+    per_arch = extra.get("weights")
+    if isinstance(per_arch, dict):
+        found = per_arch.get(key)
+        return _in_run(run_dir, found) if found else None
+    if rank != 1:
+        return None
+    for entry in (per_arch, extra.get("export")):
+        if isinstance(entry, str) and entry:
+            path = _in_run(run_dir, entry)
+            return path / "model.pt" if path.is_dir() else path
+    return None
+
+
+def _in_run(run_dir: Path, path: str) -> Path:
+    """A path a method recorded; when the run directory was moved, the same relative place in it."""
+    candidate = run_dir / path
+    if candidate.exists() or not Path(path).is_absolute():
+        return candidate
+    parts = Path(path).parts
+    for i in range(len(parts) - 1, 0, -1):  # the longest suffix that exists under the run dir now
+        moved = run_dir.joinpath(*parts[i:])
+        if moved.exists():
+            return moved
+    return candidate
 
 
 def _load_state(path: Path) -> dict[str, torch.Tensor]:

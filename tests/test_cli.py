@@ -43,6 +43,14 @@ class ToySpace:
         k = int(arch["kernel"][1])
         return Cost(macs=6 * k * k * 64 + 240, params=6 * k * k + 6 + 250)
 
+    @property
+    def blocks(self) -> list[dict]:
+        return [{"name": "kernel", "input_shape": (1, 8, 8), "values": KERNELS}]
+
+    def make_candidate(self, block: str, value: str) -> nn.Module:
+        k = int(value[1])
+        return nn.Conv2d(1, 6, k, padding=k // 2)
+
     def supernet(self) -> nn.Module:
         return nn.ModuleDict({k: self.build({"kernel": k, "act": "relu"}) for k in KERNELS})
 
@@ -225,3 +233,43 @@ def test_train_an_exported_arch_on_digits(capsys, tmp_path):
     assert abs(100 * doc["retrained"]["test_accuracy"] - accuracy) < 0.01
     model = load_exported(out_dir)
     assert isinstance(model, nn.Sequential) and not model.training
+
+
+def test_export_finds_the_best_weights_a_method_left_under_export_even_after_a_move(tmp_path):
+    best = {"kernel": "k5", "act": "tanh"}
+    torch.manual_seed(4)
+    trained = ToySpace().build(best)
+    run_dir = write_run(tmp_path / "a", extra={"export": str(tmp_path / "a" / "toyrun" / "export" / "model.pt")})
+    (run_dir / "export").mkdir()
+    torch.save(trained.state_dict(), run_dir / "export" / "model.pt")
+    moved = tmp_path / "b"
+    run_dir.rename(moved)
+    (first,) = export_run(moved)
+    x = torch.randn(2, 1, 8, 8)
+    assert first.weights == "trained" and torch.equal(load_exported(first.directory)(x), trained.eval()(x))
+
+
+# -- latency ----------------------------------------------------------------------------------------------------
+def test_latency_build_measures_every_op_once_and_reuses_the_table(capsys, tmp_path):
+    from archsearch.cost.latency import LatencyTable, device_fingerprint
+
+    path = tmp_path / "lut.json"
+    argv = ["latency", "build", "--space", "clitoy", "--warmup", "1", "--repeats", "2", "--out", str(path)]
+    code, out, _ = run_cli(capsys, *argv)
+    assert code == 0 and "measuring 2 ops" in out and f"wrote {path}" in out
+    table = LatencyTable.load(path, expect=device_fingerprint("cpu", 1))
+    assert sorted(table.entries) == ["kernel:k3", "kernel:k5"] and all(v > 0 for v in table.entries.values())
+    code, out, _ = run_cli(capsys, *argv)
+    assert code == 0 and "exists" in out  # not re-measured without --force
+    code, out, _ = run_cli(capsys, *argv, "--force")
+    assert code == 0 and "measuring 2 ops" in out
+
+
+def test_latency_build_for_a_space_without_blocks_is_a_usage_error(capsys, tmp_path):
+    class Flat(ToySpace):
+        blocks = None
+
+    if "clitoy_flat" not in SPACES.names():
+        register_space("clitoy_flat")(Flat)
+    code, _, err = run_cli(capsys, "latency", "build", "--space", "clitoy_flat", "--out", str(tmp_path / "x.json"))
+    assert code == 2 and "no per-op description" in err
