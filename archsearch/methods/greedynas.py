@@ -42,6 +42,7 @@ from archsearch.methods._base import Candidate, SearchResult
 from archsearch.search.candidate_pool import POOL_DIFFERENCES, CandidatePool, PoolEarlyStop, linear_eps
 from archsearch.space.space import Arch
 from archsearch.supernet.mixed_op import set_path
+from archsearch.train._model_setup import uses_channels_last
 from archsearch.train.recipe import Recipe
 from archsearch.train.trainer import Trainer
 
@@ -173,10 +174,8 @@ def batch_statistics(model: nn.Module) -> Iterator[None]:
 
 
 def _channels_last(model: nn.Module) -> bool:
-    for p in model.parameters():
-        if p.dim() == 4:
-            return p.is_contiguous(memory_format=torch.channels_last) and not p.is_contiguous()
-    return False
+    """Whether the trainer converted the supernet to channels_last (inputs then follow; see Trainer)."""
+    return uses_channels_last(model)
 
 
 @torch.no_grad()
@@ -446,7 +445,7 @@ class GreedyNAS:
                          generations=cfg.generations, initial=initial)
 
     def _search_cost(self, arch: Arch) -> float:
-        return float(getattr(self.cost(arch), self.cost_metric))
+        return self.cost(arch).metric(self.config.search_cost)  # a clear error when the space has no latency
 
     def _evaluate_for_search(self, arch: Arch) -> float:
         """One NSGA-II evaluation = one ledger trial (key ``search/<i>``). After a resume, a trial the ledger
