@@ -208,3 +208,184 @@ def test_space_lut_round_trips_predicts_and_refuses_a_foreign_device(tmp_path):
     LatencyTable(table.fingerprint, {"b0:c1": 1.0}).save(path)
     with pytest.raises(UsageError, match="lacks"):
         ensure_table(space, path=path)
+
+
+# -- the method on a toy weight-sharing space: resume equals an uninterrupted run ------------------------------------
+import contextlib
+import copy
+import io
+import zlib
+
+import numpy as np
+
+from archsearch.data.splits import Splits, TensorPair
+from archsearch.methods.proxyless import ProxylessNAS
+from archsearch.space import Categorical, Space
+from archsearch.space.space import Arch
+from archsearch.supernet import set_path
+
+_OPS = {"c1": 1, "c3": 3, "skip": 0}
+
+
+def _conv(k: int) -> nn.Module:
+    return nn.Sequential(nn.Conv2d(4, 4, k, padding=k // 2, bias=False), nn.BatchNorm2d(4), nn.ReLU())
+
+
+class _ToySpace:
+    """Two searchable blocks on 1x8x8 images with the per-op description a latency table needs."""
+
+    name = "toy"
+    input_shape = (1, 8, 8)
+    num_classes = 3
+    space = Space({"b0": Categorical(list(_OPS)), "b1": Categorical(list(_OPS))}, name="toy")
+    blocks = [_Block("b0", (4, 8, 8), list(_OPS)), _Block("b1", (4, 8, 8), list(_OPS))]
+
+    def make_candidate(self, block, value):
+        return _conv(_OPS[value]) if _OPS[value] else nn.Identity()
+
+    def supernet(self) -> nn.Module:
+        torch.manual_seed(0)
+        blocks = [MixedOp(f"b{i}", {v: self.make_candidate(f"b{i}", v) for v in _OPS}) for i in range(2)]
+        return nn.Sequential(nn.Conv2d(1, 4, 3, padding=1), nn.BatchNorm2d(4), nn.ReLU(), *blocks,
+                             nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(4, 3))
+
+    def cost(self, arch: Arch) -> Cost:
+        return Cost(macs=1000 + sum(8 * 8 * 16 * _OPS[v] ** 2 for v in arch.values()), params=100)
+
+    def build(self, arch: Arch) -> nn.Module:
+        model = self.supernet()
+        set_path(model, arch)
+        return model
+
+    def inherit(self, supernet: nn.Module, arch: Arch) -> nn.Module:
+        child = copy.deepcopy(supernet)
+        set_path(child, arch)
+        return child
+
+
+def _toy_splits() -> Splits:
+    g = torch.Generator().manual_seed(0)
+
+    def pair(n: int) -> TensorPair:
+        y = torch.randint(0, 3, (n,), generator=g)
+        return TensorPair(torch.randn(n, 1, 8, 8, generator=g) * 0.5 + y.view(-1, 1, 1, 1).float(), y)
+
+    return Splits("toy", pair(64), pair(48), pair(32), pair(16), 3, (1, 8, 8))
+
+
+class _Ledger:
+    def __init__(self) -> None:
+        self.records: dict[str, dict] = {}
+
+    def start(self, arch, *, key, phase, attrs=None):
+        self.records.setdefault(key, {"arch": arch, "values": None})
+        return key
+
+    def complete(self, trial, values, attrs=None):
+        self.records[trial]["values"] = dict(values)
+
+    def find(self, key):
+        return self.records.get(key)
+
+
+class _Crash(Exception):
+    pass
+
+
+class _ToyContext:
+    """A stand-in RunContext: checkpoints go through torch.save / torch.load(weights_only=True), as in a run."""
+
+    def __init__(self, run_dir, crash_after=None):
+        self.run_dir, self.seed, self.device = run_dir, 0, torch.device("cpu")
+        self.space, self.constraints, self.ledger = _ToySpace(), (), _Ledger()
+        self.metrics: list[tuple[str, int, dict]] = []
+        self.saved: list[bytes] = []
+        self.crash_after = crash_after
+
+    def torch_generator(self, *phase):
+        seed = np.random.SeedSequence([0, zlib.crc32(repr(phase).encode())]).generate_state(1)[0]
+        return torch.Generator().manual_seed(int(seed))
+
+    def splits(self):
+        return _toy_splits()
+
+    def checkpoint(self, method) -> None:
+        buffer = io.BytesIO()
+        torch.save(method.state_dict(), buffer)
+        self.saved.append(buffer.getvalue())
+        if self.crash_after is not None and len(self.saved) == self.crash_after:
+            raise _Crash()
+
+    def latest(self) -> dict:
+        return torch.load(io.BytesIO(self.saved[-1]), weights_only=True)
+
+    def progress(self, description, total):
+        class _Bar:
+            def advance(self, n=1):
+                pass
+        return contextlib.nullcontext(_Bar())
+
+    def log(self, message):
+        pass
+
+    def log_metrics(self, series, step, **values):
+        self.metrics.append((series, step, values))
+
+
+def _toy_config(tmp_path, **changes) -> ProxylessConfig:
+    table = {"fixed:stem": 0.2, **{op_key(b, v): (0.05 + 0.3 * _OPS[v]) for b in ("b0", "b1") for v in _OPS}}
+    path = LatencyTable(device_fingerprint("cpu", 1), table).save(tmp_path / "toy-lut.json")
+    values = dict(warmup_epochs=1, epochs=3, steps_per_epoch=4, batch_size=8, arch_update_every=2,
+                  latency_target_ms=1.5, latency_table=str(path), bn_recalibration_batches=2, rl_batch_size=3,
+                  rl_update_every=2, arch_lr=0.05)
+    values.update(changes)
+    return ProxylessConfig(**values)
+
+
+def _run(tmp_path, config, crash_after=None):
+    ctx = _ToyContext(tmp_path, crash_after)
+    method = ProxylessNAS(config, ctx)
+    if crash_after is None:
+        return method, method.run(), ctx
+    with pytest.raises(_Crash):
+        method.run()
+    resumed_ctx = _ToyContext(tmp_path)
+    resumed_ctx.ledger = ctx.ledger
+    resumed = ProxylessNAS(config, resumed_ctx)
+    resumed.load_state_dict(resumed_ctx_latest := ctx.latest())
+    assert resumed_ctx_latest["epoch"] >= 0
+    return resumed, resumed.run(), resumed_ctx
+
+
+@pytest.mark.parametrize("changes", [{}, {"grad_mode": "two", "loss_form": "linear"}, {"algo": "reinforce"}],
+                         ids=["full-mullog", "two-linear", "reinforce"])
+def test_resume_equals_an_uninterrupted_run(tmp_path, changes):
+    config = _toy_config(tmp_path, **changes)
+    straight, result, ctx = _run(tmp_path, config)
+    resumed, resumed_result, _ = _run(tmp_path, config, crash_after=3)  # after warm-up + 2 search epochs
+    for name in straight.alphas:
+        torch.testing.assert_close(resumed.alphas[name], straight.alphas[name], rtol=0, atol=0)
+    assert resumed_result.best.arch == result.best.arch
+    assert resumed_result.best.objectives == result.best.objectives
+    for key, value in straight.supernet.state_dict().items():
+        torch.testing.assert_close(resumed.supernet.state_dict()[key], value, rtol=0, atol=0)
+    # the arch steps happened, and logged probabilities and expected latency per step
+    assert straight.arch_step_count == (3 - 1) * 2  # 2 search epochs with arch steps, every 2nd of 4 batches
+    series = {s for s, _, _ in ctx.metrics}
+    assert series == {"proxyless_probs", "proxyless_arch"}
+    row = next(v for s, _, v in ctx.metrics if s == "proxyless_arch")
+    assert row["target"] == 1.5 and 0.2 < row["expected_latency_ms"] < 0.2 + 2 * 0.95
+    assert result.best.objectives["latency_ms"] == pytest.approx(predict_latency(straight.latency_table,
+                                                                                 result.best.arch))
+    assert (tmp_path / "proxyless_child.pt").exists() and result.extra["weights"] == {
+        result.best.arch.key: "proxyless_child.pt"}
+
+
+def test_a_tight_latency_target_pushes_probability_to_cheap_ops(tmp_path):
+    config = _toy_config(tmp_path, warmup_epochs=0, epochs=4, arch_start_epoch=0, arch_update_every=1,
+                         latency_target_ms=0.3, loss_form="linear", linear_lambda=5.0, arch_lr=0.1)
+    method, result, _ = _run(tmp_path, config)
+    probs = method.probabilities()
+    for name in ("b0", "b1"):
+        assert probs[name][2] == max(probs[name])  # "skip" (0.05 ms) wins every block
+    assert dict(result.best.arch) == {"b0": "skip", "b1": "skip"}
