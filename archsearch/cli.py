@@ -321,8 +321,23 @@ def cmd_run(args: argparse.Namespace, extra: Sequence[str]) -> int:
     if space_options:
         options["space"] = {"name": options.get("space"), "options": space_options}
     result = api.run(method, **options, **method_options)
-    _print_finished(result)
+    _print_finished(result, _run_dir_of(result, options.get("name"), options.get("runs_dir")))
     return 0
+
+
+def _run_dir_of(result: Any, name: str | None, runs_dir: str | None) -> Path | None:
+    """Where the run just finished lives: what the result says, else its name, else the newest run."""
+    from archsearch.report import list_runs
+    from archsearch.report._runs import default_runs_dir
+
+    for candidate in (getattr(result, "run_dir", None), (getattr(result, "extra", None) or {}).get("run_dir")):
+        if candidate:
+            return Path(candidate)
+    root = Path(runs_dir) if runs_dir else default_runs_dir()
+    if name and (root / name / "config.yaml").is_file():
+        return root / name
+    runs = list_runs(root)
+    return runs[0].run_dir if runs else None
 
 
 def cmd_resume(args: argparse.Namespace) -> int:
@@ -335,16 +350,15 @@ def cmd_resume(args: argparse.Namespace) -> int:
     return 0
 
 
-def _print_finished(result: Any, run_dir: Path | None = None) -> None:
+def _print_finished(result: Any, run_dir: Path | None) -> None:
     from archsearch.report import open_run
 
-    run_dir = run_dir or getattr(result, "run_dir", None) or (getattr(result, "extra", {}) or {}).get("run_dir")
     if run_dir is None:
-        print(f"best: {result.best.arch} {result.best.objectives}")
+        print(f"best: {dict(result.best.arch)} {result.best.objectives}")
         return
-    record = open_run(Path(run_dir))
+    record = open_run(run_dir)
     print_leaderboard(record)
-    print(f"run directory: {record.run_dir}  (next: {PROG} report {record.name} / {PROG} export {record.name})")
+    print(f"run directory: {record.run_dir}  (next: {PROG} report {record.run_dir} / {PROG} export {record.run_dir})")
 
 
 def cmd_ls(args: argparse.Namespace) -> int:
@@ -577,8 +591,45 @@ def _fail(err: object, code: int) -> None:
     print(f"{PROG}: error: {message}", file=sys.stderr)
 
 
+def method_help(method: str) -> str:
+    """The fields of a method's config (with defaults and presets) and its own flags, for ``run METHOD --help``."""
+    config_cls = method_config_class(method)
+    lines = [f"\noptions of method {method!r} (--set FIELD=VALUE, or under method_options: in --config):"]
+    for f in dataclasses.fields(config_cls):
+        if f.default is not dataclasses.MISSING:
+            default = repr(f.default)
+        elif f.default_factory is not dataclasses.MISSING:  # type: ignore[misc]
+            default = repr(f.default_factory())  # type: ignore[misc]
+        else:
+            default = "(required)"
+        lines.append(f"  {f.name} = {default}")
+    budget = getattr(config_cls, "BUDGET_FIELD", None)
+    if budget:
+        lines.append(f"--budget sets {budget}.")
+    presets = getattr(config_cls, "PRESETS", {}) or {}
+    for preset, overrides in presets.items():
+        lines.append(f"preset {preset}: " + (", ".join(f"{k}={v!r}" for k, v in overrides.items()) or "defaults"))
+    flags = getattr(config_cls, "CLI_FLAGS", {}) or {}
+    if flags:
+        lines.append("method flags: " + ", ".join(f"{flag} VALUE (sets {field})" for flag, field in flags.items()))
+    return "\n".join(lines) + "\n"
+
+
 def _dispatch(argv: list[str]) -> int:
     parser = build_parser()
+    if argv and argv[0] == "run" and ("-h" in argv or "--help" in argv):
+        run_parser = _Parser(prog=f"{PROG} run", description="Run a search.")
+        add_run_arguments(run_parser)
+        args, _ = run_parser.parse_known_args([a for a in argv[1:] if a not in ("-h", "--help")])
+        text = run_parser.format_help()
+        if args.method:
+            if args.method not in method_names():
+                raise unknown_name("method", args.method, method_names())
+            text += method_help(args.method)
+        else:
+            text += f"\nmethods: {', '.join(method_names())} (archsearch run METHOD --help lists its options)\n"
+        sys.stdout.write(text)
+        return 0
     if argv and argv[0] == "run":
         args, extra = parser.parse_known_args(argv)
         return cmd_run(args, extra)
