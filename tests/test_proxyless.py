@@ -389,3 +389,20 @@ def test_a_tight_latency_target_pushes_probability_to_cheap_ops(tmp_path):
     for name in ("b0", "b1"):
         assert probs[name][2] == max(probs[name])  # "skip" (0.05 ms) wins every block
     assert dict(result.best.arch) == {"b0": "skip", "b1": "skip"}
+
+
+def test_report_plots_from_logged_metrics(tmp_path):
+    import json
+
+    from archsearch.report.methods.proxyless import plots
+
+    config = _toy_config(tmp_path, warmup_epochs=0, epochs=2, arch_start_epoch=0, arch_update_every=1)
+    _, _, ctx = _run(tmp_path, config)
+    (tmp_path / "metrics").mkdir()
+    for series in ("proxyless_probs", "proxyless_arch"):
+        lines = [json.dumps({"step": step, **values}) for s, step, values in ctx.metrics if s == series]
+        (tmp_path / "metrics" / f"{series}.jsonl").write_text("\n".join(lines) + "\n")
+    made = plots(tmp_path, tmp_path / "report")
+    assert sorted(p.name for p in made) == ["proxyless_expected_latency.png", "proxyless_final_probabilities.png",
+                                            "proxyless_op_probabilities.png"]
+    assert all(p.stat().st_size > 1000 for p in made)
