@@ -121,6 +121,8 @@ def test_three_loss_forms():
     assert float(hardware_loss(ce, e, 8.0, "add")) == pytest.approx(2.0 + 0.1 / 8.0 * 6.0)
     assert float(hardware_loss(ce, e, 8.0, "add", additive_lambda=0.5)) == pytest.approx(5.0)
     assert float(hardware_loss(ce, e, 8.0, "mul_log")) == pytest.approx(0.2 * 2.0 * (math.log(6) / math.log(8)) ** 0.3)
+    assert float(hardware_loss(ce, e, 8.0, "mul_log", log_reference=80.0)) == pytest.approx(
+        0.2 * 2.0 * (math.log(60.0) / math.log(80.0)) ** 0.3)  # E/T = 0.75 mapped to 60 / 80
     assert float(hardware_loss(ce, e, 8.0, "linear")) == pytest.approx(2.0 + 0.1 * (6.0 - 8.0) / 8.0)
     assert float(hardware_loss(ce, None, None, "mul_log")) == 2.0
     with pytest.raises(UsageError, match="loss form"):
@@ -133,8 +135,9 @@ def test_config_parses_targets_and_rejects_bad_values():
     assert ProxylessConfig(flops_target="300M").objective == "flops"
     with pytest.raises(ConfigError, match="not both"):
         ProxylessConfig(latency_target_ms=5.0, flops_target=3e8)
+    assert ProxylessConfig(latency_target_ms=0.5).latency_target_ms == 0.5  # rescaled log form
     with pytest.raises(ConfigError, match="log T"):
-        ProxylessConfig(latency_target_ms=0.5)
+        ProxylessConfig(latency_target_ms=0.5, mul_log_latency_reference=None)
     with pytest.raises(UsageError, match="grad_mode"):
         ProxylessConfig(grad_mode="three")
 

@@ -78,6 +78,9 @@ class ProxylessConfig:
     mul_log_alpha: float = 0.2  # code --grad_reg_loss_alpha 0.2: loss = alpha CE (log E / log T)^beta
     mul_log_beta: float = 0.3  # code --grad_reg_loss_beta 0.3
     linear_lambda: float = 0.1  # code --grad_reg_loss_lambda 1e-1
+    mul_log_latency_reference: float | None = 80.0  # code ref_values mobile = 80 (ms). The log form depends on the
+    #   unit (log of ms < 1 is negative); interpretation: latencies are rescaled so the target sits at 80 units,
+    #   which keeps the code's pull (d ratio / d (E/T) = 1 / log 80) for millisecond-scale CPU targets. None: raw ms.
     additive_lambda: float | None = None  # paper lambda2 (no value given): None -> 0.1 / T (interpretation: the
     #                                       linear form's slope, so both forms pull equally hard at first)
     # -- REINFORCE (paper sec. 3.3.2; code RLArchSearchConfig) --------------------------------------------------------
@@ -125,7 +128,8 @@ class ProxylessConfig:
             value = getattr(self, name)
             if value is not None and not value > 0:
                 raise ConfigError(f"proxyless {name}={value!r} must be positive")
-        if (self.loss_form == "mul_log" and self.target is not None and self.target <= 1.0):
+        if (self.loss_form == "mul_log" and self.target is not None and self._log_reference() is None
+                and self.target <= 1.0):
             raise ConfigError(f"proxyless loss_form 'mul_log' needs a target above 1 (log T > 0), got {self.target}; "
                               "use loss_form 'linear' or 'add'")
         for name in ("warmup_epochs", "arch_start_epoch"):
@@ -152,16 +156,22 @@ class ProxylessConfig:
     def target(self) -> float | None:
         return self.latency_target_ms if self.latency_target_ms is not None else self.flops_target
 
+    def _log_reference(self) -> float | None:
+        """The unit rescaling of the log form: latency only (FLOPs keep raw MACs, as the code's 300M ref)."""
+        return self.mul_log_latency_reference if self.objective == "latency" else None
+
 
 # -- the hardware-aware loss and expected cost ------------------------------------------------------------------------
 def hardware_loss(ce: torch.Tensor, expected: torch.Tensor | None, target: float | None, form: str, *,
                   alpha: float = 0.2, beta: float = 0.3, linear_lambda: float = 0.1,
-                  additive_lambda: float | None = None) -> torch.Tensor:
+                  additive_lambda: float | None = None, log_reference: float | None = None) -> torch.Tensor:
     """The three ways to add the expected cost E to the cross-entropy (T = target):
 
     * ``"add"``     paper sec. 3.3.1:        CE + lambda2 * E          (lambda2 default 0.1 / T, see the config)
     * ``"mul_log"`` released code mul#log:   alpha * CE * (log E / log T)^beta
     * ``"linear"``  released code add#linear: CE + lambda * (E - T) / T
+
+    `log_reference` R rescales the log form's unit so that T becomes R: (log(E R / T) / log R)^beta.
     """
     if expected is None or target is None:
         return ce
@@ -169,6 +179,8 @@ def hardware_loss(ce: torch.Tensor, expected: torch.Tensor | None, target: float
         lam = additive_lambda if additive_lambda is not None else 0.1 / target
         return ce + lam * expected
     if form == "mul_log":
+        if log_reference is not None:
+            expected, target = expected * (log_reference / target), log_reference
         ratio = torch.log(expected) / math.log(target)
         return alpha * ce * ratio.clamp_min(1e-6) ** beta  # clamp: E below 1 unit would make log E negative
     if form == "linear":
@@ -395,7 +407,7 @@ class ProxylessNAS:
         expected = self.expected_cost(self.alphas) if self.expected_cost is not None else None
         loss = hardware_loss(ce, expected, config.target, config.loss_form, alpha=config.mul_log_alpha,
                              beta=config.mul_log_beta, linear_lambda=config.linear_lambda,
-                             additive_lambda=config.additive_lambda)
+                             additive_lambda=config.additive_lambda, log_reference=config._log_reference())
         gates = [op.policy.gate for op in self.ops if op.policy.gate is not None]
         inputs = gates + (list(self.alphas.values()) if expected is not None else [])
         self.arch_optimizer.zero_grad(set_to_none=True)
