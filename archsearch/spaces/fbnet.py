@@ -363,12 +363,13 @@ RECIPE_FIELDS = ("optimizer", "lr", "weight_decay", "ema", "dropout", "drop_path
 SGD_LR_FACTOR = 4.0  # FBNetV3 Table 3 note: "if optim is SGD, lr is multiplied by 4"
 
 
-def recipe_space(preset: str = "quick") -> Space:
+def recipe_space(preset: str = "quick", *, ema: Sequence[bool] = (True, False)) -> Space:
     """FBNetV3's training-recipe space as a pure `Space` (no network).
 
     paper: Table 3 (recalled ranges): optim [RMSProp, SGD], lr (0.020, 0.030) (RMSProp; x4 for SGD), weight
     decay (7e-6, 21e-6), EMA [true, false], dropout (0.1, 0.3)... mixup (0, 0.4). quick / smoke (interpretation):
     the same fields with ranges for batch 128 on a small CPU network (lr and wd log-uniform over a decade).
+    ``ema=(True,)`` fixes EMA on (FBNetV3 sec. 4.2: the joint search always uses EMA, to shrink the space).
     """
     if preset not in PRESETS:
         raise unknown_name("recipe preset", preset, PRESETS)
@@ -392,7 +393,7 @@ def recipe_space(preset: str = "quick") -> Space:
         ("optimizer", Categorical(("rmsprop", "sgd"))),  # Table 3: optim [RMSProp, SGD]
         ("lr", ranges["lr"]),
         ("weight_decay", ranges["weight_decay"]),
-        ("ema", Categorical((True, False))),  # Table 3: ema [true, false]
+        ("ema", Categorical(tuple(bool(v) for v in ema))),  # Table 3: ema [true, false]
         ("dropout", ranges["dropout"]),
         ("drop_path", ranges["drop_path"]),
         ("mixup_alpha", ranges["mixup_alpha"]),
@@ -401,9 +402,9 @@ def recipe_space(preset: str = "quick") -> Space:
 
 
 @register_space("recipe")
-def create_recipe_space(preset: str = "quick") -> Space:
+def create_recipe_space(preset: str = "quick", ema: Sequence[bool] = (True, False)) -> Space:
     """The "recipe" space (a pure `Space`: no network, no cost)."""
-    return recipe_space(preset)
+    return recipe_space(preset, ema=ema)
 
 
 def joint_space(architecture: Space, recipe: Space) -> Space:
