@@ -1,0 +1,503 @@
+"""DARTS (Liu et al., ICLR 2019, arXiv:1806.09055; code quark0/darts) and Fair DARTS (Chu et al., ECCV 2020,
+arXiv:1911.12126; code xiaomi-automl/FairDARTS): bilevel differentiable search over the `darts` cell space.
+
+The algorithm box, as `BilevelSearch.run` reads (DARTS Algorithm 1):
+
+    split the training split in two halves: weights train on the first, architecture parameters on the second
+    for each epoch:
+        for each step:
+            alpha step on a batch of the second half:
+                DARTS first order:   grad_alpha L_val(w, alpha)
+                DARTS second order:  grad_alpha L_val(w', alpha) - xi (grad_alpha L_train(w+) - grad_alpha
+                                     L_train(w-)) / 2 eps,  w' = w - xi grad_w L_train(w, alpha)   (eq. 7-8)
+                Fair DARTS:          grad_alpha [L_val(w, alpha) + w01 L01(sigmoid(alpha))]   (first order, eq. 5)
+                Adam step on alpha
+            weight step on a batch of the first half (SGD, cosine lr, through the shared `Trainer`)
+        log every edge's op weights; derive the cell; checkpoint
+    derive the cells (DARTS: top-2 edges, best non-`none` op; Fair DARTS: top-2 edges, op kept if sigmoid >= 0.85)
+
+Mixed ops are `archsearch.supernet.Weighted` (softmax for DARTS: ops compete; sigmoid for Fair DARTS: they
+cooperate, so an edge's skip connection no longer crowds out its convolutions).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any, Callable, ClassVar, Sequence
+
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from archsearch.data.batches import Batches
+from archsearch.data.splits import TensorPair
+from archsearch.errors import ConfigError, unknown_name
+from archsearch.methods._base import Candidate, SearchResult
+from archsearch.spaces.darts import CELL_KINDS, DartsSpace, DartsSupernet, arch_from_edges, discretise
+from archsearch.supernet import Weighted, make_alphas, set_policy
+from archsearch.train import Recipe, Trainer, evaluate
+
+ZERO_ONE_FORMS = ("l2", "l1")
+
+
+# -- configs ----------------------------------------------------------------------------------------------------------
+@dataclass
+class DartsConfig:
+    """Defaults: DARTS sec. 3.1.1-3.2 and the released ``train_search.py`` (CIFAR-10 search)."""
+
+    order: int = 2  # DARTS sec. 2.3 / table 1: second order (xi = the weights' lr) is the paper's main result
+    epochs: int = 50  # DARTS sec. 3.1.1: 50 epochs
+    steps_per_epoch: int | None = None  # None: one pass over the weights' half; presets cap it (size only)
+    batch_size: int = 64  # DARTS sec. 3.1.1: batch size 64
+    train_portion: float = 0.5  # DARTS sec. 3.1.1: half of the training set for w, half for alpha
+    lr: float = 0.025  # DARTS sec. 3.1.1: momentum SGD, initial lr 0.025, cosine to 0.001
+    lr_min: float = 0.001  # DARTS sec. 3.1.1
+    momentum: float = 0.9  # DARTS sec. 3.1.1
+    weight_decay: float = 3e-4  # DARTS sec. 3.1.1
+    grad_clip: float = 5.0  # DARTS code --grad_clip 5
+    arch_lr: float = 3e-4  # DARTS sec. 3.1.1: Adam, lr 3e-4
+    arch_beta1: float = 0.5  # DARTS sec. 3.1.1: momentum beta = (0.5, 0.999)
+    arch_beta2: float = 0.999  # DARTS sec. 3.1.1
+    arch_weight_decay: float = 1e-3  # DARTS sec. 3.1.1: weight decay 1e-3
+    arch_init_std: float = 1e-3  # DARTS code: alphas = 1e-3 * randn
+    unroll_eps: float = 0.01  # DARTS sec. 2.3: eps = 0.01 / ||grad_w' L_val(w', alpha)||
+    augment: bool = True  # DARTS code: both halves use the training transform (crop + flip)
+
+    PRESETS: ClassVar[dict[str, dict[str, Any]]] = {
+        "paper": {},
+        "quick": {"epochs": 10, "steps_per_epoch": 40, "batch_size": 32},
+        "smoke": {"epochs": 2, "steps_per_epoch": 2, "batch_size": 8},
+    }
+    BUDGET_FIELD: ClassVar[str] = "epochs"
+    CLI_FLAGS: ClassVar[dict[str, str]] = {"--order": "order"}
+
+    def __post_init__(self) -> None:
+        self.order = int(self.order)
+        if self.order not in (1, 2):
+            raise ConfigError(f"darts order={self.order} is invalid (allowed: 1, 2)")
+        _check_common(self, "darts")
+
+
+@dataclass
+class FairDartsConfig:
+    """Defaults: Fair DARTS sec. 4-5 and the released ``fairdarts/train_search.py`` (CIFAR-10 search)."""
+
+    zero_one: str = "l2"  # Fair DARTS eq. 4 (L2 form is the default; "l1" = eq. 6) (code --sep_loss l2)
+    w01: float = 10.0  # Fair DARTS sec. 5: w_{0-1} = 10 (code --aux_loss_weight 10)
+    threshold: float = 0.85  # Fair DARTS sec. 4: sigma_threshold = 0.85 (code --op_threshold 0.85)
+    epochs: int = 50  # code --epochs 50
+    steps_per_epoch: int | None = None  # None: one pass over the weights' half; presets cap it (size only)
+    batch_size: int = 128  # code --batch_size 128
+    train_portion: float = 0.5  # code --train_portion 0.5 (bilevel: half for w, half for alpha)
+    lr: float = 0.005  # code --learning_rate 0.005, cosine to 0.001
+    lr_min: float = 0.001  # code --learning_rate_min 0.001
+    momentum: float = 0.9  # code --momentum 0.9
+    weight_decay: float = 3e-4  # code --weight_decay 3e-4
+    grad_clip: float = 5.0  # code --grad_clip 5
+    arch_lr: float = 3e-3  # code --arch_learning_rate 3e-3 (Adam)
+    arch_beta1: float = 0.9  # code: Adam betas (0.9, 0.999)
+    arch_beta2: float = 0.999  # code
+    arch_weight_decay: float = 1e-3  # code --arch_weight_decay 1e-3
+    arch_init_std: float = 0.0  # code: alphas initialised to zeros (every sigmoid starts at 0.5)
+    augment: bool = True  # code: both halves use the training transform (crop + flip)
+
+    PRESETS: ClassVar[dict[str, dict[str, Any]]] = {
+        "paper": {},
+        "quick": {"epochs": 10, "steps_per_epoch": 40, "batch_size": 32},
+        "smoke": {"epochs": 2, "steps_per_epoch": 2, "batch_size": 8},
+    }
+    BUDGET_FIELD: ClassVar[str] = "epochs"
+    CLI_FLAGS: ClassVar[dict[str, str]] = {"--zero-one": "zero_one", "--w01": "w01"}
+
+    def __post_init__(self) -> None:
+        self.zero_one = str(self.zero_one).lower()
+        if self.zero_one not in ZERO_ONE_FORMS:
+            raise unknown_name("zero-one loss form", self.zero_one, ZERO_ONE_FORMS)
+        if not self.w01 >= 0:
+            raise ConfigError(f"fairdarts w01={self.w01} is invalid: must be >= 0")
+        if not 0.0 < self.threshold < 1.0:
+            raise ConfigError(f"fairdarts threshold={self.threshold} is invalid: must be in (0, 1)")
+        _check_common(self, "fairdarts")
+
+
+def _check_common(config: Any, method: str) -> None:
+    if config.epochs < 1:
+        raise ConfigError(f"{method} epochs={config.epochs} is invalid: must be >= 1")
+    if config.steps_per_epoch is not None and config.steps_per_epoch < 1:
+        raise ConfigError(f"{method} steps_per_epoch={config.steps_per_epoch} is invalid: must be >= 1 or None")
+    if config.batch_size < 1:
+        raise ConfigError(f"{method} batch_size={config.batch_size} is invalid: must be >= 1")
+    if not 0.0 < config.train_portion < 1.0:
+        raise ConfigError(f"{method} train_portion={config.train_portion} is invalid: must be in (0, 1)")
+
+
+# -- the pieces of the algorithm ----------------------------------------------------------------------------------
+def zero_one_loss(alphas: Sequence[torch.Tensor], form: str = "l2") -> torch.Tensor:
+    """Fair DARTS eq. 4 / 6: L01 = -mean((sigmoid(alpha) - 0.5)^2) ("l2") or -mean(|sigmoid(alpha) - 0.5|) ("l1"),
+    over every architecture weight of both cells; minimising it pushes each sigmoid towards 0 or 1."""
+    sig = torch.sigmoid(torch.cat([a.reshape(-1) for a in alphas]))
+    if form == "l2":
+        return -(sig - 0.5).pow(2).mean()
+    if form == "l1":
+        return -(sig - 0.5).abs().mean()
+    raise unknown_name("zero-one loss form", form, ZERO_ONE_FORMS)
+
+
+def second_order_alpha_grads(alphas: Sequence[torch.Tensor], weights: Sequence[torch.Tensor],
+                             train_loss: Callable[[], torch.Tensor], val_loss: Callable[[], torch.Tensor], *,
+                             xi: float, weight_decays: Sequence[float], momentum_buffers: Sequence[torch.Tensor | None],
+                             momentum: float, eps: float = 0.01) -> tuple[list[torch.Tensor], torch.Tensor]:
+    """DARTS eq. 7-8: the architecture gradient through one virtual weight step, Hessian-vector product by finite
+    differences. Returns (alpha gradients, validation loss at w').
+
+    The virtual step is the weight optimiser's own step (released code ``_compute_unrolled_model``):
+    ``w' = w - xi (momentum * buffer + grad_w L_train + wd * w)``. Then with ``dw = grad_w' L_val(w', alpha)`` and
+    ``r = eps / ||dw||``: ``grad = grad_alpha L_val(w', alpha) - xi (grad_alpha L_train(w + r dw) - grad_alpha
+    L_train(w - r dw)) / (2 r)``. The weights are modified in place and restored before returning.
+    """
+    alphas, weights = list(alphas), list(weights)
+    original = [w.detach().clone() for w in weights]
+    try:
+        grads_train = torch.autograd.grad(train_loss(), weights, allow_unused=True)
+        with torch.no_grad():
+            for w, w0, g, wd, buf in zip(weights, original, grads_train, weight_decays, momentum_buffers):
+                step = wd * w0 if g is None else g + wd * w0
+                if buf is not None:
+                    step = step + momentum * buf
+                w.copy_(w0 - xi * step)
+        loss_val = val_loss()
+        grads = torch.autograd.grad(loss_val, alphas + weights, allow_unused=True)
+        d_alpha = [torch.zeros_like(a) if g is None else g for a, g in zip(alphas, grads[:len(alphas)])]
+        d_w = [torch.zeros_like(w) if g is None else g for w, g in zip(weights, grads[len(alphas):])]
+        norm = torch.sqrt(sum((g.float() ** 2).sum() for g in d_w))
+        r = eps / max(float(norm), 1e-12)
+        finite: list[list[torch.Tensor]] = []
+        for sign in (1.0, -1.0):
+            with torch.no_grad():
+                for w, w0, g in zip(weights, original, d_w):
+                    w.copy_(w0 + sign * r * g)
+            g_alpha = torch.autograd.grad(train_loss(), alphas, allow_unused=True)
+            finite.append([torch.zeros_like(a) if g is None else g for a, g in zip(alphas, g_alpha)])
+        hessian_vector = [(gp - gn) / (2 * r) for gp, gn in zip(*finite)]
+        return [da - xi * hv for da, hv in zip(d_alpha, hessian_vector)], loss_val.detach()
+    finally:
+        with torch.no_grad():
+            for w, w0 in zip(weights, original):
+                w.copy_(w0)
+
+
+def init_weights(model: nn.Module, generator: torch.Generator) -> None:
+    """PyTorch's default init for conv / linear layers, drawn from `generator` (reproducible without the global
+    RNG): weights kaiming-uniform with a = sqrt(5), biases uniform in +-1/sqrt(fan_in)."""
+    for module in model.modules():
+        if isinstance(module, (nn.Conv2d, nn.Linear)):
+            nn.init.kaiming_uniform_(module.weight, a=5 ** 0.5, generator=generator)
+            if module.bias is not None:
+                fan_in = module.weight[0].numel()
+                bound = 1.0 / fan_in ** 0.5
+                nn.init.uniform_(module.bias, -bound, bound, generator=generator)
+
+
+def split_halves(pair: TensorPair, portion: float) -> tuple[TensorPair, TensorPair]:
+    """The first `portion` of the (already shuffled) training split for weights, the rest for alphas (DARTS code:
+    ``indices[:split]`` / ``indices[split:]``)."""
+    n = len(pair)
+    cut = int(np.floor(portion * n))
+    if cut < 1 or cut >= n:
+        raise ConfigError(f"train_portion={portion} of {n} training images leaves one half empty")
+    return pair.subset(np.arange(cut)), pair.subset(np.arange(cut, n))
+
+
+# -- the search -----------------------------------------------------------------------------------------------------
+class BilevelSearch:
+    """The loop shared by DARTS and Fair DARTS; what differs is passed in (weighting, op set, order, zero-one)."""
+
+    def __init__(self, config: Any, ctx: Any, *, method: str, weighting: str, none_op: bool, order: int,
+                 zero_one: str | None = None, w01: float = 0.0, threshold: float | None = None) -> None:
+        self.config = config
+        self.ctx = ctx
+        self.method = method
+        self.weighting = weighting
+        self.order = order
+        self.zero_one = zero_one
+        self.w01 = w01
+        self.threshold = threshold
+        space = ctx.space
+        if not isinstance(space, DartsSpace):
+            raise ConfigError(f"{method} searches the 'darts' cell space; got space "
+                              f"{getattr(space, 'name', type(space).__name__)!r} (use --space darts)")
+        self.space: DartsSpace = space
+        self.device = torch.device(ctx.device)
+        self.supernet: DartsSupernet = space.supernet(none_op=none_op)
+        init_weights(self.supernet, ctx.torch_generator(method, "weight-init"))
+        self.ops = list(self.supernet.op_names)
+        self.alphas: dict[str, nn.Parameter] = make_alphas(self.supernet)
+        if config.arch_init_std > 0:
+            g = ctx.torch_generator(method, "alpha-init")
+            with torch.no_grad():
+                for alpha in self.alphas.values():
+                    alpha.copy_(torch.randn(alpha.shape, generator=g) * config.arch_init_std)
+        self.alphas = {k: nn.Parameter(v.detach().to(self.device)) for k, v in self.alphas.items()}
+        set_policy(self.supernet, lambda op: Weighted(self.alphas[op.name], weighting))
+        self.arch_optimizer = torch.optim.Adam(list(self.alphas.values()), lr=config.arch_lr,
+                                               betas=(config.arch_beta1, config.arch_beta2),
+                                               weight_decay=config.arch_weight_decay)
+        self.data_generator = ctx.torch_generator(method, "batches")
+        self.arch_generator = ctx.torch_generator(method, "arch-batches")
+        self.epoch = 0
+        self.history: list[dict[str, Any]] = []  # per epoch: losses, accuracy, skip counts, seconds
+        self.trainer: Trainer | None = None
+        self._batches: Batches | None = None
+        self._arch_batches: Batches | None = None
+        self._steps = 0
+        self._pending_trainer_state: dict[str, Any] | None = None
+
+    # -- the loop ---------------------------------------------------------------------------------------------------
+    def run(self) -> SearchResult:
+        self._setup()
+        config, ctx = self.config, self.ctx
+        if self.epoch == 0:
+            self._log_weights(0)
+        while self.epoch < config.epochs:
+            start = time.perf_counter()
+            stats = self._epoch()
+            self.epoch += 1
+            normal, reduce = self.derive()
+            record = {"epoch": self.epoch, **stats, "normal_skips": _skips(normal), "reduce_skips": _skips(reduce),
+                      "normal_edges": len(normal), "reduce_edges": len(reduce), "lr": self.trainer.lr,
+                      "seconds": time.perf_counter() - start}
+            self.history.append(record)
+            ctx.log_metrics("search", self.epoch, **{k: float(v) for k, v in record.items() if k != "epoch"})
+            self._log_weights(self.epoch)
+            ctx.log(f"{self.method} epoch {self.epoch}/{config.epochs}: train loss {stats['train_loss']:.3f}, "
+                    f"val acc {stats['val_accuracy']:.3f}, skips normal {record['normal_skips']} / reduce "
+                    f"{record['reduce_skips']}")
+            ctx.checkpoint(self)
+        return self._finish()
+
+    def _epoch(self) -> dict[str, float]:
+        assert self.trainer is not None and self._batches is not None and self._arch_batches is not None
+        arch_iter = iter(self._arch_batches)
+        train_losses, val_losses, val_correct, val_seen = [], [], 0, 0
+        with self.ctx.progress(f"{self.method} epoch {self.epoch + 1}", total=self._steps) as bar:
+            for i, (x, y) in enumerate(self._batches):
+                if i >= self._steps:
+                    break
+                try:
+                    x_val, y_val = next(arch_iter)
+                except StopIteration:
+                    arch_iter = iter(self._arch_batches)
+                    x_val, y_val = next(arch_iter)
+                loss_val, correct = self.arch_step(x, y, x_val, y_val)
+                val_losses.append(loss_val)
+                val_correct += correct
+                val_seen += len(y_val)
+                train_losses.append(self.trainer.step(x, y))
+                bar.advance()
+        return {"train_loss": float(np.mean(train_losses)), "val_loss": float(np.mean(val_losses)),
+                "val_accuracy": val_correct / max(val_seen, 1)}
+
+    # -- one architecture step ----------------------------------------------------------------------------------------
+    def arch_step(self, x: torch.Tensor, y: torch.Tensor, x_val: torch.Tensor,
+                  y_val: torch.Tensor) -> tuple[float, int]:
+        """One Adam step on the alphas from a batch of the alphas' half; returns (val CE, correct count)."""
+        x, y = self._to_device(x, y)
+        x_val, y_val = self._to_device(x_val, y_val)
+        self.supernet.train()
+        alphas = list(self.alphas.values())
+        seen: dict[str, torch.Tensor] = {}
+
+        def val_loss() -> torch.Tensor:
+            logits = self.supernet(x_val).float()
+            ce = F.cross_entropy(logits, y_val)
+            seen["ce"], seen["logits"] = ce.detach(), logits.detach()
+            if self.zero_one is not None:
+                return ce + self.w01 * zero_one_loss(alphas, self.zero_one)
+            return ce
+
+        if self.order == 1:
+            grads = torch.autograd.grad(val_loss(), alphas)
+        else:
+            grads, _ = self._second_order_grads(x, y, val_loss)
+        self.arch_optimizer.zero_grad(set_to_none=True)
+        for alpha, grad in zip(alphas, grads):
+            alpha.grad = grad.detach()
+        self.arch_optimizer.step()
+        correct = int((seen["logits"].argmax(1) == y_val).sum())
+        return float(seen["ce"]), correct
+
+    def _second_order_grads(self, x: torch.Tensor, y: torch.Tensor,
+                            val_loss: Callable[[], torch.Tensor]) -> tuple[list[torch.Tensor], torch.Tensor]:
+        trainer = self.trainer
+        assert trainer is not None
+        weights, decays, buffers = [], [], []
+        for group in trainer.optimizer.param_groups:
+            for p in group["params"]:
+                weights.append(p)
+                decays.append(group["weight_decay"])
+                buffers.append(trainer.optimizer.state.get(p, {}).get("momentum_buffer"))
+
+        def train_loss() -> torch.Tensor:
+            return F.cross_entropy(self.supernet(x).float(), y)
+
+        return second_order_alpha_grads(list(self.alphas.values()), weights, train_loss, val_loss, xi=trainer.lr,
+                                        weight_decays=decays, momentum_buffers=buffers,
+                                        momentum=self.config.momentum, eps=self.config.unroll_eps)
+
+    # -- derivation and records ---------------------------------------------------------------------------------------
+    def edge_weights(self) -> dict[str, torch.Tensor]:
+        """Every edge's op weights: softmax (DARTS) or sigmoid (Fair DARTS) of its alphas."""
+        with torch.no_grad():
+            return {name: Weighted(alpha, self.weighting).weights().detach().cpu()
+                    for name, alpha in self.alphas.items()}
+
+    def derive(self) -> tuple[list, list]:
+        weights = self.edge_weights()
+        return tuple(discretise(weights, self.ops, kind=kind, threshold=self.threshold)  # type: ignore[return-value]
+                     for kind in CELL_KINDS)
+
+    def _log_weights(self, epoch: int) -> None:
+        values = {f"{name}/{op}": float(w[i]) for name, w in self.edge_weights().items()
+                  for i, op in enumerate(self.ops)}
+        self.ctx.log_metrics("alphas", epoch, **values)
+
+    def _finish(self) -> SearchResult:
+        normal, reduce = self.derive()
+        arch = arch_from_edges(self.space.space, {"normal": normal, "reduce": reduce})
+        cost = self.space.cost(arch)
+        accuracy = self.history[-1]["val_accuracy"] if self.history else float("nan")
+        attrs = {"normal_skips": _skips(normal), "reduce_skips": _skips(reduce), "phase": "derive",
+                 "weighting": self.weighting, "order": self.order}
+        objectives = {"accuracy": float(accuracy), "macs": float(cost.macs), "params": float(cost.params)}
+        ledger = getattr(self.ctx, "ledger", None)
+        if ledger is not None:
+            trial = ledger.start(arch, key=f"{self.method}/derive", phase="derive",
+                                 attrs={"arch_json": arch.to_json()})
+            ledger.complete(trial, objectives, {"macs": float(cost.macs), "params": float(cost.params),
+                                                "seconds": float(sum(h["seconds"] for h in self.history)),
+                                                "phase": "derive", "key": f"{self.method}/derive",
+                                                "arch_json": arch.to_json(), **attrs})
+        best = Candidate(arch, objectives, attrs)
+        weights = {name: w.tolist() for name, w in self.edge_weights().items()}
+        extra = {"genotype": {"normal": [list(e) for e in normal], "reduce": [list(e) for e in reduce]},
+                 "ops": self.ops, "edge_weights": weights, "history": self.history}
+        return SearchResult(best=best, pareto_front=(best,), extra=extra)
+
+    # -- setup and state ---------------------------------------------------------------------------------------------
+    def _setup(self) -> None:
+        if self.trainer is not None:
+            return
+        config = self.config
+        splits = self.ctx.splits()
+        weight_half, arch_half = split_halves(splits.train, config.train_portion)
+        augment = config.augment and splits.train.augmentation is not None
+        self._batches = Batches(weight_half, config.batch_size, shuffle=True, augment=augment,
+                                generator=self.data_generator, drop_last=len(weight_half) >= config.batch_size)
+        self._arch_batches = Batches(arch_half, config.batch_size, shuffle=True, augment=augment,
+                                     generator=self.arch_generator, drop_last=len(arch_half) >= config.batch_size)
+        self._steps = min(len(self._batches), config.steps_per_epoch or len(self._batches))
+        recipe = Recipe(optimizer="sgd", lr=config.lr, lr_min=config.lr_min, momentum=config.momentum,
+                        weight_decay=config.weight_decay, schedule="cosine", grad_clip=config.grad_clip,
+                        batch_size=config.batch_size, augment=augment)
+        self.trainer = Trainer(self.supernet, recipe, device=self.device, steps_per_epoch=self._steps,
+                               epochs=config.epochs, generator=self.ctx.torch_generator(self.method, "trainer"))
+        if self._pending_trainer_state is not None:
+            self.trainer.load_state_dict(self._pending_trainer_state)
+            self._pending_trainer_state = None
+
+    def _to_device(self, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        x, y = x.to(self.device, non_blocking=True), y.to(self.device, non_blocking=True)
+        if self.trainer is not None and self.trainer.channels_last and x.dim() == 4:
+            x = x.contiguous(memory_format=torch.channels_last)
+        return x, y
+
+    def state_dict(self) -> dict[str, Any]:
+        self._setup()
+        assert self.trainer is not None
+        return {
+            "epoch": self.epoch,
+            "trainer": self.trainer.state_dict(),
+            "alphas": {name: alpha.detach().cpu().clone() for name, alpha in self.alphas.items()},
+            "arch_optimizer": self.arch_optimizer.state_dict(),
+            "data_generator": self.data_generator.get_state(),
+            "arch_generator": self.arch_generator.get_state(),
+            "history": [dict(h) for h in self.history],
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        with torch.no_grad():
+            for name, alpha in self.alphas.items():
+                alpha.copy_(state["alphas"][name].to(alpha.device))
+        self.arch_optimizer.load_state_dict(state["arch_optimizer"])
+        self.data_generator.set_state(state["data_generator"])
+        self.arch_generator.set_state(state["arch_generator"])
+        self.epoch = int(state["epoch"])
+        self.history = [dict(h) for h in state["history"]]
+        if self.trainer is not None:
+            self.trainer.load_state_dict(state["trainer"])
+        else:
+            self._pending_trainer_state = state["trainer"]
+
+
+def _skips(edges: Sequence[tuple[int, int, str]]) -> int:
+    return sum(op == "skip_connect" for _, _, op in edges)
+
+
+# -- the registered methods -------------------------------------------------------------------------------------------
+def _register(name: str, config_cls: type):
+    def decorate(cls):
+        try:
+            from archsearch.methods import register_method
+        except ImportError:  # the method registry (experiment layer) is not there yet: usable directly
+            return cls
+        return register_method(name, config_cls)(cls)
+
+    return decorate
+
+
+@_register("darts", DartsConfig)
+class Darts:
+    """DARTS: softmax-weighted mixed ops with `none`, first- or second-order bilevel search."""
+
+    name: ClassVar[str] = "darts"
+
+    def __init__(self, config: DartsConfig, ctx: Any) -> None:
+        self.config = config
+        self.search = BilevelSearch(config, ctx, method="darts", weighting="softmax", none_op=True,
+                                    order=config.order)
+
+    def run(self) -> SearchResult:
+        return self.search.run()
+
+    def state_dict(self) -> dict[str, Any]:
+        return self.search.state_dict()
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.search.load_state_dict(state)
+
+
+@_register("fairdarts", FairDartsConfig)
+class FairDarts:
+    """Fair DARTS: sigmoid-weighted mixed ops without `none`, first order, zero-one loss, threshold derivation."""
+
+    name: ClassVar[str] = "fairdarts"
+
+    def __init__(self, config: FairDartsConfig, ctx: Any) -> None:
+        self.config = config
+        self.search = BilevelSearch(config, ctx, method="fairdarts", weighting="sigmoid", none_op=False, order=1,
+                                    zero_one=config.zero_one, w01=config.w01, threshold=config.threshold)
+
+    def run(self) -> SearchResult:
+        return self.search.run()
+
+    def state_dict(self) -> dict[str, Any]:
+        return self.search.state_dict()
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.search.load_state_dict(state)
+
+
+__all__ = ["BilevelSearch", "Darts", "DartsConfig", "FairDarts", "FairDartsConfig", "init_weights",
+           "second_order_alpha_grads", "split_halves", "zero_one_loss"]
