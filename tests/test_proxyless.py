@@ -409,3 +409,12 @@ def test_report_plots_from_logged_metrics(tmp_path):
     assert sorted(p.name for p in made) == ["proxyless_expected_latency.png", "proxyless_final_probabilities.png",
                                             "proxyless_op_probabilities.png"]
     assert all(p.stat().st_size > 1000 for p in made)
+
+
+def test_a_latency_or_flops_constraint_is_the_target_when_none_is_given():
+    from archsearch.methods.proxyless import _objective
+
+    assert _objective(ProxylessConfig(), parse_constraints("params<=1M,latency<=2ms")) == ("latency", 2.0)
+    assert _objective(ProxylessConfig(), parse_constraints("flops<=5M")) == ("flops", 5e6)
+    assert _objective(ProxylessConfig(latency_target_ms=3.0), parse_constraints("flops<=5M")) == ("latency", 3.0)
+    assert _objective(ProxylessConfig(), ()) == (None, None)

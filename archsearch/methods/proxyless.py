@@ -323,6 +323,10 @@ class ProxylessNAS:
         if len(set(names)) != len(names):
             raise ConfigError("proxyless: every MixedOp needs its own name (one alpha vector per block)")
         self.choices = {op.name: op.choices for op in self.ops}
+        self.objective, self.target = _objective(config, getattr(ctx, "constraints", ()))
+        self.log_reference = config.mul_log_latency_reference if self.objective == "latency" else None
+        if self.objective is not None and config.objective is None:
+            ctx.log(f"proxyless: no target given; using the {self.objective} constraint's bound {self.target:g} as T")
 
         init = ctx.torch_generator("proxyless", "alpha-init")
         self.alphas: dict[str, nn.Parameter] = {
@@ -405,9 +409,9 @@ class ProxylessNAS:
         logits = self.supernet(x)
         ce = F.cross_entropy(logits.float(), y)
         expected = self.expected_cost(self.alphas) if self.expected_cost is not None else None
-        loss = hardware_loss(ce, expected, config.target, config.loss_form, alpha=config.mul_log_alpha,
+        loss = hardware_loss(ce, expected, self.target, config.loss_form, alpha=config.mul_log_alpha,
                              beta=config.mul_log_beta, linear_lambda=config.linear_lambda,
-                             additive_lambda=config.additive_lambda, log_reference=config._log_reference())
+                             additive_lambda=config.additive_lambda, log_reference=self.log_reference)
         gates = [op.policy.gate for op in self.ops if op.policy.gate is not None]
         inputs = gates + (list(self.alphas.values()) if expected is not None else [])
         self.arch_optimizer.zero_grad(set_to_none=True)
@@ -441,7 +445,7 @@ class ProxylessNAS:
                 cost = self._sample_cost(sample)
                 samples.append(sample)
                 accuracies.append(accuracy)
-                rewards.append(reinforce_reward(accuracy, cost, config.target, config.rl_tradeoff))
+                rewards.append(reinforce_reward(accuracy, cost, self.target, config.rl_tradeoff))
         mean_reward = sum(rewards) / len(rewards)
         self.baseline = update_baseline(self.baseline, mean_reward, config.rl_baseline_decay)
         grads = reinforce_alpha_grads(self.alphas, samples, rewards, self.baseline)
@@ -521,7 +525,7 @@ class ProxylessNAS:
     # -- helpers ------------------------------------------------------------------------------------------------------
     def _setup_costs(self) -> None:
         config = self.config
-        needs_table = (config.objective == "latency" or any(getattr(c, "metric", "") == "latency"
+        needs_table = (self.objective == "latency" or any(getattr(c, "metric", "") == "latency"
                                                               for c in getattr(self.ctx, "constraints", ())))
         if needs_table and self.latency_table is None:
             self.latency_table = ensure_table(self.space, path=config.latency_table, device="cpu"
@@ -530,9 +534,9 @@ class ProxylessNAS:
                                               force=config.force_latency_table, log=self.ctx.log)
         if self.latency_table is not None:
             self.expected_latency = ExpectedCost.from_latency_table(self.latency_table, self.choices)
-        if config.objective == "latency":
+        if self.objective == "latency":
             self.expected_cost = self.expected_latency
-        elif config.objective == "flops":
+        elif self.objective == "flops":
             self.expected_cost = ExpectedCost.from_space_macs(self.space, self.choices)
 
     def _trainer(self, phase: str, steps: int, optimizer_state: dict | None = None) -> Trainer:
@@ -565,7 +569,7 @@ class ProxylessNAS:
         return x, y
 
     def _sample_cost(self, sample: Mapping[str, int]) -> float | None:
-        objective = self.config.objective
+        objective = self.objective
         if objective is None:
             return None
         arch = {name: self.choices[name][index] for name, index in sample.items()}
@@ -594,10 +598,10 @@ class ProxylessNAS:
         with torch.no_grad():
             if self.expected_latency is not None:
                 costs["expected_latency_ms"] = float(self.expected_latency(self.alphas))
-            if self.config.objective == "flops":
+            if self.objective == "flops":
                 costs["expected_macs"] = float(self.expected_cost(self.alphas))
-        if self.config.target is not None:
-            costs["target"] = float(self.config.target)
+        if self.target is not None:
+            costs["target"] = float(self.target)
         entropy = sum(float(-(p * p.clamp_min(1e-12).log()).sum())
                       for p in (F.softmax(a.detach(), -1) for a in self.alphas.values()))
         costs["entropy"] = entropy / max(1, len(self.alphas))
@@ -643,6 +647,18 @@ class ProxylessNAS:
         if table is not None:
             self.latency_table = LatencyTable(dict(table["fingerprint"]), dict(table["entries"]),
                                               dict(table["meta"]))
+
+
+def _objective(config: ProxylessConfig, constraints: Any) -> tuple[str | None, float | None]:
+    """The hardware objective and target T: from the config, else from a ``latency<=`` / ``flops<=`` constraint
+    (interpretation: a bound the user asks for is the target the loss steers to)."""
+    if config.objective is not None:
+        return config.objective, config.target
+    for metric in ("latency", "flops"):
+        bounds = [c.bound for c in constraints if getattr(c, "metric", None) == metric and c.op in ("<=", "<")]
+        if bounds:
+            return metric, min(bounds)
+    return None, None
 
 
 def _value_of(choice: Any, text: object) -> object:
