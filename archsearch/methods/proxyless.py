@@ -198,12 +198,12 @@ class ExpectedCost:
         self.per_choice = {k: torch.tensor(v, dtype=torch.float64) for k, v in per_choice.items()}
 
     def __call__(self, alphas: Mapping[str, torch.Tensor]) -> torch.Tensor:
-        total = torch.tensor(self.fixed, dtype=torch.float64)
+        device = next(iter(alphas.values())).device
+        total = torch.tensor(self.fixed, dtype=torch.float64, device=device)
         for name, costs in self.per_choice.items():
-            alpha = alphas[name]
-            p = F.softmax(alpha, dim=-1).to(torch.float64)
-            total = total + (p * costs.to(p.device)).sum().cpu()
-        return total.float()
+            p = F.softmax(alphas[name], dim=-1).to(torch.float64)
+            total = total + (p * costs.to(device)).sum()
+        return total.float()  # on the alphas' device, so it combines with the loss on GPU too
 
     def of_arch(self, choices: Mapping[str, list[str]], arch: Mapping[str, object]) -> float:
         return self.fixed + sum(float(self.per_choice[n][choices[n].index(str(arch[n]))]) for n in self.per_choice)
@@ -482,8 +482,7 @@ class ProxylessNAS:
         _, accuracy = evaluate(child, splits.val, device=self.device)
         objectives = {"accuracy": accuracy, **self._cost_values(arch)}
         attrs = {"phase": "derived", "probabilities": self.probabilities(), "seconds": 0.0}
-        trial = self.ctx.ledger.start(arch, key="proxyless/derived", phase="derived", attrs={})
-        self.ctx.ledger.complete(trial, objectives, attrs)
+        self._record("proxyless/derived", "derived", arch, objectives, seconds=0.0)
         run_dir = self.ctx.run_dir
         torch.save(child.state_dict(), run_dir / "proxyless_child.pt")
         torch.save(self.supernet.state_dict(), run_dir / "proxyless_supernet.pt")
@@ -516,13 +515,22 @@ class ProxylessNAS:
         accuracy = correct / max(1, len(pair))
         objectives = {"accuracy": accuracy, **self._cost_values(arch)}
         key = f"proxyless/epoch/{self.epoch}"
-        if self.ctx.ledger.find(key) is None:
-            trial = self.ctx.ledger.start(arch, key=key, phase="search", attrs={})
-            self.ctx.ledger.complete(trial, objectives, {"seconds": time.perf_counter() - start,
-                                                         "epoch": self.epoch})
+        self._record(key, "search", arch, objectives, seconds=time.perf_counter() - start, epoch=self.epoch)
         self.history.append({"epoch": self.epoch, "arch": arch.to_dict(), "objectives": objectives})
 
     # -- helpers ------------------------------------------------------------------------------------------------------
+    def _record(self, key: str, phase: str, arch: Arch, objectives: dict[str, float], *, seconds: float,
+                **attrs: Any) -> None:
+        """One ledger trial (skipped when a resumed run already completed it): the objectives the ledger tracks as
+        values, costs and timings as attributes."""
+        ledger = self.ctx.ledger
+        if ledger.find(key) is not None:
+            return
+        names = getattr(ledger, "objective_names", None) or tuple(objectives)
+        values = {k: v for k, v in objectives.items() if k in names}
+        trial = ledger.start(arch, key=key, phase=phase, attrs={})
+        ledger.complete(trial, values, {**objectives, "seconds": seconds, "phase": phase, "key": key, **attrs})
+
     def _setup_costs(self) -> None:
         config = self.config
         needs_table = (self.objective == "latency" or any(getattr(c, "metric", "") == "latency"
