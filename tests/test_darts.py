@@ -342,3 +342,29 @@ def test_fairdarts_and_darts_configs_validate():
     assert FairDartsConfig(zero_one="L1").zero_one == "l1"
     assert FairDartsConfig.CLI_FLAGS == {"--zero-one": "zero_one", "--w01": "w01"}
     assert DartsConfig.CLI_FLAGS == {"--order": "order"}
+
+
+# -- report ---------------------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("method", ["darts", "fairdarts"])
+def test_report_plots_from_logged_metrics(tmp_path, method):
+    import importlib
+    import json
+
+    ops = list(FAIR_OPS if method == "fairdarts" else OP_NAMES)
+    metrics = tmp_path / "metrics"
+    metrics.mkdir()
+    rng = np.random.default_rng(0)
+    with open(metrics / "alphas.jsonl", "w") as f:
+        for epoch in range(3):
+            row = {f"{kind}_{s}_{n}/{op}": float(rng.random()) for kind in ("normal", "reduce") for n in NODES
+                   for s in range(n) for op in ops}
+            f.write(json.dumps({"step": epoch, **row}) + "\n")
+        f.write('{"step": 3, "normal_0_2/none": 0.')  # a torn last line of an interrupted run is skipped
+    with open(metrics / "search.jsonl", "w") as f:
+        for epoch in (1, 2):
+            f.write(json.dumps({"step": epoch, "normal_skips": epoch, "reduce_skips": 0, "train_loss": 1.0}) + "\n")
+    paths = importlib.import_module(f"archsearch.report.methods.{method}").plots(tmp_path, tmp_path / "report")
+    names = sorted(p.name for p in paths)
+    assert names == sorted(f"{method}_{n}.png" for n in ("alphas_normal", "alphas_reduce", "final_weights",
+                                                          "cell_normal", "cell_reduce", "skips"))
+    assert all(p.stat().st_size > 1000 for p in paths)
