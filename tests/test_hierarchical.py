@@ -142,3 +142,172 @@ def test_report_draws_motifs_and_best_so_far(tmp_path):
     curves = plot_fitness_curves({"h_evo": [[0.1, 0.3], [0.2, 0.25]], "flat": [0.1, 0.2]}, tmp_path / "c.png")
     for path in (motifs, curves):
         assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+# -- method (controller loop; training replaced by a toy fitness so the loop itself is tested exactly) -------------
+def _toy_fitness(arch: dict) -> float:
+    """A known optimum: every level-2 edge a separable conv."""
+    level2 = [v for k, v in arch.items() if k.startswith("l2")]
+    return sum(v == "sepconv3x3" for v in level2) / len(level2)
+
+
+def _toy_eval(task):
+    from archsearch.train.task import EvalResult
+
+    if task.arch.get("l2m0_0_1") == "maxpool3x3" and task.arch.get("l2m0_0_2") == "maxpool3x3":
+        return EvalResult([], None, None, 0, 0, 0.0, diverged=True, error="toy divergence")
+    value = _toy_fitness(task.arch)
+    return EvalResult([{"val_accuracy": value}], value, None, 0, 0, 0.0)
+
+
+class _Crash(Exception):
+    pass
+
+
+class _Ledger:
+    """In-memory stand-in for the Optuna ledger: one trial per key, RUNNING keys are reused."""
+
+    objective_names = ("accuracy", "macs", "params")
+
+    def __init__(self):
+        self.rows: list[dict] = []
+
+    def start(self, arch, *, key, phase, attrs=None):
+        for number, row in enumerate(self.rows):
+            if row["key"] == key and row["state"] == "running":
+                return number
+        self.rows.append({"key": key, "arch": arch.to_dict(), "state": "running", "values": None})
+        return len(self.rows) - 1
+
+    def report_epoch(self, trial, epoch, value):
+        pass
+
+    def complete(self, trial, values, attrs=None):
+        self.rows[trial].update(state="complete", values=values)
+
+    def fail(self, trial, reason):
+        self.rows[trial].update(state="failed")
+
+    def find(self, key):
+        return next((r for r in self.rows if r["key"] == key and r["state"] == "complete"), None)
+
+
+class _Executor:
+    """In-process: runs at submit; wait_any returns the oldest handle (FIFO), like a single local worker."""
+
+    workers = 2
+
+    def __init__(self):
+        self.submitted = 0
+
+    def submit(self, fn, *args):
+        self.submitted += 1
+        try:
+            return [fn(*args)]
+        except Exception as err:  # noqa: BLE001
+            return [err]
+
+    def wait_any(self, handles):
+        return handles[0], handles[0][0]
+
+
+class _Context:
+    def __init__(self, space_name="hierarchical", seed=0, crash_after=None, ledger=None):
+        self.space = create_space(space_name, preset="smoke")
+        self.space_spec = {"name": space_name, "options": {"preset": "smoke"}}
+        self.data_spec = {"data": "digits"}
+        self.seed = seed
+        self.ledger = ledger if ledger is not None else _Ledger()
+        self.executor = _Executor()
+        self.metrics: list[tuple[str, int, dict]] = []
+        self.saved: list[bytes] = []
+        self.crash_after = crash_after
+
+    def rng(self, *phase):
+        import zlib
+
+        return np.random.default_rng([self.seed, zlib.crc32(repr(phase).encode())])
+
+    def checkpoint(self, method):
+        import io
+
+        buffer = io.BytesIO()
+        torch.save(method.state_dict(), buffer)
+        self.saved.append(buffer.getvalue())
+        if self.crash_after is not None and len(self.saved) == self.crash_after:
+            raise _Crash()
+
+    def latest(self):
+        import io
+
+        return torch.load(io.BytesIO(self.saved[-1]), weights_only=True)
+
+    def progress(self, description, total):
+        import contextlib
+
+        class _Bar:
+            def advance(self, n=1):
+                pass
+
+        return contextlib.nullcontext(_Bar())
+
+    def log(self, message):
+        pass
+
+    def log_metrics(self, series, step, **values):
+        self.metrics.append((series, step, values))
+
+
+@pytest.fixture()
+def toy_training(monkeypatch):
+    import archsearch.methods.evolution as evolution_method
+
+    monkeypatch.setattr(evolution_method, "run_eval_task", _toy_eval)
+
+
+def _evolution(ctx, **changes):
+    from archsearch.methods.evolution import EvolutionConfig, HierarchicalEvolution
+
+    values = dict(population=10, evaluations=60, init_mutations=100, in_flight=2)
+    values.update(changes)
+    return HierarchicalEvolution(EvolutionConfig(**values), ctx)
+
+
+def test_evolution_beats_random_on_a_toy_fitness_and_never_trains_a_genotype_twice(toy_training):
+    runs = {strategy: [_evolution(_Context(seed=s), strategy=strategy, evaluations=200, tournament_fraction=0.1)
+                       .run().best.objectives["accuracy"] for s in range(2)] for strategy in ("evolution", "random")}
+    assert min(runs["evolution"]) > max(runs["random"])
+    ctx = _Context(seed=0)
+    method = _evolution(ctx, population=4, evaluations=80, tournament_fraction=0.5)
+    result = method.run()
+    keys = [Arch_key(r["arch"]) for r in ctx.ledger.rows]
+    assert len(ctx.ledger.rows) == 80 == ctx.executor.submitted == result.extra["evaluations"]
+    assert len(set(keys)) == 80  # dedup: no genotype trained twice
+    origins = [p["origin"] for p in method.proposals]
+    assert origins[:4] == ["init"] * 4 and set(origins[4:]) == {"mutation"}
+    # each mutated child differs from its parent in exactly one edge
+    for p in method.proposals[4:]:
+        parent = method.proposals[p["parent"]]
+        assert parent["status"] == "complete"
+        assert len(_diff(parent["arch"], p["arch"])) == 1
+
+
+def Arch_key(values: dict) -> str:
+    return json.dumps(values, sort_keys=True)
+
+
+def test_resume_after_a_crash_equals_an_uninterrupted_run(toy_training):
+    full_ctx = _Context(seed=3)
+    full = _evolution(full_ctx).run()
+    crashed_ctx = _Context(seed=3, crash_after=25)
+    with pytest.raises(_Crash):
+        _evolution(crashed_ctx).run()
+    resumed_ctx = _Context(seed=3, ledger=crashed_ctx.ledger)
+    resumed_ctx.saved = list(crashed_ctx.saved)
+    method = _evolution(resumed_ctx)
+    method.load_state_dict(crashed_ctx.latest())
+    result = method.run()
+    assert result.best == full.best
+    assert [r["arch"] for r in resumed_ctx.ledger.rows] == [r["arch"] for r in full_ctx.ledger.rows]
+    assert [r["state"] for r in resumed_ctx.ledger.rows] == [r["state"] for r in full_ctx.ledger.rows]
+    assert len(resumed_ctx.ledger.rows) == 60  # in-flight ones were re-submitted into their RUNNING trials

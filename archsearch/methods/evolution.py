@@ -1,0 +1,279 @@
+"""Hierarchical evolution (Liu et al. 2018, "Hierarchical Representations for Efficient Architecture Search",
+arXiv:1711.00436, sec. 3.2-3.3 and Algorithms 1-2): asynchronous tournament evolution of motif genotypes.
+
+The driver is the controller. It keeps the table M of evaluated genotypes (the ledger; in memory as
+`population`) and a bounded set of evaluations in flight on the executor (local or Ray workers, each training
+one genotype from scratch, no weight sharing). Whenever an evaluation finishes, the controller records its fitness
+(validation accuracy) and proposes the next genotype: one of the initial random genotypes (1000 random mutations of
+the trivial genotype) while the initial population is not exhausted, then the mutation of a tournament winner
+(5% of the evaluated population). The population only grows. A genotype already evaluated or in flight is never
+trained twice: the controller draws another one. ``strategy="random"`` is the paper's random search on the same
+machinery: every proposal a fresh random genotype, no selection (trivially parallel).
+
+Works on the ``hierarchical`` and ``flat`` spaces (anything exposing a `Hierarchy` as ``.hierarchy``).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+import numpy as np
+
+from archsearch.errors import ConfigError, unknown_name
+from archsearch.methods._base import Candidate, SearchResult
+from archsearch.search.evolution import mutate, random_genotype, tournament_select
+from archsearch.space.space import Arch
+from archsearch.train.recipe import Recipe
+from archsearch.train.task import EvalTask, run_eval_task
+
+STRATEGIES = ("evolution", "random")
+PHASE = "evolution"
+
+
+def _paper_recipe() -> dict[str, Any]:
+    # sec. 4.1 (interpretation of the paper's short fitness training): SGD with momentum, cosine decay, batch 256
+    # with lr 0.1 (0.1 per 256 images, Goyal et al. 2017), standard CIFAR augmentation, weight decay 3e-4.
+    return {"optimizer": "sgd", "lr": 0.1, "momentum": 0.9, "weight_decay": 3e-4, "schedule": "cosine",
+            "batch_size": 256}
+
+
+@dataclass
+class EvolutionConfig:
+    """Hierarchical evolution defaults (paper values; presets scale sizes only)."""
+
+    PRESETS: ClassVar[dict[str, dict[str, Any]]] = {
+        "paper": {},
+        "quick": {"population": 8, "evaluations": 24, "epochs": 1, "train_size": 2048, "val_size": 2000,
+                  "recipe": {"optimizer": "sgd", "lr": 0.05, "momentum": 0.9, "weight_decay": 3e-4,
+                             "schedule": "cosine", "batch_size": 128}},
+        "smoke": {"population": 3, "evaluations": 6, "init_mutations": 100, "epochs": 1, "train_size": 64,
+                  "val_size": 64, "recipe": {"optimizer": "sgd", "lr": 0.05, "momentum": 0.9, "schedule": "cosine",
+                                             "batch_size": 32}},
+    }
+    BUDGET_FIELD: ClassVar[str] = "evaluations"
+    CLI_FLAGS: ClassVar[dict[str, str]] = {"--strategy": "strategy"}
+
+    strategy: str = "evolution"  # sec. 3.3: "evolution" (tournament + mutation) or "random" (random search)
+    population: int = 200  # sec. 4.2: initial population of 200 random genotypes
+    evaluations: int = 7000  # sec. 4.2: 7000 genotypes evaluated by the evolution (random search: same budget)
+    init_mutations: int = 1000  # sec. 3.1: a large number (1000) of random mutations of the trivial genotype
+    tournament_fraction: float = 0.05  # sec. 3.2: tournament over 5% of the population
+    in_flight: int | None = None  # evaluations running at once; None = the executor's workers (paper: 200 GPUs)
+    max_redraws: int = 1000  # proposals tried before giving up on finding a genotype not yet evaluated
+    epochs: int = 32  # sec. 4.1: fitness = val accuracy after a short fixed training (~5000 steps x 256 on 40k
+    #                   images = 32 epochs; interpretation)
+    recipe: dict[str, Any] = field(default_factory=_paper_recipe)
+    train_size: int | None = None  # images of the training split (None: all; paper 40k CIFAR-10 train)
+    val_size: int | None = None  # validation split (None: the data default; paper: 10k held out of train)
+    threads: int = 1  # torch threads per evaluation (one evaluation per core)
+
+    def __post_init__(self) -> None:
+        if self.strategy not in STRATEGIES:
+            raise unknown_name("evolution strategy", self.strategy, STRATEGIES)
+        for name in ("population", "evaluations", "epochs", "max_redraws"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"evolution: {name} must be >= 1, got {getattr(self, name)}")
+        if self.init_mutations < 0:
+            raise ConfigError(f"evolution: init_mutations must be >= 0, got {self.init_mutations}")
+        if not 0 < self.tournament_fraction <= 1:
+            raise ConfigError(f"evolution: tournament_fraction must be in (0, 1], got {self.tournament_fraction}")
+        if self.in_flight is not None and self.in_flight < 1:
+            raise ConfigError(f"evolution: in_flight must be >= 1 or None, got {self.in_flight}")
+        Recipe.from_dict(self.recipe)  # unknown or bad recipe keys fail here, naming them
+
+
+def _register(name: str, config_cls: type):
+    def decorate(cls):
+        try:
+            from archsearch.methods import register_method
+        except ImportError:  # the method registry (experiment layer) is not there yet: usable directly
+            return cls
+        return register_method(name, config_cls)(cls)
+
+    return decorate
+
+
+@_register("evolution", EvolutionConfig)
+class HierarchicalEvolution:
+    """Liu et al. 2018, Algorithm 1 (controller) + 2 (workers, via the executor)."""
+
+    name: ClassVar[str] = "evolution"
+
+    def __init__(self, config: EvolutionConfig, ctx: Any) -> None:
+        self.config = config
+        self.ctx = ctx
+        self.search_space = ctx.space
+        self.hierarchy = getattr(ctx.space, "hierarchy", None)
+        if self.hierarchy is None:
+            raise ConfigError(f"method 'evolution' needs a hierarchical genotype space (allowed: hierarchical, flat), "
+                              f"got {getattr(ctx.space, 'name', ctx.space)!r}")
+        self.rng = ctx.rng(PHASE, "controller")
+        # proposals in order: key, arch (dict), origin ("init" | "mutation" | "random"), parent (proposal index or
+        # -1), status ("running" | "complete" | "failed"), fitness (None until complete)
+        self.proposals: list[dict[str, Any]] = []
+        self.population: list[int] = []  # proposal indices in completion order: the table M
+        self._fitness: list[float] = []  # fitness of `population`, same order (for fast tournaments)
+        self._seen: dict[str, int] = {}  # arch key -> proposal index (dedup)
+        self._trials: dict[int, int] = {}  # proposal index -> ledger trial of the evaluations in flight
+        self.propose_seconds: list[float] = []  # controller time: select + mutate (+ dedup)
+        self.record_seconds: list[float] = []  # controller time: record in the ledger and the population
+
+    # -- the algorithm box ----------------------------------------------------------------------------------------
+    def run(self) -> SearchResult:
+        cfg, ctx = self.config, self.ctx
+        limit = cfg.in_flight or max(1, int(getattr(ctx.executor, "workers", 1) or 1))
+        running: list[tuple[Any, int]] = []  # (executor handle, proposal index)
+        for index, proposal in enumerate(self.proposals):  # after a resume: in-flight work is submitted again
+            if proposal["status"] == "running":
+                running.append((self._submit(index), index))
+        with ctx.progress(f"{cfg.strategy} ({ctx.space.name})", total=cfg.evaluations) as bar:
+            bar.advance(len(self.population) + self._failed())
+            while True:
+                while len(running) < limit and len(self.proposals) < cfg.evaluations:
+                    start = time.perf_counter()
+                    index = self._propose()
+                    self.propose_seconds.append(time.perf_counter() - start)
+                    if index is None:
+                        ctx.log(f"evolution: no genotype left that was not evaluated after {cfg.max_redraws} draws")
+                        break
+                    running.append((self._submit(index), index))
+                if not running:
+                    break
+                handle, outcome = ctx.executor.wait_any([h for h, _ in running])
+                position = next(k for k, (h, _) in enumerate(running) if h is handle)
+                _, index = running.pop(position)
+                start = time.perf_counter()
+                self._record(index, outcome)
+                self.record_seconds.append(time.perf_counter() - start)
+                bar.advance()
+                ctx.checkpoint(self)
+        return self.result()
+
+    # -- controller steps -------------------------------------------------------------------------------------------
+    def _propose(self) -> int | None:
+        """Next genotype not yet evaluated nor in flight: initial random ones first, then mutated winners."""
+        cfg = self.config
+        for _ in range(cfg.max_redraws):
+            if len(self.proposals) < cfg.population or cfg.strategy == "random" or not self.population:
+                origin = "init" if len(self.proposals) < cfg.population else "random"
+                arch, parent = random_genotype(self.hierarchy, self.rng, cfg.init_mutations), -1
+            else:
+                winner = tournament_select(self._fitness, self.rng, cfg.tournament_fraction)
+                parent = self.population[winner]
+                origin = "mutation"
+                arch = mutate(Arch(self.proposals[parent]["arch"].items()), self.hierarchy, self.rng)
+            arch = self.search_space.space.validate(arch)
+            if arch.key in self._seen:
+                continue  # identical genotypes are not trained twice
+            index = len(self.proposals)
+            self.proposals.append({"key": f"{PHASE}/{index}", "arch": arch.to_dict(), "origin": origin,
+                                   "parent": parent, "status": "running", "fitness": None})
+            self._seen[arch.key] = index
+            return index
+        return None
+
+    def _submit(self, index: int) -> Any:
+        proposal = self.proposals[index]
+        arch = self.search_space.space.validate(proposal["arch"])
+        cost = self.search_space.cost(arch)
+        attrs = {"macs": int(cost.macs), "params": int(cost.params), "phase": PHASE, "key": proposal["key"],
+                 "arch_json": arch.to_json(), "origin": proposal["origin"], "parent": proposal["parent"]}
+        self._trials[index] = self.ctx.ledger.start(arch, key=proposal["key"], phase=PHASE, attrs=attrs)
+        return self.ctx.executor.submit(run_eval_task, self._task(index, arch))
+
+    def _task(self, index: int, arch: Arch) -> EvalTask:
+        cfg, spec = self.config, self.ctx.space_spec
+        data = dict(self.ctx.data_spec)
+        split = dict(data.pop("split", None) or {})
+        if cfg.train_size is not None:
+            split["train_size"] = cfg.train_size
+        if cfg.val_size is not None:
+            split["val_size"] = cfg.val_size
+        seed = int(self.ctx.rng(PHASE, "train", index).integers(2**31 - 1))
+        return EvalTask(space=spec["name"], space_options=dict(spec.get("options") or {}), arch=arch.to_dict(),
+                        recipe=dict(cfg.recipe), epochs=cfg.epochs, split=split, seed=seed, threads=cfg.threads,
+                        test=False, **data)
+
+    def _record(self, index: int, outcome: Any) -> None:
+        """Write the evaluation to the ledger and, when it trained, add the genotype to the population."""
+        proposal, ledger = self.proposals[index], self.ctx.ledger
+        trial = self._trials.pop(index)
+        arch = self.search_space.space.validate(proposal["arch"])
+        cost = self.search_space.cost(arch)
+        if isinstance(outcome, BaseException) or outcome.diverged or outcome.val_accuracy is None:
+            reason = (f"{type(outcome).__name__}: {outcome}" if isinstance(outcome, BaseException)
+                      else outcome.error or "no validation accuracy")
+            ledger.fail(trial, reason)
+            proposal["status"] = "failed"
+            fitness = math.nan
+        else:
+            for epoch, row in enumerate(outcome.per_epoch, start=1):
+                if row.get("val_accuracy") is not None:
+                    ledger.report_epoch(trial, epoch, float(row["val_accuracy"]))
+            fitness = float(outcome.val_accuracy)
+            values = {"accuracy": fitness, "macs": float(cost.macs), "params": float(cost.params)}
+            names = getattr(ledger, "objective_names", None)
+            ledger.complete(trial, {k: v for k, v in values.items() if not names or k in names},
+                            {"macs": int(cost.macs), "params": int(cost.params), "seconds": float(outcome.seconds),
+                             "phase": PHASE, "key": proposal["key"]})
+            proposal["status"] = "complete"
+            proposal["fitness"] = fitness
+            self.population.append(index)
+            self._fitness.append(fitness)
+        best = max(self._fitness) if self._fitness else math.nan
+        self.ctx.log_metrics(PHASE, len(self.population) + self._failed(), fitness=fitness, best_fitness=best,
+                             population=float(len(self.population)), macs=float(cost.macs),
+                             origin_mutation=float(proposal["origin"] == "mutation"))
+
+    def _failed(self) -> int:
+        return sum(p["status"] == "failed" for p in self.proposals)
+
+    # -- result and state -----------------------------------------------------------------------------------------
+    def result(self) -> SearchResult:
+        if not self.population:
+            raise ConfigError("evolution: no genotype trained successfully; see the failed trials in the ledger")
+        candidates = []
+        for index in self.population:
+            proposal = self.proposals[index]
+            arch = self.search_space.space.validate(proposal["arch"])
+            cost = self.search_space.cost(arch)
+            candidates.append(Candidate(arch, {"accuracy": proposal["fitness"], "macs": float(cost.macs),
+                                               "params": float(cost.params)},
+                                        {"key": proposal["key"], "origin": proposal["origin"]}))
+        best = max(candidates, key=lambda c: c.objectives["accuracy"])  # first of equals: earliest completed
+        front = _pareto(candidates)
+        extra = {"evaluations": len(self.population) + self._failed(), "failed": self._failed(),
+                 "strategy": self.config.strategy,
+                 "controller_ms": self.controller_ms()}
+        return SearchResult(best=best, pareto_front=tuple(front), extra=extra)
+
+    def controller_ms(self) -> float | None:
+        """Mean controller time per evaluation (select + mutate + record), in milliseconds."""
+        if not self.propose_seconds or not self.record_seconds:
+            return None
+        return 1e3 * (float(np.mean(self.propose_seconds)) + float(np.mean(self.record_seconds)))
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"rng": self.rng.bit_generator.state, "proposals": [dict(p) for p in self.proposals],
+                "population": list(self.population)}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.rng.bit_generator.state = state["rng"]
+        self.proposals = [dict(p) for p in state["proposals"]]
+        self.population = [int(i) for i in state["population"]]
+        self._fitness = [float(self.proposals[i]["fitness"]) for i in self.population]
+        self._seen = {self.search_space.space.validate(p["arch"]).key: i for i, p in enumerate(self.proposals)}
+
+
+def _pareto(candidates: list[Candidate]) -> list[Candidate]:
+    """Candidates no other beats on both accuracy (higher) and MACs (lower), by increasing MACs."""
+    ordered = sorted(candidates, key=lambda c: (c.objectives["macs"], -c.objectives["accuracy"]))
+    front, best = [], -math.inf
+    for candidate in ordered:
+        if candidate.objectives["accuracy"] > best:
+            front.append(candidate)
+            best = candidate.objectives["accuracy"]
+    return front
