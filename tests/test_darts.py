@@ -368,3 +368,21 @@ def test_report_plots_from_logged_metrics(tmp_path, method):
     assert names == sorted(f"{method}_{n}.png" for n in ("alphas_normal", "alphas_reduce", "final_weights",
                                                           "cell_normal", "cell_reduce", "skips"))
     assert all(p.stat().st_size > 1000 for p in paths)
+
+
+def test_trainer_adds_the_auxiliary_head_loss():
+    from archsearch.train import Recipe, Trainer
+
+    space = create_space("darts", preset="smoke", auxiliary=True, input_shape=(1, 16, 16))
+    arch = arch_from_edges(space.space, DARTS_V2)
+    x, y = torch.randn(4, 1, 16, 16), torch.tensor([0, 1, 2, 3])
+    with_head = space.build(arch)
+    plain = create_space("darts", preset="smoke", auxiliary=False, input_shape=(1, 16, 16)).build(arch)
+    plain.load_state_dict({k: v for k, v in with_head.state_dict().items() if not k.startswith("auxiliary")})
+    losses = []
+    for net in (with_head, plain):
+        trainer = Trainer(net, Recipe(augment=False, channels_last=False), steps_per_epoch=1, epochs=1)
+        losses.append(trainer.step(x, y))
+    aux = F.cross_entropy(with_head.auxiliary_logits, y).item()
+    assert losses[0] == pytest.approx(losses[1] + 0.4 * aux, rel=1e-4)
+    assert space.auxiliary_weight == 0.4

@@ -179,6 +179,10 @@ class Trainer:
                 with torch.no_grad():
                     teacher_logits = self.teacher(inputs)
         loss = self._loss(logits.float(), y, mixed, teacher_logits)
+        auxiliary = getattr(self.model, "auxiliary_logits", None)
+        if isinstance(auxiliary, torch.Tensor):  # an auxiliary tower (DARTS: loss += 0.4 x its cross-entropy)
+            loss = loss + float(getattr(self.model, "auxiliary_weight", 0.4)) * self._loss(auxiliary.float(), y,
+                                                                                            mixed, None)
 
         if check_now:
             value = float(loss.detach())
