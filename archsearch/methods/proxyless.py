@@ -275,6 +275,26 @@ def update_baseline(baseline: float | None, mean_reward: float, decay: float) ->
     return decay * baseline + (1.0 - decay) * mean_reward
 
 
+def init_weights(model: nn.Module, generator: torch.Generator) -> None:
+    """The released code's initialisation (run_manager ``init_model('he_fout')``), drawn from `generator` so a
+    seed fixes the supernet: conv N(0, sqrt(2 / (k_h k_w C_out))), BN (1, 0), linear U(+-1/sqrt(fan_in)), bias 0."""
+    with torch.no_grad():
+        for module in model.modules():
+            if isinstance(module, nn.Conv2d):
+                fan_out = module.kernel_size[0] * module.kernel_size[1] * module.out_channels
+                nn.init.normal_(module.weight, 0.0, math.sqrt(2.0 / fan_out), generator=generator)
+                if module.bias is not None:
+                    module.bias.zero_()
+            elif isinstance(module, nn.modules.batchnorm._BatchNorm) and module.affine:
+                module.weight.fill_(1.0)
+                module.bias.zero_()
+            elif isinstance(module, nn.Linear):
+                bound = 1.0 / math.sqrt(module.in_features)
+                nn.init.uniform_(module.weight, -bound, bound, generator=generator)
+                if module.bias is not None:
+                    module.bias.zero_()
+
+
 def recalibrate_bn(model: nn.Module, batches: list[torch.Tensor]) -> None:
     """Re-estimate BN running statistics of an inherited child (its supernet statistics mix every path)."""
     bns = [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
@@ -318,6 +338,7 @@ class ProxylessNAS:
                               f"{getattr(self.space, 'name', self.space)!r} has none")
         self.device = torch.device(ctx.device)
         self.supernet: nn.Module = self.space.supernet()
+        init_weights(self.supernet, ctx.torch_generator("proxyless", "weight-init"))
         self.ops: list[MixedOp] = list(mixed_ops(self.supernet))
         names = [op.name for op in self.ops]
         if len(set(names)) != len(names):
@@ -475,7 +496,7 @@ class ProxylessNAS:
     def _finish(self, splits: Any, batches: Batches) -> SearchResult:
         arch = self.derived_arch()
         child = self.space.inherit(self.supernet, arch).to(self.device)
-        generator = torch.Generator().manual_seed(int(self.ctx.seed))
+        generator = self.ctx.torch_generator("proxyless", "recalibration")
         recal = Batches(splits.train, self.config.batch_size, shuffle=True, generator=generator)
         xs = [x.to(self.device) for i, (x, _) in zip(range(self.config.bn_recalibration_batches), recal)]
         recalibrate_bn(child, xs)
@@ -689,5 +710,5 @@ def _pareto(candidates: list[Candidate]) -> list[Candidate]:
     return front
 
 
-__all__ = ["ExpectedCost", "ProxylessConfig", "ProxylessNAS", "hardware_loss", "recalibrate_bn",
+__all__ = ["ExpectedCost", "ProxylessConfig", "ProxylessNAS", "hardware_loss", "init_weights", "recalibrate_bn",
            "reinforce_alpha_grads", "reinforce_reward", "update_baseline"]
