@@ -19,6 +19,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import shutil
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping, Sequence
@@ -130,7 +131,8 @@ def save_model(model: nn.Module, directory: Path, input_shape: Sequence[int], fo
     torch.save(model.state_dict(), files["state_dict"])
     example = torch.randn(1, *input_shape, generator=torch.Generator().manual_seed(0))
     if "torchscript" in formats:
-        with torch.no_grad():
+        with torch.no_grad(), warnings.catch_warnings():
+            warnings.simplefilter("ignore", torch.jit.TracerWarning)  # shape checks traced as constants: intended
             traced = torch.jit.trace(model, example, check_trace=False)
         files["torchscript"] = directory / "model.torchscript.pt"
         traced.save(str(files["torchscript"]))
