@@ -12,6 +12,8 @@ params reaches a given accuracy-prediction MSE with about 5x fewer trained sampl
    epochs + 50 epochs): *pretrained* (encoder + proxy head first trained on FLOPs/params of 80% of a Sobol pool of
    `--pool` archs, 20% for validation; encoder frozen in the first 50 epochs) and *scratch* (no pretraining).
    Test MSE (in accuracy percent points squared) and Kendall tau are recorded.
+   With ``--fixed-recipe`` the pairs are architectures trained with one default recipe (separate cache
+   ``nars_pairs_fixed_recipe.jsonl``): the setting where the free proxies carry the most information.
 3. ``samples_ratio_at_equal_mse`` = (labels the scratch predictor needs to reach the MSE the pretrained predictor
    reaches with 32 labels, log-linear interpolation of the seed-mean curves) / 32. When scratch never gets there
    within the largest size, the ratio is a lower bound (printed as such; the RESULT holds the bound).
@@ -48,15 +50,24 @@ CACHE = OUT / "nars_pairs.jsonl"
 BASE_RECIPE = Recipe(ema_decay=0.99)  # ~125 steps per run: a 0.9999 EMA would still be the initial weights
 
 
-def spaces():
+def spaces(args):
+    """(fbnet space, recipe space or None, the searched space): joint by default, architecture only with
+    ``--fixed-recipe`` (every pair trained with the default recipe)."""
     fbnet = create_space("fbnet", preset="quick")
+    if args.fixed_recipe:
+        return fbnet, None, fbnet.space
     recipes = recipe_space("quick")
     return fbnet, recipes, joint_space(fbnet.space, recipes)
 
 
+def cache_path(args) -> Path:
+    return CACHE.with_name("nars_pairs_fixed_recipe.jsonl") if args.fixed_recipe else CACHE
+
+
 def make_task(arch_part, recipe_part, args, seed: int) -> EvalTask:
+    recipe = BASE_RECIPE if recipe_part is None else recipe_from_arch(recipe_part, BASE_RECIPE)
     return EvalTask(space="fbnet", space_options={"preset": "quick"}, arch=arch_part.to_dict(),
-                    recipe=recipe_from_arch(recipe_part, BASE_RECIPE).to_dict(), epochs=args.epochs,
+                    recipe=recipe.to_dict(), epochs=args.epochs,
                     data="fashion-mnist", split={"train_size": args.train_size, "val_size": 2000,
                                                  "small_val_size": 0, "seed": 0},
                     seed=seed, threads=1, test=False)
@@ -64,12 +75,13 @@ def make_task(arch_part, recipe_part, args, seed: int) -> EvalTask:
 
 def label_pairs(args) -> list[dict]:
     """Train the pairs not cached yet; return all cached records (as many as asked)."""
-    fbnet, recipes, joint = spaces()
+    fbnet, recipes, joint = spaces(args)
     pool = sobol_pool(joint, args.pairs, np.random.default_rng(12345))
     OUT.mkdir(parents=True, exist_ok=True)
     cached = {}
-    if CACHE.exists():
-        for line in CACHE.read_text().splitlines():
+    cache = cache_path(args)
+    if cache.exists():
+        for line in cache.read_text().splitlines():
             if line.strip():
                 record = json.loads(line)
                 if record["epochs"] == args.epochs and record["train_size"] == args.train_size:
@@ -80,10 +92,10 @@ def label_pairs(args) -> list[dict]:
     start = time.perf_counter()
     if todo:
         context = mp.get_context("spawn")
-        with ProcessPoolExecutor(args.workers, mp_context=context) as pool_executor, CACHE.open("a") as sink:
+        with ProcessPoolExecutor(args.workers, mp_context=context) as pool_executor, cache.open("a") as sink:
             futures = {}
             for i, arch in todo:
-                arch_part, recipe_part = split_joint(arch, fbnet.space, recipes)
+                arch_part, recipe_part = (arch, None) if recipes is None else split_joint(arch, fbnet.space, recipes)
                 futures[pool_executor.submit(run_eval_task, make_task(arch_part, recipe_part, args, i))] = arch
             for done, future in enumerate(as_completed(futures), start=1):
                 arch, result = futures[future], future.result()
@@ -104,7 +116,7 @@ def label_pairs(args) -> list[dict]:
 
 
 def evaluate_sizes(records: list[dict], args) -> dict[str, np.ndarray]:
-    fbnet, recipes, joint = spaces()
+    fbnet, recipes, joint = spaces(args)
     x_all = joint.encode_many([joint.validate(r["arch"]) for r in records])
     y_all = np.array([r["val_accuracy"] for r in records])
     sizes = [s for s in args.sizes if s <= len(records) - args.test]
@@ -158,6 +170,8 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[8, 16, 32, 48, 72])
     parser.add_argument("--pool", type=int, default=4096)
     parser.add_argument("--pretrain-epochs", type=int, default=30)
+    parser.add_argument("--fixed-recipe", action="store_true",
+                        help="architecture-only labels (default recipe for every pair): where FLOPs matter most")
     args = parser.parse_args()
     torch.set_num_threads(1)
     if 32 not in args.sizes:
