@@ -212,3 +212,22 @@ def test_evolution_children_always_satisfy_the_constraint_and_the_best_never_dro
     assert np.all(np.diff(result.best_per_generation) >= 0)
     assert result.best_per_generation[-1] > result.best_per_generation[0]
     assert len(result.population) == 40
+
+
+def test_evolution_stops_when_the_best_score_saturates():
+    space = create_space("fbnet", preset="smoke").space
+    rng = np.random.default_rng(0)
+    initial = [space.sample(rng) for _ in range(10)]
+    config = EvolutionConfig(population=10, from_history=0, children_per_parent=2, keep=4, patience=3)
+    result = evolve(space, lambda archs: np.zeros(len(archs)), lambda a: True, initial, rng, config)
+    assert len(result.best_per_generation) == 1 + 3  # generation 0, then 3 generations without gain
+    assert result.scored == 10 + 3 * 4 * 2
+
+
+def test_adaptive_mutation_is_gentlest_for_the_best_parent():
+    from archsearch.search.predictor_evolution import mutation_counts
+
+    scores = np.array([0.9, 0.5, 0.1, 0.1])
+    counts = np.stack([mutation_counts(scores, 20, np.random.default_rng(s), EvolutionConfig()) for s in range(200)])
+    assert np.all(counts[:, 0] == 1)  # the best parent changes exactly one choice
+    assert counts[:, 2].mean() > counts[:, 1].mean() > 1.0  # below-average parents explore the most
