@@ -231,3 +231,183 @@ def test_adaptive_mutation_is_gentlest_for_the_best_parent():
     counts = np.stack([mutation_counts(scores, 20, np.random.default_rng(s), EvolutionConfig()) for s in range(200)])
     assert np.all(counts[:, 0] == 1)  # the best parent changes exactly one choice
     assert counts[:, 2].mean() > counts[:, 1].mean() > 1.0  # below-average parents explore the most
+
+
+# -- the method loop -------------------------------------------------------------------------------------------------
+import contextlib  # noqa: E402
+import io  # noqa: E402
+import json  # noqa: E402
+import types  # noqa: E402
+import zlib  # noqa: E402
+
+from archsearch.cost.constraints import parse_constraints  # noqa: E402
+
+CONSTRAINTS = parse_constraints(["flops<=150K", "flops<=250K"])
+
+
+class _Crash(Exception):
+    pass
+
+
+class _Ledger:
+    objective_names = ("accuracy", "macs")
+
+    def __init__(self):
+        self.trials: dict[int, dict] = {}
+
+    def start(self, arch, *, key, phase, attrs=None):
+        for number, trial in self.trials.items():
+            if trial["key"] == key and trial["state"] == "running":
+                return number
+        self.trials[len(self.trials)] = {"key": key, "phase": phase, "state": "running", "epochs": {}}
+        return len(self.trials) - 1
+
+    def report_epoch(self, trial, epoch, value):
+        self.trials[trial]["epochs"][epoch] = value
+
+    def complete(self, trial, values, attrs=None):
+        assert set(values) <= set(self.objective_names)
+        self.trials[trial].update(state="complete", values=values)
+
+    def fail(self, trial, reason):
+        self.trials[trial].update(state="fail", reason=reason)
+
+    def find(self, key):
+        return None
+
+
+class _Executor:
+    workers = 1
+
+    def submit(self, fn, *args):
+        return [fn(*args)]
+
+    def wait_any(self, handles):
+        return handles[0], handles[0][0]
+
+    def map(self, fn, items):
+        return [fn(i) for i in items]
+
+
+class _Context:
+    """A minimal in-memory RunContext (the protocol of archsearch.experiment.context): checkpoints are serialised
+    with torch.save and reloaded with weights_only=True, exactly as a resume does."""
+
+    def __init__(self, run_dir, *, constraints=(), crash_after=None):
+        self.run_dir, self.seed, self.device = run_dir, 0, torch.device("cpu")
+        self.ledger, self.executor = _Ledger(), _Executor()
+        self.space_spec = {"name": "fbnet", "options": {"preset": "smoke"}}
+        self.space = create_space("fbnet", preset="smoke")
+        self.data_spec = {"data": "digits", "split": {"val_size": 300, "small_val_size": 0}}
+        self.constraints, self.preset = tuple(constraints), "smoke"
+        self.checkpoints: list[bytes] = []
+        self.crash_after = crash_after
+        self.metrics: dict[str, list] = {}
+
+    def rng(self, *phase):
+        return np.random.default_rng([self.seed] + [zlib.crc32(str(p).encode()) for p in phase])
+
+    def torch_generator(self, *phase):
+        return torch.Generator().manual_seed(int(self.rng(*phase).integers(2**62)))
+
+    def checkpoint(self, method):
+        buffer = io.BytesIO()
+        torch.save(method.state_dict(), buffer)
+        self.checkpoints.append(buffer.getvalue())
+        if self.crash_after is not None and len(self.checkpoints) == self.crash_after:
+            raise _Crash
+
+    def latest(self):
+        return torch.load(io.BytesIO(self.checkpoints[-1]), weights_only=True)
+
+    @contextlib.contextmanager
+    def progress(self, description, total):
+        yield types.SimpleNamespace(advance=lambda n=1: None)
+
+    def log(self, message):
+        pass
+
+    def log_metrics(self, series, step, **values):
+        self.metrics.setdefault(series, []).append({"step": step, **values})
+
+    def splits(self):
+        from archsearch.train.task import cached_splits
+
+        return cached_splits("digits", None, self.data_spec["split"])
+
+
+def _smoke(**changes):
+    from archsearch.methods.nars import NARSConfig
+
+    return NARSConfig(**{**NARSConfig.PRESETS["smoke"], **changes})
+
+
+def test_train_until_keeps_the_full_schedule_and_stops_early():
+    from archsearch.methods.nars import train_until
+    from archsearch.train import EvalTask
+
+    task = EvalTask(space="fbnet", space_options={"preset": "smoke"},
+                    arch=create_space("fbnet", preset="smoke").default_arch().to_dict(),
+                    recipe={"batch_size": 32, "schedule": "cosine", "lr": 0.05, "dropout": 0.2}, epochs=3,
+                    data="digits", split={"val_size": 200, "small_val_size": 0}, seed=3, test=False)
+    cut, full = train_until(task, 1), train_until(task)
+    assert len(cut.per_epoch) == 1 and len(full.per_epoch) == 3
+    assert cut.per_epoch[0]["lr"] == pytest.approx(full.per_epoch[0]["lr"])  # the 3-epoch cosine, cut short
+    assert cut.per_epoch[0]["val_accuracy"] == full.per_epoch[0]["val_accuracy"]  # dropout seeded per task
+
+
+def test_nars_joint_run_meets_every_constraint_and_records_the_stages(tmp_path):
+    from archsearch.methods.nars import NARS
+
+    ctx = _Context(tmp_path, constraints=CONSTRAINTS)
+    result = NARS(_smoke(), ctx).run()
+    found = result.extra["per_constraint"]
+    assert [f["constraint"] for f in found] == ["flops<=150K", "flops<=250K"]
+    assert found[0]["macs"] <= 150_000 and found[1]["macs"] <= 250_000
+    assert all({"optimizer", "lr", "ema", "resolution"} <= set(f["arch"]) for f in found)  # joint points
+    assert all(f["arch"]["ema"] is True for f in found)  # the joint search always uses EMA
+    stage2 = [t for t in ctx.ledger.trials.values() if t["phase"] == "stage2"]
+    assert len(stage2) == 2 * 3 and all(t["state"] == "complete" for t in stage2)  # T x m, per-epoch values
+    assert all(len(t["epochs"]) == 2 for t in stage2[:3])  # the first iteration: full training
+    stop = result.extra["stop_epoch"]
+    assert all(len(t["epochs"]) == stop for t in stage2[3:])  # later iterations: early-stopped at e
+    assert len([t for t in ctx.ledger.trials.values() if t["phase"] == "final"]) == 2
+    assert {"pretrain", "samples", "early_stop", "evolution_0", "evolution_1", "finals"} <= set(ctx.metrics)
+
+
+@pytest.fixture(scope="module")
+def uninterrupted(tmp_path_factory):
+    from archsearch.methods.nars import NARS
+
+    return NARS(_smoke(final_epochs=0), _Context(tmp_path_factory.mktemp("full"), constraints=CONSTRAINTS)).run()
+
+
+# checkpoints of the smoke run: 1 after stage 1, 2 the first iteration's picks, 3-5 each trained candidate, 6 end of
+# iteration 1, 7-11 iteration 2, 12 end of stage 2, 13-14 each constraint of stage 3
+@pytest.mark.parametrize("crash_after", [1, 4, 9, 13])
+def test_nars_resume_equals_an_uninterrupted_run(tmp_path, crash_after, uninterrupted):
+    from archsearch.methods.nars import NARS
+
+    config, full = _smoke(final_epochs=0), uninterrupted
+    crashed = _Context(tmp_path, constraints=CONSTRAINTS, crash_after=crash_after)
+    with pytest.raises(_Crash):
+        NARS(config, crashed).run()
+    resumed_ctx = _Context(tmp_path, constraints=CONSTRAINTS)
+    method = NARS(config, resumed_ctx)
+    method.load_state_dict(crashed.latest())
+    resumed = method.run()
+    assert resumed.best.arch == full.best.arch and resumed.best.objectives == full.best.objectives
+    assert resumed.extra["stage3"] == [{**s, "seconds": r["seconds"]} for s, r in
+                                       zip(full.extra["stage3"], resumed.extra["stage3"])]
+
+
+def test_nars_recipe_mode_keeps_the_architecture_fixed(tmp_path):
+    from archsearch.methods.nars import NARS
+
+    ctx = _Context(tmp_path)
+    method = NARS(_smoke(mode="recipe", final_epochs=0), ctx)
+    result = method.run()
+    archs = {json.dumps(method.split(method.pool[e["index"]])[0].to_dict()) for e in method.evaluated}
+    assert archs == {json.dumps(ctx.space.default_arch().to_dict())}
+    assert set(result.best.arch) == set(recipe_space("smoke").choices)
+    assert method.pretrained_state is None  # recipe-only search: no pretrained embedding (FBNetV3 appendix)
