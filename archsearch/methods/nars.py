@@ -79,6 +79,7 @@ class NARSConfig:
     }
     BUDGET_FIELD: ClassVar[str] = "iterations"
     CLI_FLAGS: ClassVar[dict[str, str]] = {"--mode": "mode"}
+    DEFAULT_SPACE: ClassVar[str] = "fbnet"  # FBNetV3's architecture space (a hint for the experiment layer)
 
     mode: str = "joint"  # FBNetV3 sec. 4: "joint" architecture-recipe search, or "recipe" only (fixed arch)
     iterations: int | None = None  # T; None: 5 for joint, 4 for recipe-only (FBNetV3 sec. 4.1 / 4.2)
