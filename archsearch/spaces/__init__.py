@@ -28,7 +28,7 @@ def _load_builtins() -> None:
 
 
 # Each built-in space module registers itself on import; add a module here when you add a space.
-_BUILTIN_MODULES: list[str] = ["fbnet", "hierarchical", "darts"]
+_BUILTIN_MODULES: list[str] = ["fbnet", "hierarchical", "darts", "mobilenet"]
 
 __all__ = ["SPACES", "SearchSpace", "WeightSharingSpace", "cost_predicate", "create_space", "register_space",
            "space_names"]

@@ -1,0 +1,190 @@
+"""The `mobilenet` space (analytic cost = flop counter, skip only with a residual, SE variant, weight inheritance,
+latency-table ops) and user-defined spaces from choice modules (from_module / freeze round trips, clear errors)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+import torch.nn as nn
+from torch.utils.flop_counter import FlopCounterMode
+
+from archsearch.cost.latency import FIXED_PREFIX, op_key, space_ops
+from archsearch.errors import UsageError
+from archsearch.spaces import WeightSharingSpace, create_space
+from archsearch.spaces.mobilenet import SKIP
+from archsearch.supernet import BinaryGate, Weighted, make_alphas, mixed_ops, set_path
+
+torch.set_num_threads(1)
+
+
+def _measured(net: nn.Module, shape: tuple[int, ...]) -> tuple[int, int]:
+    net.eval()
+    with FlopCounterMode(display=False) as counter, torch.no_grad():
+        net(torch.randn(1, *shape))
+    return counter.get_total_flops() // 2, sum(p.numel() for p in net.parameters())
+
+
+# -- mobilenet: cost -----------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("preset,se,n", [("smoke", False, 8), ("smoke", True, 4), ("quick", False, 4),
+                                         ("quick", True, 4)])
+def test_analytic_cost_equals_flop_counter_and_parameter_count(preset, se, n):
+    space = create_space("mobilenet", preset=preset, se=se)
+    rng = np.random.default_rng(0)
+    for _ in range(n):
+        arch = space.space.sample(rng)
+        cost = space.cost(arch)
+        assert (cost.macs, cost.params) == _measured(space.build(arch), space.input_shape), arch
+
+
+def test_paper_preset_layout_and_cost_of_one_arch():
+    space = create_space("mobilenet", preset="paper")
+    assert space.input_shape == (3, 224, 224) and space.num_classes == 1000
+    assert len(space.blocks) == 21 and sum(SKIP in b.values for b in space.blocks) == 15
+    assert [b.c_out for b in space.blocks[::4]] == [24, 40, 80, 96, 192, 320]
+    assert space.blocks[0].input_shape == (16, 112, 112) and space.blocks[-1].input_shape == (192, 7, 7)
+    arch = space.space.sample(np.random.default_rng(1))
+    cost = space.cost(arch)
+    assert (cost.macs, cost.params) == _measured(space.build(arch), space.input_shape)
+
+
+def test_cost_accepts_plain_mappings_and_names_a_bad_value():
+    space = create_space("mobilenet", preset="smoke")
+    arch = space.space.sample(np.random.default_rng(0))
+    assert space.cost(dict(arch)) == space.cost(arch)
+    with pytest.raises(UsageError, match="b00"):
+        space.cost(dict(arch, b00="k9e9"))
+    with pytest.raises(UsageError, match="missing"):
+        space.cost({k: v for k, v in arch.items() if k != "b01"})
+
+
+# -- mobilenet: choices --------------------------------------------------------------------------------------------
+def test_skip_only_where_the_block_has_a_residual_and_se_gives_13_choices():
+    for se, count in ((False, 7), (True, 13)):
+        space = create_space("mobilenet", preset="quick", se=se)
+        for block in space.blocks:
+            assert (SKIP in block.values) == (block.stride == 1 and block.c_in == block.c_out)
+            assert len(block.values) == (count if SKIP in block.values else count - 1)
+        names = [b.name for b in space.blocks]
+        assert names == [f"b{i:02d}" for i in range(len(names))] == space.space.names()
+    assert "k7e6se" in create_space("mobilenet", preset="smoke", se=True).space.choices["b01"].values
+
+
+def test_skip_builds_an_identity_and_mbconv_keeps_its_residual():
+    space = create_space("mobilenet", preset="smoke")
+    residual = next(b for b in space.blocks if b.residual)
+    assert isinstance(space.make_candidate(residual.name, SKIP), nn.Identity)
+    block = space.make_candidate(residual.name, "k3e3")
+    assert block.residual
+    x = torch.randn(2, *residual.input_shape)
+    for module in block.modules():  # zero the branch: a residual block then passes x through
+        if isinstance(module, nn.BatchNorm2d):
+            nn.init.zeros_(module.weight)
+            nn.init.zeros_(module.bias)
+    torch.testing.assert_close(block.eval()(x), x)
+
+
+def test_overrides_and_bad_options():
+    space = create_space("mobilenet", preset="smoke", widths=[8, 8, 16], depths=[1, 2, 1], strides=[1, 2, 2],
+                         input_size=32, in_channels=3, num_classes=5, last_width=24)
+    assert space.input_shape == (3, 32, 32) and space.num_classes == 5 and len(space.blocks) == 4
+    assert space.build(space.space.sample(np.random.default_rng(0)))(torch.randn(2, 3, 32, 32)).shape == (2, 5)
+    with pytest.raises(UsageError, match="preset"):
+        create_space("mobilenet", preset="huge")
+    with pytest.raises(UsageError, match="one entry per stage"):
+        create_space("mobilenet", preset="smoke", widths=[8, 16, 24])
+    with pytest.raises(UsageError, match="strides"):
+        create_space("mobilenet", preset="smoke", strides=[3, 1])
+    with pytest.raises(UsageError, match="option"):
+        create_space("mobilenet", preset="smoke", width=[8])
+    with pytest.raises(UsageError, match="candidate"):
+        space.make_candidate("b00", "k4e3")
+
+
+# -- mobilenet: supernet and inheritance ---------------------------------------------------------------------------
+def _trained_supernet(space, steps: int = 3) -> nn.Module:
+    """A supernet whose weights and BN statistics moved away from their initial values on a few paths."""
+    torch.manual_seed(0)
+    supernet = space.supernet()
+    assert isinstance(space, WeightSharingSpace)
+    rng = np.random.default_rng(0)
+    optimizer = torch.optim.SGD(supernet.parameters(), lr=0.1)
+    for _ in range(steps):
+        set_path(supernet, space.space.sample(rng))
+        loss = supernet(torch.randn(8, *space.input_shape)).logsumexp(1).mean()
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+    return supernet
+
+
+def test_supernet_has_a_mixed_op_per_block_with_the_space_names():
+    space = create_space("mobilenet", preset="smoke", se=True)
+    supernet = space.supernet()
+    ops = list(mixed_ops(supernet))
+    assert [op.name for op in ops] == space.space.names()
+    assert [tuple(op.choices) for op in ops] == [b.values for b in space.blocks]
+    assert all(isinstance(op.ops[SKIP], nn.Identity) for op in ops if SKIP in op.ops)
+
+
+def test_inherited_child_equals_the_supernet_path_and_the_built_structure():
+    space = create_space("mobilenet", preset="smoke")
+    supernet = _trained_supernet(space).eval()
+    rng = np.random.default_rng(3)
+    x = torch.randn(4, *space.input_shape)
+    for _ in range(3):
+        arch = space.space.sample(rng)
+        set_path(supernet, arch)
+        child = space.inherit(supernet, arch)
+        assert not any(True for _ in mixed_ops(child))
+        assert str(child) == str(space.build(arch))  # the same modules as a fresh build
+        assert sum(p.numel() for p in child.parameters()) == space.cost(arch).params
+        with torch.no_grad():
+            torch.testing.assert_close(child(x), supernet(x), rtol=0, atol=0)
+    shared = {p.data_ptr() for p in child.parameters()} & {p.data_ptr() for p in supernet.parameters()}
+    assert not shared  # a copy: training the child leaves the supernet alone
+    with pytest.raises(UsageError, match="supernet"):
+        space.inherit(space.build(arch), arch)
+
+
+@pytest.mark.parametrize("policy", ["softmax", "sigmoid", "binary"])
+def test_every_path_policy_runs_on_the_supernet(policy):
+    space = create_space("mobilenet", preset="smoke")
+    supernet = space.supernet()
+    alphas = make_alphas(supernet)
+    assert set(alphas) == set(space.space.names())
+    generator = torch.Generator().manual_seed(0)
+    for op in mixed_ops(supernet):
+        if policy == "binary":
+            op.policy = BinaryGate(alphas[op.name])
+            op.policy.sample(generator, "two")
+            op.policy.arch_grad = True
+        else:
+            op.policy = Weighted(alphas[op.name], policy)
+    supernet(torch.randn(2, *space.input_shape)).sum().backward()
+    if policy == "binary":
+        for op in mixed_ops(supernet):
+            op.policy.accumulate_alpha_grad()
+    assert all(a.grad is not None and torch.isfinite(a.grad).all() for a in alphas.values())
+
+
+# -- mobilenet: latency-table ops ----------------------------------------------------------------------------------
+def test_space_ops_cover_every_candidate_and_the_fixed_parts():
+    space = create_space("mobilenet", preset="quick", se=True)
+    ops = space_ops(space)
+    keys = [key for key, _, _ in ops]
+    assert len(keys) == len(set(keys)) == 2 + sum(len(b.values) for b in space.blocks)
+    assert keys[:2] == [FIXED_PREFIX + "stem", FIXED_PREFIX + "head"]
+    assert op_key("b01", SKIP) in keys and op_key("b00", SKIP) not in keys
+    shapes = {key: shape for key, _, shape in ops}
+    # chaining the fixed parts and one candidate per block at their recorded shapes gives the network's output
+    arch = space.space.sample(np.random.default_rng(0))
+    x = torch.randn(1, *space.input_shape)
+    make = {key: factory for key, factory, _ in ops}
+    with torch.no_grad():
+        h = make[FIXED_PREFIX + "stem"]().eval()(x)
+        for block in space.blocks:
+            assert tuple(h.shape[1:]) == shapes[op_key(block.name, arch[block.name])]
+            h = make[op_key(block.name, arch[block.name])]().eval()(h)
+        assert tuple(h.shape[1:]) == shapes[FIXED_PREFIX + "head"]
+        assert make[FIXED_PREFIX + "head"]().eval()(h).shape == (1, space.num_classes)
