@@ -188,3 +188,138 @@ def test_space_ops_cover_every_candidate_and_the_fixed_parts():
             h = make[op_key(block.name, arch[block.name])]().eval()(h)
         assert tuple(h.shape[1:]) == shapes[FIXED_PREFIX + "head"]
         assert make[FIXED_PREFIX + "head"]().eval()(h).shape == (1, space.num_classes)
+
+
+# -- user-defined spaces -------------------------------------------------------------------------------------------
+from archsearch.space import InputChoice, LayerChoice, ModuleSpace, Space, freeze, space_from_module  # noqa: E402
+from archsearch.supernet import MixedOp, SinglePath  # noqa: E402
+
+
+def _conv_bn(k: int) -> nn.Module:
+    return nn.Sequential(nn.Conv2d(4, 4, k, padding=k // 2, bias=False), nn.BatchNorm2d(4))
+
+
+class _UserNet(nn.Module):
+    """An ordinary model with a layer choice, a nested choice, a list choice and an input choice."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.stem = nn.Conv2d(1, 4, 3, padding=1)
+        self.conv = LayerChoice({"c3": _conv_bn(3), "c5": _conv_bn(5),
+                                 "pair": nn.Sequential(_conv_bn(3), LayerChoice([nn.ReLU(), nn.Tanh()], "inner"))},
+                                label="conv")
+        self.act = LayerChoice([nn.ReLU(), nn.Hardswish()], label="act")
+        self.merge = InputChoice(2, 1, label="merge")
+        self.head = nn.Linear(4, 3)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        a = self.stem(x)
+        b = self.act(self.conv(a))
+        h = self.merge([a, b])
+        return self.head(h.mean((2, 3)))
+
+
+def test_user_model_becomes_a_space_and_freezes_to_the_chosen_modules():
+    torch.manual_seed(0)
+    model = _UserNet()
+    space = space_from_module(model)
+    assert space.names() == ["conv", "inner", "act", "merge"]
+    assert space.choices["conv"].values == ("c3", "c5", "pair")
+    assert space.choices["act"].values == ("0", "1") and space.choices["merge"].values == ("0", "1")
+    assert Space.from_module(model).choices == space.choices
+    for m in model.modules():  # BN statistics that are not the defaults, so eval outputs really use them
+        if isinstance(m, nn.BatchNorm2d):
+            m.running_mean.uniform_(-1, 1)
+    model.eval()
+    x = torch.randn(2, 1, 6, 6)
+    rng = np.random.default_rng(0)
+    for arch in [space.sample(rng) for _ in range(6)] + [{"conv": "pair", "inner": 1, "act": 0, "merge": 1}]:
+        child = freeze(model, arch)
+        assert not any(isinstance(m, MixedOp) for m in child.modules())
+        set_path(model, {k: str(v) for k, v in arch.items()})
+        with torch.no_grad():
+            torch.testing.assert_close(child(x), model(x), rtol=0, atol=0)
+    assert isinstance(child.conv[1], nn.Tanh) and isinstance(child.act, nn.ReLU)  # nested choice resolved
+    child.conv[0][0].weight.data.zero_()
+    assert model.conv.ops["pair"][0][0].weight.abs().sum() > 0  # a copy: the model keeps its weights
+
+
+def test_module_space_serves_methods_and_trains():
+    torch.manual_seed(0)
+    search_space = ModuleSpace(_UserNet(), (1, 6, 6), 3)
+    assert isinstance(search_space, WeightSharingSpace)
+    arch = search_space.space.validate({"conv": "c5", "inner": "0", "act": "1", "merge": "1"})
+    net = search_space.build(arch)
+    cost = search_space.cost(arch)
+    assert (cost.macs, cost.params) == _measured(net, (1, 6, 6))
+    assert search_space.cost(dict(arch)) is cost  # cached per arch
+    supernet = search_space.supernet()
+    alphas = make_alphas(supernet)
+    for op in mixed_ops(supernet):  # DARTS-style weighting works on the choice modules unchanged
+        op.policy = Weighted(alphas[op.name])
+    supernet(torch.randn(2, 1, 6, 6)).sum().backward()
+    assert all(alphas[name].grad is not None for name in ("conv", "act", "merge"))
+    set_path(supernet, arch)
+    assert all(isinstance(op.policy, SinglePath) for op in mixed_ops(supernet))
+    child = search_space.inherit(supernet.eval(), arch).eval()
+    x = torch.randn(2, 1, 6, 6)
+    with torch.no_grad():
+        torch.testing.assert_close(child(x), supernet(x))
+    # the frozen child trains on its own: a few steps on a separable toy problem lower the loss
+    y = torch.arange(12) % 3
+    data = torch.randn(12, 1, 6, 6) * 0.3 + y.view(-1, 1, 1, 1).float()
+    child.train()
+    optimizer = torch.optim.Adam(child.parameters(), lr=0.05)
+    losses = []
+    for _ in range(15):
+        loss = nn.functional.cross_entropy(child(data), y)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        losses.append(loss.item())
+    assert losses[-1] < 0.5 * losses[0]
+
+
+def test_input_choice_picks_and_reduces_k_of_n():
+    pick = InputChoice(3, 2, label="in", reduction="mean")
+    assert pick.choices == ["0,1", "0,2", "1,2"]
+    a, b, c = (torch.full((1, 2), v) for v in (1.0, 2.0, 4.0))
+    set_path(pick, {"in": "0,2"})
+    torch.testing.assert_close(pick([a, b, c]), torch.full((1, 2), 2.5))
+    frozen = freeze(nn.Sequential(pick), {"in": "1,2"})
+    torch.testing.assert_close(frozen[0]([a, b, c]), torch.full((1, 2), 3.0))
+    concat = InputChoice(2, 2, label="cat", reduction="concat")
+    set_path(concat, {"cat": "0,1"})
+    assert concat([a, b]).shape == (1, 4)
+
+
+def test_user_space_errors_are_usage_errors_naming_the_problem():
+    class Twice(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.a = LayerChoice([nn.ReLU(), nn.Tanh()], label="act")
+            self.b = LayerChoice([nn.ReLU(), nn.Tanh()], label="act")
+
+    with pytest.raises(UsageError, match="'act' is used twice"):
+        space_from_module(Twice())
+    with pytest.raises(UsageError, match="no LayerChoice"):
+        space_from_module(nn.Linear(2, 2))
+    with pytest.raises(UsageError, match="label"):
+        LayerChoice([nn.ReLU()], label="")
+    with pytest.raises(UsageError, match="not an nn.Module"):
+        LayerChoice({"relu": torch.relu}, label="x")
+    with pytest.raises(UsageError, match="n_chosen"):
+        InputChoice(2, 3, label="x")
+    with pytest.raises(UsageError, match="reduction"):
+        InputChoice(2, 1, label="x", reduction="max")
+    model = _UserNet()
+    full = {"conv": "c3", "inner": "0", "act": "0", "merge": "0"}
+    with pytest.raises(UsageError, match=r"conv='c7' is not allowed \(allowed: 'c3', 'c5', 'pair'\)"):
+        freeze(model, dict(full, conv="c7"))
+    with pytest.raises(UsageError, match=r"missing choice\(s\) \['merge'\]"):
+        freeze(model, {k: v for k, v in full.items() if k != "merge"})
+    with pytest.raises(UsageError, match="unknown choice"):
+        freeze(model, dict(full, depth=3))
+    with pytest.raises(UsageError, match="expects 2 inputs"):
+        set_path(model, full)
+        model.merge([torch.zeros(1)])
