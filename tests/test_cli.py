@@ -161,8 +161,8 @@ def test_report_command_writes_pngs_and_summary(capsys, tmp_path):
     run_dir = write_run(tmp_path)
     code, out, _ = run_cli(capsys, "report", str(run_dir))
     assert code == 0
-    assert sorted(p.name for p in (run_dir / "report").iterdir()) == [
-        "pareto_macs.png", "pareto_params.png", "progress.png", "summary.md"]
+    assert {p.name for p in (run_dir / "report").iterdir()} >= {  # plus the method's own (random: fitness curve)
+        "pareto_macs.png", "pareto_params.png", "progress.png", "summary.md"}
     assert f"wrote {run_dir / 'report' / 'summary.md'}" in out
 
 

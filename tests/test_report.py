@@ -86,7 +86,7 @@ def test_report_writes_plots_and_summary(tmp_path):
     run_dir = write_run(tmp_path)
     report = make_report(run_dir)
     names = sorted(p.name for p in report.plots)
-    assert names == ["pareto_macs.png", "pareto_params.png", "progress.png"]
+    assert names == ["evolution_fitness.png", "pareto_macs.png", "pareto_params.png", "progress.png"]
     for p in report.plots:
         assert p.parent == run_dir / "report" and p.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     text = report.summary.read_text()

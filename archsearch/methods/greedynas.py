@@ -587,3 +587,13 @@ def _completed_accuracy(record: Any) -> float | None:
 
 __all__ = ["GreedyNAS", "GreedyNASConfig", "SPOSConfig", "TrainStream", "batch_statistics", "constraint_violation",
            "path_accuracy", "path_losses", "recalibrate_batchnorm", "select_lowest"]
+
+
+def _register() -> None:
+    from archsearch.methods import register_method
+
+    register_method("greedynas", GreedyNASConfig)(GreedyNAS)
+    register_method("spos", SPOSConfig)(GreedyNAS)  # the same loop with uniform sampling (METHODS.md sec. 1)
+
+
+_register()

@@ -1,0 +1,73 @@
+"""Ray executor: each task runs in a Ray worker (1 CPU, or 1 GPU when asked), retried when its worker dies.
+
+``address=None`` starts a local Ray instance with `workers` CPUs; ``address="ray://head:10001"`` or ``"auto"``
+joins an existing cluster (the workers must have archsearch installed; datasets are read on the workers, so give
+them the same data directory or the Debian package). The driver keeps the ledger: results travel back as values.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any, Callable
+
+from archsearch.errors import UsageError
+
+MAX_RETRIES = 3  # a worker process that dies (OOM, SIGKILL, lost node) costs a retry, not a trial
+
+
+def _call(fn: Callable[..., Any], *args: Any) -> Any:
+    return fn(*args)
+
+
+class RayExecutor:
+    def __init__(self, *, workers: int | None = None, address: str | None = None, gpus_per_task: float = 0.0,
+                 log: Callable[[str], None] | None = None) -> None:
+        try:
+            import ray
+        except ImportError:
+            raise UsageError("the ray executor needs Ray: pip install 'archsearch[ray]'") from None
+        self._ray = ray
+        self._started_here = False
+        if not ray.is_initialized():
+            kwargs: dict[str, Any] = {"include_dashboard": False, "log_to_driver": False,
+                                      "configure_logging": False}
+            if address:
+                kwargs["address"] = address
+            else:
+                kwargs["num_cpus"] = int(workers or os.cpu_count() or 1)
+                # the working directory's code, not a copy, on a local instance
+                kwargs["runtime_env"] = {"env_vars": {"OMP_NUM_THREADS": "1", "ARCHSEARCH_PROGRESS": "0"}}
+            try:
+                ray.init(**kwargs)
+            except Exception as err:
+                where = address or "a local instance"
+                raise UsageError(f"cannot start Ray on {where}: {str(err).splitlines()[0]}") from None
+            self._started_here = True
+        cpus = int(ray.cluster_resources().get("CPU", 1))
+        self.workers = int(workers or cpus)
+        self._remote = ray.remote(num_cpus=1, num_gpus=gpus_per_task, max_retries=MAX_RETRIES,
+                                  retry_exceptions=False)(_call)
+        if log is not None:
+            log(f"ray: {self.workers} concurrent tasks on a cluster with {cpus} CPUs")
+
+    def submit(self, fn: Callable[..., Any], *args: Any) -> Any:
+        return self._remote.remote(fn, *args)
+
+    def wait_any(self, handles: list[Any]) -> tuple[Any, Any]:
+        ray = self._ray
+        ready, _ = ray.wait(list(handles), num_returns=1)
+        handle = ready[0]
+        try:
+            return handle, ray.get(handle)
+        except ray.exceptions.RayTaskError as err:  # the task raised: hand back its own exception
+            cause = err.as_instanceof_cause()
+            return handle, cause if isinstance(cause, BaseException) else err
+        except ray.exceptions.RayError as err:  # worker died more than MAX_RETRIES times, node lost, ...
+            return handle, err
+
+    def map(self, fn: Callable[..., Any], items: list[Any]) -> list[Any]:
+        return self._ray.get([self.submit(fn, item) for item in items])
+
+    def shutdown(self) -> None:
+        if self._started_here and self._ray.is_initialized():
+            self._ray.shutdown()

@@ -1,0 +1,101 @@
+"""Atomic, checksummed checkpoints: a killed run loses at most the work since the last one, never the run.
+
+Each checkpoint is one file ``checkpoints/ckpt-<n>.pt`` (torch.save of plain data and tensors) written to a temp
+file, fsynced and renamed; its SHA-256 goes into ``checkpoints/manifest.json`` (written the same way). Loading
+verifies the checksum and falls back to the previous good checkpoint, saying so. The newest `keep` are kept.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+from pathlib import Path
+from typing import Any, Callable
+
+import torch
+
+from archsearch.errors import CheckpointError
+
+MANIFEST = "manifest.json"
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Write `data` to `path` so a crash leaves either the old file or the new one, never a torn one."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    with open(tmp, "wb") as handle:
+        handle.write(data)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(tmp, path)
+    try:  # make the rename itself durable
+        fd = os.open(path.parent, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+    except OSError:
+        pass
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    atomic_write_bytes(path, text.encode("utf-8"))
+
+
+class CheckpointStore:
+    def __init__(self, directory: Path, *, keep: int = 2, log: Callable[[str], None] | None = None) -> None:
+        self.directory = Path(directory)
+        self.keep = max(1, keep)
+        self._log = log or (lambda message: None)
+        self.counter = max((entry["index"] for entry in self._manifest()), default=0)
+
+    def save(self, state: dict[str, Any]) -> Path:
+        buffer = io.BytesIO()
+        torch.save(state, buffer)
+        data = buffer.getvalue()
+        self.counter += 1
+        path = self.directory / f"ckpt-{self.counter:06d}.pt"
+        atomic_write_bytes(path, data)
+        entries = self._manifest() + [{"index": self.counter, "file": path.name,
+                                       "sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data)}]
+        stale, entries = entries[:-self.keep], entries[-self.keep:]
+        atomic_write_text(self.directory / MANIFEST, json.dumps(entries, indent=1) + "\n")
+        for entry in stale:
+            (self.directory / entry["file"]).unlink(missing_ok=True)
+        return path
+
+    def load_latest(self) -> dict[str, Any] | None:
+        """The newest checkpoint that verifies; None when there is none at all. A corrupt one is reported and
+        skipped; if every one is corrupt, `CheckpointError`."""
+        entries = self._manifest()
+        if not entries:
+            return None
+        problems = []
+        for entry in reversed(entries):
+            path = self.directory / entry["file"]
+            try:
+                data = path.read_bytes()
+            except OSError as err:
+                problems.append(f"{path.name}: {err.strerror or err}")
+                continue
+            if hashlib.sha256(data).hexdigest() != entry["sha256"]:
+                problems.append(f"{path.name}: checksum mismatch ({len(data)} of {entry['bytes']} bytes)")
+                self._log(f"checkpoint {path} is corrupt or truncated (checksum mismatch); using an older one")
+                continue
+            try:
+                return torch.load(io.BytesIO(data), weights_only=True, map_location="cpu")
+            except Exception as err:  # unpicklable content despite the checksum: treat as corrupt
+                problems.append(f"{path.name}: {type(err).__name__}: {str(err).splitlines()[0]}")
+        raise CheckpointError(f"no usable checkpoint in {self.directory}: " + "; ".join(problems))
+
+    def _manifest(self) -> list[dict[str, Any]]:
+        path = self.directory / MANIFEST
+        if not path.is_file():
+            return []
+        try:
+            entries = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError) as err:
+            raise CheckpointError(f"{path} is unreadable ({err}); the run's checkpoints cannot be trusted") from None
+        return sorted(entries, key=lambda e: e["index"])

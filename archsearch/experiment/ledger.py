@@ -1,0 +1,254 @@
+"""The trial ledger on Optuna's storage: one trial per evaluated architecture, nothing of our own schema.
+
+SQLite in the run directory by default, any SQLAlchemy URL (``postgresql://...``) to share one across machines.
+A trial holds the arch's choices as params (where the space gives their distribution) and the whole arch as the
+``arch_json`` attribute, the objectives as values (accuracy maximised, costs minimised), the per-epoch validation
+accuracy as intermediate values, attributes (macs, params, latency_ms, seconds, phase, key, ...) and its state.
+
+``key`` names a trial across a resume (``"random/17"``): starting a key that is already in the ledger returns that
+trial, so a method that re-runs the work done after its last checkpoint writes no duplicate. Only the driver writes.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import warnings
+from dataclasses import dataclass, field
+from typing import Any, Callable, Mapping, Sequence
+
+from archsearch.errors import UsageError
+from archsearch.space.choices import Categorical, Numeric
+from archsearch.space.space import Arch, Space
+
+OBJECTIVES = ("accuracy", "macs", "params")  # accuracy maximised, the costs minimised
+MAXIMISED = ("accuracy",)
+
+_STATE_NAMES = {"COMPLETE": "complete", "RUNNING": "running", "FAIL": "failed", "PRUNED": "pruned",
+                "WAITING": "waiting"}
+
+
+@dataclass(frozen=True)
+class TrialRecord:
+    """A ledger trial as plain values (what `Ledger.find` / `Ledger.trials` return)."""
+
+    number: int
+    key: str
+    phase: str
+    state: str  # complete | running | failed | pruned
+    arch: dict[str, Any]
+    values: dict[str, float] = field(default_factory=dict)
+    attrs: dict[str, Any] = field(default_factory=dict)
+    per_epoch: dict[int, float] = field(default_factory=dict)
+
+    @property
+    def objectives(self) -> dict[str, float]:
+        return self.values
+
+
+class OptunaLedger:
+    """The `Ledger` protocol of `archsearch.experiment.context` over an Optuna RDB storage."""
+
+    def __init__(self, url: str, study_name: str, *, objective_names: Sequence[str] = OBJECTIVES,
+                 spaces: Sequence[Space] = (), cost: Callable[[Arch], Any] | None = None) -> None:
+        import optuna
+
+        optuna.logging.set_verbosity(optuna.logging.WARNING)
+        self.url = url
+        self.objective_names = tuple(objective_names)
+        self._cost = cost
+        self._distributions = _distributions(spaces)
+        try:
+            self.storage = optuna.storages.RDBStorage(url, engine_kwargs=_engine_kwargs(url))
+            study = optuna.create_study(
+                storage=self.storage, study_name=study_name, load_if_exists=True,
+                directions=["maximize" if n in MAXIMISED else "minimize" for n in self.objective_names])
+        except ImportError as err:  # e.g. psycopg2 for PostgreSQL
+            raise UsageError(f"the ledger storage {_redact(url)} needs a driver that is not installed ({err}); "
+                             "for PostgreSQL: pip install 'archsearch[postgres]'") from None
+        except Exception as err:  # unreachable server, bad URL, a corrupt database file
+            raise UsageError(f"cannot open the ledger at {_redact(url)}: {str(err).splitlines()[0]}") from None
+        if list(study.metric_names or []) != list(self.objective_names):
+            if study.metric_names:
+                raise UsageError(f"ledger study {study_name!r} records {study.metric_names}, "
+                                 f"not {list(self.objective_names)}")
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # ExperimentalWarning: the API is stable since Optuna 3.2
+                study.set_metric_names(list(self.objective_names))
+        self.study = study
+        self.study_id = study._study_id
+        self._by_key: dict[str, int] = {}  # key -> trial id of its latest trial
+        self._arch_of: dict[int, Arch] = {}  # trial id -> arch (trials started by this process)
+        for trial in self.storage.get_all_trials(self.study_id, deepcopy=False):
+            key = trial.user_attrs.get("key")
+            if key is not None:
+                self._by_key[str(key)] = trial._trial_id
+
+    # -- writing ------------------------------------------------------------------------------------------------------
+    def start(self, arch: Arch, *, key: str, phase: str, attrs: dict[str, Any] | None = None) -> int:
+        """Open a RUNNING trial for `arch` (or return the trial `key` already names, unless that one failed)."""
+        from optuna.trial import TrialState, create_trial
+
+        existing = self._by_key.get(key)
+        if existing is not None:
+            state = self.storage.get_trial(existing).state
+            if state != TrialState.FAIL:
+                self._arch_of[existing] = arch
+                return existing
+        params = {n: v for n, v in arch.items() if n in self._distributions}
+        user_attrs = {**(attrs or {}), "key": key, "phase": phase, "arch_json": arch.to_json()}
+        template = create_trial(state=TrialState.RUNNING, params=params,
+                                distributions={n: self._distributions[n] for n in params},
+                                user_attrs=_jsonable(user_attrs))
+        trial_id = self.storage.create_new_trial(self.study_id, template_trial=template)
+        self._by_key[key] = trial_id
+        self._arch_of[trial_id] = arch
+        return trial_id
+
+    def report_epoch(self, trial: int, epoch: int, value: float) -> None:
+        if self._running(trial) and math.isfinite(value):
+            self.storage.set_trial_intermediate_value(trial, int(epoch), float(value))
+
+    def complete(self, trial: int, values: dict[str, float], attrs: dict[str, Any] | None = None) -> None:
+        """Record the objectives; a missing cost comes from `attrs` or the space's cost model. A non-finite
+        accuracy fails the trial instead (Optuna stores only finite values)."""
+        from optuna.trial import TrialState
+
+        if not self._running(trial):
+            return  # completed before a resume re-ran its work: the first record stands
+        attrs = dict(attrs or {})
+        full: dict[str, float] = {}
+        for name in self.objective_names:
+            value = values.get(name, attrs.get(name))
+            if value is None:
+                value = self._cost_metric(trial, name)
+            full[name] = float(value)
+        self._set_attrs(trial, attrs)
+        if not all(math.isfinite(v) for v in full.values()):
+            self.fail(trial, f"non-finite objective values {full}")
+            return
+        self.storage.set_trial_state_values(trial, TrialState.COMPLETE, [full[n] for n in self.objective_names])
+
+    def fail(self, trial: int, reason: str) -> None:
+        from optuna.trial import TrialState
+
+        if self._running(trial):
+            self.storage.set_trial_user_attr(trial, "fail_reason", str(reason)[:2000])
+            self.storage.set_trial_state_values(trial, TrialState.FAIL)
+
+    def prune(self, trial: int, reason: str = "") -> None:
+        from optuna.trial import TrialState
+
+        if self._running(trial):
+            if reason:
+                self.storage.set_trial_user_attr(trial, "prune_reason", str(reason)[:2000])
+            self.storage.set_trial_state_values(trial, TrialState.PRUNED)
+
+    def abandon_running(self, reason: str = "the run ended with this trial still running") -> int:
+        """Fail every trial still RUNNING (work a finished run no longer owes); returns how many."""
+        count = 0
+        for trial in self.storage.get_all_trials(self.study_id, deepcopy=False):
+            if trial.state.name == "RUNNING":
+                self.fail(trial._trial_id, reason)
+                count += 1
+        return count
+
+    # -- reading ------------------------------------------------------------------------------------------------------
+    def find(self, key: str) -> TrialRecord | None:
+        trial_id = self._by_key.get(key)
+        return None if trial_id is None else self._record(self.storage.get_trial(trial_id))
+
+    def trials(self, *, phase: str | None = None, state: str | None = None) -> list[TrialRecord]:
+        records = [self._record(t) for t in self.storage.get_all_trials(self.study_id, deepcopy=False)]
+        return [r for r in records if (phase is None or r.phase == phase) and (state is None or r.state == state)]
+
+    def __len__(self) -> int:
+        return self.storage.get_n_trials(self.study_id)
+
+    # -- internals ----------------------------------------------------------------------------------------------------
+    def _running(self, trial: int) -> bool:
+        return self.storage.get_trial(trial).state.name == "RUNNING"
+
+    def _set_attrs(self, trial: int, attrs: Mapping[str, Any]) -> None:
+        for name, value in _jsonable(dict(attrs)).items():
+            self.storage.set_trial_user_attr(trial, name, value)
+
+    def _cost_metric(self, trial: int, name: str) -> float:
+        arch = self._arch_of.get(trial)
+        if arch is None:
+            arch_json = self.storage.get_trial_user_attrs(trial).get("arch_json")
+            arch = Arch(json.loads(arch_json)) if arch_json else None
+        if arch is None or self._cost is None or name == "accuracy":
+            raise ValueError(f"ledger: trial {trial} completed without the objective {name!r}")
+        return float(self._cost(arch).metric(name))
+
+    def _record(self, trial: Any) -> TrialRecord:
+        attrs = dict(trial.user_attrs)
+        values = {} if trial.values is None else dict(zip(self.objective_names, map(float, trial.values)))
+        try:
+            arch = json.loads(attrs.get("arch_json") or "{}")
+        except json.JSONDecodeError:
+            arch = dict(trial.params)
+        return TrialRecord(trial.number, str(attrs.get("key", "")), str(attrs.get("phase", "")),
+                           _STATE_NAMES.get(trial.state.name, trial.state.name.lower()), arch, values, attrs,
+                           {int(k): float(v) for k, v in trial.intermediate_values.items()})
+
+
+def _distributions(spaces: Sequence[Space]) -> dict[str, Any]:
+    """Optuna distributions of the choices, so the arch shows as params (dashboard, param importances)."""
+    from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
+
+    out: dict[str, Any] = {}
+    for space in spaces:
+        for name, choice in space.choices.items():
+            if isinstance(choice, Categorical):
+                values = list(choice.values)
+                if all(v is None or isinstance(v, (bool, int, float, str)) for v in values):
+                    out[name] = CategoricalDistribution(values)
+            elif isinstance(choice, Numeric):
+                step = choice.step
+                if choice.integral and (not choice.log or step in (None, 1)):
+                    out[name] = (IntDistribution(int(choice.low), int(choice.high), log=True) if choice.log
+                                 else IntDistribution(int(choice.low), int(choice.high), step=int(step or 1)))
+                elif not choice.integral and step is None:
+                    out[name] = FloatDistribution(float(choice.low), float(choice.high), log=bool(choice.log))
+    return out
+
+
+def _jsonable(attrs: dict[str, Any]) -> dict[str, Any]:
+    """Optuna stores attributes as JSON: numpy scalars and tuples become plain values, the rest their repr."""
+    out = {}
+    for name, value in attrs.items():
+        try:
+            out[name] = json.loads(json.dumps(value, default=_plain))
+        except (TypeError, ValueError):
+            out[name] = repr(value)
+    return out
+
+
+def _plain(value: Any) -> Any:
+    if hasattr(value, "item"):
+        return value.item()
+    if isinstance(value, (set, frozenset)):
+        return sorted(value)
+    raise TypeError(type(value).__name__)
+
+
+def _engine_kwargs(url: str) -> dict[str, Any]:
+    if url.startswith("sqlite"):
+        return {"connect_args": {"timeout": 60}}  # a report reading while the driver writes waits, not fails
+    return {"pool_pre_ping": True}
+
+
+def _redact(url: str) -> str:
+    if "@" in url and "://" in url:
+        scheme, rest = url.split("://", 1)
+        creds, host = rest.rsplit("@", 1)
+        return f"{scheme}://{creds.split(':', 1)[0]}:***@{host}"
+    return url
+
+
+def sqlite_url(path: Any) -> str:
+    from pathlib import Path
+
+    return f"sqlite:///{Path(path).resolve()}"

@@ -1,0 +1,423 @@
+"""`Experiment`: the run directory around a method, and the `RunContext` the method sees.
+
+``runs/<name>/``: ``config.yaml`` (everything needed to rebuild the run), ``ledger.db`` (Optuna storage, unless
+``storage`` names another database), ``checkpoints/``, ``log.txt``, ``metrics/*.jsonl`` (series for the report),
+``result.json`` (when finished), ``report/`` and ``export/`` (written by those commands).
+
+`run()` starts a run, `resume()` continues one from its newest good checkpoint: the method is rebuilt from the
+same config, its state loaded, the metric files cut back to where that checkpoint saw them, and the ledger trials
+the method re-does are matched by key instead of duplicated. So a run killed at any point and resumed ends as an
+uninterrupted one would (local executor; with Ray the finishing order of parallel evaluations may differ).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import datetime as _dt
+import json
+import math
+import os
+import sys
+import time
+import zlib
+from pathlib import Path
+from typing import Any, Callable, Iterator, Mapping, Sequence
+
+import numpy as np
+import torch
+import yaml
+
+from archsearch.cost.constraints import Constraint, parse_constraints
+from archsearch.errors import CheckpointError, ConfigError, UsageError
+from archsearch.experiment.checkpoint import CheckpointStore, atomic_write_text
+from archsearch.experiment.ledger import OptunaLedger, sqlite_url
+from archsearch.methods import create_method, default_space, make_config, method_entry
+from archsearch.methods._base import Candidate, SearchResult
+
+CONFIG_FILE = "config.yaml"
+RESULT_FILE = "result.json"
+DEFAULT_DATA = "fashion-mnist"  # DESIGN.md: the default dataset
+
+
+class SimulatedCrash(RuntimeError):
+    """Raised by a context built with ``crash_after_checkpoints`` right after that many checkpoints (tests)."""
+
+
+@dataclasses.dataclass
+class RunSettings:
+    """Everything that defines a run; written to config.yaml, read back by `resume`."""
+
+    method: str
+    name: str
+    space: dict[str, Any]  # {"name": ..., "options": {...}} (options resolved against the data)
+    preset: str = "quick"
+    data: str = DEFAULT_DATA
+    data_dir: str | None = None
+    split: dict[str, Any] = dataclasses.field(default_factory=dict)
+    budget: float | None = None
+    constraints: list[str] = dataclasses.field(default_factory=list)
+    seed: int = 0
+    executor: str = "local"
+    workers: int | None = None
+    ray_address: str | None = None
+    storage: str | None = None
+    device: str | None = None
+    method_options: dict[str, Any] = dataclasses.field(default_factory=dict)
+
+
+class Experiment:
+    """A run directory plus the services a method uses through it (the `RunContext` protocol)."""
+
+    def __init__(self, settings: RunSettings, run_dir: Path, *, crash_after_checkpoints: int | None = None,
+                 quiet: bool | None = None) -> None:
+        from archsearch.spaces import create_space
+        from archsearch.train.device import resolve_device
+
+        self.settings = settings
+        self.run_dir = Path(run_dir)
+        self.seed = int(settings.seed)
+        self.preset = settings.preset
+        self.device = resolve_device(settings.device)
+        self.constraints: tuple[Constraint, ...] = parse_constraints(settings.constraints)
+        self.space_spec = {"name": settings.space["name"], "options": dict(settings.space.get("options") or {})}
+        self.data_spec = {"data": settings.data, "data_dir": settings.data_dir, "split": dict(settings.split)}
+        self.space = create_space(self.space_spec["name"], **self.space_spec["options"])
+        self.config = make_config(settings.method, settings.preset, settings.budget, **settings.method_options)
+        self._quiet = (os.environ.get("ARCHSEARCH_PROGRESS", "1") == "0") if quiet is None else quiet
+        self._crash_after = crash_after_checkpoints
+        self._checkpoints_written = 0
+        self.checkpoints = CheckpointStore(self.run_dir / "checkpoints", log=self.log)
+        url = settings.storage or sqlite_url(self.run_dir / "ledger.db")
+        choices = getattr(self.space, "space", None)
+        self.ledger = OptunaLedger(url, settings.name, spaces=[choices] if choices is not None else [],
+                                   cost=getattr(self.space, "cost", None))
+        self._executor = None
+
+    # -- RunContext ---------------------------------------------------------------------------------------------------
+    @property
+    def executor(self) -> Any:
+        if self._executor is None:  # started on first use: Ray takes seconds to come up
+            from archsearch.executors import create_executor
+
+            s = self.settings
+            self._executor = create_executor(s.executor, workers=s.workers, address=s.ray_address, log=self.log)
+        return self._executor
+
+    def splits(self) -> Any:
+        from archsearch.train.task import cached_splits
+
+        return cached_splits(self.settings.data, self.settings.data_dir, dict(self.settings.split))
+
+    def rng(self, *phase: object) -> np.random.Generator:
+        return np.random.default_rng([self.seed] + [zlib.crc32(str(p).encode()) for p in phase])
+
+    def torch_generator(self, *phase: object) -> torch.Generator:
+        return torch.Generator().manual_seed(int(self.rng(*phase).integers(2**62)))
+
+    def checkpoint(self, method: Any) -> None:
+        state = {"method": method.state_dict(), "metrics_sizes": self._metric_sizes(),
+                 "saved": _dt.datetime.now().isoformat(timespec="seconds")}
+        self.checkpoints.save(state)
+        self._checkpoints_written += 1
+        if self._crash_after is not None and self._checkpoints_written >= self._crash_after:
+            raise SimulatedCrash(f"simulated crash after {self._checkpoints_written} checkpoints")
+
+    @contextlib.contextmanager
+    def progress(self, description: str, total: int | None) -> Iterator[Any]:
+        if self._quiet:
+            yield _SilentBar()
+            return
+        from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn,
+                                   TimeRemainingColumn)
+
+        columns = [TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                   TextColumn("ETA"), TimeRemainingColumn()]
+        with Progress(*columns, transient=False, refresh_per_second=2) as progress:
+            task = progress.add_task(description, total=total)
+            yield _RichBar(progress, task)
+
+    def log(self, message: str) -> None:
+        line = f"{_dt.datetime.now().isoformat(timespec='seconds')} {message}"
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        with open(self.run_dir / "log.txt", "a", encoding="utf-8") as handle:
+            handle.write(line + "\n")
+        if not self._quiet:
+            print(message, file=sys.stderr)
+
+    def log_metrics(self, series: str, step: int, **values: float) -> None:
+        directory = self.run_dir / "metrics"
+        directory.mkdir(parents=True, exist_ok=True)
+        row = {"step": step, **{k: _json_value(v) for k, v in values.items()}}
+        with open(directory / f"{series}.jsonl", "a", encoding="utf-8") as handle:  # one line per write
+            handle.write(json.dumps(row) + "\n")
+
+    # -- lifecycle ----------------------------------------------------------------------------------------------------
+    def execute(self, *, resume: bool) -> SearchResult:
+        """Build the method, load its newest good checkpoint when resuming, run it, write result.json."""
+        method = create_method(self.settings.method, self.config, self)
+        if resume:
+            state = self.checkpoints.load_latest()
+            if state is not None:
+                method.load_state_dict(state["method"])
+                self._cut_metrics(state.get("metrics_sizes") or {})
+                self.log(f"resumed {self.settings.name} from checkpoint {self.checkpoints.counter}")
+            else:
+                self.log(f"no checkpoint yet in {self.run_dir}: starting {self.settings.name} from the beginning")
+                self._cut_metrics({})
+        started = time.perf_counter()
+        try:
+            result = method.run()
+        finally:
+            if self._executor is not None and hasattr(self._executor, "shutdown"):
+                self._executor.shutdown()
+        abandoned = self.ledger.abandon_running()
+        if abandoned:
+            self.log(f"{abandoned} ledger trials were still running at the end and are marked failed")
+        extra = dict(result.extra or {})
+        extra["run_dir"] = str(self.run_dir)
+        result = dataclasses.replace(result, extra=extra)
+        document = {"method": self.settings.method, "name": self.settings.name, "best": candidate_json(result.best),
+                    "pareto_front": [candidate_json(c) for c in result.pareto_front],
+                    "extra": _json_value(extra), "seconds_this_session": time.perf_counter() - started,
+                    "finished": _dt.datetime.now().isoformat(timespec="seconds")}
+        atomic_write_text(self.run_dir / RESULT_FILE, json.dumps(document, indent=1, allow_nan=False,
+                                                                 default=str) + "\n")
+        self.log(f"finished: best {result.best.objectives}")
+        return result
+
+    # -- metric files follow the checkpoint ---------------------------------------------------------------------------
+    def _metric_sizes(self) -> dict[str, int]:
+        directory = self.run_dir / "metrics"
+        if not directory.is_dir():
+            return {}
+        return {p.name: p.stat().st_size for p in directory.glob("*.jsonl")}
+
+    def _cut_metrics(self, sizes: Mapping[str, int]) -> None:
+        """Drop metric rows written after the checkpoint being resumed: the method writes them again."""
+        directory = self.run_dir / "metrics"
+        if not directory.is_dir():
+            return
+        for path in directory.glob("*.jsonl"):
+            keep = int(sizes.get(path.name, 0))
+            if path.stat().st_size > keep:
+                with open(path, "r+b") as handle:
+                    handle.truncate(keep)
+
+
+class _SilentBar:
+    def advance(self, n: float = 1) -> None:
+        pass
+
+    def update(self, **_: Any) -> None:
+        pass
+
+
+class _RichBar:
+    def __init__(self, progress: Any, task: Any) -> None:
+        self._progress, self._task = progress, task
+
+    def advance(self, n: float = 1) -> None:
+        self._progress.advance(self._task, n)
+
+    def update(self, **fields: Any) -> None:
+        self._progress.update(self._task, **fields)
+
+
+# -- building settings --------------------------------------------------------------------------------------------------
+def resolve_settings(method: str, *, space: str | Mapping[str, Any] | None = None, preset: str | None = None,
+                     data: str | None = None, data_dir: str | None = None, budget: float | None = None,
+                     constraints: Sequence[str] | str | None = None, seed: int | None = None,
+                     executor: str | None = None, workers: int | None = None, ray_address: str | None = None,
+                     storage: str | None = None, name: str | None = None, device: str | None = None,
+                     split: Mapping[str, Any] | None = None, **method_options: Any) -> RunSettings:
+    """Check every input (unknown names fail here, naming the allowed ones) and fill the defaults."""
+    from archsearch.executors import EXECUTORS
+    from archsearch.errors import unknown_name
+
+    method_entry(method)
+    preset = preset or "quick"
+    make_config(method, preset, budget, **method_options)  # validates option names, values and the preset
+    constraint_texts = [constraints] if isinstance(constraints, str) else [str(c) for c in (constraints or [])]
+    parse_constraints(constraint_texts)  # malformed constraints fail before anything is created
+    executor = executor or "local"
+    if executor not in EXECUTORS:
+        raise unknown_name("executor", executor, EXECUTORS)
+    if workers is not None and workers < 1:
+        raise ConfigError(f"workers must be >= 1, got {workers}")
+    if isinstance(space, Mapping):
+        space_name, space_options = space.get("name"), dict(space.get("options") or {})
+    else:
+        space_name, space_options = space, {}
+    space_name = str(space_name or default_space(method))
+    data = data or DEFAULT_DATA
+    splits_info = _data_info(data, data_dir)
+    split_options = dict(split) if split is not None else _default_split(preset, splits_info["train_images"])
+    space_options = _space_options(space_name, space_options, preset, splits_info)
+    if name is None:
+        name = f"{method}-{space_name}-{_dt.datetime.now().strftime('%Y%m%d-%H%M%S')}"
+    if not name or any(c in name for c in "/\\") or name.startswith("."):
+        raise ConfigError(f"run name {name!r} must be a plain, non-empty file name")
+    return RunSettings(method=method, name=name, space={"name": space_name, "options": space_options},
+                       preset=preset, data=data, data_dir=data_dir, split=split_options, budget=budget,
+                       constraints=constraint_texts, seed=int(seed or 0), executor=executor, workers=workers,
+                       ray_address=ray_address, storage=storage, device=device, method_options=dict(method_options))
+
+
+def _data_info(data: str, data_dir: str | None) -> dict[str, Any]:
+    from archsearch.train.task import _datasets, _remember
+    from archsearch.data.datasets import load_dataset
+
+    key = (data, data_dir)
+    if key not in _datasets:
+        _remember(_datasets, key, load_dataset(data, data_dir=data_dir))
+    dataset = _datasets[key]
+    x = dataset.x_train
+    return {"train_images": int(len(dataset.y_train)), "input_shape": tuple(int(s) for s in x.shape[1:]),
+            "num_classes": int(dataset.num_classes)}
+
+
+def _default_split(preset: str, train_images: int) -> dict[str, Any]:
+    """Hold-out sizes: 10k validation + GreedyNAS' 1000-image small validation set (paper/quick), fewer for smoke
+    or small datasets (digits has 1797 images)."""
+    if preset == "smoke":
+        return {"val_size": min(256, train_images // 5), "small_val_size": min(128, train_images // 10),
+                "train_size": min(512, train_images // 2)}
+    if train_images < 30000:
+        return {"val_size": train_images // 5, "small_val_size": train_images // 10}
+    return {"val_size": 10000, "small_val_size": 1000}
+
+
+def _space_options(name: str, options: dict[str, Any], preset: str, info: Mapping[str, Any]) -> dict[str, Any]:
+    """The space's options with the run's preset and the data's image shape and class count filled in (where the
+    space takes them and the user did not set them), so the space fits the data and workers rebuild it exactly."""
+    import inspect
+
+    from archsearch.spaces import SPACES, create_space
+
+    factory = SPACES.factory(name) if name in _space_names() else None
+    if factory is None:
+        create_space(name, **options)  # raises the unknown-name error with suggestions
+        return options
+    accepted = inspect.signature(factory).parameters
+    resolved = dict(options)
+    if "preset" in accepted and "preset" not in resolved:
+        resolved["preset"] = preset
+    space = create_space(name, **resolved)
+    channels, height, _ = (tuple(info["input_shape"]) + (1, 1, 1))[:3] if len(info["input_shape"]) == 3 else (
+        1, info["input_shape"][0], info["input_shape"][-1])
+    want = {"num_classes": int(info["num_classes"]), "in_channels": int(channels), "input_size": int(height)}
+    have = {"num_classes": getattr(space, "num_classes", None),
+            "in_channels": getattr(space, "input_shape", (None,))[0],
+            "input_size": getattr(space, "input_shape", (None, None))[1]}
+    for key, value in want.items():
+        if key in accepted and key not in resolved and have[key] != value:
+            resolved[key] = value
+    if resolved != options:
+        create_space(name, **resolved)  # fail now, not in a worker, if the space cannot take the data's shape
+    return resolved
+
+
+def _space_names() -> list[str]:
+    from archsearch.spaces import space_names
+
+    return space_names()
+
+
+# -- starting and resuming ----------------------------------------------------------------------------------------------
+def default_runs_dir() -> Path:
+    return Path(os.environ.get("ARCHSEARCH_RUNS", "runs"))
+
+
+def start(settings: RunSettings, runs_dir: str | Path | None = None, **experiment_kwargs: Any) -> Experiment:
+    """Create the run directory (refusing to overwrite a run) and its config.yaml."""
+    root = Path(runs_dir) if runs_dir is not None else default_runs_dir()
+    run_dir = root / settings.name
+    if (run_dir / CONFIG_FILE).exists():
+        finished = (run_dir / RESULT_FILE).exists()
+        raise UsageError(f"run {settings.name!r} already exists in {root} ({'finished' if finished else 'unfinished'}"
+                         f"); {'see it with: archsearch show ' if finished else 'continue it with: archsearch resume '}"
+                         f"{settings.name}, or pick another --name")
+    run_dir.mkdir(parents=True, exist_ok=True)
+    experiment = Experiment(settings, run_dir, **experiment_kwargs)
+    document = dataclasses.asdict(settings)
+    document["space_options"] = settings.space["options"]
+    document["method_config"] = _json_value(dataclasses.asdict(experiment.config))
+    document["created"] = _dt.datetime.now().isoformat(timespec="seconds")
+    document["study_name"] = settings.name
+    atomic_write_text(run_dir / CONFIG_FILE, yaml.safe_dump(document, sort_keys=False))
+    return experiment
+
+
+def read_settings(run_dir: Path) -> RunSettings:
+    path = Path(run_dir) / CONFIG_FILE
+    try:
+        document = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except (OSError, yaml.YAMLError) as err:
+        raise UsageError(f"cannot read {path}: {str(err).splitlines()[0]}") from None
+    fields = {f.name for f in dataclasses.fields(RunSettings)}
+    try:
+        return RunSettings(**{k: v for k, v in document.items() if k in fields})
+    except TypeError as err:
+        raise ConfigError(f"{path} is not a run config: {err}") from None
+
+
+def run(method: str, *, runs_dir: str | Path | None = None, crash_after_checkpoints: int | None = None,
+        quiet: bool | None = None, **options: Any) -> SearchResult:
+    """Start a run of `method` and execute it to the end (see `resolve_settings` for the options)."""
+    settings = resolve_settings(method, **options)
+    experiment = start(settings, runs_dir, crash_after_checkpoints=crash_after_checkpoints, quiet=quiet)
+    return experiment.execute(resume=False)
+
+
+def resume(run: str | Path, *, runs_dir: str | Path | None = None, crash_after_checkpoints: int | None = None,
+           quiet: bool | None = None, **overrides: Any) -> SearchResult:
+    """Continue an interrupted run from its newest good checkpoint (``overrides``: executor, workers, ray_address,
+    device: where it runs, never what it computes)."""
+    run_dir = Path(run)
+    if not (run_dir / CONFIG_FILE).is_file():
+        run_dir = (Path(runs_dir) if runs_dir is not None else default_runs_dir()) / str(run)
+    if not (run_dir / CONFIG_FILE).is_file():
+        raise UsageError(f"no run {str(run)!r} (no {CONFIG_FILE} there)")
+    if (run_dir / RESULT_FILE).is_file():
+        raise UsageError(f"run {run_dir.name!r} already finished; see it with: archsearch show {run_dir}")
+    settings = read_settings(run_dir)
+    allowed = {"executor", "workers", "ray_address", "device"}
+    for key, value in overrides.items():
+        if key not in allowed:
+            raise ConfigError(f"resume can change only {sorted(allowed)}, not {key!r}")
+        if value is not None:
+            setattr(settings, key, value)
+    experiment = Experiment(settings, run_dir, crash_after_checkpoints=crash_after_checkpoints, quiet=quiet)
+    return experiment.execute(resume=True)
+
+
+# -- JSON of results ------------------------------------------------------------------------------------------------------
+def candidate_json(candidate: Candidate) -> dict[str, Any]:
+    return {"arch": dict(candidate.arch), "objectives": _json_value(dict(candidate.objectives)),
+            "attrs": _json_value(dict(candidate.attrs))}
+
+
+def _json_value(value: Any) -> Any:
+    """Plain JSON of method results: tensors and arrays as lists, non-finite floats as None, the rest as str."""
+    if isinstance(value, Mapping):
+        return {str(k): _json_value(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_json_value(v) for v in value]
+    if isinstance(value, torch.Tensor):
+        return _json_value(value.detach().cpu().tolist())
+    if isinstance(value, np.ndarray):
+        return _json_value(value.tolist())
+    if isinstance(value, np.generic):
+        return _json_value(value.item())
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if value is None or isinstance(value, (bool, int, str)):
+        return value
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return _json_value(dataclasses.asdict(value))
+    return str(value)
+
+
+__all__ = ["CheckpointError", "Experiment", "RunSettings", "SimulatedCrash", "candidate_json", "read_settings",
+           "resolve_settings", "resume", "run", "start"]
