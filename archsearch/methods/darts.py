@@ -71,6 +71,7 @@ class DartsConfig:
         "smoke": {"epochs": 2, "steps_per_epoch": 2, "batch_size": 8},
     }
     BUDGET_FIELD: ClassVar[str] = "epochs"
+    DEFAULT_SPACE: ClassVar[str] = "darts"
     CLI_FLAGS: ClassVar[dict[str, str]] = {"--order": "order"}
 
     def __post_init__(self) -> None:
@@ -109,6 +110,7 @@ class FairDartsConfig:
         "smoke": {"epochs": 2, "steps_per_epoch": 2, "batch_size": 8},
     }
     BUDGET_FIELD: ClassVar[str] = "epochs"
+    DEFAULT_SPACE: ClassVar[str] = "darts"
     CLI_FLAGS: ClassVar[dict[str, str]] = {"--zero-one": "zero_one", "--w01": "w01"}
 
     def __post_init__(self) -> None:

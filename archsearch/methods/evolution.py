@@ -296,7 +296,7 @@ class RandomSearchConfig(EvolutionConfig):
     for `epochs` with `recipe` (Liu et al. sec. 3.3 on genotype spaces; the baseline of Li & Talwalkar 2019)."""
 
     CLI_FLAGS: ClassVar[dict[str, str]] = {}
-    DEFAULT_SPACE: ClassVar[str] = "hierarchical"
+    DEFAULT_SPACE: ClassVar[str] = "mobilenet"
 
     strategy: str = "random"  # no selection: the same evaluation budget as evolution, spent on fresh draws
 
