@@ -95,9 +95,12 @@ def build_parser() -> argparse.ArgumentParser:
     build.add_argument("--preset", choices=PRESETS, help="the space's preset (default: the space's own)")
     build.add_argument("--batch-size", type=int, default=1)
     build.add_argument("--device", default="cpu")
-    build.add_argument("--warmup", type=int, default=10)
-    build.add_argument("--repeats", type=int, default=30)
-    build.add_argument("--rounds", type=int, default=1, help="time all ops this many times in turn (median)")
+    build.add_argument("--warmup", type=int, default=10, help="untimed forwards per op and round (default 10)")
+    build.add_argument("--repeats", type=int, default=10, help="timed forwards per op and round (default 10)")
+    build.add_argument("--rounds", type=int, default=3, help="time all ops this many times in turn; each entry is "
+                       "the median of all its samples (default 3)")
+    build.add_argument("--threads", type=int, help="torch threads while timing (default 1 on CPU, or "
+                       "$ARCHSEARCH_LATENCY_THREADS; recorded in the table's fingerprint)")
     build.add_argument("--out", type=Path, help="table file (default: the per-device cache)")
     build.add_argument("--force", action="store_true", help="re-measure even when a table for this device exists")
     return parser
@@ -516,16 +519,17 @@ def cmd_latency_build(args: argparse.Namespace) -> int:
     from archsearch.cost import latency
     from archsearch.spaces import create_space
 
-    if args.batch_size < 1 or args.repeats < 1 or args.rounds < 1 or args.warmup < 0:
-        raise UsageError("--batch-size, --repeats and --rounds must be >= 1 and --warmup >= 0")
+    if args.batch_size < 1 or args.repeats < 1 or args.rounds < 1 or args.warmup < 0 or (
+            args.threads is not None and args.threads < 1):
+        raise UsageError("--batch-size, --repeats, --rounds and --threads must be >= 1 and --warmup >= 0")
     options = parse_assignments(args.space_options, "--space-option")
     if args.preset is not None:
         options["preset"] = args.preset
     search_space = create_space(args.space, **options)
     ops = latency.space_ops(search_space)  # a clear error for spaces without per-op blocks
-    fingerprint = latency.device_fingerprint(args.device, args.batch_size)
+    fingerprint = latency.device_fingerprint(args.device, args.batch_size, args.threads)
     path = Path(args.out) if args.out else latency.table_path(search_space, device=args.device,
-                                                              batch_size=args.batch_size)
+                                                              batch_size=args.batch_size, threads=args.threads)
     if path.exists() and not args.force:
         table = latency.LatencyTable.load(path, expect=fingerprint)
         print(f"a latency table for this device exists: {path} ({len(table.entries)} ops); --force re-measures")
@@ -535,7 +539,8 @@ def cmd_latency_build(args: argparse.Namespace) -> int:
           f"{fingerprint['threads']} threads, {args.rounds} round(s) of {args.repeats} repeats)")
     with _op_bar(len(keys)) as on_op:
         table = latency.build_table(search_space, batch_size=args.batch_size, device=args.device,
-                                    warmup=args.warmup, repeats=args.repeats, rounds=args.rounds, on_op=on_op)
+                                    warmup=args.warmup, repeats=args.repeats, rounds=args.rounds, on_op=on_op,
+                                    threads=args.threads)
     table.meta["space_options"] = options
     table.save(path)
     fixed = sum(v for k, v in table.entries.items() if k.startswith(latency.FIXED_PREFIX))

@@ -36,3 +36,42 @@ def test_corrupt_or_missing_table_is_a_clear_error(tmp_path):
     with pytest.raises(UsageError, match="no latency table"):
         LatencyTable.load(tmp_path / "missing.json")
     assert json.loads(LatencyTable({"d": 1}, {"a": 1.0}).to_json())["entries"] == {"a": 1.0}
+
+
+def test_cpu_measurements_default_to_one_thread_and_restore_the_callers(monkeypatch):
+    """A shared host's thread pool inflates tiny ops (measured 64-80 ms at 2 threads vs 0.26 ms at 1): tables and
+    end-to-end timings use 1 thread unless asked, record it, and leave the caller's thread count alone."""
+    from archsearch.cost.latency import THREADS_ENV, measurement_threads, time_module
+
+    monkeypatch.delenv(THREADS_ENV, raising=False)
+    previous = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        seen = []
+
+        class Probe(nn.Module):
+            def forward(self, x):
+                seen.append(torch.get_num_threads())
+                return x
+
+        ops = [("probe", Probe, (1, 4, 4))]
+        table = measure_table(ops, warmup=0, repeats=1)
+        assert table.fingerprint["threads"] == 1 and set(seen) == {1}
+        assert torch.get_num_threads() == 2
+        seen.clear()
+        time_module(Probe(), (1, 4, 4), warmup=0, repeats=1)
+        assert set(seen) == {1} and torch.get_num_threads() == 2
+        seen.clear()
+        assert measure_table(ops, warmup=0, repeats=1, threads=2).fingerprint["threads"] == 2 and set(seen) == {2}
+        monkeypatch.setenv(THREADS_ENV, "2")
+        assert measurement_threads("cpu") == 2 and device_fingerprint("cpu", 1)["threads"] == 2
+        assert measurement_threads("cpu", 1) == 1
+    finally:
+        torch.set_num_threads(previous)
+
+
+def test_a_table_of_another_thread_count_is_refused(tmp_path):
+    path = LatencyTable(device_fingerprint("cpu", 1, threads=2), {"conv": 1.0}).save(tmp_path / "lut.json")
+    with pytest.raises(UsageError, match="threads: table 2 vs here 1.*--threads"):
+        LatencyTable.load(path, expect=device_fingerprint("cpu", 1))
+    assert LatencyTable.load(path, expect=device_fingerprint("cpu", 1, threads=2))["conv"] == 1.0

@@ -3,6 +3,12 @@
 Every candidate op is timed at its input shape (warm-up, then the median of repeats); an arch's latency is the sum
 of its ops' entries. A table is only valid on the device it was measured on, so it carries a fingerprint (CPU model
 or GPU name, torch version, thread count, batch size) and refuses to load elsewhere unless forced.
+
+Threads: CPU measurements run with ONE torch thread unless asked otherwise (`threads=`, ``archsearch latency build
+--threads N``, or ``ARCHSEARCH_LATENCY_THREADS``). Why: on a shared few-core machine torch's intra-op pool turns
+microsecond ops into scheduler waits (measured here: 64-80 ms per tiny op with 2 threads vs 0.26 ms with 1), and the
+paper's latencies are single-network, batch-1 numbers of a phone core. A table and every end-to-end measurement that
+is compared with it (`time_module`) use the same resolved thread count, which the fingerprint records.
 """
 
 from __future__ import annotations
@@ -14,6 +20,7 @@ import platform
 import statistics
 import tempfile
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable, Mapping
@@ -24,6 +31,39 @@ import torch.nn as nn
 from archsearch.errors import ConfigError, UsageError
 
 CACHE_DIR = Path(os.environ.get("ARCHSEARCH_CACHE", Path.home() / ".cache" / "archsearch")) / "latency"
+DEFAULT_CPU_THREADS = 1  # measured: 2 threads on a busy 2-core host gave 64-80 ms per tiny op, 1 thread 0.26 ms
+THREADS_ENV = "ARCHSEARCH_LATENCY_THREADS"
+
+
+def measurement_threads(device: torch.device | str = "cpu", threads: int | None = None) -> int:
+    """The torch thread count a latency measurement on `device` uses: `threads` when given, else
+    ``$ARCHSEARCH_LATENCY_THREADS``, else 1 on CPU (the host's current count for GPU timing, where it matters
+    little)."""
+    if threads is None:
+        env = os.environ.get(THREADS_ENV, "").strip()
+        if env:
+            try:
+                threads = int(env)
+            except ValueError:
+                raise ConfigError(f"{THREADS_ENV}={env!r} must be a positive integer") from None
+    if threads is None:
+        return DEFAULT_CPU_THREADS if torch.device(device).type == "cpu" else torch.get_num_threads()
+    if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
+        raise ConfigError(f"latency threads must be a positive integer, got {threads!r}")
+    return threads
+
+
+@contextmanager
+def num_threads(threads: int):
+    """Run the body with `threads` torch threads, restoring the caller's count afterwards."""
+    previous = torch.get_num_threads()
+    if threads != previous:
+        torch.set_num_threads(threads)
+    try:
+        yield
+    finally:
+        if torch.get_num_threads() != previous:
+            torch.set_num_threads(previous)
 
 
 def _cpu_model() -> str:
@@ -37,8 +77,10 @@ def _cpu_model() -> str:
     return platform.processor() or platform.machine()
 
 
-def device_fingerprint(device: torch.device | str = "cpu", batch_size: int = 1) -> dict[str, object]:
-    """What makes a measurement valid: the same processor, torch build, thread count and batch size."""
+def device_fingerprint(device: torch.device | str = "cpu", batch_size: int = 1,
+                       threads: int | None = None) -> dict[str, object]:
+    """What makes a measurement valid: the same processor, torch build, thread count (as `measurement_threads`
+    resolves it) and batch size."""
     device = torch.device(device)
     if device.type == "cuda":
         processor = torch.cuda.get_device_name(device)
@@ -48,7 +90,7 @@ def device_fingerprint(device: torch.device | str = "cpu", batch_size: int = 1) 
         "device": device.type,
         "processor": processor,
         "torch": torch.__version__,
-        "threads": torch.get_num_threads(),
+        "threads": measurement_threads(device, threads),
         "batch_size": int(batch_size),
     }
 
@@ -66,10 +108,13 @@ def time_module(
     device: torch.device | str = "cpu",
     warmup: int = 10,
     repeats: int = 30,
+    threads: int | None = None,
 ) -> float:
-    """Median wall time in milliseconds of one inference forward at ``(batch_size, *input_shape)``."""
-    return statistics.median(_time_samples(module, input_shape, batch_size=batch_size, device=device,
-                                           warmup=warmup, repeats=repeats))
+    """Median wall time in milliseconds of one inference forward at ``(batch_size, *input_shape)``, with the same
+    thread count as a table measured with the same `threads` (default: 1 on CPU)."""
+    with num_threads(measurement_threads(device, threads)):
+        return statistics.median(_time_samples(module, input_shape, batch_size=batch_size, device=device,
+                                               warmup=warmup, repeats=repeats))
 
 
 def _prepare(module: nn.Module, input_shape: tuple[int, ...], batch_size: int,
@@ -168,7 +213,8 @@ class LatencyTable:
                 detail = ", ".join(f"{k}: table {a!r} vs here {b!r}" for k, (a, b) in diff.items())
                 raise UsageError(
                     f"latency table {path} was measured on another device ({detail}); rebuild it here with "
-                    "'archsearch latency build', or pass force=True / --force-latency-table to use it anyway"
+                    "'archsearch latency build' (--threads / --batch-size to match), or pass force=True / "
+                    "--set force_latency_table=true to use it anyway"
                 )
         return table
 
@@ -182,8 +228,10 @@ def measure_table(
     repeats: int = 30,
     rounds: int = 1,
     on_op: Callable[[str, float], None] | None = None,
+    threads: int | None = None,
 ) -> LatencyTable:
-    """Time every ``(key, make_module, input_shape)``; ops sharing a key are timed once.
+    """Time every ``(key, make_module, input_shape)`` with `threads` torch threads (default: 1 on CPU, see
+    `measurement_threads`); ops sharing a key are timed once.
 
     With ``rounds > 1`` the whole list is timed `rounds` times in turn and each entry is the median over all its
     samples: on a shared machine a burst of load then spreads over every op instead of inflating a few."""
@@ -191,7 +239,8 @@ def measure_table(
         raise ConfigError(f"measure_table: need rounds >= 1, repeats >= 1, warmup >= 0 (got {rounds}, {repeats}, "
                           f"{warmup})")
     device = torch.device(device)
-    fingerprint = device_fingerprint(device, batch_size)
+    threads = measurement_threads(device, threads)
+    fingerprint = device_fingerprint(device, batch_size, threads)
     table = LatencyTable(fingerprint, meta={"warmup": warmup, "repeats": repeats, "rounds": rounds,
                                             "statistic": "median", "unit": "ms",
                                             "created": time.strftime("%Y-%m-%dT%H:%M:%S")})
@@ -201,14 +250,15 @@ def measure_table(
         if key not in prepared:
             prepared[key] = _prepare(make_module(), tuple(input_shape), batch_size, device)
             samples[key] = []
-    for round_index in range(rounds):
-        for key, module_and_input in prepared.items():
-            samples[key] += _time_samples(module_and_input[0], (), device=device, warmup=warmup, repeats=repeats,
-                                          prepared=module_and_input)
-            if round_index == rounds - 1:
-                table.entries[key] = statistics.median(samples[key])
-                if on_op is not None:
-                    on_op(key, table.entries[key])
+    with num_threads(threads):
+        for round_index in range(rounds):
+            for key, module_and_input in prepared.items():
+                samples[key] += _time_samples(module_and_input[0], (), device=device, warmup=warmup,
+                                              repeats=repeats, prepared=module_and_input)
+                if round_index == rounds - 1:
+                    table.entries[key] = statistics.median(samples[key])
+                    if on_op is not None:
+                        on_op(key, table.entries[key])
     return table
 
 
@@ -288,34 +338,42 @@ def predict_latency(table: LatencyTable, arch: Mapping[str, object]) -> float:
     return fixed + sum(table[op_key(name, value)] for name, value in arch.items() if name in blocks)
 
 
-def table_path(search_space: object, *, device: torch.device | str = "cpu", batch_size: int = 1) -> Path:
-    """Where this device's table for this space lives in the user cache."""
+def table_path(search_space: object, *, device: torch.device | str = "cpu", batch_size: int = 1,
+               threads: int | None = None) -> Path:
+    """Where this device's table for this space (at this batch size and thread count) lives in the user cache."""
     return default_table_path(str(getattr(search_space, "name", "space")), space_tag(search_space),
-                              device_fingerprint(device, batch_size))
+                              device_fingerprint(device, batch_size, threads))
+
+
+BUILD_WARMUP, BUILD_REPEATS, BUILD_ROUNDS = 10, 10, 3  # 30 timed forwards per op, in 3 interleaved passes: on a
+#   shared host a burst of load spreads over all ops instead of skewing a few (measured: 1-pass tables had
+#   same-shape ops 2x apart)
 
 
 def build_table(search_space: object, *, batch_size: int = 1, device: torch.device | str = "cpu",
-                warmup: int = 10, repeats: int = 30, rounds: int = 1,
-                on_op: Callable[[str, float], None] | None = None) -> LatencyTable:
+                warmup: int = BUILD_WARMUP, repeats: int = BUILD_REPEATS, rounds: int = BUILD_ROUNDS,
+                on_op: Callable[[str, float], None] | None = None, threads: int | None = None) -> LatencyTable:
     """Measure every op of `search_space` on `device` (see `space_ops`); the table's meta names the space."""
     table = measure_table(space_ops(search_space), batch_size=batch_size, device=device, warmup=warmup,
-                          repeats=repeats, rounds=rounds, on_op=on_op)
+                          repeats=repeats, rounds=rounds, on_op=on_op, threads=threads)
     table.meta.update(space=str(getattr(search_space, "name", "space")), space_tag=space_tag(search_space))
     return table
 
 
 def ensure_table(search_space: object, *, path: str | Path | None = None, device: torch.device | str = "cpu",
                  batch_size: int = 1, force: bool = False, build_if_missing: bool = True,
-                 log: Callable[[str], None] | None = None) -> LatencyTable:
+                 log: Callable[[str], None] | None = None, threads: int | None = None) -> LatencyTable:
     """This device's table for `search_space`: loaded from `path` (default: the user cache), refused if it was
-    measured on another device unless `force`; measured and cached first when missing and `build_if_missing`."""
-    expect = device_fingerprint(device, batch_size)
-    path = Path(path) if path is not None else table_path(search_space, device=device, batch_size=batch_size)
+    measured on another device or thread count unless `force`; measured and cached first when missing and
+    `build_if_missing`."""
+    expect = device_fingerprint(device, batch_size, threads)
+    path = Path(path) if path is not None else table_path(search_space, device=device, batch_size=batch_size,
+                                                          threads=threads)
     if not path.exists() and build_if_missing:
         if log is not None:
             log(f"measuring a latency table for space {getattr(search_space, 'name', '?')!r} on this device "
-                f"-> {path}")
-        build_table(search_space, batch_size=batch_size, device=device).save(path)
+                f"({expect['threads']} thread(s)) -> {path}")
+        build_table(search_space, batch_size=batch_size, device=device, threads=threads).save(path)
     table = LatencyTable.load(path, expect=expect, force=force)
     missing = [key for key, _, _ in space_ops(search_space) if key not in table]
     if missing:

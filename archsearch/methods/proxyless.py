@@ -93,6 +93,9 @@ class ProxylessConfig:
     latency_table: str | None = None  # path of a table; None: this device's cached table (built when missing)
     force_latency_table: bool = False  # use a table measured on another device anyway
     latency_batch_size: int = 1  # paper: mobile latency of one image
+    latency_threads: int | None = None  # None: 1 torch thread on CPU (archsearch.cost.latency: a shared host's
+    #                                     thread pool inflates tiny ops ~250x); table and measured latency share it
+    measure_derived_latency: bool = True  # time the derived child end-to-end (same threads as the table)
     # -- evaluation of the derived arch -----------------------------------------------------------------------------
     bn_recalibration_batches: int = 20  # the child's BN statistics re-estimated on train batches (interpretation:
     #                                     the code validates in train mode for the same reason)
@@ -503,12 +506,19 @@ class ProxylessNAS:
         _, accuracy = evaluate(child, splits.val, device=self.device)
         objectives = {"accuracy": accuracy, **self._cost_values(arch)}
         attrs = {"phase": "derived", "probabilities": self.probabilities(), "seconds": 0.0}
-        self._record("proxyless/derived", "derived", arch, objectives, seconds=0.0)
+        measured = None
+        if self.latency_table is not None and self.config.measure_derived_latency:
+            measured = self.measured_latency(arch)
+            attrs["measured_latency_ms"] = measured
+        self._record("proxyless/derived", "derived", arch, objectives, seconds=0.0,
+                     **({} if measured is None else {"measured_latency_ms": measured}))
         run_dir = self.ctx.run_dir
         torch.save(child.state_dict(), run_dir / "proxyless_child.pt")
         torch.save(self.supernet.state_dict(), run_dir / "proxyless_supernet.pt")
         self.ctx.log(f"proxyless derived {arch}: val accuracy {accuracy:.4f}, " +
-                     ", ".join(f"{k} {v:.4g}" for k, v in objectives.items() if k != "accuracy"))
+                     ", ".join(f"{k} {v:.4g}" for k, v in objectives.items() if k != "accuracy") +
+                     ("" if measured is None else f", measured latency {measured:.4g} ms "
+                      f"({self._table_threads()} thread(s))"))
         best = Candidate(arch, objectives, attrs)
         front = _pareto([best] + [Candidate(self.space.space.validate(h["arch"]), h["objectives"])
                                   for h in self.history])
@@ -517,6 +527,10 @@ class ProxylessNAS:
                                    "supernet_weights": "proxyless_supernet.pt",
                                    "probabilities": self.probabilities(),
                                    "latency_target_ms": self.config.latency_target_ms,
+                                   "target": self.target, "objective": self.objective,
+                                   "measured_latency_ms": measured,
+                                   "latency_threads": None if self.latency_table is None
+                                   else self.latency_table.fingerprint.get("threads"),
                                    "flops_target": self.config.flops_target})
 
     def _record_epoch(self, splits: Any) -> None:
@@ -557,9 +571,8 @@ class ProxylessNAS:
         needs_table = (self.objective == "latency" or any(getattr(c, "metric", "") == "latency"
                                                               for c in getattr(self.ctx, "constraints", ())))
         if needs_table and self.latency_table is None:
-            self.latency_table = ensure_table(self.space, path=config.latency_table, device="cpu"
-                                              if self.device.type == "cpu" else self.device,
-                                              batch_size=config.latency_batch_size,
+            self.latency_table = ensure_table(self.space, path=config.latency_table, device=self._latency_device(),
+                                              batch_size=config.latency_batch_size, threads=config.latency_threads,
                                               force=config.force_latency_table, log=self.ctx.log)
         if self.latency_table is not None:
             self.expected_latency = ExpectedCost.from_latency_table(self.latency_table, self.choices)
@@ -606,8 +619,27 @@ class ProxylessNAS:
             full = self.space.space.validate({n: _value_of(self.space.space.choices[n], v) for n, v in arch.items()})
             net = self.space.build(full)
             return time_module(net, tuple(self.space.input_shape), batch_size=self.config.latency_batch_size,
-                               device=self.device, warmup=3, repeats=10)
+                               device=self._latency_device(), warmup=3, repeats=10, threads=self._table_threads())
         return self.expected_cost.of_arch(self.choices, arch)
+
+    def _latency_device(self) -> torch.device:
+        return torch.device("cpu") if self.device.type == "cpu" else self.device
+
+    def _table_threads(self) -> int | None:
+        """End-to-end timings use the table's thread count (also when a foreign table is forced)."""
+        if self.latency_table is not None and isinstance(self.latency_table.fingerprint.get("threads"), int):
+            return int(self.latency_table.fingerprint["threads"])
+        return self.config.latency_threads
+
+    def measured_latency(self, arch: Arch) -> float:
+        """Median end-to-end inference latency (ms) of `arch`'s standalone network, timed as the table was
+        (device, batch size, threads), interleaved in 3 rounds so a burst of load on a shared host is not all in
+        one number."""
+        net = self.space.build(arch)
+        shape = tuple(self.space.input_shape)
+        samples = [time_module(net, shape, batch_size=self.config.latency_batch_size, device=self._latency_device(),
+                               warmup=5, repeats=15, threads=self._table_threads()) for _ in range(3)]
+        return float(sorted(samples)[1])
 
     def _cost_values(self, arch: Arch) -> dict[str, float]:
         cost: Cost = self.space.cost(arch)
