@@ -176,3 +176,14 @@ def test_evolution_on_ray_records_exactly_the_submitted_trials_when_a_worker_die
     assert len(trials) == ctx.config.evaluations == result.extra["evaluations"]
     assert all(t.state == "complete" for t in trials)
     assert len({t.key for t in trials}) == len(trials)
+
+
+def test_package_reexports_the_public_api_lazily():
+    import subprocess
+    import sys
+
+    import archsearch
+
+    assert all(getattr(archsearch, name) is not None for name in archsearch.__all__)
+    code = "import sys, archsearch; print('torch' in sys.modules)"
+    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True).stdout.strip() == "False"

@@ -1,0 +1,42 @@
+"""archsearch: neural architecture search on PyTorch.
+
+``archsearch.run("greedynas", preset="quick")`` runs a search in ``runs/<name>/``; ``archsearch.resume(run_dir)``
+continues one. Names are imported on first use, so ``import archsearch`` stays cheap (no torch until needed).
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+__version__ = "0.1.0"
+
+_EXPORTS = {
+    "run": "archsearch.api", "resume": "archsearch.api",
+    "Arch": "archsearch.space", "Space": "archsearch.space", "Categorical": "archsearch.space",
+    "Numeric": "archsearch.space", "LayerChoice": "archsearch.space", "InputChoice": "archsearch.space",
+    "ModuleSpace": "archsearch.space", "freeze": "archsearch.space",
+    "create_space": "archsearch.spaces", "space_names": "archsearch.spaces", "register_space": "archsearch.spaces",
+    "method_names": "archsearch.methods", "register_method": "archsearch.methods",
+    "Candidate": "archsearch.methods", "SearchResult": "archsearch.methods",
+    "Recipe": "archsearch.train", "train": "archsearch.train", "evaluate": "archsearch.train",
+    "load_dataset": "archsearch.data", "parse_constraint": "archsearch.cost",
+    "Experiment": "archsearch.experiment", "make_report": "archsearch.report", "export_run": "archsearch.export",
+    "load_exported": "archsearch.export",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'archsearch' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(list(globals()) + list(_EXPORTS))
+
+
+__all__ = sorted(_EXPORTS)
