@@ -93,12 +93,18 @@ def build_parser() -> argparse.ArgumentParser:
     build.add_argument("--space", default="mobilenet")
     build.add_argument("--space-option", dest="space_options", action="append", metavar="KEY=VALUE")
     build.add_argument("--preset", choices=PRESETS, help="the space's preset (default: the space's own)")
+    build.add_argument("--clock", choices=("cpu", "wall"), help="what a sample measures: the thread's CPU time "
+                       "(default with 1 CPU thread: robust to other processes) or wall time (default otherwise)")
+    build.add_argument("--data", help="fit the space to this dataset's image shape and classes, as 'run --data' "
+                       "does (default: the preset's own shape; fashion-mnist for quick / smoke)")
+    build.add_argument("--data-dir")
     build.add_argument("--batch-size", type=int, default=1)
     build.add_argument("--device", default="cpu")
-    build.add_argument("--warmup", type=int, default=10, help="untimed forwards per op and round (default 10)")
-    build.add_argument("--repeats", type=int, default=10, help="timed forwards per op and round (default 10)")
-    build.add_argument("--rounds", type=int, default=3, help="time all ops this many times in turn; each entry is "
-                       "the median of all its samples (default 3)")
+    build.add_argument("--warmup", type=int, default=5, help="untimed sweeps over all ops first (default 5)")
+    build.add_argument("--repeats", type=int, default=20, help="timed sweeps per round; a sweep times every op once, "
+                       "in shuffled order (default 20)")
+    build.add_argument("--rounds", type=int, default=5, help="rounds of sweeps; each entry is the median of its "
+                       "rounds x repeats samples (default 5)")
     build.add_argument("--threads", type=int, help="torch threads while timing (default 1 on CPU, or "
                        "$ARCHSEARCH_LATENCY_THREADS; recorded in the table's fingerprint)")
     build.add_argument("--out", type=Path, help="table file (default: the per-device cache)")
@@ -525,22 +531,28 @@ def cmd_latency_build(args: argparse.Namespace) -> int:
     options = parse_assignments(args.space_options, "--space-option")
     if args.preset is not None:
         options["preset"] = args.preset
+    if args.data is not None:  # the same space options a run on this data resolves, so the run finds this table
+        from archsearch.experiment.run import _data_info, _space_options
+
+        options = _space_options(args.space, options, args.preset or "quick", _data_info(args.data, args.data_dir))
     search_space = create_space(args.space, **options)
     ops = latency.space_ops(search_space)  # a clear error for spaces without per-op blocks
-    fingerprint = latency.device_fingerprint(args.device, args.batch_size, args.threads)
+    fingerprint = latency.device_fingerprint(args.device, args.batch_size, args.threads, args.clock)
     path = Path(args.out) if args.out else latency.table_path(search_space, device=args.device,
-                                                              batch_size=args.batch_size, threads=args.threads)
+                                                              batch_size=args.batch_size, threads=args.threads,
+                                                              clock=args.clock)
     if path.exists() and not args.force:
         table = latency.LatencyTable.load(path, expect=fingerprint)
         print(f"a latency table for this device exists: {path} ({len(table.entries)} ops); --force re-measures")
         return 0
     keys = {key for key, _, _ in ops}
     print(f"measuring {len(keys)} ops of space {args.space!r} on {args.device} (batch {args.batch_size}, "
-          f"{fingerprint['threads']} threads, {args.rounds} round(s) of {args.repeats} repeats)")
-    with _op_bar(len(keys)) as on_op:
+          f"{fingerprint['threads']} thread(s), {fingerprint['clock']} clock, {args.rounds} round(s) x {args.repeats} "
+          "interleaved sweeps)")
+    with _op_bar(args.rounds * args.repeats) as on_sweep:
         table = latency.build_table(search_space, batch_size=args.batch_size, device=args.device,
-                                    warmup=args.warmup, repeats=args.repeats, rounds=args.rounds, on_op=on_op,
-                                    threads=args.threads)
+                                    warmup=args.warmup, repeats=args.repeats, rounds=args.rounds,
+                                    on_sweep=on_sweep, threads=args.threads, clock=args.clock)
     table.meta["space_options"] = options
     table.save(path)
     fixed = sum(v for k, v in table.entries.items() if k.startswith(latency.FIXED_PREFIX))
@@ -557,11 +569,12 @@ class _op_bar:
             return None
         from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
-        self.progress = Progress(TextColumn("latency"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
-                                 TimeRemainingColumn(), TextColumn("{task.fields[op]}"), console=_console(True))
+        self.progress = Progress(TextColumn("latency sweeps"), BarColumn(),
+                                 TextColumn("{task.completed}/{task.total}"), TimeRemainingColumn(),
+                                 console=_console(True))
         self.progress.start()
-        task = self.progress.add_task("latency", total=self.total, op="")
-        return lambda key, ms: self.progress.update(task, advance=1, op=f"{key}: {ms:.3f} ms")
+        task = self.progress.add_task("latency", total=self.total)
+        return lambda done, total: self.progress.update(task, completed=done)
 
     def __exit__(self, *exc: object) -> None:
         if self.progress is not None:

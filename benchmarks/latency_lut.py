@@ -1,11 +1,12 @@
 """Lookup-table latency vs measured end-to-end latency of random archs (ProxylessNAS sec. 3.3 latency model).
 
 For 30 random archs of the `mobilenet` space: predicted = sum of the table entries of the arch's ops (stem and head
-included), measured = median wall time of the whole standalone network's forward on this CPU (batch 1, inference,
-channels_last, as the table). The machine is shared, so the table and the networks are measured in interleaved
-rounds (one table pass, then every network, repeated) and every number is a median over all rounds.
+included), measured = the whole standalone network's forward on this CPU (batch 1, inference, channels_last). Both
+sides are timed the same way (`archsearch.cost.latency`: 1 torch thread, the thread's CPU time, trimmed mean; ops in
+shuffled interleaved sweeps). The machine is shared, so the table and the networks are measured in interleaved
+rounds (one table pass, then every network, repeated) and every number is a median over the rounds.
 
-    python benchmarks/latency_lut.py [--preset quick] [--archs 30] [--rounds 5] [--threads 1]
+    python benchmarks/latency_lut.py [--preset quick] [--archs 30] [--rounds 5] [--threads 1] [--clock cpu|wall]
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=15)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--clock", choices=("cpu", "wall"), help="default: cpu with 1 thread, else wall")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
 
@@ -55,13 +57,15 @@ def main() -> None:
     net_samples: list[list[float]] = [[] for _ in archs]
     fingerprint = None
     for round_index in range(args.rounds):
-        table = measure_table(ops, warmup=args.warmup, repeats=args.repeats)  # one pass over every op
+        table = measure_table(ops, warmup=args.warmup, repeats=args.repeats, threads=args.threads,
+                              clock=args.clock, seed=round_index)  # interleaved sweeps over every op
         fingerprint = table.fingerprint
         for key, value in table.entries.items():
             op_samples.setdefault(key, []).append(value)
         order = rng.permutation(len(nets))  # a different net order each round: no position bias
         for i in order:
-            net_samples[i].append(time_module(nets[i], shape, warmup=args.warmup, repeats=args.repeats))
+            net_samples[i].append(time_module(nets[i], shape, warmup=args.warmup, repeats=args.repeats,
+                                              threads=args.threads, clock=args.clock))
         print(f"round {round_index + 1}/{args.rounds} done ({time.perf_counter() - start:.0f} s)", flush=True)
     table = LatencyTable(fingerprint, {k: statistics.median(v) for k, v in op_samples.items()},
                          {"rounds": args.rounds, "repeats": args.repeats})
@@ -74,7 +78,8 @@ def main() -> None:
         predicted = predict_latency(table, arch)
         measured = statistics.median(samples)
         rows.append((predicted, measured, abs(predicted - measured) / measured))
-    print(f"\n{args.space} ({args.preset}), input {shape}, batch 1, {args.threads} thread(s), "
+    print(f"\n{args.space} ({args.preset}), input {shape}, batch 1, {fingerprint['threads']} thread(s), "
+          f"{fingerprint['clock']} clock, "
           f"{len(table.entries)} table ops, {args.rounds} interleaved rounds x {args.repeats} repeats")
     print(f"{'arch':>4} | {'predicted ms':>12} | {'measured ms':>11} | {'rel error':>9}")
     for i, (p, m, e) in enumerate(rows):

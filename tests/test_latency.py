@@ -75,3 +75,23 @@ def test_a_table_of_another_thread_count_is_refused(tmp_path):
     with pytest.raises(UsageError, match="threads: table 2 vs here 1.*--threads"):
         LatencyTable.load(path, expect=device_fingerprint("cpu", 1))
     assert LatencyTable.load(path, expect=device_fingerprint("cpu", 1, threads=2))["conv"] == 1.0
+
+
+def test_clock_and_statistic():
+    """One CPU thread: the thread's CPU time (robust to other processes); else the wall clock. Entries are trimmed
+    means (additive like the released code's mean table, robust to a stray interrupt)."""
+    from archsearch.cost.latency import measurement_clock, summarize
+    from archsearch.errors import ConfigError
+
+    assert measurement_clock("cpu") == "cpu" and measurement_clock("cpu", 2) == "wall"
+    assert measurement_clock("cpu", 1, "wall") == "wall"
+    with pytest.raises(ConfigError, match="clock 'cpu' needs"):
+        measurement_clock("cpu", 2, "cpu")
+    with pytest.raises(ConfigError, match="not one of"):
+        measurement_clock("cpu", 1, "gpu")
+    assert device_fingerprint("cpu", 1)["clock"] == "cpu"
+    assert summarize([1.0] * 8 + [100.0, 0.0]) == 1.0  # the extremes are trimmed
+    assert summarize([2.0, 4.0]) == 3.0
+    ops = [("conv", lambda: nn.Conv2d(1, 4, 3, padding=1), (1, 8, 8))]
+    table = measure_table(ops, warmup=1, repeats=3, clock="wall")
+    assert table.fingerprint["clock"] == "wall" and table.meta["statistic"] == "trimmed_mean_10"

@@ -1,14 +1,22 @@
 """Latency lookup tables measured on the device at hand (ProxylessNAS sec. 3.3: "latency prediction model").
 
-Every candidate op is timed at its input shape (warm-up, then the median of repeats); an arch's latency is the sum
-of its ops' entries. A table is only valid on the device it was measured on, so it carries a fingerprint (CPU model
-or GPU name, torch version, thread count, batch size) and refuses to load elsewhere unless forced.
+Every candidate op is timed at its input shape; an arch's latency is the sum of its ops' entries. A table is only
+valid on the device it was measured on, so it carries a fingerprint (CPU model or GPU name, torch version, thread
+count, clock, batch size) and refuses to load elsewhere unless forced.
 
-Threads: CPU measurements run with ONE torch thread unless asked otherwise (`threads=`, ``archsearch latency build
---threads N``, or ``ARCHSEARCH_LATENCY_THREADS``). Why: on a shared few-core machine torch's intra-op pool turns
-microsecond ops into scheduler waits (measured here: 64-80 ms per tiny op with 2 threads vs 0.26 ms with 1), and the
-paper's latencies are single-network, batch-1 numbers of a phone core. A table and every end-to-end measurement that
-is compared with it (`time_module`) use the same resolved thread count, which the fingerprint records.
+How ops are timed, and why (all measured with benchmarks/latency_lut.py on this shared 2-core host):
+* Threads: CPU measurements run with ONE torch thread unless asked otherwise (`threads=`, ``archsearch latency build
+  --threads N``, ``$ARCHSEARCH_LATENCY_THREADS``): with 2 threads torch's intra-op pool turned tiny ops into
+  scheduler waits (64-80 ms per op vs 0.26 ms with 1); the paper's latencies are batch-1 numbers of one phone core.
+* Clock: with one CPU thread the work runs in the calling thread, so its CPU time (``time.thread_time``) is the
+  op's cost without the time other processes held the core. Under load 6 on 2 cores, wall-clock medians
+  under-predicted whole networks by 65%, thread-CPU-time trimmed means came within 3%. Elsewhere (GPU, several
+  threads) the wall clock, synchronised. The per-sample cost of reading the clock is subtracted.
+* Context: each sweep times every op once, in a fresh shuffled order, so each sample follows some other op as inside
+  a network; timing one op in a hot loop under-predicted networks by 14-22%.
+* Statistic: the mean of the middle 80% of the samples. A mean is additive (E[sum] = sum E), as the released code's
+  table, which stores each op's mean latency; trimming drops the rare interrupt or page fault.
+`time_module` measures whole networks the same way (same threads, clock and statistic), so the two compare.
 """
 
 from __future__ import annotations
@@ -25,6 +33,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable, Mapping
 
+import numpy as np
 import torch
 import torch.nn as nn
 
@@ -33,6 +42,11 @@ from archsearch.errors import ConfigError, UsageError
 CACHE_DIR = Path(os.environ.get("ARCHSEARCH_CACHE", Path.home() / ".cache" / "archsearch")) / "latency"
 DEFAULT_CPU_THREADS = 1  # measured: 2 threads on a busy 2-core host gave 64-80 ms per tiny op, 1 thread 0.26 ms
 THREADS_ENV = "ARCHSEARCH_LATENCY_THREADS"
+CLOCKS = ("cpu", "wall")
+TRIM = 0.1  # fraction of samples dropped at each end before averaging
+STATISTIC = "trimmed_mean_10"
+_TIMERS = {"cpu": time.thread_time, "wall": time.perf_counter}
+_OVERHEAD: dict[str, float] = {}
 
 
 def measurement_threads(device: torch.device | str = "cpu", threads: int | None = None) -> int:
@@ -51,6 +65,45 @@ def measurement_threads(device: torch.device | str = "cpu", threads: int | None 
     if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
         raise ConfigError(f"latency threads must be a positive integer, got {threads!r}")
     return threads
+
+
+def measurement_clock(device: torch.device | str = "cpu", threads: int | None = None,
+                      clock: str | None = None) -> str:
+    """``"cpu"`` (the calling thread's CPU time) for one-thread CPU measurements, else ``"wall"``; `clock` forces
+    one (``"cpu"`` only where it is valid: CPU device, one thread)."""
+    device = torch.device(device)
+    threads = measurement_threads(device, threads)
+    valid_cpu = device.type == "cpu" and threads == 1
+    if clock is None:
+        return "cpu" if valid_cpu else "wall"
+    if clock not in CLOCKS:
+        raise ConfigError(f"latency clock {clock!r} is not one of {', '.join(CLOCKS)}")
+    if clock == "cpu" and not valid_cpu:
+        raise ConfigError(f"latency clock 'cpu' needs device cpu and 1 thread (got {device.type}, {threads} threads); "
+                          "use clock 'wall'")
+    return clock
+
+
+def summarize(samples: list[float]) -> float:
+    """The mean of the middle 80% of `samples` (module docstring: additive like a mean, robust like a median)."""
+    if not samples:
+        raise ConfigError("no latency samples to summarize")
+    ordered = sorted(samples)
+    cut = int(len(ordered) * TRIM)
+    kept = ordered[cut:len(ordered) - cut] or ordered
+    return sum(kept) / len(kept)
+
+
+def _clock_overhead(clock: str) -> float:
+    """Milliseconds one empty timed interval reads on `clock` (subtracted from every sample; cached)."""
+    if clock not in _OVERHEAD:
+        timer = _TIMERS[clock]
+        gaps = []
+        for _ in range(301):
+            start = timer()
+            gaps.append(timer() - start)
+        _OVERHEAD[clock] = statistics.median(gaps) * 1e3
+    return _OVERHEAD[clock]
 
 
 @contextmanager
@@ -77,10 +130,10 @@ def _cpu_model() -> str:
     return platform.processor() or platform.machine()
 
 
-def device_fingerprint(device: torch.device | str = "cpu", batch_size: int = 1,
-                       threads: int | None = None) -> dict[str, object]:
+def device_fingerprint(device: torch.device | str = "cpu", batch_size: int = 1, threads: int | None = None,
+                       clock: str | None = None) -> dict[str, object]:
     """What makes a measurement valid: the same processor, torch build, thread count (as `measurement_threads`
-    resolves it) and batch size."""
+    resolves it), clock (`measurement_clock`) and batch size."""
     device = torch.device(device)
     if device.type == "cuda":
         processor = torch.cuda.get_device_name(device)
@@ -91,6 +144,7 @@ def device_fingerprint(device: torch.device | str = "cpu", batch_size: int = 1,
         "processor": processor,
         "torch": torch.__version__,
         "threads": measurement_threads(device, threads),
+        "clock": measurement_clock(device, threads, clock),
         "batch_size": int(batch_size),
     }
 
@@ -109,12 +163,16 @@ def time_module(
     warmup: int = 10,
     repeats: int = 30,
     threads: int | None = None,
+    clock: str | None = None,
 ) -> float:
-    """Median wall time in milliseconds of one inference forward at ``(batch_size, *input_shape)``, with the same
-    thread count as a table measured with the same `threads` (default: 1 on CPU)."""
-    with num_threads(measurement_threads(device, threads)):
-        return statistics.median(_time_samples(module, input_shape, batch_size=batch_size, device=device,
-                                               warmup=warmup, repeats=repeats))
+    """Latency in milliseconds of one inference forward at ``(batch_size, *input_shape)``, measured as a table with
+    the same `threads` / `clock` measures its ops (defaults: 1 thread and its CPU time on CPU; see the module
+    docstring)."""
+    threads = measurement_threads(device, threads)
+    clock = measurement_clock(device, threads, clock)
+    with num_threads(threads):
+        return summarize(_time_samples(module, input_shape, batch_size=batch_size, device=device, warmup=warmup,
+                                       repeats=repeats, clock=clock))
 
 
 def _prepare(module: nn.Module, input_shape: tuple[int, ...], batch_size: int,
@@ -128,22 +186,24 @@ def _prepare(module: nn.Module, input_shape: tuple[int, ...], batch_size: int,
 
 
 def _time_samples(module: nn.Module, input_shape: tuple[int, ...], *, batch_size: int = 1,
-                  device: torch.device | str = "cpu", warmup: int = 10, repeats: int = 30,
+                  device: torch.device | str = "cpu", warmup: int = 10, repeats: int = 30, clock: str = "wall",
                   prepared: tuple[nn.Module, torch.Tensor] | None = None) -> list[float]:
-    """Wall times (ms) of `repeats` inference forwards after `warmup` untimed ones."""
+    """Times (ms, on `clock`, its reading cost subtracted) of `repeats` inference forwards after `warmup` untimed
+    ones."""
     device = torch.device(device)
     module, x = prepared if prepared is not None else _prepare(module, input_shape, batch_size, device)
     sync = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
+    timer, overhead = _TIMERS[clock], _clock_overhead(clock)
     times = []
     with torch.inference_mode():
         for _ in range(warmup):
             module(x)
         sync()
         for _ in range(repeats):
-            start = time.perf_counter()
+            start = timer()
             module(x)
             sync()
-            times.append((time.perf_counter() - start) * 1e3)
+            times.append(max(0.0, (timer() - start) * 1e3 - overhead))
     return times
 
 
@@ -213,7 +273,7 @@ class LatencyTable:
                 detail = ", ".join(f"{k}: table {a!r} vs here {b!r}" for k, (a, b) in diff.items())
                 raise UsageError(
                     f"latency table {path} was measured on another device ({detail}); rebuild it here with "
-                    "'archsearch latency build' (--threads / --batch-size to match), or pass force=True / "
+                    "'archsearch latency build' (--threads / --clock / --batch-size to match), or pass force=True / "
                     "--set force_latency_table=true to use it anyway"
                 )
         return table
@@ -229,20 +289,29 @@ def measure_table(
     rounds: int = 1,
     on_op: Callable[[str, float], None] | None = None,
     threads: int | None = None,
+    interleave: bool = True,
+    seed: int = 0,
+    on_sweep: Callable[[int, int], None] | None = None,
+    clock: str | None = None,
 ) -> LatencyTable:
     """Time every ``(key, make_module, input_shape)`` with `threads` torch threads (default: 1 on CPU, see
-    `measurement_threads`); ops sharing a key are timed once.
+    `measurement_threads`) on `clock` (`measurement_clock`); ops sharing a key are timed once. Each entry is the
+    trimmed mean (`summarize`) of its ``rounds * repeats`` single-forward samples.
 
-    With ``rounds > 1`` the whole list is timed `rounds` times in turn and each entry is the median over all its
-    samples: on a shared machine a burst of load then spreads over every op instead of inflating a few."""
+    ``interleave`` (default): every sweep times each op once, in a fresh shuffled order, so each sample runs right
+    after some *other* op, as inside a network. Timing one op in a hot loop instead (``interleave=False``: caches,
+    branch predictors and the allocator all primed for that op) under-predicted end-to-end latency of whole
+    `mobilenet` quick networks by 14-22% on this CPU; interleaved sweeps came within ~5% (benchmarks/latency_lut.py).
+    `warmup` untimed sweeps come first; `rounds` only groups the sweeps (one extra warm-up sweep per round)."""
     if rounds < 1 or repeats < 1 or warmup < 0:
         raise ConfigError(f"measure_table: need rounds >= 1, repeats >= 1, warmup >= 0 (got {rounds}, {repeats}, "
                           f"{warmup})")
     device = torch.device(device)
     threads = measurement_threads(device, threads)
-    fingerprint = device_fingerprint(device, batch_size, threads)
+    clock = measurement_clock(device, threads, clock)
+    fingerprint = device_fingerprint(device, batch_size, threads, clock)
     table = LatencyTable(fingerprint, meta={"warmup": warmup, "repeats": repeats, "rounds": rounds,
-                                            "statistic": "median", "unit": "ms",
+                                            "interleaved": bool(interleave), "statistic": STATISTIC, "unit": "ms",
                                             "created": time.strftime("%Y-%m-%dT%H:%M:%S")})
     prepared: dict[str, tuple[nn.Module, torch.Tensor]] = {}
     samples: dict[str, list[float]] = {}
@@ -250,16 +319,56 @@ def measure_table(
         if key not in prepared:
             prepared[key] = _prepare(make_module(), tuple(input_shape), batch_size, device)
             samples[key] = []
+    keys = list(prepared)
     with num_threads(threads):
-        for round_index in range(rounds):
-            for key, module_and_input in prepared.items():
-                samples[key] += _time_samples(module_and_input[0], (), device=device, warmup=warmup,
-                                              repeats=repeats, prepared=module_and_input)
-                if round_index == rounds - 1:
-                    table.entries[key] = statistics.median(samples[key])
-                    if on_op is not None:
-                        on_op(key, table.entries[key])
+        if interleave:
+            _interleaved_sweeps(prepared, keys, samples, device=device, warmup=warmup, repeats=repeats,
+                                rounds=rounds, rng=np.random.default_rng(seed), on_sweep=on_sweep, clock=clock)
+        else:
+            for round_index in range(rounds):
+                for key in keys:
+                    samples[key] += _time_samples(prepared[key][0], (), device=device, warmup=warmup,
+                                                  repeats=repeats, prepared=prepared[key], clock=clock)
+                if on_sweep is not None:
+                    on_sweep(round_index + 1, rounds)
+    for key in keys:
+        table.entries[key] = summarize(samples[key])
+        if on_op is not None:
+            on_op(key, table.entries[key])
     return table
+
+
+def _interleaved_sweeps(prepared: Mapping[str, tuple[nn.Module, torch.Tensor]], keys: list[str],
+                        samples: dict[str, list[float]], *, device: torch.device, warmup: int, repeats: int,
+                        rounds: int, rng: np.random.Generator,
+                        on_sweep: Callable[[int, int], None] | None, clock: str) -> None:
+    """`warmup` untimed sweeps, then `rounds` x `repeats` timed sweeps over all ops in shuffled orders."""
+    sync = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
+    timer, overhead = _TIMERS[clock], _clock_overhead(clock)
+    total = rounds * repeats
+    with torch.inference_mode():
+        for _ in range(warmup):
+            for key in keys:
+                module, x = prepared[key]
+                module(x)
+        sync()
+        done = 0
+        for _ in range(rounds):
+            for key in keys:  # one untimed sweep per round: a pause between rounds leaves nothing cold
+                module, x = prepared[key]
+                module(x)
+            for _ in range(repeats):
+                for index in rng.permutation(len(keys)):
+                    key = keys[int(index)]
+                    module, x = prepared[key]
+                    sync()
+                    start = timer()
+                    module(x)
+                    sync()
+                    samples[key].append(max(0.0, (timer() - start) * 1e3 - overhead))
+                done += 1
+                if on_sweep is not None:
+                    on_sweep(done, total)
 
 
 def default_table_path(space_name: str, space_tag: str, fingerprint: Mapping[str, object]) -> Path:
@@ -339,41 +448,44 @@ def predict_latency(table: LatencyTable, arch: Mapping[str, object]) -> float:
 
 
 def table_path(search_space: object, *, device: torch.device | str = "cpu", batch_size: int = 1,
-               threads: int | None = None) -> Path:
-    """Where this device's table for this space (at this batch size and thread count) lives in the user cache."""
+               threads: int | None = None, clock: str | None = None) -> Path:
+    """Where this device's table for this space (at this batch size, thread count, clock) lives in the cache."""
     return default_table_path(str(getattr(search_space, "name", "space")), space_tag(search_space),
-                              device_fingerprint(device, batch_size, threads))
+                              device_fingerprint(device, batch_size, threads, clock))
 
 
-BUILD_WARMUP, BUILD_REPEATS, BUILD_ROUNDS = 10, 10, 3  # 30 timed forwards per op, in 3 interleaved passes: on a
-#   shared host a burst of load spreads over all ops instead of skewing a few (measured: 1-pass tables had
-#   same-shape ops 2x apart)
+BUILD_WARMUP, BUILD_REPEATS, BUILD_ROUNDS = 5, 20, 5  # 100 single-forward samples per op over 100 shuffled sweeps:
+#   on a shared host a burst of load spreads over all ops instead of skewing a few (measured: one hot-loop pass of
+#   30 had same-shape ops 2x apart; 100 interleaved samples predicted whole networks within ~5%)
 
 
 def build_table(search_space: object, *, batch_size: int = 1, device: torch.device | str = "cpu",
                 warmup: int = BUILD_WARMUP, repeats: int = BUILD_REPEATS, rounds: int = BUILD_ROUNDS,
-                on_op: Callable[[str, float], None] | None = None, threads: int | None = None) -> LatencyTable:
+                on_op: Callable[[str, float], None] | None = None, threads: int | None = None,
+                on_sweep: Callable[[int, int], None] | None = None, clock: str | None = None) -> LatencyTable:
     """Measure every op of `search_space` on `device` (see `space_ops`); the table's meta names the space."""
     table = measure_table(space_ops(search_space), batch_size=batch_size, device=device, warmup=warmup,
-                          repeats=repeats, rounds=rounds, on_op=on_op, threads=threads)
+                          repeats=repeats, rounds=rounds, on_op=on_op, threads=threads, on_sweep=on_sweep,
+                          clock=clock)
     table.meta.update(space=str(getattr(search_space, "name", "space")), space_tag=space_tag(search_space))
     return table
 
 
 def ensure_table(search_space: object, *, path: str | Path | None = None, device: torch.device | str = "cpu",
                  batch_size: int = 1, force: bool = False, build_if_missing: bool = True,
-                 log: Callable[[str], None] | None = None, threads: int | None = None) -> LatencyTable:
+                 log: Callable[[str], None] | None = None, threads: int | None = None,
+                 clock: str | None = None) -> LatencyTable:
     """This device's table for `search_space`: loaded from `path` (default: the user cache), refused if it was
     measured on another device or thread count unless `force`; measured and cached first when missing and
     `build_if_missing`."""
-    expect = device_fingerprint(device, batch_size, threads)
+    expect = device_fingerprint(device, batch_size, threads, clock)
     path = Path(path) if path is not None else table_path(search_space, device=device, batch_size=batch_size,
-                                                          threads=threads)
+                                                          threads=threads, clock=clock)
     if not path.exists() and build_if_missing:
         if log is not None:
             log(f"measuring a latency table for space {getattr(search_space, 'name', '?')!r} on this device "
                 f"({expect['threads']} thread(s)) -> {path}")
-        build_table(search_space, batch_size=batch_size, device=device, threads=threads).save(path)
+        build_table(search_space, batch_size=batch_size, device=device, threads=threads, clock=clock).save(path)
     table = LatencyTable.load(path, expect=expect, force=force)
     missing = [key for key, _, _ in space_ops(search_space) if key not in table]
     if missing:

@@ -95,6 +95,7 @@ class ProxylessConfig:
     latency_batch_size: int = 1  # paper: mobile latency of one image
     latency_threads: int | None = None  # None: 1 torch thread on CPU (archsearch.cost.latency: a shared host's
     #                                     thread pool inflates tiny ops ~250x); table and measured latency share it
+    latency_clock: str | None = None  # None: the thread's CPU time with 1 CPU thread, else wall (cost.latency)
     measure_derived_latency: bool = True  # time the derived child end-to-end (same threads as the table)
     # -- evaluation of the derived arch -----------------------------------------------------------------------------
     bn_recalibration_batches: int = 20  # the child's BN statistics re-estimated on train batches (interpretation:
@@ -518,7 +519,7 @@ class ProxylessNAS:
         self.ctx.log(f"proxyless derived {arch}: val accuracy {accuracy:.4f}, " +
                      ", ".join(f"{k} {v:.4g}" for k, v in objectives.items() if k != "accuracy") +
                      ("" if measured is None else f", measured latency {measured:.4g} ms "
-                      f"({self._table_threads()} thread(s))"))
+                      f"({self._table_timing()['threads']} thread(s), {self._table_timing()['clock']} clock)"))
         best = Candidate(arch, objectives, attrs)
         front = _pareto([best] + [Candidate(self.space.space.validate(h["arch"]), h["objectives"])
                                   for h in self.history])
@@ -573,6 +574,7 @@ class ProxylessNAS:
         if needs_table and self.latency_table is None:
             self.latency_table = ensure_table(self.space, path=config.latency_table, device=self._latency_device(),
                                               batch_size=config.latency_batch_size, threads=config.latency_threads,
+                                              clock=config.latency_clock,
                                               force=config.force_latency_table, log=self.ctx.log)
         if self.latency_table is not None:
             self.expected_latency = ExpectedCost.from_latency_table(self.latency_table, self.choices)
@@ -619,17 +621,21 @@ class ProxylessNAS:
             full = self.space.space.validate({n: _value_of(self.space.space.choices[n], v) for n, v in arch.items()})
             net = self.space.build(full)
             return time_module(net, tuple(self.space.input_shape), batch_size=self.config.latency_batch_size,
-                               device=self._latency_device(), warmup=3, repeats=10, threads=self._table_threads())
+                               device=self._latency_device(), warmup=3, repeats=10, **self._table_timing())
         return self.expected_cost.of_arch(self.choices, arch)
 
     def _latency_device(self) -> torch.device:
         return torch.device("cpu") if self.device.type == "cpu" else self.device
 
-    def _table_threads(self) -> int | None:
-        """End-to-end timings use the table's thread count (also when a foreign table is forced)."""
-        if self.latency_table is not None and isinstance(self.latency_table.fingerprint.get("threads"), int):
-            return int(self.latency_table.fingerprint["threads"])
-        return self.config.latency_threads
+    def _table_timing(self) -> dict[str, Any]:
+        """End-to-end timings use the table's thread count and clock (also when a foreign table is forced)."""
+        timing = {"threads": self.config.latency_threads, "clock": self.config.latency_clock}
+        fingerprint = self.latency_table.fingerprint if self.latency_table is not None else {}
+        if isinstance(fingerprint.get("threads"), int):
+            timing["threads"] = int(fingerprint["threads"])
+        if fingerprint.get("clock") in ("cpu", "wall"):
+            timing["clock"] = fingerprint["clock"]
+        return timing
 
     def measured_latency(self, arch: Arch) -> float:
         """Median end-to-end inference latency (ms) of `arch`'s standalone network, timed as the table was
@@ -638,7 +644,7 @@ class ProxylessNAS:
         net = self.space.build(arch)
         shape = tuple(self.space.input_shape)
         samples = [time_module(net, shape, batch_size=self.config.latency_batch_size, device=self._latency_device(),
-                               warmup=5, repeats=15, threads=self._table_threads()) for _ in range(3)]
+                               warmup=5, repeats=15, **self._table_timing()) for _ in range(3)]
         return float(sorted(samples)[1])
 
     def _cost_values(self, arch: Arch) -> dict[str, float]:

@@ -119,8 +119,10 @@ def _box(x: int, y: int):
     return Rectangle((x - 0.5, y - 0.5), 1, 1, fill=False, edgecolor="red", linewidth=1.2)
 
 
-def plot_expected_cost(rows: list[dict[str, Any]], path: Path) -> Path | None:
-    """Expected latency (or expected MACs) per architecture step, with the target as a dashed line."""
+def plot_expected_cost(rows: list[dict[str, Any]], path: Path,
+                       derived: dict[str, float] | None = None) -> Path | None:
+    """Expected latency (or expected MACs) per architecture step, with the target as a dashed line and, when the
+    run finished, the derived arch's table-predicted and measured latency at the last step."""
     if not rows:
         return None
     if any("expected_latency_ms" in r for r in rows):
@@ -132,7 +134,14 @@ def plot_expected_cost(rows: list[dict[str, Any]], path: Path) -> Path | None:
     points = [(float(r["step"]), float(r[key])) for r in rows if key in r]
     fig = _figure(6.5, 4.0)
     ax = fig.add_subplot()
-    ax.plot([p[0] for p in points], [p[1] for p in points], color="tab:blue", linewidth=1.2, label=label)
+    ax.plot([p[0] for p in points], [p[1] for p in points], color="tab:blue", linewidth=1.2, label=label,
+            marker="o" if len(points) <= 30 else None, markersize=3)
+    if key == "expected_latency_ms" and derived and points:
+        for name, marker, colour in (("latency_ms", "s", "tab:green"), ("measured_latency_ms", "^", "tab:orange")):
+            if derived.get(name) is not None:
+                what = "table" if name == "latency_ms" else "measured end-to-end"
+                ax.scatter([points[-1][0]], [float(derived[name])], marker=marker, color=colour, zorder=3,
+                           label=f"derived arch, {what}: {float(derived[name]):.3g} ms")
     targets = [float(r["target"]) for r in rows if r.get("target") is not None]
     if targets and (key == "expected_latency_ms" or key == "expected_macs"):
         ax.axhline(targets[-1], color="tab:red", linestyle="--", label=f"target {targets[-1]:g}")
@@ -144,6 +153,17 @@ def plot_expected_cost(rows: list[dict[str, Any]], path: Path) -> Path | None:
     return path
 
 
+def _derived(run_dir: Path) -> dict[str, float]:
+    """The derived arch's latencies from result.json (empty while the run is unfinished)."""
+    try:
+        result = json.loads((run_dir / "result.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    best = result.get("best") or {}
+    return {"latency_ms": (best.get("objectives") or {}).get("latency_ms"),
+            "measured_latency_ms": (result.get("extra") or {}).get("measured_latency_ms")}
+
+
 def plots(run_dir: Path, out_dir: Path) -> list[Path]:
     run_dir, out_dir = Path(run_dir), Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -151,5 +171,5 @@ def plots(run_dir: Path, out_dir: Path) -> list[Path]:
     arch = _rows(run_dir / "metrics" / "proxyless_arch.jsonl")
     made = [plot_probabilities(probs, out_dir / "proxyless_op_probabilities.png"),
             plot_final_probabilities(probs, out_dir / "proxyless_final_probabilities.png"),
-            plot_expected_cost(arch, out_dir / "proxyless_expected_latency.png")]
+            plot_expected_cost(arch, out_dir / "proxyless_expected_latency.png", _derived(run_dir))]
     return [p for p in made if p is not None]
