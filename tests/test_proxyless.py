@@ -418,3 +418,43 @@ def test_a_latency_or_flops_constraint_is_the_target_when_none_is_given():
     assert _objective(ProxylessConfig(), parse_constraints("flops<=5M")) == ("flops", 5e6)
     assert _objective(ProxylessConfig(latency_target_ms=3.0), parse_constraints("flops<=5M")) == ("latency", 3.0)
     assert _objective(ProxylessConfig(), ()) == (None, None)
+
+
+# -- end to end on the real mobilenet space, through the experiment layer ---------------------------------------------
+def test_mobilenet_smoke_resume_equals_an_uninterrupted_run(tmp_path):
+    """The real run (Experiment, SQLite ledger, checkpoint files, metric files) on `mobilenet` smoke: crashed after
+    the warm-up and the first search epoch, then resumed, it ends as the uninterrupted run (two-path arch steps
+    against a latency target, from a table given as a file)."""
+    from archsearch.experiment.run import run
+    from archsearch.experiment.testing import run_with_crash
+    from archsearch.report import open_run
+
+    from archsearch.experiment.run import resolve_settings
+    from archsearch.spaces import create_space
+
+    common = dict(space="mobilenet", preset="smoke", data="digits", quiet=True)
+    settings = resolve_settings("proxyless", **{k: v for k, v in common.items() if k != "quiet"})
+    space = create_space("mobilenet", **settings.space["options"])  # the space the run resolves for digits
+    # a synthetic table (this test checks resume, not timing): skip cheap, MBConvs 0.2-0.5 ms
+    entries = {key: 0.05 if key.endswith(":skip") else 0.2 + 0.01 * i for i, (key, _, _) in enumerate(space_ops(space))}
+    lut = LatencyTable(device_fingerprint("cpu", 1), entries).save(tmp_path / "lut.json")
+    # arch steps in both search epochs (every 2nd of 6 batches), so the crash falls between arch steps
+    options = dict(common, latency_target_ms=2.0, grad_mode="two", latency_table=str(lut), arch_start_epoch=0,
+                   arch_update_every=2, measure_derived_latency=False)
+    full = run("proxyless", runs_dir=tmp_path / "runs", name="full", **options)
+    resumed = run_with_crash("proxyless", 2, runs_dir=tmp_path / "runs", name="crashed", **options)
+    assert dict(resumed.best.arch) == dict(full.best.arch)
+    assert resumed.best.objectives == full.best.objectives
+    assert resumed.extra["probabilities"] == full.extra["probabilities"]
+    for name in ("proxyless_arch.jsonl", "proxyless_probs.jsonl"):  # metric rows cut back and rewritten, not doubled
+        assert (tmp_path / "runs" / "crashed" / "metrics" / name).read_text() == \
+            (tmp_path / "runs" / "full" / "metrics" / name).read_text()
+
+    def completed(name):
+        return [(t.arch, t.objectives) for t in open_run(tmp_path / "runs" / name).trials() if t.state == "complete"]
+
+    assert completed("crashed") == completed("full") and len(completed("full")) == 3  # 2 epochs + derived
+    child = torch.load(tmp_path / "runs" / "crashed" / "proxyless_child.pt", weights_only=True)
+    reference = torch.load(tmp_path / "runs" / "full" / "proxyless_child.pt", weights_only=True)
+    for key, value in reference.items():
+        torch.testing.assert_close(child[key], value, rtol=0, atol=0)
