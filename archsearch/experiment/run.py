@@ -31,9 +31,10 @@ import yaml
 from archsearch.cost.constraints import Constraint, parse_constraints
 from archsearch.errors import CheckpointError, ConfigError, UsageError
 from archsearch.experiment.checkpoint import CheckpointStore, atomic_write_text
-from archsearch.experiment.ledger import OptunaLedger, sqlite_url
+from archsearch.experiment.ledger import OBJECTIVES, OptunaLedger, sqlite_url
 from archsearch.methods import create_method, default_space, make_config, method_entry
 from archsearch.methods._base import Candidate, SearchResult
+from archsearch.train import distributed
 
 CONFIG_FILE = "config.yaml"
 RESULT_FILE = "result.json"
@@ -84,14 +85,16 @@ class Experiment:
         self.data_spec = {"data": settings.data, "data_dir": settings.data_dir, "split": dict(settings.split)}
         self.space = create_space(self.space_spec["name"], **self.space_spec["options"])
         self.config = make_config(settings.method, settings.preset, settings.budget, **settings.method_options)
+        self.main = distributed.is_main()  # under torchrun only rank 0 writes (ledger, checkpoints, files)
         self._quiet = (os.environ.get("ARCHSEARCH_PROGRESS", "1") == "0") if quiet is None else quiet
+        self._quiet = self._quiet or not self.main
         self._crash_after = crash_after_checkpoints
         self._checkpoints_written = 0
         self.checkpoints = CheckpointStore(self.run_dir / "checkpoints", log=self.log)
         url = settings.storage or sqlite_url(self.run_dir / "ledger.db")
         choices = getattr(self.space, "space", None)
-        self.ledger = OptunaLedger(url, settings.name, spaces=[choices] if choices is not None else [],
-                                   cost=getattr(self.space, "cost", None))
+        self.ledger: Any = (OptunaLedger(url, settings.name, spaces=[choices] if choices is not None else [],
+                                         cost=getattr(self.space, "cost", None)) if self.main else _RankLedger())
         self._executor = None
 
     # -- RunContext ---------------------------------------------------------------------------------------------------
@@ -116,9 +119,10 @@ class Experiment:
         return torch.Generator().manual_seed(int(self.rng(*phase).integers(2**62)))
 
     def checkpoint(self, method: Any) -> None:
-        state = {"method": method.state_dict(), "metrics_sizes": self._metric_sizes(),
-                 "saved": _dt.datetime.now().isoformat(timespec="seconds")}
-        self.checkpoints.save(state)
+        if self.main:
+            state = {"method": method.state_dict(), "metrics_sizes": self._metric_sizes(),
+                     "saved": _dt.datetime.now().isoformat(timespec="seconds")}
+            self.checkpoints.save(state)
         self._checkpoints_written += 1
         if self._crash_after is not None and self._checkpoints_written >= self._crash_after:
             raise SimulatedCrash(f"simulated crash after {self._checkpoints_written} checkpoints")
@@ -138,6 +142,8 @@ class Experiment:
             yield _RichBar(progress, task)
 
     def log(self, message: str) -> None:
+        if not self.main:
+            return
         line = f"{_dt.datetime.now().isoformat(timespec='seconds')} {message}"
         self.run_dir.mkdir(parents=True, exist_ok=True)
         with open(self.run_dir / "log.txt", "a", encoding="utf-8") as handle:
@@ -146,6 +152,8 @@ class Experiment:
             print(message, file=sys.stderr)
 
     def log_metrics(self, series: str, step: int, **values: float) -> None:
+        if not self.main:
+            return
         directory = self.run_dir / "metrics"
         directory.mkdir(parents=True, exist_ok=True)
         row = {"step": step, **{k: _json_value(v) for k, v in values.items()}}
@@ -171,6 +179,9 @@ class Experiment:
         finally:
             if self._executor is not None and hasattr(self._executor, "shutdown"):
                 self._executor.shutdown()
+        if not self.main:
+            distributed.barrier()
+            return result
         abandoned = self.ledger.abandon_running()
         if abandoned:
             self.log(f"{abandoned} ledger trials were still running at the end and are marked failed")
@@ -184,6 +195,7 @@ class Experiment:
         atomic_write_text(self.run_dir / RESULT_FILE, json.dumps(document, indent=1, allow_nan=False,
                                                                  default=str) + "\n")
         self.log(f"finished: best {result.best.objectives}")
+        distributed.barrier()
         return result
 
     # -- metric files follow the checkpoint ---------------------------------------------------------------------------
@@ -195,6 +207,8 @@ class Experiment:
 
     def _cut_metrics(self, sizes: Mapping[str, int]) -> None:
         """Drop metric rows written after the checkpoint being resumed: the method writes them again."""
+        if not self.main:
+            return
         directory = self.run_dir / "metrics"
         if not directory.is_dir():
             return
@@ -203,6 +217,38 @@ class Experiment:
             if path.stat().st_size > keep:
                 with open(path, "r+b") as handle:
                     handle.truncate(keep)
+
+
+class _RankLedger:
+    """The ledger seen by ranks other than 0 of a torchrun job: writes go nowhere (rank 0 records the same
+    trials), lookups find nothing (the rank re-computes what rank 0 may skip; no collective runs there)."""
+
+    objective_names = OBJECTIVES
+
+    def __init__(self) -> None:
+        self._next = 0
+
+    def start(self, arch: Any, *, key: str, phase: str, attrs: dict[str, Any] | None = None) -> int:
+        self._next += 1
+        return self._next
+
+    def report_epoch(self, trial: int, epoch: int, value: float) -> None:
+        pass
+
+    def complete(self, trial: int, values: dict[str, float], attrs: dict[str, Any] | None = None) -> None:
+        pass
+
+    def fail(self, trial: int, reason: str) -> None:
+        pass
+
+    def prune(self, trial: int, reason: str = "") -> None:
+        pass
+
+    def find(self, key: str) -> None:
+        return None
+
+    def trials(self, *, phase: str | None = None, state: str | None = None) -> list[Any]:
+        return []
 
 
 class _SilentBar:
@@ -333,6 +379,9 @@ def start(settings: RunSettings, runs_dir: str | Path | None = None, **experimen
     """Create the run directory (refusing to overwrite a run) and its config.yaml."""
     root = Path(runs_dir) if runs_dir is not None else default_runs_dir()
     run_dir = root / settings.name
+    if not distributed.is_main():
+        distributed.barrier()  # rank 0 creates the run directory and its config
+        return Experiment(settings, run_dir, **experiment_kwargs)
     if (run_dir / CONFIG_FILE).exists():
         finished = (run_dir / RESULT_FILE).exists()
         raise UsageError(f"run {settings.name!r} already exists in {root} ({'finished' if finished else 'unfinished'}"
@@ -346,6 +395,7 @@ def start(settings: RunSettings, runs_dir: str | Path | None = None, **experimen
     document["created"] = _dt.datetime.now().isoformat(timespec="seconds")
     document["study_name"] = settings.name
     atomic_write_text(run_dir / CONFIG_FILE, yaml.safe_dump(document, sort_keys=False))
+    distributed.barrier()
     return experiment
 
 
@@ -365,7 +415,8 @@ def read_settings(run_dir: Path) -> RunSettings:
 def run(method: str, *, runs_dir: str | Path | None = None, crash_after_checkpoints: int | None = None,
         quiet: bool | None = None, **options: Any) -> SearchResult:
     """Start a run of `method` and execute it to the end (see `resolve_settings` for the options)."""
-    settings = resolve_settings(method, **options)
+    distributed.init_from_env()  # under torchrun: join the process group; rank 0's settings (run name) for all
+    settings = distributed.broadcast_object(resolve_settings(method, **options) if distributed.is_main() else None)
     experiment = start(settings, runs_dir, crash_after_checkpoints=crash_after_checkpoints, quiet=quiet)
     return experiment.execute(resume=False)
 
@@ -374,6 +425,7 @@ def resume(run: str | Path, *, runs_dir: str | Path | None = None, crash_after_c
            quiet: bool | None = None, **overrides: Any) -> SearchResult:
     """Continue an interrupted run from its newest good checkpoint (``overrides``: executor, workers, ray_address,
     device: where it runs, never what it computes)."""
+    distributed.init_from_env()
     run_dir = Path(run)
     if not (run_dir / CONFIG_FILE).is_file():
         run_dir = (Path(runs_dir) if runs_dir is not None else default_runs_dir()) / str(run)

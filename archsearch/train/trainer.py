@@ -24,6 +24,7 @@ from archsearch.errors import CheckpointError, ConfigError, DivergedError
 from archsearch.train._model_setup import (make_optimizer, set_dropout, set_drop_path, uses_channels_last,
                                            wants_channels_last)
 from archsearch.train.device import resolve_device
+from archsearch.train.distributed import average_gradients, shard
 from archsearch.train.mixup import MixedBatch, mixup_batch, mixup_cross_entropy
 from archsearch.train.recipe import Recipe, lr_factor
 
@@ -163,6 +164,7 @@ class Trainer:
         factor = lr_factor(self.recipe, step, self.steps_per_epoch, self.epochs)
         for group in self.optimizer.param_groups:
             group["lr"] = self.recipe.lr * factor
+        x, y = shard(x, y)  # under torchrun: this rank's part of the global batch (all ranks draw the same one)
         x = x.to(self.device, non_blocking=True)
         y = y.to(self.device, non_blocking=True)
         if self.channels_last and x.dim() == 4:
@@ -195,6 +197,7 @@ class Trainer:
         clip = self.recipe.grad_clip
         if self.scaler is not None:
             self.scaler.scale(loss).backward()
+            average_gradients(self._params)  # no-op outside torchrun
             if clip is not None:
                 self.scaler.unscale_(self.optimizer)
                 torch.nn.utils.clip_grad_norm_(self._params, clip)
@@ -202,6 +205,7 @@ class Trainer:
             self.scaler.update()
         else:
             loss.backward()
+            average_gradients(self._params)  # no-op outside torchrun
             if clip is not None:
                 torch.nn.utils.clip_grad_norm_(self._params, clip)
             self.optimizer.step()
