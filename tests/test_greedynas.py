@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 
 import numpy as np
@@ -396,3 +397,55 @@ def test_greedy_run_logs_pool_metrics_seeds_search_from_pool_and_exports(tmp_pat
     assert len(ctx.ledger.records) == sum(e.feasible for e in method.search.evaluated.values())
     assert result.extra["export"] == "weights/best_child.pt" and (tmp_path / "weights" / "best_child.pt").is_file()
     assert (tmp_path / result.extra["supernet_weights"]).is_file()
+
+
+# -- end to end on the real mobilenet smoke space, through the experiment layer -------------------------------------
+def _completed_trials(run_dir: Path) -> list[tuple]:
+    from archsearch.experiment.ledger import OptunaLedger, sqlite_url
+
+    ledger = OptunaLedger(sqlite_url(run_dir / "ledger.db"), run_dir.name)
+    return sorted((t.key, t.phase, json.dumps(t.arch, sort_keys=True), tuple(sorted(t.values.items())))
+                  for t in ledger.trials(state="complete"))
+
+
+def test_mobilenet_run_crashed_mid_training_and_resumed_equals_an_uninterrupted_run(tmp_path):
+    """`run_with_crash` kills the run right after its first checkpoint (iteration 2 of 3, inside supernet
+    training), resumes it from the checkpoint; best arch, objectives, front, ledger and metric rows equal an
+    uninterrupted run's, and everything respects the constraint."""
+    from archsearch.experiment.run import run
+    from archsearch.experiment.testing import run_with_crash
+
+    options = dict(space="mobilenet", preset="smoke", data="digits", constraints=["flops<=22K"], quiet=True)
+    full = run("greedynas", runs_dir=tmp_path, name="full", **options)
+    resumed = run_with_crash("greedynas", 1, runs_dir=tmp_path, **options)
+
+    assert "resumed crashed from checkpoint 1" in (tmp_path / "crashed" / "log.txt").read_text()
+    assert resumed.best.arch == full.best.arch and resumed.best.objectives == full.best.objectives
+    assert [(c.arch, c.objectives) for c in resumed.pareto_front] == [(c.arch, c.objectives) for c in full.pareto_front]
+    assert {k: v for k, v in resumed.extra.items() if k != "run_dir"} == \
+        {k: v for k, v in full.extra.items() if k != "run_dir"}
+    assert full.extra["iterations"] == 3 and full.extra["trained_path_batches"] == 15
+    trials = _completed_trials(tmp_path / "full")
+    assert trials == _completed_trials(tmp_path / "crashed") and 0 < len(trials) <= full.extra["evaluated"]
+    assert all(dict(values)["macs"] <= 22_000 for *_, values in trials)
+    for series in ("supernet", "search"):
+        assert (tmp_path / "full" / "metrics" / f"{series}.jsonl").read_text() == \
+            (tmp_path / "crashed" / "metrics" / f"{series}.jsonl").read_text()
+
+
+@pytest.mark.slow
+def test_spos_run_crashed_mid_search_and_resumed_equals_an_uninterrupted_run(tmp_path):
+    """SPOS on the same code path; the crash comes after NSGA-II's first generation (checkpoint 10 of 12), so the
+    resumed search restores its population and reads the ledger's completed evaluations back."""
+    from archsearch.experiment.run import run
+    from archsearch.experiment.testing import run_with_crash
+
+    options = dict(space="mobilenet", preset="smoke", data="digits", quiet=True)
+    full = run("spos", runs_dir=tmp_path, name="full", **options)
+    resumed = run_with_crash("spos", 10, runs_dir=tmp_path, **options)
+    assert resumed.best.arch == full.best.arch and resumed.best.objectives == full.best.objectives
+    assert full.extra["sampling"] == "uniform" and full.extra["early_stop_iteration"] is None
+    assert full.extra["trained_path_batches"] == full.extra["iterations"] == 16
+    assert _completed_trials(tmp_path / "full") == _completed_trials(tmp_path / "crashed")
+    rows = [json.loads(line) for line in (tmp_path / "full" / "metrics" / "supernet.jsonl").read_text().splitlines()]
+    assert len(rows) == 16 and not any("pool_mean_score" in row for row in rows)
