@@ -449,3 +449,31 @@ def test_spos_run_crashed_mid_search_and_resumed_equals_an_uninterrupted_run(tmp
     assert _completed_trials(tmp_path / "full") == _completed_trials(tmp_path / "crashed")
     rows = [json.loads(line) for line in (tmp_path / "full" / "metrics" / "supernet.jsonl").read_text().splitlines()]
     assert len(rows) == 16 and not any("pool_mean_score" in row for row in rows)
+
+
+def test_latency_cost_or_constraint_wraps_the_space_with_a_lookup_table(tmp_path, monkeypatch):
+    """search_cost="latency" (or a latency constraint) gives the space LUT latencies; NSGA-II then minimises them."""
+    import dataclasses
+
+    class _WithLatency:
+        latency_table = "fake"
+
+        def __init__(self, inner):
+            self._inner = inner
+
+        def cost(self, arch):
+            return dataclasses.replace(self._inner.cost(arch), latency_ms=0.001 * self._inner.cost(arch).macs)
+
+        def __getattr__(self, name):
+            return getattr(self._inner, name)
+
+    calls = []
+    monkeypatch.setattr("archsearch.methods.greedynas.with_latency",
+                        lambda space, **options: calls.append(options) or _WithLatency(space))
+    method = GreedyNAS(_toy_config(search_cost="latency"), _ToyContext(tmp_path))
+    result = method.run()
+    assert len(calls) == 1 and method.cost_metric == "latency_ms"
+    assert result.best.objectives["latency_ms"] == pytest.approx(0.001 * result.best.objectives["macs"])
+    GreedyNAS(_toy_config(), _ToyContext(tmp_path, constraints=[parse_constraint("latency<=50ms")]))
+    GreedyNAS(_toy_config(), _ToyContext(tmp_path))
+    assert len(calls) == 2

@@ -35,6 +35,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from archsearch.cost.constraints import METRICS, Constraint, Cost
+from archsearch.cost.latency import needs_latency, with_latency
 from archsearch.data.augment import augment_batch
 from archsearch.data.splits import TensorPair
 from archsearch.errors import ConfigError, unknown_name
@@ -89,6 +90,8 @@ class GreedyNASConfig:
     early_stop_every_epochs: float = 1.0  # (interpretation) t = one epoch of trained batches between comparisons
     pool_difference: str = "membership"  # (interpretation) see candidate_pool.pool_difference
     search_cost: str = "flops"  # GreedyNAS sec. 4: NSGA-II over accuracy and FLOPs ("params", "latency" too)
+    latency_table: str | None = None  # "latency" cost or constraint: this lookup table (None: the device's cached
+    #                                   one, measured first when missing; archsearch latency build)
     population: int = 50  # (interpretation) the source write-up gives no NSGA-II sizes: we take those of the
     generations: int = 20  # SPOS search GreedyNAS compares with (Guo et al. sec. 4: population 50, 20 iterations)
     search_val_images: int = 10000  # validation images per supernet accuracy in the search (all of our val split)
@@ -274,6 +277,11 @@ class GreedyNAS:
             raise ConfigError(f"{self.method_name} needs a weight-sharing space (with supernet()); "
                               f"{getattr(self.space, 'name', self.space)!r} has none")
         self.constraints: tuple[Constraint, ...] = tuple(getattr(ctx, "constraints", ()) or ())
+        if (config.search_cost == "latency" or needs_latency(self.constraints)) and \
+                not hasattr(self.space, "latency_table"):
+            # costs then carry LUT latency (ProxylessNAS' tables), for the constraint and NSGA-II's objective
+            self.space = with_latency(self.space, path=config.latency_table, log=ctx.log,
+                                      device=torch.device(getattr(ctx, "device", "cpu")))
         self.cost_metric = METRICS[config.search_cost]  # "macs" | "params" | "latency_ms"
         self.rng = ctx.rng(self.method_name, "paths")
         self.search_rng = ctx.rng(self.method_name, "nsga2")
