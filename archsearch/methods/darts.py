@@ -34,6 +34,7 @@ import torch.nn.functional as F
 from archsearch.data.batches import Batches
 from archsearch.data.splits import TensorPair
 from archsearch.errors import ConfigError, unknown_name
+from archsearch.methods import register_method
 from archsearch.methods._base import Candidate, SearchResult
 from archsearch.spaces.darts import CELL_KINDS, DartsSpace, DartsSupernet, arch_from_edges, discretise
 from archsearch.supernet import Weighted, make_alphas, set_policy
@@ -448,18 +449,7 @@ def _skips(edges: Sequence[tuple[int, int, str]]) -> int:
 
 
 # -- the registered methods -------------------------------------------------------------------------------------------
-def _register(name: str, config_cls: type):
-    def decorate(cls):
-        try:
-            from archsearch.methods import register_method
-        except ImportError:  # the method registry (experiment layer) is not there yet: usable directly
-            return cls
-        return register_method(name, config_cls)(cls)
-
-    return decorate
-
-
-@_register("darts", DartsConfig)
+@register_method("darts", DartsConfig)
 class Darts:
     """DARTS: softmax-weighted mixed ops with `none`, first- or second-order bilevel search."""
 
@@ -480,7 +470,7 @@ class Darts:
         self.search.load_state_dict(state)
 
 
-@_register("fairdarts", FairDartsConfig)
+@register_method("fairdarts", FairDartsConfig)
 class FairDarts:
     """Fair DARTS: sigmoid-weighted mixed ops without `none`, first order, zero-one loss, threshold derivation."""
 
