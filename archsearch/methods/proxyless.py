@@ -74,7 +74,9 @@ class ProxylessConfig:
     latency_target_ms: float | None = None  # T; code ref_values['mobile']['1.00'] = 80 ms on a phone
     flops_target: float | None = None  # T in MACs; code ref_values['flops']['1.00'] = 300M (target_hardware flops)
     loss_form: str = "mul_log"  # code default grad_reg_loss_type mul#log; "add": paper eq. CE + lambda2 E[LAT];
-    #                             "linear": code add#linear CE + lambda (E - T) / T
+    #                             "linear": code add#linear CE + lambda (E - T) / T. Note: mul_log multiplies CE
+    #   by a function of E whose T-dependence is (nearly) a constant factor, which Adam's normalised step ignores:
+    #   T barely steers it. To sweep targets use "linear" (pull lambda / T per ms; benchmarks/proxyless_targets.py)
     mul_log_alpha: float = 0.2  # code --grad_reg_loss_alpha 0.2: loss = alpha CE (log E / log T)^beta
     mul_log_beta: float = 0.3  # code --grad_reg_loss_beta 0.3
     linear_lambda: float = 0.1  # code --grad_reg_loss_lambda 1e-1
