@@ -409,5 +409,6 @@ def test_nars_recipe_mode_keeps_the_architecture_fixed(tmp_path):
     result = method.run()
     archs = {json.dumps(method.split(method.pool[e["index"]])[0].to_dict()) for e in method.evaluated}
     assert archs == {json.dumps(ctx.space.default_arch().to_dict())}
-    assert set(result.best.arch) == set(recipe_space("smoke").choices)
+    assert set(result.best.arch) == set(recipe_space("smoke").choices) | set(ctx.space.space.choices)  # the pair
+    assert ctx.space.space.project(result.best.arch) == ctx.space.default_arch()
     assert method.pretrained_state is None  # recipe-only search: no pretrained embedding (FBNetV3 appendix)

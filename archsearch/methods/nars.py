@@ -36,7 +36,7 @@ import numpy as np
 import torch
 
 from archsearch.cost.constraints import Constraint, satisfied
-from archsearch.errors import ConfigError, ConstraintError, unknown_name
+from archsearch.errors import ConfigError, ConstraintError, DivergedError, unknown_name
 try:
     from archsearch.methods import register_method
 except ImportError:  # the method registry (archsearch/methods/__init__.py) has not landed in this checkout yet
@@ -47,6 +47,7 @@ from archsearch.predictors.nars import NARSPredictor, PredictorConfig
 from archsearch.search.predictor_evolution import (RANK_CORRELATIONS, EvolutionConfig, correlation_per_epoch,
                                                    early_stop_epoch, evolve, initial_population,
                                                    select_by_flops_bins, sobol_pool)
+from archsearch.space.choices import Categorical
 from archsearch.space.space import Arch, Space, product
 from archsearch.spaces.fbnet import recipe_from_arch, recipe_space
 from archsearch.train.recipe import Recipe
@@ -79,7 +80,7 @@ class NARSConfig:
     }
     BUDGET_FIELD: ClassVar[str] = "iterations"
     CLI_FLAGS: ClassVar[dict[str, str]] = {"--mode": "mode"}
-    DEFAULT_SPACE: ClassVar[str] = "fbnet"  # FBNetV3's architecture space (a hint for the experiment layer)
+    DEFAULT_SPACE: ClassVar[str] = "fbnet-recipe"  # FBNetV3 Table 3: architecture x recipe (experiment-layer hint)
 
     mode: str = "joint"  # FBNetV3 sec. 4: "joint" architecture-recipe search, or "recipe" only (fixed arch)
     iterations: int | None = None  # T; None: 5 for joint, 4 for recipe-only (FBNetV3 sec. 4.1 / 4.2)
@@ -173,6 +174,51 @@ def _train_cut_short(task: EvalTask, stop_epoch: int) -> EvalResult:
                           time.perf_counter() - start, val_loss=last.get("val_loss"))
 
 
+def train_final(task: EvalTask, teacher: dict[str, Any] | None = None) -> tuple[EvalResult, dict[str, torch.Tensor]]:
+    """Final training of a found pair (module-level, so executors can pickle it): train ``task`` like
+    `run_eval_task` and also return the trained weights (the EMA ones when the recipe has EMA). ``teacher`` =
+    ``{"arch": ..., "state": state_dict}`` in the task's space turns on distillation (FBNetV3 sec. 4.3)."""
+    from archsearch.spaces import create_space
+    from archsearch.train.device import resolve_device
+    from archsearch.train.task import cached_splits
+    from archsearch.train.trainer import evaluate, train
+
+    start = time.perf_counter()
+    previous_threads = torch.get_num_threads()
+    if task.threads > 0:
+        torch.set_num_threads(task.threads)
+    try:
+        search_space = create_space(task.space, **task.space_options)
+        arch = search_space.space.validate(task.arch)
+        cost = search_space.cost(arch)
+        splits = cached_splits(task.data, task.data_dir, dict(task.split))
+        device = resolve_device(task.device)
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(task.seed)  # weight init
+            model = search_space.build(arch)
+        teacher_model = None
+        if teacher is not None:
+            teacher_model = search_space.build(search_space.space.validate(teacher["arch"]))
+            teacher_model.load_state_dict(teacher["state"])
+        history: list[dict[str, float | None]] = []
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(task.seed + 1)  # dropout / drop-path draw from the global RNG (as in train_until)
+            try:
+                train(model, splits, Recipe.from_dict(task.recipe), task.epochs, device=device,
+                      generator=torch.Generator().manual_seed(task.seed), teacher=teacher_model,
+                      on_epoch=lambda epoch, metrics: history.append(metrics))
+            except DivergedError as err:
+                return (EvalResult(history, None, None, int(cost.macs), int(cost.params),
+                                   time.perf_counter() - start, diverged=True, error=str(err)), {})
+        test_accuracy = evaluate(model, splits.test, device=device)[1] if task.test else None
+        last = history[-1] if history else {}
+        state = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
+        return (EvalResult(history, last.get("val_accuracy"), test_accuracy, int(cost.macs), int(cost.params),
+                           time.perf_counter() - start, val_loss=last.get("val_loss")), state)
+    finally:
+        torch.set_num_threads(previous_threads)
+
+
 # -- the method -------------------------------------------------------------------------------------------------------
 @register_method("nars", NARSConfig)
 class NARS:
@@ -183,18 +229,25 @@ class NARS:
     def __init__(self, config: NARSConfig, ctx: Any) -> None:
         self.config = config
         self.ctx = ctx
-        self.search_space = ctx.space
-        if not (hasattr(self.search_space, "build") and hasattr(self.search_space, "cost")):
-            raise ConfigError(f"nars needs an architecture space with build() and cost() (e.g. fbnet, mobilenet); "
-                              f"got {getattr(self.search_space, 'name', self.search_space)!r}")
+        self.run_space = ctx.space
+        # the run's space: a joint architecture-recipe SearchSpace ("fbnet-recipe", whose points are complete pairs
+        # the ledger and `archsearch export` understand) or a plain architecture space (fbnet, mobilenet, ...)
+        self.arch_space = getattr(self.run_space, "architecture", self.run_space)
+        if not (hasattr(self.arch_space, "build") and hasattr(self.arch_space, "cost")):
+            raise ConfigError(f"nars needs an architecture space with build() and cost() (e.g. fbnet-recipe, fbnet, "
+                              f"mobilenet); got {getattr(self.run_space, 'name', self.run_space)!r}")
         self.constraints: tuple[Constraint, ...] = tuple(getattr(ctx, "constraints", ()) or ())
-        preset = "paper" if getattr(ctx, "preset", "quick") == "paper" else "quick"
         ema = (True,) if config.mode == "joint" and config.joint_always_ema else (True, False)
-        self.recipes = recipe_space(preset, ema=ema)
+        run_recipes = getattr(self.run_space, "recipes", None)
+        if run_recipes is not None:  # the run space's recipe ranges (EMA fixed on for the joint search)
+            self.recipes = Space([(n, Categorical(ema) if n == "ema" else c) for n, c in run_recipes.choices.items()],
+                                 name=run_recipes.name)
+        else:
+            preset = "paper" if getattr(ctx, "preset", "quick") == "paper" else "quick"
+            self.recipes = recipe_space(preset, ema=ema)
         self.base_recipe = Recipe.from_dict(config.recipe)
         if config.mode == "joint":
-            self.joint: Space = product(self.search_space.space, self.recipes,
-                                        name=f"{self.search_space.name}+recipe")
+            self.joint: Space = product(self.arch_space.space, self.recipes, name=f"{self.arch_space.name}+recipe")
             self.fixed_arch: Arch | None = None
         else:
             self.joint = self.recipes
@@ -215,29 +268,54 @@ class NARS:
         self.pretrain_history: dict[str, list[float]] = {}
         self.found: list[dict[str, Any]] = []  # stage 3: one entry per constraint
         self.finals: list[dict[str, Any]] = []  # final trainings
-        self.teacher_state: dict[str, torch.Tensor] | None = None  # distillation: the largest model's weights
         self._pool: list[Arch] | None = None
         self._pool_cost: np.ndarray | None = None
         self._cost_cache: dict[Arch, tuple[int, int]] = {}
+        if self.fixed_arch is not None:
+            self._check_fixed_arch()
 
     # -- pieces of the space ----------------------------------------------------------------------------------------
     def _fixed_arch(self) -> Arch:
         if self.config.arch is not None:
-            return self.search_space.space.validate(self.config.arch)
-        default = getattr(self.search_space, "default_arch", None)
+            return self.arch_space.space.validate(self.config.arch)
+        default = getattr(self.arch_space, "default_arch", None)
         if default is not None:
             return default()
-        return self.search_space.space.sample(self.ctx.rng("nars", "fixed_arch"))
+        return self.arch_space.space.sample(self.ctx.rng("nars", "fixed_arch"))
+
+    def _check_fixed_arch(self) -> None:
+        """Recipe-only search cannot change the cost: a constraint the fixed architecture breaks is a user error."""
+        from archsearch.cost.constraints import Cost
+
+        macs, params = self.cost(self.recipes.sample(self.ctx.rng("nars", "check")))
+        broken = [str(c) for c in self.constraints if not satisfied((c,), Cost(macs, params))]
+        if broken:
+            raise ConstraintError(f"nars recipe mode: the fixed architecture ({macs / 1e6:.4g}M MACs, {params / 1e6:.4g}M "
+                                  f"params) breaks {', '.join(broken)}; choose another with --set arch=... or drop "
+                                  f"the constraint")
 
     def split(self, point: Arch) -> tuple[Arch, Arch]:
         """(architecture, recipe part) of a point of the searched space."""
         if self.config.mode == "joint":
-            return self.search_space.space.project(point), self.recipes.project(point)
+            return self.arch_space.space.project(point), self.recipes.project(point)
         return self.fixed_arch, point  # type: ignore[return-value]
+
+    def full(self, point: Arch) -> Arch:
+        """The complete architecture-recipe pair of a searched point, as a point of the run's space when that is
+        a joint space (what the ledger, results and `archsearch export` hold)."""
+        arch, recipe = self.split(point)
+        values = {**arch.to_dict(), **recipe.to_dict()}
+        if self.run_space is not self.arch_space:
+            return self.run_space.space.validate(values)
+        return Arch(values.items())
+
+    def task_arch(self, point: Arch) -> Arch:
+        """What a training task builds: the pair in a joint run space, the architecture part in a plain one."""
+        return self.full(point) if self.run_space is not self.arch_space else self.split(point)[0]
 
     def cost(self, point: Arch) -> tuple[int, int]:
         if point not in self._cost_cache:
-            cost = self.search_space.cost(self.split(point)[0])
+            cost = self.arch_space.cost(self.split(point)[0])
             self._cost_cache[point] = (int(cost.macs), int(cost.params))
         return self._cost_cache[point]
 
@@ -259,6 +337,8 @@ class NARS:
 
     def flops_range(self) -> tuple[float, float]:
         flops = self.pool_flops
+        if self.fixed_arch is not None:  # recipe-only: one architecture, one FLOPs value
+            return float(flops.min()), float(flops.max())
         low = self.config.flops_min if self.config.flops_min is not None else float(flops.min())
         bounds = [c.bound for c in self.constraints if c.metric == "flops" and c.op in ("<=", "<")]
         high = self.config.flops_max if self.config.flops_max is not None else (
@@ -341,10 +421,10 @@ class NARS:
                          "params": result["params"], "diverged": result["diverged"], "key": result["key"]})
         if t == 0:
             self._choose_stop_epoch(rows)
-        for row in rows:
+        for k, row in enumerate(rows):
             row["label"] = self._label(row["curve"])
             if row["label"] is not None:
-                ctx.log_metrics("samples", len(self.evaluated), iteration=float(t), macs=float(row["macs"]),
+                ctx.log_metrics("samples", len(self.evaluated) + k, iteration=float(t), macs=float(row["macs"]),
                                 accuracy=float(row["label"]), predicted=float(row["predicted"]))
         self.evaluated.extend(rows)
         self._fit_predictor()
@@ -358,10 +438,10 @@ class NARS:
         ctx.checkpoint(self)
 
     def _task(self, point: Arch, key: str) -> EvalTask:
-        arch, _ = self.split(point)
         spec = self.ctx.space_spec
         seed = int(self.ctx.rng("nars", "train", key).integers(2**31 - 1))
-        return EvalTask(space=spec["name"], space_options=dict(spec.get("options", {})), arch=arch.to_dict(),
+        return EvalTask(space=spec["name"], space_options=dict(spec.get("options", {})),
+                        arch=self.task_arch(point).to_dict(),
                         recipe=self.recipe_of(point).to_dict(), epochs=self.config.epochs, seed=seed,
                         threads=self.config.threads, test=False, **self.ctx.data_spec)
 
@@ -375,9 +455,9 @@ class NARS:
             point = self.pool[index]
             key = f"stage2/{t}/{j}"
             macs, params = self.cost(point)
-            attrs = {"macs": macs, "params": params, "phase": "stage2", "key": key, "arch_json": point.to_json(),
-                     "iteration": t, "stop_epoch": stop}
-            trial = ledger.start(point, key=key, phase="stage2", attrs=attrs)
+            attrs = {"macs": macs, "params": params, "phase": "stage2", "key": key, "iteration": t,
+                     "stop_epoch": stop, "recipe": self.recipe_of(point).to_dict()}
+            trial = ledger.start(self.full(point), key=key, phase="stage2", attrs=attrs)
             handle = ctx.executor.submit(train_until, self._task(point, key), stop)
             handles.append(handle)
             infos.append((j, index, key, trial))
@@ -501,91 +581,99 @@ class NARS:
 
     # -- final training ---------------------------------------------------------------------------------------------
     def final_training(self) -> None:
-        """Train each found pair with its recipe (EMA on, FBNetV3 sec. 4.3). With `distill`, the largest found
-        model is trained first and teaches the others (0.8 KD + 0.2 CE); its weights are kept in the checkpoint."""
+        """Train each found pair with its recipe and EMA on (FBNetV3 sec. 4.3), through the executor (in parallel
+        on Ray). With `distill`, the largest found model is trained first and teaches the others (0.8 KD + 0.2 CE).
+        The trained (EMA) weights go to ``run_dir/weights/final_<i>.pt``, which `archsearch export` loads."""
         cfg = self.config
-        if cfg.final_epochs <= 0:
+        if cfg.final_epochs <= 0 or not self.found:
             return
         order = sorted(range(len(self.found)), key=lambda i: (-self.found[i]["macs"], i))  # largest first
-        for i in order:
-            if any(f["found_index"] == i for f in self.finals):
-                continue
-            point = self.joint.from_json(self.found[i]["arch"])
-            if not cfg.distill:
-                self.finals.append(self._final_task(i, point))
-            elif i == order[0]:
-                record, model = self._final_in_process(i, point, None)
-                self.teacher_state = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
-                self.finals.append(record)
+        done = {f["found_index"] for f in self.finals}
+        teacher: dict[str, Any] | None = None
+        if cfg.distill:
+            if order[0] not in done:
+                self._run_finals([order[0]], None)
+            if self._weights_path(order[0]).exists():
+                teacher = {"arch": self.task_arch(self._found_point(order[0])).to_dict(),
+                           "state": torch.load(self._weights_path(order[0]), map_location="cpu", weights_only=True)}
             else:
-                teacher = self.search_space.build(self.split(self.joint.from_json(self.found[order[0]]["arch"]))[0])
-                teacher.load_state_dict(self.teacher_state)
-                self.finals.append(self._final_in_process(i, point, teacher)[0])
-            self.ctx.checkpoint(self)
+                self.ctx.log("nars: the largest model's training failed; the others train without distillation")
+            order = order[1:]
+        self._run_finals([i for i in order if i not in done], teacher)
 
-    def _final_recipe(self, point: Arch) -> Recipe:
-        return self.recipe_of(point).replace(ema=True)
+    def _found_point(self, i: int) -> Arch:
+        return self.joint.from_json(self.found[i]["arch"])
 
-    def _final_task(self, i: int, point: Arch) -> dict[str, Any]:
-        key = f"final/{i}"
-        task = self._task(point, key)
-        task = EvalTask(**{**asdict(task), "recipe": self._final_recipe(point).to_dict(),
-                           "epochs": self.config.final_epochs, "test": True})
-        trial = self.ctx.ledger.start(point, key=key, phase="final", attrs=self._final_attrs(point, key))
-        handle = self.ctx.executor.submit(train_until, task)
-        _, outcome = self.ctx.executor.wait_any([handle])
-        return self._record_final(i, point, trial, outcome)
+    def _weights_path(self, i: int) -> Any:
+        return self.ctx.run_dir / "weights" / f"final_{i}.pt"
 
-    def _final_in_process(self, i: int, point: Arch, teacher: torch.nn.Module | None):
-        from archsearch.train.trainer import evaluate, train
+    def _final_recipe(self, point: Arch, distilled: bool) -> Recipe:
+        recipe = self.recipe_of(point).replace(ema=True)  # FBNetV3 sec. 4.3: the final models are trained with EMA
+        return recipe if not distilled else recipe.replace(distill_weight=0.8)  # sec. 4.3: 0.8 KD + 0.2 CE
 
-        key = f"final/{i}"
-        arch, _ = self.split(point)
-        trial = self.ctx.ledger.start(point, key=key, phase="final", attrs=self._final_attrs(point, key))
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(int(self.ctx.rng("nars", "final", i).integers(2**31 - 1)))
-            model = self.search_space.build(arch)
-        splits = self.ctx.splits()
-        start = time.perf_counter()
-        with torch.random.fork_rng(devices=[]):  # dropout / drop-path draw from the global RNG: seed it
-            torch.manual_seed(int(self.ctx.rng("nars", "final_dropout", i).integers(2**31 - 1)))
-            history = train(model, splits, self._final_recipe(point), self.config.final_epochs,
-                            device=self.ctx.device, generator=self.ctx.torch_generator("nars", "final", i),
-                            teacher=teacher)
-        test_accuracy = evaluate(model, splits.test, device=self.ctx.device)[1]
-        macs, params = self.cost(point)
-        outcome = EvalResult(history, history[-1].get("val_accuracy"), test_accuracy, macs, params,
-                             time.perf_counter() - start)
-        return self._record_final(i, point, trial, outcome, distilled=teacher is not None), model
+    def _run_finals(self, indices: list[int], teacher: dict[str, Any] | None) -> None:
+        ctx = self.ctx
+        handles: list[Any] = []
+        infos: list[tuple[int, int]] = []
+        for i in indices:
+            point = self._found_point(i)
+            key = f"final/{i}"
+            task = self._task(point, key)
+            task = EvalTask(**{**asdict(task), "recipe": self._final_recipe(point, teacher is not None).to_dict(),
+                               "epochs": self.config.final_epochs, "test": True})
+            macs, params = self.cost(point)
+            trial = ctx.ledger.start(self.full(point), key=key, phase="final",
+                                     attrs={"macs": macs, "params": params, "phase": "final", "key": key,
+                                            "recipe": task.recipe, "distilled": teacher is not None})
+            handles.append(ctx.executor.submit(train_final, task, teacher))
+            infos.append((i, trial))
+        with ctx.progress("nars final training", total=len(handles)) as bar:
+            while handles:
+                handle, outcome = ctx.executor.wait_any(list(handles))
+                position = next(n for n, h in enumerate(handles) if h is handle)
+                handles.pop(position)
+                i, trial = infos.pop(position)
+                self.finals.append(self._record_final(i, trial, outcome, teacher is not None))
+                bar.advance()
+                ctx.checkpoint(self)
 
-    def _final_attrs(self, point: Arch, key: str) -> dict[str, Any]:
-        macs, params = self.cost(point)
-        return {"macs": macs, "params": params, "phase": "final", "key": key, "arch_json": point.to_json()}
-
-    def _record_final(self, i: int, point: Arch, trial: int, outcome: Any, distilled: bool = False) -> dict:
-        macs, params = self.cost(point)
-        ok = not isinstance(outcome, BaseException) and not outcome.diverged and outcome.val_accuracy is not None
+    def _record_final(self, i: int, trial: int, outcome: Any, distilled: bool) -> dict[str, Any]:
+        macs, params = self.cost(self._found_point(i))
+        result = None if isinstance(outcome, BaseException) else outcome[0]
+        ok = result is not None and not result.diverged and result.val_accuracy is not None
+        weights = None
         if ok:
-            for epoch, row in enumerate(outcome.per_epoch, start=1):
+            path = self._weights_path(i)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            partial = path.with_name(path.name + ".partial")
+            torch.save(outcome[1], partial)
+            partial.replace(path)  # atomic: a resumed run never sees half a file
+            weights = str(path.relative_to(self.ctx.run_dir))
+            for epoch, row in enumerate(result.per_epoch, start=1):
                 if row.get("val_accuracy") is not None:
                     self.ctx.ledger.report_epoch(trial, epoch, float(row["val_accuracy"]))
-            self.ctx.ledger.complete(trial, self._values(float(outcome.val_accuracy), macs, params),
-                                     {"macs": macs, "params": params, "seconds": outcome.seconds,
-                                      "phase": "final", "test_accuracy": outcome.test_accuracy,
-                                      "distilled": distilled})
-            self.ctx.log_metrics("finals", i, accuracy=float(outcome.val_accuracy), macs=float(macs),
+            self.ctx.ledger.complete(trial, self._values(float(result.val_accuracy), macs, params),
+                                     {"macs": macs, "params": params, "seconds": result.seconds, "phase": "final",
+                                      "test_accuracy": result.test_accuracy, "distilled": distilled,
+                                      "weights": weights})
+            self.ctx.log_metrics("finals", i, accuracy=float(result.val_accuracy), macs=float(macs),
                                  predicted=float(self.found[i]["predicted"]))
         else:
-            self.ctx.ledger.fail(trial, str(outcome if isinstance(outcome, BaseException) else outcome.error))
-        return {"found_index": i, "key": f"final/{i}", "val_accuracy": outcome.val_accuracy if ok else None,
-                "test_accuracy": outcome.test_accuracy if ok else None, "macs": macs, "params": params,
+            reason = (f"{type(outcome).__name__}: {outcome}" if result is None else
+                      result.error or "no validation accuracy")
+            self.ctx.ledger.fail(trial, reason)
+            self.ctx.log(f"nars final training {i} failed: {reason}")
+        return {"found_index": i, "key": f"final/{i}", "val_accuracy": result.val_accuracy if ok else None,
+                "test_accuracy": result.test_accuracy if ok else None, "macs": macs, "params": params,
                 "distilled": distilled, "constraint": self.found[i]["constraint"],
-                "predicted": self.found[i]["predicted"]}
+                "predicted": self.found[i]["predicted"], "weights": weights}
 
     # -- result -----------------------------------------------------------------------------------------------------
     def _candidate(self, point: Arch, accuracy: float, attrs: dict[str, Any]) -> Candidate:
+        """A result entry: the complete architecture-recipe pair (`full`), its accuracy and costs."""
         macs, params = self.cost(point)
-        return Candidate(point, {"accuracy": float(accuracy), "macs": float(macs), "params": float(params)}, attrs)
+        return Candidate(self.full(point), {"accuracy": float(accuracy), "macs": float(macs), "params": float(params)},
+                         {"recipe": self.recipe_of(point).to_dict(), **attrs})
 
     def _result(self) -> SearchResult:
         found = []
@@ -594,24 +682,25 @@ class NARS:
             measured = final["val_accuracy"] if final and final["val_accuracy"] is not None else None
             accuracy = measured if measured is not None else entry["predicted"]
             attrs = {"constraint": entry["constraint"], "predicted_accuracy": entry["predicted"],
-                     "measured": measured is not None,
-                     "test_accuracy": final["test_accuracy"] if final else None,
-                     "recipe": self.recipe_of(self.joint.from_json(entry["arch"])).to_dict()}
-            if self.fixed_arch is not None:
-                attrs["arch"] = self.fixed_arch.to_dict()
-            found.append(self._candidate(self.joint.from_json(entry["arch"]), accuracy, attrs))
-        measured = [self._candidate(self.pool[r["index"]], r["label"], {"source": "stage2"})
+                     "measured": measured is not None, "test_accuracy": final["test_accuracy"] if final else None}
+            found.append(self._candidate(self._found_point(i), accuracy, attrs))
+        measured = [self._candidate(self.pool[r["index"]], r["label"], {"source": "stage2", "measured": True})
                     for r in self.evaluated if r["label"] is not None]
         everything = found + measured
         if not everything:
             raise ConfigError("nars: nothing was trained or found")
         front = _pareto_front(everything)
-        best = found[0] if found else max(measured, key=lambda c: c.objectives["accuracy"])
+        # the best: the most accurate model found under the constraints (measured ones first: a final training
+        # beats a prediction); with nothing found, the best stage-2 label
+        best = (max(found, key=lambda c: (c.attrs["measured"], c.objectives["accuracy"])) if found else
+                max(measured, key=lambda c: c.objectives["accuracy"]))
+        finals = sorted(self.finals, key=lambda f: f["found_index"])
         extra = {"mode": self.config.mode, "iterations": self.iteration, "stop_epoch": self.stop_epoch,
                  "correlations": self.correlations, "rank_correlation": self.config.rank_correlation,
                  "trained": len(self.evaluated),
                  "stage3": [{k: v for k, v in f.items() if k != "history"} for f in self.found],
-                 "finals": self.finals}
+                 "finals": finals,
+                 "weights": {found[f["found_index"]].arch.key: f["weights"] for f in finals if f.get("weights")}}
         extra["per_constraint"] = [{"constraint": c.attrs["constraint"], "arch": c.arch.to_dict(),
                                     **c.objectives, "predicted_accuracy": c.attrs["predicted_accuracy"],
                                     "test_accuracy": c.attrs["test_accuracy"]} for c in found]
@@ -624,7 +713,7 @@ class NARS:
                 "stop_epoch": self.stop_epoch, "correlations": list(self.correlations),
                 "pretrained_state": self.pretrained_state, "pretrain_history": json.dumps(self.pretrain_history),
                 "predictor": self.predictor.state_dict(), "found": json.dumps(self.found),
-                "finals": json.dumps(self.finals), "teacher_state": self.teacher_state}
+                "finals": json.dumps(self.finals)}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self.phase = str(state["phase"])
@@ -638,7 +727,6 @@ class NARS:
         self.predictor.load_state_dict(state["predictor"])
         self.found = json.loads(state["found"])
         self.finals = json.loads(state["finals"])
-        self.teacher_state = state.get("teacher_state")
 
 
 def _pareto_front(candidates: list[Candidate]) -> list[Candidate]:
@@ -653,4 +741,4 @@ def _pareto_front(candidates: list[Candidate]) -> list[Candidate]:
     return front
 
 
-__all__ = ["MODES", "NARS", "NARSConfig", "train_until"]
+__all__ = ["MODES", "NARS", "NARSConfig", "train_final", "train_until"]

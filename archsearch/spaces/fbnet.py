@@ -5,7 +5,8 @@ stage the kernel size, expansion (one value for the stage's first block, one for
 blocks, squeeze-excitation on/off and activation (relu / hswish); parameters that carry the same superscript in the
 paper's table share one value (here: the same ``marker`` gives one shared choice). The recipe space holds the
 training hyper-parameters searched jointly: optimizer (RMSProp / SGD; SGD's lr is x4), lr, weight decay, EMA on/off,
-dropout, stochastic depth, mixup. `joint_space` is their product; `split_joint` / `recipe_from_arch` take it apart.
+dropout, stochastic depth, mixup. `joint_space` is their product; `split_joint` / `recipe_from_arch` take it apart;
+"fbnet-recipe" (`FBNetRecipeSpace`) is the product as a buildable SearchSpace (NARS's default).
 
 Costs are analytic (multiply-adds of convs / linears and parameter counts, equal to ``torch.utils.flop_counter``
 FLOPs / 2), so a predictor's free proxy labels (stage 1 of NARS) cost microseconds per arch.
@@ -407,12 +408,58 @@ def create_recipe_space(preset: str = "quick", ema: Sequence[bool] = (True, Fals
     return recipe_space(preset, ema=ema)
 
 
-def joint_space(architecture: Space, recipe: Space) -> Space:
+class FBNetRecipeSpace:
+    """FBNetV3's joint architecture-recipe space as one SearchSpace ("fbnet-recipe"): each point is a complete
+    architecture-recipe pair, so the ledger, `archsearch export` and reports see what NARS searched. `build` and
+    `cost` use the architecture part (the recipe changes neither the network's shape nor its cost; the trainer
+    applies dropout / drop-path / EMA from the recipe); `recipe_of` gives the `Recipe` a point describes."""
+
+    def __init__(self, architecture: FBNetSpace, recipes: Space, *, name: str = "fbnet-recipe") -> None:
+        self.architecture = architecture
+        self.recipes = recipes
+        self.name = name
+        self.input_shape = architecture.input_shape
+        self.num_classes = architecture.num_classes
+        self.space = joint_space(architecture.space, recipes, name=name)
+
+    def split(self, arch: Arch) -> tuple[Arch, Arch]:
+        arch = arch if isinstance(arch, Arch) else self.space.validate(arch)
+        return split_joint(arch, self.architecture.space, self.recipes)
+
+    def join(self, architecture: Arch, recipe: Arch) -> Arch:
+        """The joint point of an architecture and a recipe point."""
+        return self.space.validate({**architecture.to_dict(), **recipe.to_dict()})
+
+    def build(self, arch: Arch) -> nn.Module:
+        return self.architecture.build(self.split(self.space.validate(arch))[0])
+
+    def cost(self, arch: Arch) -> Cost:
+        return self.architecture.cost(self.split(arch)[0])
+
+    def recipe_of(self, arch: Arch, base: Recipe | None = None) -> Recipe:
+        return recipe_from_arch(self.split(arch)[1], base)
+
+    def default_arch(self) -> Arch:
+        """The architecture's default (middle of every range) with the middle of every recipe range."""
+        return self.join(self.architecture.default_arch(), self.recipes.from_unit([0.5] * len(self.recipes)))
+
+
+@register_space("fbnet-recipe")
+def create_fbnet_recipe_space(preset: str = "quick", *, num_classes: int | None = None,
+                              input_size: int | Sequence[int] | None = None, in_channels: int | None = None,
+                              ema: Sequence[bool] = (True, False)) -> FBNetRecipeSpace:
+    """FBNetV3's joint space (Table 3: architecture rows x training-recipe rows) for one preset."""
+    architecture = create_fbnet_space(preset, num_classes=num_classes, input_size=input_size,
+                                      in_channels=in_channels)
+    return FBNetRecipeSpace(architecture, recipe_space(preset, ema=ema))
+
+
+def joint_space(architecture: Space, recipe: Space, *, name: str | None = None) -> Space:
     """FBNetV3's joint architecture x recipe space (choice names must not collide)."""
     clash = set(architecture.choices) & set(recipe.choices)
     if clash:
         raise ConfigError(f"joint space: choice names {sorted(clash)} appear in both the architecture and recipe")
-    return product(architecture, recipe, name=f"{architecture.name}+recipe")
+    return product(architecture, recipe, name=name or f"{architecture.name}+recipe")
 
 
 def split_joint(arch: Arch, architecture: Space, recipe: Space) -> tuple[Arch, Arch]:
@@ -440,6 +487,6 @@ def recipe_from_arch(arch: Mapping[str, object], base: Recipe | None = None) -> 
     return base.replace(**changes)
 
 
-__all__ = ["FBNet", "FBNetBlock", "FBNetConfig", "FBNetSpace", "PAPER", "QUICK", "RECIPE_FIELDS", "SMOKE",
-           "SqueezeExcite", "StageSpec", "create_fbnet_space", "joint_space", "make_divisible", "recipe_from_arch",
+__all__ = ["FBNet", "FBNetBlock", "FBNetConfig", "FBNetRecipeSpace", "FBNetSpace", "PAPER", "QUICK", "RECIPE_FIELDS", "SMOKE",
+           "SqueezeExcite", "StageSpec", "create_fbnet_recipe_space", "create_fbnet_space", "joint_space", "make_divisible", "recipe_from_arch",
            "recipe_space", "split_joint"]
