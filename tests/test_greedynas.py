@@ -432,6 +432,11 @@ def test_mobilenet_run_crashed_mid_training_and_resumed_equals_an_uninterrupted_
         assert (tmp_path / "full" / "metrics" / f"{series}.jsonl").read_text() == \
             (tmp_path / "crashed" / "metrics" / f"{series}.jsonl").read_text()
 
+    from archsearch.report.methods.greedynas import plots
+
+    written = plots(tmp_path / "full", tmp_path / "plots")  # pool evolution and the searched front
+    assert sorted(p.name for p in written) == ["search_pareto.png", "supernet_pool.png"]
+
 
 @pytest.mark.slow
 def test_spos_run_crashed_mid_search_and_resumed_equals_an_uninterrupted_run(tmp_path):

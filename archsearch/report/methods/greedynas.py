@@ -97,12 +97,21 @@ def plot_search_front(run_dir: Path, path: Path) -> Path | None:
     trials = [t for t in record.trials() if t.attrs.get("phase") == "search"]
     if not trials:
         return None
-    cost = "macs"
-    for name in ("macs", "params", "latency_ms"):
-        if any(name in t.objectives for t in trials):
-            cost = name
-            break
-    return plot_pareto(trials, cost, path)
+    return plot_pareto(trials, search_cost(record, trials), path)
 
 
-__all__ = ["plot_search_front", "plot_supernet", "plots", "read_metrics"]
+def search_cost(record: Any, trials: list[Any]) -> str:
+    """The cost NSGA-II minimised: result.json's ``search_cost``, else the config's, else the first cost the
+    trials carry (a run still going has no result.json yet)."""
+    from archsearch.cost.constraints import METRICS
+
+    extra = (record.result or {}).get("extra") or {}
+    configured = ((record.config or {}).get("method_config") or {}).get("search_cost")
+    for name in (extra.get("search_cost"), METRICS.get(str(configured))):
+        if name and any(t.metric(name) is not None for t in trials):
+            return str(name)
+    return next((n for n in ("macs", "params", "latency_ms") if any(t.metric(n) is not None for t in trials)),
+                "macs")
+
+
+__all__ = ["plot_search_front", "plot_supernet", "plots", "read_metrics", "search_cost"]
