@@ -10,8 +10,10 @@ How ops are timed, and why (all measured with benchmarks/latency_lut.py on this 
   scheduler waits (64-80 ms per op vs 0.26 ms with 1); the paper's latencies are batch-1 numbers of one phone core.
 * Clock: with one CPU thread the work runs in the calling thread, so its CPU time (``time.thread_time``) is the
   op's cost without the time other processes held the core. Under load 6 on 2 cores, wall-clock medians
-  under-predicted whole networks by 65%, thread-CPU-time trimmed means came within 3%. Elsewhere (GPU, several
-  threads) the wall clock, synchronised. The per-sample cost of reading the clock is subtracted.
+  under-predicted whole networks by 65%, thread-CPU-time trimmed means came within 3%. CPU time still grows when
+  other processes share the caches (the same network read 3.1 ms and 4.8 ms at different moments here), so compare
+  numbers measured at the same time. Elsewhere (GPU, several threads) the wall clock, synchronised. The per-sample
+  cost of reading the clock is subtracted.
 * Context: each sweep times every op once, in a fresh shuffled order, so each sample follows some other op as inside
   a network; timing one op in a hot loop under-predicted networks by 14-22%.
 * Statistic: the mean of the middle 80% of the samples. A mean is additive (E[sum] = sum E), as the released code's
