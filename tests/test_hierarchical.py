@@ -311,3 +311,27 @@ def test_resume_after_a_crash_equals_an_uninterrupted_run(toy_training):
     assert [r["arch"] for r in resumed_ctx.ledger.rows] == [r["arch"] for r in full_ctx.ledger.rows]
     assert [r["state"] for r in resumed_ctx.ledger.rows] == [r["state"] for r in full_ctx.ledger.rows]
     assert len(resumed_ctx.ledger.rows) == 60  # in-flight ones were re-submitted into their RUNNING trials
+
+
+def test_report_compares_sibling_runs_by_space_and_strategy(tmp_path):
+    import yaml
+
+    from archsearch.report.methods.evolution import compare_runs
+
+    def fake_run(name, method, space, strategy, data="digits"):
+        run_dir = tmp_path / name
+        (run_dir / "metrics").mkdir(parents=True)
+        (run_dir / "config.yaml").write_text(yaml.safe_dump(
+            {"method": method, "space": {"name": space}, "data": data, "preset": "smoke",
+             "method_config": {"strategy": strategy}}))
+        rows = [{"step": i + 1, "fitness": 0.1 * i} for i in range(4)]
+        (run_dir / "metrics" / "evolution.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+        return run_dir
+
+    alone = fake_run("a", "evolution", "hierarchical", "evolution")
+    assert compare_runs(alone, tmp_path / "none.png") is None  # nothing to compare with
+    fake_run("b", "random", "hierarchical", "random")
+    fake_run("c", "evolution", "flat", "evolution")
+    fake_run("d", "evolution", "flat", "evolution", data="fashion-mnist")  # other data: not comparable
+    path = compare_runs(alone, tmp_path / "cmp.png")
+    assert path is not None and path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

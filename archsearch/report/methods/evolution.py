@@ -1,5 +1,6 @@
 """Plots of a hierarchical-evolution run (Liu et al. 2018, Fig. 3 and the motif drawings of Fig. 4 / appendix):
-best fitness vs evaluations, and the motifs of the best genotype drawn as graphs (matplotlib only, no graphviz).
+best fitness vs evaluations (this run, and with the comparable evolution / random, hierarchical / flat runs of the
+same runs folder), and the motifs of the best genotype drawn as graphs (matplotlib only, no graphviz).
 """
 
 from __future__ import annotations
@@ -27,6 +28,9 @@ def plots(run_dir: Path, out_dir: Path) -> list[Path]:
         path = plot_fitness_curves({"evolution": fitness}, out_dir / "evolution_fitness.png",
                                    title="hierarchical evolution: fitness per evaluation", scatter=True)
         written.append(path)
+    compared = compare_runs(run_dir, out_dir / "evolution_vs_random_hierarchical_vs_flat.png")
+    if compared is not None:
+        written.append(compared)
     record = open_run(run_dir)
     done = record.completed()
     if done:
@@ -40,6 +44,46 @@ def plots(run_dir: Path, out_dir: Path) -> list[Path]:
         if drawn is not None:
             written.append(drawn)
     return written
+
+
+def compare_runs(run_dir: Path, path: Path) -> Path | None:
+    """Best fitness vs evaluations of this run and its comparable siblings (same folder, data and preset;
+    methods evolution / random on the hierarchical / flat spaces), one line per space + strategy, seeds pooled
+    into a mean with a min-max band (Liu et al. Fig. 3). None when there is nothing to compare with."""
+    run_dir = Path(run_dir)
+    own = _run_config(run_dir)
+    if own is None:
+        return None
+    curves: dict[str, list[list[float | None]]] = {}
+    for sibling in sorted(run_dir.parent.iterdir()):
+        config = _run_config(sibling)
+        if config is None or any(config.get(k) != own.get(k) for k in ("data", "preset")):
+            continue
+        space = (config.get("space") or {}).get("name")
+        if config.get("method") not in ("evolution", "random") or space not in ("hierarchical", "flat"):
+            continue
+        strategy = (config.get("method_config") or {}).get("strategy") or config.get("method")
+        rows = _read_jsonl(sibling / "metrics" / "evolution.jsonl")
+        if rows:
+            curves.setdefault(f"{space} + {strategy}", []).append([r.get("fitness") for r in rows])
+    if len(curves) < 2:
+        return None
+    label = {k: f"{k} ({len(v)} run{'s' if len(v) > 1 else ''})" for k, v in curves.items()}
+    return plot_fitness_curves({label[k]: v for k, v in sorted(curves.items())}, path,
+                               title=f"best fitness vs evaluations ({own.get('data')}, {own.get('preset')})")
+
+
+def _run_config(run_dir: Path) -> dict[str, Any] | None:
+    import yaml
+
+    path = Path(run_dir) / "config.yaml"
+    if not path.is_file():
+        return None
+    try:
+        document = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError):
+        return None
+    return document if isinstance(document, dict) else None
 
 
 def best_so_far(fitness: Sequence[float | None]) -> list[float]:
