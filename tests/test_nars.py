@@ -82,6 +82,30 @@ def test_joint_space_is_the_product_and_splits_back():
         joint_space(recipes, recipes)
 
 
+def test_fbnet_recipe_space_builds_and_costs_the_architecture_part_and_gives_the_recipe():
+    joint = create_space("fbnet-recipe", preset="smoke")
+    fbnet = create_space("fbnet", preset="smoke")
+    rng = np.random.default_rng(2)
+    for _ in range(3):
+        point = joint.space.sample(rng)
+        arch, recipe = joint.split(point)
+        assert joint.cost(point) == fbnet.cost(arch)
+        assert sum(p.numel() for p in joint.build(point).parameters()) == fbnet.cost(arch).params
+        assert joint.recipe_of(point) == recipe_from_arch(recipe)
+    assert joint.join(*joint.split(joint.default_arch())) == joint.default_arch()
+
+
+def test_fast_encoding_and_mutation_equal_the_space_ones():
+    from archsearch.search.predictor_evolution import Mutator, encode_many
+
+    space = create_space("fbnet-recipe", preset="quick").space
+    rng = np.random.default_rng(0)
+    archs = [space.sample(rng) for _ in range(20)]
+    assert np.array_equal(encode_many(space, archs), space.encode_many(archs))
+    mutate, a, b = Mutator(space), np.random.default_rng(7), np.random.default_rng(7)
+    assert [mutate(x, a, n) for x in archs for n in (1, 4)] == [space.mutate(x, b, n) for x in archs for n in (1, 4)]
+
+
 def test_bad_preset_is_a_usage_error():
     with pytest.raises(UsageError, match="fbnet preset"):
         create_space("fbnet", preset="huge")
@@ -412,3 +436,47 @@ def test_nars_recipe_mode_keeps_the_architecture_fixed(tmp_path):
     assert set(result.best.arch) == set(recipe_space("smoke").choices) | set(ctx.space.space.choices)  # the pair
     assert ctx.space.space.project(result.best.arch) == ctx.space.default_arch()
     assert method.pretrained_state is None  # recipe-only search: no pretrained embedding (FBNetV3 appendix)
+
+
+# -- end to end through the experiment layer ---------------------------------------------------------------------------
+E2E = dict(preset="smoke", data="digits", quiet=True, constraints=["flops<=150K", "flops<=250K"])
+
+
+@pytest.fixture(scope="module")
+def e2e_full(tmp_path_factory):
+    from archsearch.experiment.run import run
+
+    runs = tmp_path_factory.mktemp("e2e")
+    return runs, run("nars", runs_dir=runs, name="full", **E2E)
+
+
+# checkpoints of the smoke run: 1 stage 1, 2 iteration 1's picks, 3-5 its candidates, 6 its end, 7-11 iteration 2,
+# 12 end of stage 2, 13-14 the two constraints, 15 start of final training, 16-17 each final model, 18 done
+@pytest.mark.parametrize("crash_after", [4, pytest.param(16, marks=pytest.mark.slow)])
+def test_nars_experiment_resume_equals_an_uninterrupted_run(tmp_path, crash_after, e2e_full):
+    """The real run (Experiment, Optuna ledger, checkpoint and metric files, final weights), killed mid-stage 2
+    (or, slow, between the final trainings) and resumed, ends as the uninterrupted run."""
+    from archsearch.experiment.testing import run_with_crash
+    from archsearch.report import open_run
+
+    runs, full = e2e_full
+    resumed = run_with_crash("nars", crash_after, runs_dir=tmp_path, name="crashed", **E2E)
+    assert dict(resumed.best.arch) == dict(full.best.arch) and resumed.best.objectives == full.best.objectives
+    assert [dict(c.arch) for c in resumed.pareto_front] == [dict(c.arch) for c in full.pareto_front]
+    for key in ("stop_epoch", "correlations", "per_constraint", "finals"):
+        assert resumed.extra[key] == full.extra[key], key
+    assert [{**s, "seconds": 0} for s in resumed.extra["stage3"]] == [{**s, "seconds": 0} for s in full.extra["stage3"]]
+    for name in ("samples", "early_stop", "stage2", "evolution_0", "evolution_1", "finals"):  # cut back, not doubled
+        assert (tmp_path / "crashed" / "metrics" / f"{name}.jsonl").read_text() == \
+            (runs / "full" / "metrics" / f"{name}.jsonl").read_text(), name
+
+    def completed(run_dir):
+        return sorted((t.attrs["key"], t.arch, t.objectives, t.per_epoch) for t in open_run(run_dir).trials()
+                      if t.state == "complete")
+
+    assert completed(tmp_path / "crashed") == completed(runs / "full") and len(completed(runs / "full")) == 6 + 2
+    for i in range(2):  # the trained final models, bit for bit
+        mine = torch.load(tmp_path / "crashed" / "weights" / f"final_{i}.pt", weights_only=True)
+        reference = torch.load(runs / "full" / "weights" / f"final_{i}.pt", weights_only=True)
+        for key, value in reference.items():
+            torch.testing.assert_close(mine[key], value, rtol=0, atol=0)

@@ -225,6 +225,9 @@ class FBNetSpace:
         self.input_shape = input_shape
         self.num_classes = num_classes
         self.space = Space(self._choices(), name=name)
+        fields = ("kernel", "first_expansion", "expansion", "channels", "repeats", "se", "act")
+        self._keys = [{f: self._field_name(i, f) for f in fields} for i in range(len(config.stages))]
+        self._stem_key = f"channels.{config.stem_marker}" if config.stem_marker else "stem.channels"
 
     # -- choices ----------------------------------------------------------------------------------------------
     def _field_name(self, stage: int, field_name: str) -> str:
@@ -252,27 +255,26 @@ class FBNetSpace:
         return list(out.items())
 
     # -- decoding an arch into blocks -------------------------------------------------------------------------
-    def _stem_channels(self, arch: Arch) -> int:
-        cfg = self.config
-        return int(arch[f"channels.{cfg.stem_marker}" if cfg.stem_marker else "stem.channels"])
+    def _stem_channels(self, arch: Mapping[str, object]) -> int:
+        return int(arch[self._stem_key])  # type: ignore[call-overload]
 
-    def _blocks(self, arch: Arch) -> list[_Block]:
+    def _blocks(self, arch: Mapping[str, object]) -> list[_Block]:
+        values = arch.to_dict() if isinstance(arch, Arch) else arch  # one pass: Arch lookups are linear
         blocks = []
-        c_in = self._stem_channels(arch)
-        for i, stage in enumerate(self.config.stages):
-            get = lambda f: arch[self._field_name(i, f)]  # noqa: E731
-            c_out = int(get("channels"))
-            for j in range(int(get("repeats"))):
+        c_in = self._stem_channels(values)
+        for stage, keys in zip(self.config.stages, self._keys):
+            c_out = int(values[keys["channels"]])  # type: ignore[call-overload]
+            for j in range(int(values[keys["repeats"]])):  # type: ignore[call-overload]
                 first = j == 0
-                expansion = int(get("first_expansion") if first and stage.first_expansion is not None
-                                else get("expansion"))
-                blocks.append(_Block(c_in, c_out, int(get("kernel")), expansion, stage.stride if first else 1,
-                                     bool(get("se")), str(get("act"))))
+                expansion = values[keys["first_expansion"] if first and stage.first_expansion is not None
+                                   else keys["expansion"]]
+                blocks.append(_Block(c_in, c_out, int(values[keys["kernel"]]), int(expansion),  # type: ignore
+                                     stage.stride if first else 1, bool(values[keys["se"]]), str(values[keys["act"]])))
                 c_in = c_out
         return blocks
 
-    def _head_widths(self, arch: Arch) -> tuple[int, int]:
-        blocks = self._blocks(arch)
+    def _head_widths(self, arch: Mapping[str, object], blocks: list[_Block] | None = None) -> tuple[int, int]:
+        blocks = self._blocks(arch) if blocks is None else blocks
         last = blocks[-1].c_out if blocks else self._stem_channels(arch)
         return last, make_divisible(last * self.config.head_expansion)
 
@@ -300,14 +302,17 @@ class FBNetSpace:
 
     # -- cost -------------------------------------------------------------------------------------------------
     def cost(self, arch: Arch) -> Cost:
-        """Multiply-adds (= flop_counter FLOPs / 2) and parameters (BN included), without building the model."""
+        """Multiply-adds (= flop_counter FLOPs / 2) and parameters (BN included), without building the model.
+        Reads only this space's choices, so a point of a product space (`FBNetRecipeSpace`) works as it is."""
         arch = arch if isinstance(arch, Arch) else self.space.validate(arch)
-        size = int(arch["resolution"])
-        c_stem = self._stem_channels(arch)
+        values = arch.to_dict()
+        size = int(values["resolution"])
+        c_stem = self._stem_channels(values)
+        blocks = self._blocks(values)
         size = _out_size(size, 3, self.config.stem_stride)
         macs = size * size * c_stem * self.input_shape[0] * 9
         params = c_stem * self.input_shape[0] * 9 + 2 * c_stem
-        for b in self._blocks(arch):
+        for b in blocks:
             mid = make_divisible(b.c_in * b.expansion) if b.expansion != 1 else b.c_in
             if b.expansion != 1:
                 macs += size * size * b.c_in * mid
@@ -321,7 +326,7 @@ class FBNetSpace:
                 params += 2 * mid * squeezed + squeezed + mid
             macs += size * size * mid * b.c_out
             params += mid * b.c_out + 2 * b.c_out
-        last, wide = self._head_widths(arch)
+        last, wide = self._head_widths(values, blocks)
         hidden = self.config.head_channels
         macs += size * size * last * wide + wide * hidden + hidden * self.num_classes
         params += last * wide + 2 * wide + wide * hidden + hidden + hidden * self.num_classes + self.num_classes
@@ -434,7 +439,8 @@ class FBNetRecipeSpace:
         return self.architecture.build(self.split(self.space.validate(arch))[0])
 
     def cost(self, arch: Arch) -> Cost:
-        return self.architecture.cost(self.split(arch)[0])
+        arch = arch if isinstance(arch, Arch) else self.space.validate(arch)
+        return self.architecture.cost(arch)  # reads only the architecture's choices
 
     def recipe_of(self, arch: Arch, base: Recipe | None = None) -> Recipe:
         return recipe_from_arch(self.split(arch)[1], base)
