@@ -30,7 +30,7 @@ class PredictorConfig:
     lr: float = 3e-3  # Adam (interpretation: the paper names no optimizer; measured on benchmarks/out/nars_pairs:
     #                   at 1e-3 the head cannot reach a +-20-point label spread in 100 epochs of tiny data)
     unfrozen_lr_factor: float = 0.1  # FBNetV3 sec. 3.2: second phase "with a reduced learning rate" (x0.1: interp.)
-    weight_decay: float = 0.0
+    weight_decay: float = 0.0  # interpretation: the paper mentions no regularisation of the predictor
     batch_size: int = 8  # interpretation: a few dozen labels, so small batches give enough steps per epoch
     pretrain_batch_size: int = 64  # interpretation: thousands of free labels in stage 1
 
