@@ -29,6 +29,7 @@ import torch
 import yaml
 
 from archsearch.cost.constraints import Constraint, parse_constraints
+from archsearch.cost.latency import needs_latency, with_latency
 from archsearch.errors import CheckpointError, ConfigError, UsageError
 from archsearch.experiment.checkpoint import CheckpointStore, atomic_write_text
 from archsearch.experiment.ledger import OBJECTIVES, OptunaLedger, sqlite_url
@@ -77,6 +78,9 @@ class Experiment:
 
         self.settings = settings
         self.run_dir = Path(run_dir)
+        self.main = distributed.is_main()  # under torchrun only rank 0 writes (ledger, checkpoints, files)
+        self._quiet = (os.environ.get("ARCHSEARCH_PROGRESS", "1") == "0") if quiet is None else quiet
+        self._quiet = self._quiet or not self.main
         self.seed = int(settings.seed)
         self.preset = settings.preset
         self.device = resolve_device(settings.device)
@@ -84,10 +88,10 @@ class Experiment:
         self.space_spec = {"name": settings.space["name"], "options": dict(settings.space.get("options") or {})}
         self.data_spec = {"data": settings.data, "data_dir": settings.data_dir, "split": dict(settings.split)}
         self.space = create_space(self.space_spec["name"], **self.space_spec["options"])
+        if needs_latency(self.constraints):  # a latency<= constraint: costs include this device's LUT latency
+            self.space = with_latency(self.space, device="cpu" if self.device.type == "cpu" else self.device,
+                                      log=self.log)
         self.config = make_config(settings.method, settings.preset, settings.budget, **settings.method_options)
-        self.main = distributed.is_main()  # under torchrun only rank 0 writes (ledger, checkpoints, files)
-        self._quiet = (os.environ.get("ARCHSEARCH_PROGRESS", "1") == "0") if quiet is None else quiet
-        self._quiet = self._quiet or not self.main
         self._crash_after = crash_after_checkpoints
         self._checkpoints_written = 0
         self.checkpoints = CheckpointStore(self.run_dir / "checkpoints", log=self.log)
