@@ -63,7 +63,7 @@ def test_cardinality_product_and_validation_errors():
 
 # -- every registered space ----------------------------------------------------------------------------------------------
 _TINY = {"mobilenet": {"preset": "smoke"}, "darts": {"preset": "smoke"}, "hierarchical": {"preset": "smoke"},
-         "flat": {"preset": "smoke"}, "fbnet": {"preset": "smoke"}}
+         "flat": {"preset": "smoke"}, "fbnet": {"preset": "smoke"}, "fbnet-recipe": {"preset": "smoke"}}
 
 
 def _network_spaces() -> list[str]:
