@@ -448,11 +448,13 @@ def cmd_train(args: argparse.Namespace) -> int:
         recipe_fields.update(_read_mapping(args.recipe, "recipe"))
     recipe_fields.update(parse_assignments(args.overrides, "--set"))
     check_keys(list(recipe_fields), [f.name for f in dataclasses.fields(Recipe)], "the recipe")
-    recipe = Recipe.from_dict(recipe_fields)
     source = doc.get("source") or {}
     data = args.data or source.get("data") or "fashion-mnist"
     data_dir = args.data_dir or source.get("data_dir")
     model, search_space = build_model(doc, seed=args.seed)
+    recipe_of = getattr(search_space, "recipe_of", None)  # a joint arch x recipe space (FBNetV3): its searched recipe
+    searched = recipe_of(search_space.space.validate(doc["arch"])).to_dict() if callable(recipe_of) else {}
+    recipe = Recipe.from_dict({**searched, **recipe_fields})
     splits = make_splits(load_dataset(data, data_dir=data_dir), val_size=args.val_size, small_val_size=0,
                          seed=args.seed)
     if tuple(splits.input_shape) != tuple(search_space.input_shape):
