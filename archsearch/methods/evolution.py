@@ -28,6 +28,7 @@ import numpy as np
 
 from archsearch.cost.constraints import satisfied
 from archsearch.errors import ConfigError, ConstraintError, unknown_name
+from archsearch.methods import register_method
 from archsearch.methods._base import Candidate, SearchResult
 from archsearch.search.evolution import mutate, random_genotype, tournament_select
 from archsearch.space.space import Arch
@@ -93,18 +94,7 @@ class EvolutionConfig:
         Recipe.from_dict(self.recipe)  # unknown or bad recipe keys fail here, naming them
 
 
-def _register(name: str, config_cls: type):
-    def decorate(cls):
-        try:
-            from archsearch.methods import register_method
-        except ImportError:  # the method registry (experiment layer) is not there yet: usable directly
-            return cls
-        return register_method(name, config_cls)(cls)
-
-    return decorate
-
-
-@_register("evolution", EvolutionConfig)
+@register_method("evolution", EvolutionConfig)
 class HierarchicalEvolution:
     """Liu et al. 2018, Algorithm 1 (controller) + 2 (workers, via the executor)."""
 
@@ -337,7 +327,7 @@ class RandomSearchConfig(EvolutionConfig):
     strategy: str = "random"  # no selection: the same evaluation budget as evolution, spent on fresh draws
 
 
-_register("random", RandomSearchConfig)(HierarchicalEvolution)
+register_method("random", RandomSearchConfig)(HierarchicalEvolution)
 
 
 def _pareto(candidates: list[Candidate]) -> list[Candidate]:

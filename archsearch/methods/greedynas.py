@@ -39,6 +39,7 @@ from archsearch.cost.latency import needs_latency, with_latency
 from archsearch.data.augment import augment_batch
 from archsearch.data.splits import TensorPair
 from archsearch.errors import ConfigError, unknown_name
+from archsearch.methods import register_method
 from archsearch.methods._base import Candidate, SearchResult
 from archsearch.search.candidate_pool import POOL_DIFFERENCES, CandidatePool, PoolEarlyStop, linear_eps
 from archsearch.space.space import Arch
@@ -600,11 +601,5 @@ __all__ = ["GreedyNAS", "GreedyNASConfig", "SPOSConfig", "TrainStream", "batch_s
            "path_accuracy", "path_losses", "recalibrate_batchnorm", "select_lowest"]
 
 
-def _register() -> None:
-    from archsearch.methods import register_method
-
-    register_method("greedynas", GreedyNASConfig)(GreedyNAS)
-    register_method("spos", SPOSConfig)(GreedyNAS)  # the same loop with uniform sampling (METHODS.md sec. 1)
-
-
-_register()
+register_method("greedynas", GreedyNASConfig)(GreedyNAS)
+register_method("spos", SPOSConfig)(GreedyNAS)  # the same loop with uniform sampling (METHODS.md sec. 1)

@@ -37,11 +37,7 @@ import torch
 
 from archsearch.cost.constraints import Constraint, satisfied
 from archsearch.errors import ConfigError, ConstraintError, DivergedError, unknown_name
-try:
-    from archsearch.methods import register_method
-except ImportError:  # the method registry (archsearch/methods/__init__.py) has not landed in this checkout yet
-    def register_method(name: str, config_cls: type) -> Callable[[type], type]:  # type: ignore[misc]
-        return lambda cls: cls
+from archsearch.methods import register_method
 from archsearch.methods._base import Candidate, SearchResult
 from archsearch.predictors.nars import NARSPredictor, PredictorConfig
 from archsearch.search.predictor_evolution import (RANK_CORRELATIONS, EvolutionConfig, correlation_per_epoch,

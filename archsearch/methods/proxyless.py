@@ -32,6 +32,7 @@ from archsearch.cost.constraints import Cost, parse_constraint
 from archsearch.cost.latency import (FIXED_PREFIX, LatencyTable, ensure_table, op_key, predict_latency, time_module)
 from archsearch.data.batches import Batches
 from archsearch.errors import ConfigError, unknown_name
+from archsearch.methods import register_method
 from archsearch.methods._base import Candidate, SearchResult
 from archsearch.space.space import Arch
 from archsearch.supernet import BinaryGate, MixedOp, mixed_ops, set_policy
@@ -321,15 +322,7 @@ def recalibrate_bn(model: nn.Module, batches: list[torch.Tensor]) -> None:
 
 
 # -- the method -------------------------------------------------------------------------------------------------------
-def _register(cls):
-    try:
-        from archsearch.methods import register_method
-    except ImportError:  # the method registry (experiment layer) is not installed yet: usable directly
-        return cls
-    return register_method("proxyless", ProxylessConfig)(cls)
-
-
-@_register
+@register_method("proxyless", ProxylessConfig)
 class ProxylessNAS:
     """ProxylessNAS search on a weight-sharing space (`mobilenet`: its `paper` preset is the official layout)."""
 
