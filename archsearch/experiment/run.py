@@ -315,15 +315,10 @@ def resolve_settings(method: str, *, space: str | Mapping[str, Any] | None = Non
 
 
 def _data_info(data: str, data_dir: str | None) -> dict[str, Any]:
-    from archsearch.train.task import _datasets, _remember
-    from archsearch.data.datasets import load_dataset
+    from archsearch.train.task import cached_dataset
 
-    key = (data, data_dir)
-    if key not in _datasets:
-        _remember(_datasets, key, load_dataset(data, data_dir=data_dir))
-    dataset = _datasets[key]
-    x = dataset.x_train
-    return {"train_images": int(len(dataset.y_train)), "input_shape": tuple(int(s) for s in x.shape[1:]),
+    dataset = cached_dataset(data, data_dir)
+    return {"train_images": int(len(dataset.y_train)), "input_shape": tuple(int(s) for s in dataset.x_train.shape[1:]),
             "num_classes": int(dataset.num_classes)}
 
 
@@ -354,8 +349,7 @@ def _space_options(name: str, options: dict[str, Any], preset: str, info: Mappin
     if "preset" in accepted and "preset" not in resolved:
         resolved["preset"] = preset
     space = create_space(name, **resolved)
-    channels, height, _ = (tuple(info["input_shape"]) + (1, 1, 1))[:3] if len(info["input_shape"]) == 3 else (
-        1, info["input_shape"][0], info["input_shape"][-1])
+    channels, height = info["input_shape"][:2]  # images are (C, H, W)
     want = {"num_classes": int(info["num_classes"]), "in_channels": int(channels), "input_size": int(height)}
     have = {"num_classes": getattr(space, "num_classes", None),
             "in_channels": getattr(space, "input_shape", (None,))[0],

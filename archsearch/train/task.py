@@ -66,13 +66,18 @@ _splits: dict[tuple, Splits] = {}
 
 def cached_splits(data: str, data_dir: str | None, split: dict[str, Any]) -> Splits:
     """The splits of a dataset, loaded and normalised once per process (the last few are kept)."""
-    data_key = (data, data_dir)
     split_key = (data, data_dir, tuple(sorted(split.items())))
     if split_key not in _splits:
-        if data_key not in _datasets:
-            _remember(_datasets, data_key, load_dataset(data, data_dir=data_dir))
-        _remember(_splits, split_key, make_splits(_datasets[data_key], **split))
+        _remember(_splits, split_key, make_splits(cached_dataset(data, data_dir), **split))
     return _splits[split_key]
+
+
+def cached_dataset(data: str, data_dir: str | None) -> Dataset:
+    """A dataset, loaded once per process (the last few are kept)."""
+    key = (data, data_dir)
+    if key not in _datasets:
+        _remember(_datasets, key, load_dataset(data, data_dir=data_dir))
+    return _datasets[key]
 
 
 def run_eval_task(task: EvalTask,
