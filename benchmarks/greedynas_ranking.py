@@ -126,6 +126,18 @@ def standalone_accuracies(archs, args, split: dict[str, Any], recipe: dict[str, 
     return out
 
 
+def count_training(method: GreedyNAS, counts: dict[str, int]) -> None:
+    """Count the trained path-batches of each path (wraps the method's one training step): shows whether the ranked
+    archs were themselves trained, and how concentrated greedy training is."""
+    step = method._train_path
+
+    def counted(path):
+        counts[path.key] = counts.get(path.key, 0) + 1
+        return step(path)
+
+    method._train_path = counted
+
+
 def kendall(a, b) -> float:
     from scipy.stats import kendalltau
 
@@ -157,6 +169,8 @@ def main() -> None:
     parser.add_argument("--chunks", type=int, default=20, help="interleaving chunks (timing pairs)")
     parser.add_argument("--seed", type=int, default=0, help="supernet seed (init, paths, batches)")
     parser.add_argument("--arch-seed", type=int, default=0, help="seed of the arch sample and stand-alone training")
+    parser.add_argument("--tau-every", type=int, default=4,
+                        help="also measure both supernets' tau every this many chunks (untimed; 0 = only at the end)")
     parser.add_argument("--threads", type=int, default=1, help="torch threads (shared machine: 1)")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
@@ -193,6 +207,10 @@ def main() -> None:
           f"{args.epochs} stand-alone epochs; seed {args.seed}, arch seed {args.arch_seed}, "
           f"{torch.get_num_threads()} torch thread(s)", flush=True)
 
+    trained = {"greedy": {}, "uniform": {}}  # arch key -> trained path-batches (which paths got the weight updates)
+    for name, method in (("greedy", greedy), ("uniform", uniform)):
+        count_training(method, trained[name])
+
     recipe = {**greedy.config.recipe, "batch_size": greedy.config.batch_size}
     started = time.perf_counter()
     truth = standalone_accuracies(archs, args, split, recipe, space_options)
@@ -200,8 +218,10 @@ def main() -> None:
 
     seconds = {"greedy": 0.0, "uniform": 0.0}
     stop_tau = None
+    curve = []  # (path-batches, tau greedy, tau uniform): where along the budget a difference shows, if anywhere
     chunk = max(k, (budget // args.chunks) // k * k)
-    for until in list(range(chunk, budget, chunk)) + [budget]:
+    ends = list(range(chunk, budget, chunk)) + [budget]
+    for index, until in enumerate(ends, start=1):
         start = time.perf_counter()
         while greedy.train_steps_done < until:  # iteration by iteration, to catch the early stop where it fires
             greedy.train_supernet(until_steps=greedy.train_steps_done + k)
@@ -213,11 +233,17 @@ def main() -> None:
         start = time.perf_counter()
         uniform.train_supernet(until_steps=until)  # interleaved: equal path-batches after every chunk
         seconds["uniform"] += time.perf_counter() - start
-        print(f"  {until:5d}/{budget} path-batches: greedy {seconds['greedy']:.0f} s, uniform "
-              f"{seconds['uniform']:.0f} s", flush=True)
+        line = (f"  {until:5d}/{budget} path-batches: greedy {seconds['greedy']:.0f} s, uniform "
+                f"{seconds['uniform']:.0f} s")
+        if args.tau_every and index % args.tau_every == 0 and until < budget:
+            taus_now = [kendall([m.supernet_accuracy(a) for a in archs], truth) for m in (greedy, uniform)]
+            curve.append((until, *taus_now))
+            line += f"; tau greedy {taus_now[0]:.3f}, uniform {taus_now[1]:.3f}"
+        print(line, flush=True)
     assert greedy.train_steps_done == uniform.train_steps_done == budget
 
     scores = {name: [m.supernet_accuracy(a) for a in archs] for name, m in (("greedy", greedy), ("uniform", uniform))}
+    curve.append((budget, kendall(scores["greedy"], truth), kendall(scores["uniform"], truth)))
     top = np.argsort(truth)[::-1][: len(archs) // 2]
     taus = {name: kendall(s, truth) for name, s in scores.items()}
     top_taus = {name: kendall([s[i] for i in top], [truth[i] for i in top]) for name, s in scores.items()}
@@ -235,9 +261,34 @@ def main() -> None:
     print(f"time ratio greedy/uniform: per iteration {per_iter['greedy'] / per_iter['uniform']:.2f}x "
           f"(m=10 scored + k=5 trained vs 1 trained), per trained path-batch "
           f"{per_batch['greedy'] / per_batch['uniform']:.2f}x")
+    print("tau over the budget (path-batches: greedy / uniform): "
+          + ", ".join(f"{n}: {g:.3f} / {u:.3f}" for n, g, u in curve))
     history = greedy.early_stop.history
-    print("pool difference at checks (path-batches: difference): "
-          + ", ".join(f"{i * k}: {d:.3f}" for i, d in history[:40]))
+    rows = {step: values for series, step, values in greedy.ctx.metrics if series == "supernet"}
+    evolution = [{"path_batches": i * k, "eps": rows[i]["eps"], "pool_mean_score": rows[i]["pool_mean_score"],
+                  "pool_difference": d, "sampled_mean_loss": rows[i]["sampled_mean_loss"],
+                  "kept_mean_loss": rows[i]["kept_mean_loss"]} for i, d in history]
+    shown = evolution[:: max(1, len(evolution) // 12)] + evolution[-1:] if evolution else []
+    print("pool evolution at early-stop checks (path-batches: eps, pool mean loss, sampled / kept mean loss, "
+          "pool difference):")
+    for e in shown:
+        print(f"  {e['path_batches']:5d}: eps {e['eps']:.2f}, pool {e['pool_mean_score']:.3f}, sampled "
+              f"{e['sampled_mean_loss']:.3f} / kept {e['kept_mean_loss']:.3f}, difference {e['pool_difference']:.3f}")
+    if history:
+        print(f"pool difference: min {min(d for _, d in history):.3f} over {len(history)} checks, "
+              f"below {greedy.config.early_stop_threshold} at {sum(d < greedy.config.early_stop_threshold for _, d in history)}")
+    pool_keys = greedy.pool.keys()
+    order = np.argsort(truth)[::-1]
+    print("archs by stand-alone accuracy (stand-alone, greedy / uniform supernet acc and rank, path-batches each "
+          "supernet trained the arch itself, in greedy's final pool):")
+    rank = {name: {int(i): r for r, i in enumerate(np.argsort(s)[::-1], start=1)} for name, s in scores.items()}
+    for r, i in enumerate(order, start=1):
+        key = archs[i].key
+        print(f"  {r:2d}. {truth[i]:.4f}  greedy {scores['greedy'][i]:.4f} (#{rank['greedy'][int(i)]:2d})  uniform "
+              f"{scores['uniform'][i]:.4f} (#{rank['uniform'][int(i)]:2d})  trained {trained['greedy'].get(key, 0)}"
+              f" / {trained['uniform'].get(key, 0)}  {'pool' if key in pool_keys else ''}")
+    print("distinct paths trained: " + ", ".join(f"{n} {len(c)} (max {max(c.values())} batches on one)"
+                                                   for n, c in trained.items()))
     if stop_steps is None:
         print(f"pool early stop (threshold {greedy.config.early_stop_threshold}) never fired within the budget")
     else:
@@ -248,6 +299,17 @@ def main() -> None:
     result = {"tau_greedy": rounded(taus["greedy"]), "tau_uniform": rounded(taus["uniform"]),
               "tau_top_greedy": rounded(top_taus["greedy"]), "tau_top_uniform": rounded(top_taus["uniform"]),
               "stop_fraction": rounded(stop_fraction)}
+    record = {"args": vars(args), "budget": budget, "result": result, "seconds": seconds,
+              "time_ratio_per_iteration": per_iter["greedy"] / per_iter["uniform"],
+              "time_ratio_per_batch": per_batch["greedy"] / per_batch["uniform"], "stop_tau": stop_tau,
+              "tau_curve": curve, "pool_evolution": evolution,
+              "archs": [{"arch": a.to_dict(), "standalone": truth[i], "greedy": scores["greedy"][i],
+                         "uniform": scores["uniform"][i], "trained_greedy": trained["greedy"].get(a.key, 0),
+                         "trained_uniform": trained["uniform"].get(a.key, 0), "in_pool": a.key in pool_keys}
+                        for i, a in enumerate(archs)]}
+    out = OUT / f"greedynas_ranking_seed{args.seed}_arch{args.arch_seed}.json"
+    out.write_text(json.dumps(record, indent=1))
+    print(f"details: {out}")
     print("RESULT " + json.dumps(result))
 
 
