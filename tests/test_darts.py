@@ -332,6 +332,23 @@ def test_resume_equals_an_uninterrupted_run(name, changes):
     assert result.extra["genotype"]["normal"] == [list(e) for e in cell_edges(result.best.arch, "normal")]
 
 
+def test_weight_step_moves_weights_but_not_alpha_gradients():
+    """The weight step freezes the alphas (no wasted backward into them) and leaves them trainable afterwards."""
+    space = create_space("darts", preset="smoke", input_shape=(1, 8, 8), stem_stride=1)
+    cls, config = _method("darts", order=1)
+    search = cls(config, _ToyContext(space, _tiny_splits())).search
+    search._setup()
+    (x, y), (x_val, y_val) = next(iter(search._batches)), next(iter(search._arch_batches))
+    search.arch_step(x, y, x_val, y_val)
+    arch_grads = {k: a.grad.clone() for k, a in search.alphas.items()}
+    before = [p.detach().clone() for p in search.supernet.parameters()]
+    search.weight_step(x, y)
+    assert any(not torch.equal(b, p) for b, p in zip(before, search.supernet.parameters()))
+    for key, alpha in search.alphas.items():
+        assert alpha.requires_grad
+        assert torch.equal(alpha.grad, arch_grads[key])
+
+
 def test_fairdarts_and_darts_configs_validate():
     from archsearch.methods.darts import DartsConfig, FairDartsConfig
 
