@@ -45,6 +45,28 @@ def test_ledger_records_values_epochs_attrs_and_fills_costs_from_the_cost_model(
     assert again.find("random/0").values["accuracy"] == 0.75 and len(again) == 1
 
 
+def test_ledger_one_transaction_writes_read_back_through_optuna_like_its_own_api(tmp_path):
+    """The first trial goes through Optuna's API, later ones through the single-transaction row writer: Optuna
+    must see both the same way (numbers, params with distributions, attributes, values, state, times)."""
+    import optuna
+
+    ledger = _ledger(tmp_path)
+    assert ledger._rows is not None
+    for i, arch in enumerate([Arch({"a": "x", "b": 2}), Arch({"a": "y", "b": 3})]):
+        trial = ledger.start(arch, key=f"k/{i}", phase="p", attrs={"origin": "init", "parent": -1})
+        ledger.complete(trial, {"accuracy": 0.5 + i / 4}, {"seconds": 2.0, "origin": "mutation"})
+    first, second = optuna.load_study(study_name="study", storage=ledger.url).trials
+    assert (first.number, second.number) == (0, 1)
+    assert first.distributions == second.distributions and second.params == {"a": "y", "b": 3}
+    assert second.values == [0.75, 300.0, 10.0] and second.state.name == "COMPLETE"
+    assert second.datetime_complete >= second.datetime_start
+    assert set(first.user_attrs) == set(second.user_attrs)
+    assert second.user_attrs["origin"] == "mutation" and second.user_attrs["seconds"] == 2.0
+    # a trial no longer running is left as it is
+    ledger.complete(second._trial_id, {"accuracy": 0.1})
+    assert ledger.find("k/1").values["accuracy"] == 0.75
+
+
 def test_ledger_failed_key_is_retried_in_a_new_trial_and_nan_fails(tmp_path):
     ledger = _ledger(tmp_path)
     arch = Arch({"a": "x", "b": 1})

@@ -84,6 +84,7 @@ class OptunaLedger:
         self.study_id = study._study_id
         self._states: dict[int, str] = {}  # trial id -> Optuna state name, for the trials seen by this process
         self._checked = False  # has a trial of this process passed Optuna's distribution checks?
+        self._rows = _RowWriter.for_storage(self.storage)  # one transaction per start / complete, or None
         self._by_key: dict[str, int] = {}  # key -> trial id of its latest trial
         self._arch_of: dict[int, Arch] = {}  # trial id -> arch (trials started by this process)
         for trial in self.storage.get_all_trials(self.study_id, deepcopy=False):
@@ -103,16 +104,15 @@ class OptunaLedger:
                 self._arch_of[existing] = arch
                 return existing
         params = {n: v for n, v in arch.items() if n in self._distributions}
-        user_attrs = {**(attrs or {}), "key": key, "phase": phase, "arch_json": arch.to_json()}
-        # the first trial of this process goes through Optuna's checks (the params' distributions against the
-        # study's); later ones write their params in one transaction, without a query per param
-        bulk = self._checked and _bulk_writes_available(self.storage)
-        template = create_trial(state=TrialState.RUNNING, params=None if bulk else params,
-                                distributions=None if bulk else {n: self._distributions[n] for n in params},
-                                user_attrs=_jsonable(user_attrs))
-        trial_id = self.storage.create_new_trial(self.study_id, template_trial=template)
-        if bulk:
-            self._write(trial_id, params=params)
+        user_attrs = _jsonable({**(attrs or {}), "key": key, "phase": phase, "arch_json": arch.to_json()})
+        if self._rows is not None and self._checked:
+            trial_id = self._rows.insert_trial(self.study_id, {
+                n: (self._distributions[n].to_internal_repr(v), self._distribution_json[n]) for n, v in params.items()},
+                user_attrs)
+        else:  # the first trial of this process goes through Optuna's checks of the params' distributions
+            template = create_trial(state=TrialState.RUNNING, params=params,
+                                    distributions={n: self._distributions[n] for n in params}, user_attrs=user_attrs)
+            trial_id = self.storage.create_new_trial(self.study_id, template_trial=template)
         self._checked = True
         self._states[trial_id] = "RUNNING"
         self._by_key[key] = trial_id
@@ -137,11 +137,17 @@ class OptunaLedger:
             if value is None:
                 value = self._cost_metric(trial, name)
             full[name] = float(value)
-        self._set_attrs(trial, attrs)
         if not all(math.isfinite(v) for v in full.values()):
+            self._set_attrs(trial, attrs)
             self.fail(trial, f"non-finite objective values {full}")
             return
-        self._set_state(trial, TrialState.COMPLETE, [full[n] for n in self.objective_names])
+        values_in_order = [full[n] for n in self.objective_names]
+        if self._rows is not None:
+            self._rows.complete_trial(trial, values_in_order, _jsonable(attrs))
+            self._states[trial] = "COMPLETE"
+        else:
+            self._set_attrs(trial, attrs)
+            self._set_state(trial, TrialState.COMPLETE, values_in_order)
 
     def fail(self, trial: int, reason: str) -> None:
         from optuna.trial import TrialState
@@ -192,26 +198,11 @@ class OptunaLedger:
         self._states[trial] = state.name
 
     def _set_attrs(self, trial: int, attrs: Mapping[str, Any]) -> None:
-        if _bulk_writes_available(self.storage):
-            self._write(trial, attrs=_jsonable(dict(attrs)))
+        if self._rows is not None:
+            self._rows.set_user_attrs(trial, _jsonable(dict(attrs)))
         else:
             for name, value in _jsonable(dict(attrs)).items():
                 self.storage.set_trial_user_attr(trial, name, value)
-
-    def _write(self, trial: int, *, params: Mapping[str, Any] = {}, attrs: Mapping[str, Any] = {}) -> None:
-        """Params and attributes of a trial in ONE transaction (Optuna's public API commits each one: with 46
-        choices that was 0.15 s per trial on an idle disk, seconds under load)."""
-        from optuna.distributions import distribution_to_json
-        from optuna.storages._rdb import models
-        from optuna.storages._rdb.storage import _create_scoped_session
-
-        storage = self.storage
-        with _create_scoped_session(storage.scoped_session, True) as session:
-            session.add_all([models.TrialParamModel(  # a new RUNNING trial: rows of our fixed distributions
-                trial_id=trial, param_name=name, param_value=self._distributions[name].to_internal_repr(value),
-                distribution_json=self._distribution_json[name]) for name, value in params.items()])
-            for key, value in attrs.items():
-                storage._set_trial_attr_without_commit(session, models.TrialUserAttributeModel, trial, key, value)
 
     def _cost_metric(self, trial: int, name: str) -> float:
         arch = self._arch_of.get(trial)
@@ -249,15 +240,95 @@ def _tune_sqlite(engine: Any) -> None:
     engine.dispose()  # connections opened before the listener existed are replaced
 
 
-def _bulk_writes_available(storage: Any) -> bool:
-    """Optuna's RDB storage writes rows through these (private, stable since Optuna 3); else use its public API."""
-    try:
-        from optuna.storages._rdb import models
-        from optuna.storages._rdb.storage import _create_scoped_session  # noqa: F401
-    except ImportError:
-        return False
-    return (hasattr(models, "TrialParamModel") and hasattr(storage, "_set_trial_attr_without_commit")
-            and hasattr(storage, "scoped_session"))
+class _RowWriter:
+    """Writes a trial's rows in ONE transaction through SQLAlchemy Core on Optuna's own tables (their definitions
+    come from the installed Optuna, so the schema is Optuna's). Optuna's public API commits each param and
+    attribute separately and runs an ORM query before each: at 46 params a trial took ~75 ms to open and ~45 ms to
+    complete on an idle disk (`benchmarks/evolution_controller.py`), most of the controller's time per evaluation.
+    Only the driver writes, as with Optuna's API; the study row is locked while a trial number is taken, as
+    Optuna does, so a second writer on PostgreSQL still gets distinct numbers."""
+
+    def __init__(self, storage: Any, models: Any) -> None:
+        from optuna.trial import TrialState
+
+        self.engine = storage.engine
+        self.trials, self.studies = models.TrialModel.__table__, models.StudyModel.__table__
+        self.params, self.values = models.TrialParamModel.__table__, models.TrialValueModel.__table__
+        self.user_attrs = models.TrialUserAttributeModel.__table__
+        self.stored_value = models.TrialValueModel.value_to_stored_repr
+        self.running, self.complete = TrialState.RUNNING, TrialState.COMPLETE
+
+    @classmethod
+    def for_storage(cls, storage: Any) -> "_RowWriter | None":
+        """None when this Optuna's storage does not have the (private, stable since Optuna 3) models: its public
+        API is used instead."""
+        try:
+            from optuna.storages._rdb import models
+
+            needed = (models.TrialModel, models.StudyModel, models.TrialParamModel, models.TrialValueModel,
+                      models.TrialUserAttributeModel)
+            columns = {"trial_id", "number", "study_id", "state", "datetime_start", "datetime_complete"}
+            if not columns <= set(models.TrialModel.__table__.columns.keys()) or not hasattr(storage, "engine"):
+                return None
+            return cls(storage, models) if all(hasattr(m, "__table__") for m in needed) else None
+        except (ImportError, AttributeError):
+            return None
+
+    def insert_trial(self, study_id: int, params: Mapping[str, tuple[float, str]], attrs: Mapping[str, Any]) -> int:
+        """A RUNNING trial with its params ({name: (internal value, distribution json)}) and user attributes."""
+        import datetime as _dt
+
+        import sqlalchemy as sa
+
+        t = self.trials
+        with self.engine.begin() as connection:
+            connection.execute(sa.select(self.studies.c.study_id).where(self.studies.c.study_id == study_id)
+                               .with_for_update())
+            number = connection.execute(sa.select(sa.func.count()).select_from(t)
+                                        .where(t.c.study_id == study_id)).scalar_one()
+            trial_id = connection.execute(sa.insert(t).values(
+                number=number, study_id=study_id, state=self.running,
+                datetime_start=_dt.datetime.now())).inserted_primary_key[0]
+            if params:
+                connection.execute(sa.insert(self.params), [
+                    {"trial_id": trial_id, "param_name": name, "param_value": value, "distribution_json": dist}
+                    for name, (value, dist) in params.items()])
+            self._insert_attrs(connection, trial_id, attrs)
+        return int(trial_id)
+
+    def complete_trial(self, trial_id: int, values: Sequence[float], attrs: Mapping[str, Any]) -> None:
+        """State COMPLETE, the objective values and attributes at once; a trial no longer RUNNING is left as is."""
+        import datetime as _dt
+
+        import sqlalchemy as sa
+
+        t = self.trials
+        with self.engine.begin() as connection:
+            updated = connection.execute(sa.update(t).where(t.c.trial_id == trial_id, t.c.state == self.running)
+                                         .values(state=self.complete, datetime_complete=_dt.datetime.now()))
+            if updated.rowcount != 1:
+                return
+            connection.execute(sa.delete(self.values).where(self.values.c.trial_id == trial_id))
+            rows = []
+            for objective, value in enumerate(values):
+                stored, kind = self.stored_value(value)
+                rows.append({"trial_id": trial_id, "objective": objective, "value": stored, "value_type": kind})
+            connection.execute(sa.insert(self.values), rows)
+            self._insert_attrs(connection, trial_id, attrs)
+
+    def set_user_attrs(self, trial_id: int, attrs: Mapping[str, Any]) -> None:
+        with self.engine.begin() as connection:
+            self._insert_attrs(connection, trial_id, attrs)
+
+    def _insert_attrs(self, connection: Any, trial_id: int, attrs: Mapping[str, Any]) -> None:
+        import sqlalchemy as sa
+
+        if not attrs:
+            return
+        table = self.user_attrs
+        connection.execute(sa.delete(table).where(table.c.trial_id == trial_id, table.c.key.in_(list(attrs))))
+        connection.execute(sa.insert(table), [{"trial_id": trial_id, "key": key, "value_json": json.dumps(value)}
+                                              for key, value in attrs.items()])
 
 
 def _distributions(spaces: Sequence[Space]) -> dict[str, Any]:

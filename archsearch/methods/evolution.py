@@ -117,6 +117,9 @@ class HierarchicalEvolution:
         self._fitness: list[float] = []  # fitness of `population`, same order (for fast tournaments)
         self._seen: dict[str, int] = {}  # arch key -> proposal index (dedup)
         self._trials: dict[int, int] = {}  # proposal index -> ledger trial of the evaluations in flight
+        self._archs: dict[int, Arch] = {}  # proposal index -> validated arch (validation and costs are not free)
+        self._costs: dict[int, Any] = {}  # proposal index -> its cost
+        self._packed: list[str] = []  # proposals' archs in the checkpoint's compact form, kept as they come
         self._edge_names = self.hierarchy.edge_names() if self.hierarchy is not None else []
         self.propose_seconds: list[float] = []  # controller time: select + mutate (+ dedup)
         self.record_seconds: list[float] = []  # controller time: record in the ledger and the population
@@ -175,6 +178,8 @@ class HierarchicalEvolution:
             index = len(self.proposals)
             self.proposals.append({"key": f"{PHASE}/{index}", "arch": arch.to_dict(), "origin": origin,
                                    "parent": parent, "status": "running", "fitness": None})
+            self._packed.append(self._pack(self.proposals[index]["arch"]))
+            self._archs[index] = arch
             self._seen[arch.key] = index
             return index
         if not within_constraints:
@@ -190,10 +195,16 @@ class HierarchicalEvolution:
     def _within(self, arch: Arch) -> bool:
         return not self.constraints or satisfied(self.constraints, self.search_space.cost(arch))
 
+    def _arch_and_cost(self, index: int) -> tuple[Arch, Any]:
+        if index not in self._archs:
+            self._archs[index] = self.search_space.space.validate(self.proposals[index]["arch"])
+        if index not in self._costs:
+            self._costs[index] = self.search_space.cost(self._archs[index])
+        return self._archs[index], self._costs[index]
+
     def _submit(self, index: int) -> Any:
         proposal = self.proposals[index]
-        arch = self.search_space.space.validate(proposal["arch"])
-        cost = self.search_space.cost(arch)
+        arch, cost = self._arch_and_cost(index)
         attrs = {"macs": int(cost.macs), "params": int(cost.params), "phase": PHASE, "key": proposal["key"],
                  "arch_json": arch.to_json(), "origin": proposal["origin"], "parent": proposal["parent"]}
         self._trials[index] = self.ctx.ledger.start(arch, key=proposal["key"], phase=PHASE, attrs=attrs)
@@ -216,8 +227,7 @@ class HierarchicalEvolution:
         """Write the evaluation to the ledger and, when it trained, add the genotype to the population."""
         proposal, ledger = self.proposals[index], self.ctx.ledger
         trial = self._trials.pop(index)
-        arch = self.search_space.space.validate(proposal["arch"])
-        cost = self.search_space.cost(arch)
+        _, cost = self._arch_and_cost(index)
         if isinstance(outcome, BaseException) or outcome.diverged or outcome.val_accuracy is None:
             reason = (f"{type(outcome).__name__}: {outcome}" if isinstance(outcome, BaseException)
                       else outcome.error or "no validation accuracy")
@@ -254,8 +264,7 @@ class HierarchicalEvolution:
         candidates = []
         for index in self.population:
             proposal = self.proposals[index]
-            arch = self.search_space.space.validate(proposal["arch"])
-            cost = self.search_space.cost(arch)
+            arch, cost = self._arch_and_cost(index)
             candidates.append(Candidate(arch, {"accuracy": proposal["fitness"], "macs": float(cost.macs),
                                                "params": float(cost.params)},
                                         {"key": proposal["key"], "origin": proposal["origin"]}))
@@ -277,7 +286,7 @@ class HierarchicalEvolution:
         evaluation, so at a population of 1000 its size is most of the checkpoint's cost."""
         p = self.proposals
         return {"rng": self.rng.bit_generator.state, "population": list(self.population),
-                "archs": [self._pack(x["arch"]) for x in p], "origins": [x["origin"] for x in p],
+                "archs": list(self._packed), "origins": [x["origin"] for x in p],
                 "parents": [int(x["parent"]) for x in p], "status": [x["status"] for x in p],
                 "fitness": [math.nan if x["fitness"] is None else float(x["fitness"]) for x in p]}
 
@@ -291,6 +300,7 @@ class HierarchicalEvolution:
                  "status": status, "fitness": None if math.isnan(fitness) else float(fitness)}
                 for i, (arch, origin, parent, status, fitness) in enumerate(
                     zip(state["archs"], state["origins"], state["parents"], state["status"], state["fitness"]))]
+        self._packed = [self._pack(p["arch"]) for p in self.proposals] if "proposals" in state else list(state["archs"])
         self.population = [int(i) for i in state["population"]]
         self._fitness = [float(self.proposals[i]["fitness"]) for i in self.population]
         self._seen = {self.search_space.space.validate(p["arch"]).key: i for i, p in enumerate(self.proposals)}
