@@ -24,6 +24,7 @@ import argparse
 import contextlib
 import json
 import multiprocessing
+import os
 import resource
 import sys
 import time
@@ -86,21 +87,46 @@ def _splits(train_size: int) -> Splits:
     return make_splits(load_dataset("fashion-mnist"), val_size=1000, small_val_size=0, train_size=train_size)
 
 
+def configs(args: argparse.Namespace) -> tuple[DartsConfig, FairDartsConfig]:
+    """Both methods' paper / released-code defaults, with the benchmark's sizes and the same arch-lr factor."""
+    sizes = dict(epochs=args.epochs, steps_per_epoch=args.steps, batch_size=args.batch_size)
+    darts = DartsConfig(order=args.order, arch_lr=DartsConfig.arch_lr * args.arch_lr_scale, **sizes)
+    fair = FairDartsConfig(arch_lr=FairDartsConfig.arch_lr * args.arch_lr_scale, **sizes)
+    return darts, fair
+
+
+def _per_epoch(ctx: _BenchContext) -> dict[str, list[float]]:
+    """From the logged op weights (epoch 0 = initial): the polarised fraction, mean |w - 0.5| and the mean weight
+    of skip_connect on the normal cell's edges, per epoch."""
+    out: dict[str, list[float]] = {"polarized": [], "mean_distance_from_half": [], "normal_skip_weight": []}
+    for series, _, values in ctx.metrics:
+        if series != "alphas":
+            continue
+        w = np.array(list(values.values()))
+        skip = [v for k, v in values.items() if k.startswith("normal_") and k.endswith("/skip_connect")]
+        out["polarized"].append(round(float(np.mean((w < 0.1) | (w > 0.9))), 4))
+        out["mean_distance_from_half"].append(round(float(np.mean(np.abs(w - 0.5))), 4))
+        out["normal_skip_weight"].append(round(float(np.mean(skip)), 4))
+    return out
+
+
 def _search(method: str, seed: int, args: argparse.Namespace, splits: Splits) -> dict[str, Any]:
     space = create_space("darts", preset="quick", search_channels=args.channels, search_layers=args.layers)
-    sizes = dict(epochs=args.epochs, steps_per_epoch=args.steps, batch_size=args.batch_size)
     ctx = _BenchContext(space, splits, seed)
-    runner = (Darts(DartsConfig(order=args.order, **sizes), ctx) if method == "darts"
-              else FairDarts(FairDartsConfig(**sizes), ctx))
+    darts_config, fair_config = configs(args)
+    runner = Darts(darts_config, ctx) if method == "darts" else FairDarts(fair_config, ctx)
     start = time.perf_counter()
     result = runner.run()
     seconds = time.perf_counter() - start
-    weights = torch.cat([w.reshape(-1) for w in runner.search.edge_weights().values()]).numpy()
+    edge_weights = runner.search.edge_weights()
+    weights = torch.cat([w.reshape(-1) for w in edge_weights.values()]).numpy()
+    ops = list(runner.search.ops)
+    skip = ops.index("skip_connect")
     normal, reduce = result.extra["genotype"]["normal"], result.extra["genotype"]["reduce"]
-    skips_per_epoch = [int(v["normal_skips"]) for s, _, v in ctx.metrics if s == "search"]
+    history = result.extra["history"]
     return {
         "method": method, "seed": seed, "seconds": seconds,
-        "steps": args.epochs * args.steps,
+        "steps": args.epochs * args.steps, "arch_lr": runner.config.arch_lr,
         "normal_skips": sum(op == "skip_connect" for _, _, op in normal),
         "reduce_skips": sum(op == "skip_connect" for _, _, op in reduce),
         "normal_edges": len(normal), "reduce_edges": len(reduce),
@@ -108,7 +134,11 @@ def _search(method: str, seed: int, args: argparse.Namespace, splits: Splits) ->
         "polarized_fraction": float(np.mean((weights < 0.1) | (weights > 0.9))),
         "mean_distance_from_half": float(np.mean(np.abs(weights - 0.5))),
         "max_weight": float(weights.max()),
-        "skips_per_epoch": skips_per_epoch,
+        "histogram": np.histogram(weights, bins=10, range=(0.0, 1.0))[0].tolist(),
+        "normal_skip_weights": [round(float(w[skip]), 4) for k, w in edge_weights.items() if k.startswith("normal")],
+        "skips_per_epoch": [int(h["normal_skips"]) for h in history],
+        "val_accuracy_per_epoch": [round(float(h["val_accuracy"]), 4) for h in history],
+        "per_epoch": _per_epoch(ctx),
         "normal_cell": normal,
     }
 
@@ -130,10 +160,10 @@ def _measure_supernet(queue: Any, order: int, steps: int) -> None:
         (x, y), (x_val, y_val) = next(batches), next(arch_batches)
         start = time.perf_counter()
         search.arch_step(x, y, x_val, y_val)
-        search.trainer.step(x, y)
+        search.weight_step(x, y)
         times.append(time.perf_counter() - start)
     after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    queue.put({"search_channels": space.search_layout.channels, "search_layers": space.search_layout.layers,
+    queue.put({"load_average": os.getloadavg()[0], "search_channels": space.search_layout.channels, "search_layers": space.search_layout.layers,
                "batch_size": preset["batch_size"], "step_seconds_median": float(np.median(times[1:])),
                "peak_rss_mb": after / 1024, "rss_growth_mb": (after - before) / 1024})
 
@@ -152,62 +182,107 @@ def measure_supernet(steps: int = 6) -> dict[str, Any]:
     return out
 
 
+def _mean(rows: list[dict[str, Any]], key: str) -> float:
+    return float(np.mean([r[key] for r in rows])) if rows else float("nan")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
-    parser.add_argument("--epochs", type=int, default=5)
-    parser.add_argument("--steps", type=int, default=50, help="search steps per epoch")
-    parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--methods", nargs="+", default=["darts", "fairdarts"], choices=("darts", "fairdarts"))
+    parser.add_argument("--epochs", type=int, default=10)
+    parser.add_argument("--steps", type=int, default=40, help="search steps per epoch")
+    parser.add_argument("--batch-size", type=int, default=16)
+    parser.add_argument("--arch-lr-scale", type=float, default=10.0,
+                        help="multiplies BOTH methods' arch lr (paper: DARTS 3e-4, Fair DARTS 3e-3)")
     parser.add_argument("--channels", type=int, default=4, help="search supernet channels C")
     parser.add_argument("--layers", type=int, default=5, help="search supernet cells (N-R-N-R-N)")
     parser.add_argument("--train-size", type=int, default=10000, help="images split in halves for w / alpha")
     parser.add_argument("--order", type=int, default=1, choices=(1, 2), help="DARTS order")
     parser.add_argument("--no-measure", action="store_true", help="skip the supernet step time / memory record")
+    parser.add_argument("--measure-only", action="store_true", help="only the supernet step time / memory record")
+    parser.add_argument("--tag", default="", help="write benchmarks/out/skip_collapse_<tag>.json")
     args = parser.parse_args()
     torch.set_num_threads(1)
     OUT.mkdir(parents=True, exist_ok=True)
+    out_path = OUT / (f"skip_collapse_{args.tag}.json" if args.tag else "skip_collapse.json")
+    darts_config, fair_config = configs(args)
+    if not args.measure_only:
+        print(f"budget, equal for both: {args.epochs} epochs x {args.steps} steps x batch {args.batch_size}, supernet "
+              f"C={args.channels} x {args.layers} cells, {args.train_size} training images; arch lr x "
+              f"{args.arch_lr_scale:g} for both (DARTS {darts_config.arch_lr:g}, Fair DARTS {fair_config.arch_lr:g}); "
+              f"weights: each method's paper lr (DARTS {darts_config.lr:g}, Fair DARTS {fair_config.lr:g})",
+              flush=True)
 
     record = None if args.no_measure else measure_supernet()
-    splits = _splits(args.train_size)
+    if record is not None:
+        _print_record(record)
     runs: list[dict[str, Any]] = []
-    for i, seed in enumerate(args.seeds):  # interleaved; alternate which method goes first
-        for method in (("darts", "fairdarts") if i % 2 == 0 else ("fairdarts", "darts")):
-            run = _search(method, seed, args, splits)
-            runs.append(run)
-            print(f"  {method:9s} seed {seed}: normal skips {run['normal_skips']} ({run['normal_edges']} edges), "
-                  f"reduce skips {run['reduce_skips']}, polarised {run['polarized_fraction']:.2f}, "
-                  f"supernet val acc {run['supernet_val_accuracy']:.3f}, {run['seconds']:.0f} s", flush=True)
-
+    if args.measure_only:
+        out_path = OUT / "skip_collapse_supernet.json"
+    else:
+        splits = _splits(args.train_size)
+        for i, seed in enumerate(args.seeds):  # interleaved; alternate which method goes first
+            order = ("darts", "fairdarts") if i % 2 == 0 else ("fairdarts", "darts")
+            for method in (m for m in order if m in args.methods):
+                run = _search(method, seed, args, splits)
+                runs.append(run)
+                sigmoid = (f"polarised {run['polarized_fraction']:.2f}, mean|w-.5| "
+                           f"{run['mean_distance_from_half']:.3f}, " if method == "fairdarts" else "")
+                print(f"  {method:9s} seed {seed}: normal skips {run['normal_skips']} ({run['normal_edges']} edges), "
+                      f"reduce skips {run['reduce_skips']}, {sigmoid}supernet val acc "
+                      f"{run['supernet_val_accuracy']:.3f}, {run['seconds']:.0f} s", flush=True)
+                out_path.write_text(json.dumps({"args": vars(args), "runs": runs, "supernet": record}, indent=1,
+                                               default=str))
+        _print_table(args, runs)
+    out_path.write_text(json.dumps({"args": vars(args), "runs": runs, "supernet": record}, indent=1, default=str))
+    if args.measure_only:
+        return
     darts = [r for r in runs if r["method"] == "darts"]
     fair = [r for r in runs if r["method"] == "fairdarts"]
+    result = {"darts_skips_mean": _mean(darts, "normal_skips"), "fair_skips_mean": _mean(fair, "normal_skips"),
+              "fair_polarized_fraction": _mean(fair, "polarized_fraction")}
+    print("RESULT " + json.dumps(result))
+
+
+def _print_table(args: argparse.Namespace, runs: list[dict[str, Any]]) -> None:
     print()
     print(f"DARTS (order {args.order}) vs Fair DARTS, Fashion-MNIST, supernet C={args.channels} x {args.layers} "
-          f"cells, {args.epochs} epochs x {args.steps} steps x batch {args.batch_size}, seeds {args.seeds}")
+          f"cells, {args.epochs} epochs x {args.steps} steps x batch {args.batch_size}, arch lr x "
+          f"{args.arch_lr_scale:g} for both, seeds {args.seeds}")
     header = f"{'':10s} {'normal skips':>13s} {'reduce skips':>13s} {'normal edges':>13s} {'polarised':>10s} " \
              f"{'mean|w-.5|':>11s} {'val acc':>8s} {'s/search':>9s}"
     print(header)
-    for label, rows in (("DARTS", darts), ("Fair DARTS", fair)):
-        print(f"{label:10s} {np.mean([r['normal_skips'] for r in rows]):13.2f} "
-              f"{np.mean([r['reduce_skips'] for r in rows]):13.2f} {np.mean([r['normal_edges'] for r in rows]):13.2f} "
-              f"{np.mean([r['polarized_fraction'] for r in rows]):10.2f} "
-              f"{np.mean([r['mean_distance_from_half'] for r in rows]):11.3f} "
-              f"{np.mean([r['supernet_val_accuracy'] for r in rows]):8.3f} {np.mean([r['seconds'] for r in rows]):9.0f}")
-    print("skips in the derived normal cell per epoch:")
+    for label, method in (("DARTS", "darts"), ("Fair DARTS", "fairdarts")):
+        rows = [r for r in runs if r["method"] == method]
+        if rows:
+            sigmoid = (f"{_mean(rows, 'polarized_fraction'):10.2f} {_mean(rows, 'mean_distance_from_half'):11.3f}"
+                       if method == "fairdarts" else f"{'-':>10s} {'-':>11s}")  # softmax weights: not a sigmoid
+            print(f"{label:10s} {_mean(rows, 'normal_skips'):13.2f} {_mean(rows, 'reduce_skips'):13.2f} "
+                  f"{_mean(rows, 'normal_edges'):13.2f} {sigmoid} {_mean(rows, 'supernet_val_accuracy'):8.3f} "
+                  f"{_mean(rows, 'seconds'):9.0f}")
+    print("per epoch: skips in the derived normal cell (epochs 1..); mean skip_connect weight over the 14 normal "
+          "edges and (Fair DARTS) the polarised fraction of all sigmoids (epochs 0 = initial, 1..)")
     for r in runs:
-        print(f"  {r['method']:9s} seed {r['seed']}: {r['skips_per_epoch']}")
-    if record is not None:
-        print(f"DARTS supernet, default CPU preset (space 'quick': C={record['search_channels']} x "
-              f"{record['search_layers']} cells, 28x28 input, batch {record['batch_size']}):")
-        for order in (2, 1):
-            m = record[f"order{order}"]
-            print(f"  order {order}: search step (arch + weight step) {m['step_seconds_median'] * 1000:.0f} ms, "
-                  f"peak RSS {m['peak_rss_mb']:.0f} MB (+{m['rss_growth_mb']:.0f} MB during the search steps)")
-    (OUT / "skip_collapse.json").write_text(json.dumps({"args": vars(args), "runs": runs, "supernet": record},
-                                                       indent=1, default=str))
-    result = {"darts_skips_mean": float(np.mean([r["normal_skips"] for r in darts])),
-              "fair_skips_mean": float(np.mean([r["normal_skips"] for r in fair])),
-              "fair_polarized_fraction": float(np.mean([r["polarized_fraction"] for r in fair]))}
-    print("RESULT " + json.dumps(result))
+        e = r["per_epoch"]
+        print(f"  {r['method']:9s} seed {r['seed']}: skips {r['skips_per_epoch']}")
+        print(f"  {'':9s}         skip w {e['normal_skip_weight']}")
+        if r["method"] == "fairdarts":
+            print(f"  {'':9s}         polarised {e['polarized']}")
+    fair = [r for r in runs if r["method"] == "fairdarts"]
+    if fair:
+        hist = np.sum([r["histogram"] for r in fair], axis=0)
+        print("Fair DARTS final sigmoid values, all seeds, 10 bins over [0, 1]: " + " ".join(str(int(h)) for h in hist))
+
+
+def _print_record(record: dict[str, Any]) -> None:
+    print(f"DARTS supernet, default CPU preset (space 'quick': C={record['search_channels']} x "
+          f"{record['search_layers']} cells, 28x28 input, batch {record['batch_size']}), one thread:")
+    for order in (2, 1):
+        m = record[f"order{order}"]
+        print(f"  order {order}: search step (arch + weight step) {m['step_seconds_median'] * 1000:.0f} ms, "
+              f"peak RSS {m['peak_rss_mb']:.0f} MB (+{m['rss_growth_mb']:.0f} MB during the search steps), "
+              f"1-min load average {m['load_average']:.2f}", flush=True)
 
 
 if __name__ == "__main__":
