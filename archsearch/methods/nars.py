@@ -266,7 +266,8 @@ class NARS:
         self.finals: list[dict[str, Any]] = []  # final trainings
         self._pool: list[Arch] | None = None
         self._pool_cost: np.ndarray | None = None
-        self._cost_cache: dict[Arch, tuple[int, int]] = {}
+        self._cost_cache: dict[Any, tuple[int, int]] = {}  # arch part's values -> (MACs, params)
+        self._arch_names = list(self.arch_space.space.choices)
         if self.fixed_arch is not None:
             self._check_fixed_arch()
 
@@ -312,10 +313,15 @@ class NARS:
         return self.full(point) if self.run_space is not self.arch_space else self.split(point)[0]
 
     def cost(self, point: Arch) -> tuple[int, int]:
-        if point not in self._cost_cache:
-            cost = self.arch_space.cost(self.split(point)[0])
-            self._cost_cache[point] = (int(cost.macs), int(cost.params))
-        return self._cost_cache[point]
+        if self.config.mode != "joint":
+            key: Any = None  # recipe mode: one fixed architecture
+        else:  # the recipe part does not change the cost: children differing only there share an entry
+            values = point.to_dict()
+            key = tuple(values[n] for n in self._arch_names)
+        if key not in self._cost_cache:  # the arch space's cost reads only its own choices of a joint point
+            cost = self.arch_space.cost(point if self.config.mode == "joint" else self.fixed_arch)
+            self._cost_cache[key] = (int(cost.macs), int(cost.params))
+        return self._cost_cache[key]
 
     def recipe_of(self, point: Arch) -> Recipe:
         return recipe_from_arch(self.split(point)[1], self.base_recipe)

@@ -13,7 +13,7 @@ randomness only from the `np.random.Generator` passed in. CPU seconds per constr
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Callable, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
@@ -119,18 +119,34 @@ def early_stop_epoch(curves: np.ndarray, threshold: float = 0.92, kind: str = "k
 # ---------------------------------------------------------------------------------------------------------------
 def encode_many(space: Space, archs: Sequence[Arch]) -> np.ndarray:
     """`space.encode_many(archs)`, equal value for value, reading each arch once (an `Arch` looks names up
-    linearly, so the generic path is quadratic in the number of choices)."""
+    linearly, so the generic path is quadratic in the number of choices) and each value's code from a table."""
     if not archs:
         return np.zeros((0, space.encoding_width), dtype=np.float32)
-    choices = list(space.choices.items())
+    tables = [(name, choice, _code_table(choice)) for name, choice in space.choices.items()]
     rows = []
     for arch in archs:
         values = arch.to_dict()
         row: list[float] = []
-        for name, choice in choices:
-            row.extend(choice.encode(values[name]))
+        for name, choice, table in tables:
+            value = values[name]
+            code = table.get(value) if table is not None and not isinstance(value, bool) else None
+            row.extend(code if code is not None else choice.encode(value))
         rows.append(row)
     return np.asarray(rows, dtype=np.float32)
+
+
+def _code_table(choice: Any) -> dict[Any, list[float]] | None:
+    """value -> code for a choice with finitely many values (None for a continuous range); booleans are left to
+    `choice.encode` because True == 1 would share a key with the number 1."""
+    values = getattr(choice, "values", None)
+    if values is None:
+        values = getattr(choice, "grid", None)
+    if values is None or any(isinstance(v, bool) for v in values):
+        return None
+    try:
+        return {v: choice.encode(v) for v in values}
+    except TypeError:  # unhashable values
+        return None
 
 
 class Mutator:
@@ -139,17 +155,18 @@ class Mutator:
     def __init__(self, space: Space) -> None:
         self.space = space
         self.mutable = [name for name, c in space.choices.items() if c.cardinality > 1]
+        self._choices = [space.choices[name] for name in self.mutable]
 
     def __call__(self, arch: Arch, rng: np.random.Generator, n: int = 1) -> Arch:
         if not 0 <= n <= len(self.mutable):
             raise ConfigError(f"cannot mutate {n} choices: space {self.space.name!r} has {len(self.mutable)} "
                               "mutable choices")
-        picked = set(rng.choice(len(self.mutable), size=n, replace=False).tolist()) if n else set()
-        names = {self.mutable[i] for i in picked}
+        picked = sorted(rng.choice(len(self.mutable), size=n, replace=False).tolist()) if n else []
         values = arch.to_dict()
-        choices = self.space.choices
-        return Arch((name, choices[name].sample_other(value, rng) if name in names else value)
-                    for name, value in values.items())
+        for i in picked:  # ascending = the space's order: the draws happen as in `Space.mutate`
+            name = self.mutable[i]
+            values[name] = self._choices[i].sample_other(values[name], rng)
+        return Arch(values.items())
 
 
 # ---------------------------------------------------------------------------------------------------------------

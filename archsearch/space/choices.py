@@ -6,6 +6,7 @@ encode a value as numbers, and map a point of the unit interval to a value (for 
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 from typing import Any, Sequence, Union
@@ -93,11 +94,11 @@ class Numeric:
         if self.log and self.low <= 0:
             raise ConfigError(f"log-scale numeric choice needs low > 0, got {self.low}")
 
-    @property
+    @functools.cached_property  # these two are read on every sample / encode / contains: worked out once
     def integral(self) -> bool:
         return all(isinstance(x, int) and not isinstance(x, bool) for x in (self.low, self.high, self.step or 1))
 
-    @property
+    @functools.cached_property
     def grid(self) -> list[float] | None:
         if self.step is None:
             return None

@@ -14,6 +14,7 @@ FLOPs / 2), so a predictor's free proxy labels (stage 1 of NARS) cost microsecon
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass, field
 from typing import Mapping, Sequence
@@ -313,24 +314,36 @@ class FBNetSpace:
         macs = size * size * c_stem * self.input_shape[0] * 9
         params = c_stem * self.input_shape[0] * 9 + 2 * c_stem
         for b in blocks:
-            mid = make_divisible(b.c_in * b.expansion) if b.expansion != 1 else b.c_in
-            if b.expansion != 1:
-                macs += size * size * b.c_in * mid
-                params += b.c_in * mid + 2 * mid
-            size = _out_size(size, b.kernel, b.stride)
-            macs += size * size * mid * b.kernel * b.kernel
-            params += mid * b.kernel * b.kernel + 2 * mid
-            if b.se:
-                squeezed = make_divisible(mid / 4)
-                macs += 2 * mid * squeezed
-                params += 2 * mid * squeezed + squeezed + mid
-            macs += size * size * mid * b.c_out
-            params += mid * b.c_out + 2 * b.c_out
+            block_macs, block_params, size = _block_cost(size, b.c_in, b.c_out, b.kernel, b.expansion, b.stride, b.se)
+            macs += block_macs
+            params += block_params
         last, wide = self._head_widths(values, blocks)
         hidden = self.config.head_channels
         macs += size * size * last * wide + wide * hidden + hidden * self.num_classes
         params += last * wide + 2 * wide + wide * hidden + hidden + hidden * self.num_classes + self.num_classes
         return Cost(macs=int(macs), params=int(params))
+
+
+@functools.lru_cache(maxsize=65536)
+def _block_cost(size: int, c_in: int, c_out: int, kernel: int, expansion: int, stride: int,
+                se: bool) -> tuple[int, int, int]:
+    """(MACs, params, output size) of one MBConv block. Memoised: NARS stage 3 checks the constraint of ~10^5
+    children, which repeat the same few hundred blocks."""
+    mid = make_divisible(c_in * expansion) if expansion != 1 else c_in
+    macs = params = 0
+    if expansion != 1:
+        macs += size * size * c_in * mid
+        params += c_in * mid + 2 * mid
+    size = _out_size(size, kernel, stride)
+    macs += size * size * mid * kernel * kernel
+    params += mid * kernel * kernel + 2 * mid
+    if se:
+        squeezed = make_divisible(mid / 4)
+        macs += 2 * mid * squeezed
+        params += 2 * mid * squeezed + squeezed + mid
+    macs += size * size * mid * c_out
+    params += mid * c_out + 2 * c_out
+    return macs, params, size
 
 
 def _out_size(size: int, kernel: int, stride: int) -> int:
