@@ -7,13 +7,26 @@ loss keep few skips (0.29 per normal cell on average over their 7 searches) and 
 For each seed, interleaved, this runs a DARTS search and a Fair DARTS search on the same data with the same
 supernet, batch size and number of steps, and reports the skip connections in the derived normal cell and the
 fraction of final Fair DARTS sigmoid weights below 0.1 or above 0.9. DARTS runs first-order by default, so both
-spend the same compute per step (Fair DARTS is first-order); ``--order 2`` runs second-order DARTS.
+spend the same compute per step (Fair DARTS is first-order); ``--order 2`` runs second-order DARTS. Each method
+keeps its paper / released-code config (weights lr, arch betas, weight decays, init) except the sizes below.
+
+Budget, the same for both. The papers search for 50 epochs: DARTS 50 x 391 = 19,550 steps at arch lr 3e-4, Fair
+DARTS 50 x 195 = 9,750 steps (batch 128) at arch lr 3e-3. Adam moves every alpha by about its lr per step at most,
+so at paper lr a CPU budget of a few hundred steps leaves the alphas where they started (a first run, 100 steps at
+paper lr: DARTS skips 1/0/1, Fair DARTS sigmoids all within 0.01 of 0.5). The default budget is 10 epochs x 30
+steps x batch 16 on a C=4, 5-cell supernet (N-R-N-R-N) over 10,000 training images (5,000 per half, about one
+pass), and ``--arch-lr-scale 30`` multiplies BOTH methods' arch lr (DARTS 9e-3, Fair DARTS 9e-2): 300 steps x 30 =
+9,000 paper-lr steps of alpha travel, about Fair DARTS's full search and half of DARTS's. This is a step
+compression, not the paper's run: the supernet weights get 300 SGD steps, not 10-20 thousand, so the alphas move
+against a far less trained supernet. The paper defaults in the method configs are unchanged.
 
 It also prints, for the record, the search step time and peak memory (RSS) of the DARTS supernet on its default
-CPU preset (space preset "quick", method preset "quick", second order), measured in a fresh process.
+CPU preset (space preset "quick": C=8 x 5 cells; method preset "quick": batch 32), second and first order, each in a
+fresh process, with the 1-minute load average at the time (the machine is shared).
 
-    python benchmarks/skip_collapse.py            # default budget: about 12-15 min on one core
-    python benchmarks/skip_collapse.py --epochs 2 --steps 5 --seeds 0   # a smoke run
+    python benchmarks/skip_collapse.py            # default budget: ~65 min on one core of a loaded 2-core box
+    python benchmarks/skip_collapse.py --measure-only   # only the supernet record (~2 min)
+    python benchmarks/skip_collapse.py --epochs 2 --steps 5 --seeds 0 --no-measure --tag smoke   # a smoke run
 
 Ends with ``RESULT {"darts_skips_mean": a, "fair_skips_mean": b, "fair_polarized_fraction": c}``.
 """
@@ -191,9 +204,9 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--methods", nargs="+", default=["darts", "fairdarts"], choices=("darts", "fairdarts"))
     parser.add_argument("--epochs", type=int, default=10)
-    parser.add_argument("--steps", type=int, default=40, help="search steps per epoch")
+    parser.add_argument("--steps", type=int, default=30, help="search steps per epoch")
     parser.add_argument("--batch-size", type=int, default=16)
-    parser.add_argument("--arch-lr-scale", type=float, default=10.0,
+    parser.add_argument("--arch-lr-scale", type=float, default=30.0,
                         help="multiplies BOTH methods' arch lr (paper: DARTS 3e-4, Fair DARTS 3e-3)")
     parser.add_argument("--channels", type=int, default=4, help="search supernet channels C")
     parser.add_argument("--layers", type=int, default=5, help="search supernet cells (N-R-N-R-N)")
