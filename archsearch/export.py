@@ -100,8 +100,9 @@ def build_model(doc: Mapping[str, Any], *, seed: int = 0) -> tuple[nn.Module, An
     """(fresh standalone network for ``doc["arch"]`` with seeded init, its `SearchSpace`)."""
     search_space = space_of(doc)
     arch = search_space.space.validate(doc["arch"])
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)  # nn.Module init uses the global RNG; fork_rng restores it afterwards
+    from archsearch.train.task import seeded
+
+    with seeded(seed):
         model = search_space.build(arch)
     return model, search_space
 

@@ -47,7 +47,7 @@ from archsearch.space.choices import Categorical
 from archsearch.space.space import Arch, Space, product
 from archsearch.spaces.fbnet import recipe_from_arch, recipe_space
 from archsearch.train.recipe import Recipe
-from archsearch.train.task import EvalResult, EvalTask, run_eval_task
+from archsearch.train.task import EvalResult, EvalTask, run_eval_task, seeded
 
 MODES = ("joint", "recipe")
 
@@ -139,11 +139,10 @@ def train_until(task: EvalTask, stop_epoch: int | None = None) -> EvalResult:
     """Train ``task`` with its full ``task.epochs`` schedule but stop after `stop_epoch` epochs (FBNetV3's early
     stopping: the schedule is the full one, cut short). Module-level, so executors can pickle it.
 
-    The global torch RNG (dropout and drop-path draw from it) is seeded from ``task.seed`` inside `fork_rng`, so a
+    The global torch RNG (dropout and drop-path draw from it) is seeded from ``task.seed`` inside `seeded`, so a
     candidate trains identically wherever and whenever it runs (a resumed search equals an uninterrupted one).
     """
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(task.seed + 1)
+    with seeded(task.seed + 1):
         if stop_epoch is None or stop_epoch >= task.epochs:
             return run_eval_task(task)
         return _train_cut_short(task, stop_epoch)
@@ -170,52 +169,15 @@ def _train_cut_short(task: EvalTask, stop_epoch: int) -> EvalResult:
                           time.perf_counter() - start, val_loss=last.get("val_loss"))
 
 
-def train_final(task: EvalTask, teacher: dict[str, Any] | None = None) -> tuple[EvalResult, dict[str, torch.Tensor]]:
-    """Final training of a found pair (module-level, so executors can pickle it): train ``task`` like
-    `run_eval_task` and also return the trained weights (the EMA ones when the recipe has EMA). ``teacher`` =
-    ``{"arch": ..., "state": state_dict}`` in the task's space turns on distillation (FBNetV3 sec. 4.3)."""
-    from archsearch.spaces import create_space
-    from archsearch.train.device import resolve_device
-    from archsearch.train.task import cached_splits
-    from archsearch.train.trainer import evaluate, train
-
-    start = time.perf_counter()
-    previous_threads = torch.get_num_threads()
-    if task.threads > 0:
-        torch.set_num_threads(task.threads)
-    try:
-        search_space = create_space(task.space, **task.space_options)
-        arch = search_space.space.validate(task.arch)
-        cost = search_space.cost(arch)
-        splits = cached_splits(task.data, task.data_dir, dict(task.split))
-        device = resolve_device(task.device)
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(task.seed)  # weight init
-            model = search_space.build(arch)
-        teacher_model = None
-        if teacher is not None:
-            teacher_model = search_space.build(search_space.space.validate(teacher["arch"]))
-            teacher_model.load_state_dict(teacher["state"])
-        history: list[dict[str, float | None]] = []
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(task.seed + 1)  # dropout / drop-path draw from the global RNG (as in train_until)
-            try:
-                train(model, splits, Recipe.from_dict(task.recipe), task.epochs, device=device,
-                      generator=torch.Generator().manual_seed(task.seed), teacher=teacher_model,
-                      on_epoch=lambda epoch, metrics: history.append(metrics))
-            except DivergedError as err:
-                return (EvalResult(history, None, None, int(cost.macs), int(cost.params),
-                                   time.perf_counter() - start, diverged=True, error=str(err)), {})
-        test_accuracy = evaluate(model, splits.test, device=device)[1] if task.test else None
-        last = history[-1] if history else {}
-        state = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
-        return (EvalResult(history, last.get("val_accuracy"), test_accuracy, int(cost.macs), int(cost.params),
-                           time.perf_counter() - start, val_loss=last.get("val_loss")), state)
-    finally:
-        torch.set_num_threads(previous_threads)
+def train_final(task: EvalTask, teacher: dict[str, Any] | None = None) -> EvalResult:
+    """Final training of a found pair (module-level, so executors can pickle it): `run_eval_task` keeping the
+    trained weights (the EMA ones when the recipe has EMA) in ``weights``; ``teacher`` = ``{"arch": ...,
+    "state": state_dict}`` in the task's space turns on distillation (FBNetV3 sec. 4.3). Dropout and drop-path
+    draw from the global RNG seeded as in `train_until`."""
+    with seeded(task.seed + 1):
+        return run_eval_task(task, teacher=teacher, keep_weights=True)
 
 
-# -- the method -------------------------------------------------------------------------------------------------------
 @register_method("nars", NARSConfig)
 class NARS:
     """Neural Architecture-Recipe Search: predictor pretraining, constrained iterative optimisation, evolution."""
@@ -643,14 +605,14 @@ class NARS:
 
     def _record_final(self, i: int, trial: int, outcome: Any, distilled: bool) -> dict[str, Any]:
         macs, params = self.cost(self._found_point(i))
-        result = None if isinstance(outcome, BaseException) else outcome[0]
+        result = None if isinstance(outcome, BaseException) else outcome
         ok = result is not None and not result.diverged and result.val_accuracy is not None
         weights = None
         if ok:
             path = self._weights_path(i)
             path.parent.mkdir(parents=True, exist_ok=True)
             partial = path.with_name(path.name + ".partial")
-            torch.save(outcome[1], partial)
+            torch.save(result.weights, partial)
             partial.replace(path)  # atomic: a resumed run never sees half a file
             weights = str(path.relative_to(self.ctx.run_dir))
             for epoch, row in enumerate(result.per_epoch, start=1):

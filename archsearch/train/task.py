@@ -8,6 +8,7 @@ its splits) in memory for the next task.
 
 from __future__ import annotations
 
+import contextlib
 import time
 from dataclasses import dataclass, field
 from typing import Any, Callable
@@ -58,6 +59,16 @@ class EvalResult:
     diverged: bool = False
     error: str | None = None
     val_loss: float | None = None
+    weights: dict[str, torch.Tensor] | None = None  # the trained state_dict, when asked for (`keep_weights`)
+
+
+@contextlib.contextmanager
+def seeded(seed: int):
+    """Seed torch's global RNG for a block and restore it afterwards: nn.Module init, dropout and drop-path draw
+    from it, so a build or a training is reproducible without disturbing the caller's random stream."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        yield
 
 
 _datasets: dict[tuple, Dataset] = {}
@@ -80,13 +91,14 @@ def cached_dataset(data: str, data_dir: str | None) -> Dataset:
     return _datasets[key]
 
 
-def run_eval_task(task: EvalTask,
-                  on_epoch: Callable[[int, dict[str, float | None]], None] | None = None) -> EvalResult:
+def run_eval_task(task: EvalTask, on_epoch: Callable[[int, dict[str, float | None]], None] | None = None, *,
+                  teacher: dict[str, Any] | None = None, keep_weights: bool = False) -> EvalResult:
     """Build ``task.arch`` in ``task.space``, train it with ``task.recipe`` for ``task.epochs``, evaluate.
 
     A NaN / inf loss does not raise: the result has ``diverged=True`` and the message in ``error`` (searches
-    record the candidate as failed and go on). Weight init is seeded by ``task.seed`` inside
-    `torch.random.fork_rng`, so the process's global RNG is left as it was.
+    record the candidate as failed and go on). Weight init is seeded by ``task.seed`` inside `seeded`, so the
+    process's global RNG is left as it was. ``teacher = {"arch": ..., "state": state_dict}`` (an arch of the same
+    space) turns on distillation; ``keep_weights`` returns the trained state_dict in ``weights``.
     """
     from archsearch.spaces import create_space  # lazy: spaces import torch modules of every built-in space
 
@@ -101,9 +113,12 @@ def run_eval_task(task: EvalTask,
         recipe = Recipe.from_dict(task.recipe)
         splits = cached_splits(task.data, task.data_dir, dict(task.split))
         device = resolve_device(task.device)
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(task.seed)  # nn.Module init draws from the global RNG; fork_rng restores it after
+        with seeded(task.seed):
             model = search_space.build(arch)
+            teacher_model = None
+            if teacher is not None:  # its init is overwritten: built here only to leave the global RNG alone
+                teacher_model = search_space.build(search_space.space.validate(teacher["arch"]))
+                teacher_model.load_state_dict(teacher["state"])
         generator = torch.Generator().manual_seed(task.seed)
         history: list[dict[str, float | None]] = []
 
@@ -113,14 +128,16 @@ def run_eval_task(task: EvalTask,
                 on_epoch(epoch, metrics)
 
         try:
-            train(model, splits, recipe, task.epochs, device=device, generator=generator, on_epoch=record)
+            train(model, splits, recipe, task.epochs, device=device, generator=generator, teacher=teacher_model,
+                  on_epoch=record)
         except DivergedError as err:
             return EvalResult(history, None, None, int(cost.macs), int(cost.params), time.perf_counter() - start,
                               diverged=True, error=str(err))
         last = history[-1] if history else {}
         test_accuracy = evaluate(model, splits.test, device=device)[1] if task.test else None
+        weights = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()} if keep_weights else None
         return EvalResult(history, last.get("val_accuracy"), test_accuracy, int(cost.macs), int(cost.params),
-                          time.perf_counter() - start, val_loss=last.get("val_loss"))
+                          time.perf_counter() - start, val_loss=last.get("val_loss"), weights=weights)
     finally:
         torch.set_num_threads(previous_threads)
 
