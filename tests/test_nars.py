@@ -380,6 +380,27 @@ def test_train_until_keeps_the_full_schedule_and_stops_early():
     assert cut.per_epoch[0]["val_accuracy"] == full.per_epoch[0]["val_accuracy"]  # dropout seeded per task
 
 
+def test_final_training_returns_its_weights_and_distils_from_a_teacher():
+    import torch
+
+    from archsearch.methods.nars import train_final
+    from archsearch.train import EvalTask
+
+    space = create_space("fbnet", preset="smoke")
+    task = EvalTask(space="fbnet", space_options={"preset": "smoke"}, arch=space.default_arch().to_dict(),
+                    recipe={"batch_size": 32, "lr": 0.05, "ema": True, "ema_decay": 0.9}, epochs=1, data="digits",
+                    split={"val_size": 200, "small_val_size": 0, "train_size": 256}, seed=3, test=False)
+    global_state = torch.get_rng_state()
+    alone = train_final(task)
+    assert torch.equal(torch.get_rng_state(), global_state)  # the caller's random stream is left alone
+    model = space.build(space.space.validate(task.arch))
+    assert alone.weights.keys() == model.state_dict().keys()
+    assert train_final(task).weights["classifier.0.weight"].equal(alone.weights["classifier.0.weight"])
+    teacher = {"arch": task.arch, "state": alone.weights}
+    distilled = train_final(EvalTask(**{**task.__dict__, "recipe": {**task.recipe, "distill_weight": 0.8}}), teacher)
+    assert not distilled.weights["classifier.0.weight"].equal(alone.weights["classifier.0.weight"])
+
+
 def test_nars_joint_run_meets_every_constraint_and_records_the_stages(tmp_path):
     from archsearch.methods.nars import NARS
 
