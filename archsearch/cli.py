@@ -286,8 +286,8 @@ def _progress_enabled() -> bool:
 def print_leaderboard(record, *, top: int = 10) -> None:
     from rich.table import Table
 
-    from archsearch.report.common import (arch_text, human, leaderboard, leaderboard_columns, leaderboard_rows,
-                                          pareto_front)
+    from archsearch.report.common import (arch_text, front_cost, human, leaderboard, leaderboard_columns,
+                                          leaderboard_rows, pareto_front)
 
     console = _console()
     trials = record.trials()
@@ -309,9 +309,10 @@ def print_leaderboard(record, *, top: int = 10) -> None:
         for row in leaderboard_rows(board, columns, arch_limit=70):
             table.add_row(*row)
         console.print(table)
-        front = pareto_front(trials, "macs")
-        console.print(f"Pareto front (accuracy vs MACs): {len(front)} archs: " + ", ".join(
-            f"#{t.number} {human(t.metric('accuracy'), 'accuracy')}@{human(t.metric('macs'))}" for t in front))
+        cost = front_cost(record.config, trials)
+        front = pareto_front(trials, cost)
+        console.print(f"Pareto front (accuracy vs {cost}): {len(front)} archs: " + ", ".join(
+            f"#{t.number} {human(t.metric('accuracy'), 'accuracy')}@{human(t.metric(cost), cost)}" for t in front))
     best = (record.result or {}).get("best")
     if isinstance(best, dict) and best.get("arch"):
         objectives = ", ".join(f"{k}={human(v, k)}" for k, v in (best.get("objectives") or {}).items()

@@ -34,6 +34,21 @@ def pareto_front(trials: Sequence[TrialRow], cost: str = "macs") -> list[TrialRo
     return front
 
 
+def front_cost(config: Any, trials: Sequence[TrialRow]) -> str:
+    """The cost a run traded accuracy against, for its Pareto front in text: latency when it searched for or under
+    a latency (ProxylessNAS, ``search_cost: latency``, a ``latency<=`` constraint) and its trials carry it, params
+    when it searched on params, else MACs."""
+    config = config or {}
+    search_cost = str((config.get("method_config") or {}).get("search_cost", ""))
+    if search_cost == "params":
+        return "params"
+    latency = (search_cost == "latency" or config.get("method") == "proxyless"
+               or any("latency" in str(c) for c in config.get("constraints") or []))
+    if latency and any(t.metric("latency_ms") is not None for t in trials):
+        return "latency_ms"
+    return "macs"
+
+
 def best_so_far(trials: Sequence[TrialRow]) -> list[tuple[int, float, float]]:
     """(completion index, seconds since the first trial started, best accuracy so far), in completion order."""
     done = [t for t in trials if t.state == "complete" and t.metric("accuracy") is not None]
@@ -204,11 +219,13 @@ def write_summary(record: RunRecord, out_dir: Path, plots: Sequence[Path], trial
         columns = leaderboard_columns(trials)
         lines += [f"## Leaderboard (top {len(board)} of {len(leaderboard(trials))} by validation accuracy)", "",
                   _markdown_table(columns, leaderboard_rows(board, columns)), ""]
-        front = pareto_front(trials, "macs")
-        lines += ["## Pareto front (accuracy vs MACs)", "",
-                  _markdown_table(["trial", "accuracy", "macs", "params", "arch"],
+        cost = front_cost(config, trials)
+        front = pareto_front(trials, cost)
+        costs = ["macs", "params"] + (["latency_ms"] if cost == "latency_ms" else [])
+        lines += [f"## Pareto front (accuracy vs {_LABELS[cost]})", "",
+                  _markdown_table(["trial", "accuracy", *costs, "arch"],
                                   [[str(t.number), human(t.metric("accuracy"), "accuracy"),
-                                    human(t.metric("macs")), human(t.metric("params")), arch_text(t.arch)]
+                                    *(human(t.metric(c), c) for c in costs), arch_text(t.arch)]
                                    for t in front]), ""]
     else:
         lines += ["No completed trials in the ledger.", ""]
