@@ -81,6 +81,27 @@ def test_ledger_failed_key_is_retried_in_a_new_trial_and_nan_fails(tmp_path):
     assert [t.state for t in ledger.trials()] == ["failed", "failed", "failed"] and third
 
 
+@pytest.mark.parametrize("kind", ["optuna", "memory"])
+def test_the_memory_ledger_of_unit_tests_keeps_the_optuna_ledgers_rules(tmp_path, kind):
+    from archsearch.experiment.testing import MemoryLedger
+
+    ledger = _ledger(tmp_path) if kind == "optuna" else MemoryLedger()
+    arch = Arch({"a": "x", "b": 1})
+    first = ledger.start(arch, key="k", phase="p")
+    assert ledger.start(arch, key="k", phase="p") == first  # a running key is the same trial
+    ledger.fail(first, "died")
+    second = ledger.start(arch, key="k", phase="p")
+    assert second != first
+    ledger.report_epoch(second, 1, 0.5)
+    ledger.complete(second, {"accuracy": 0.5, "macs": 1.0, "params": 2.0})
+    ledger.complete(second, {"accuracy": 0.9, "macs": 1.0, "params": 2.0})  # the first completion stands
+    record = ledger.find("k")
+    assert record.state == "complete" and record.values == {"accuracy": 0.5, "macs": 1.0, "params": 2.0}
+    assert record.per_epoch == {1: 0.5} and record.arch == {"a": "x", "b": 1} and record.phase == "p"
+    assert [t.state for t in ledger.trials()] == ["failed", "complete"] and len(ledger) == 2
+    assert ledger.trials(state="failed")[0].attrs["fail_reason"] == "died"
+
+
 def test_checkpoints_keep_two_and_fall_back_past_a_corrupt_one(tmp_path):
     messages: list[str] = []
     store = CheckpointStore(tmp_path, keep=2, log=messages.append)

@@ -10,6 +10,8 @@ import torch
 from torch.utils.flop_counter import FlopCounterMode
 
 from archsearch.errors import ConfigError, UsageError
+from archsearch.executors.local import LocalExecutor
+from archsearch.experiment.testing import MemoryContext, SimulatedCrash
 from archsearch.search.evolution import mutate, random_genotype, tournament_select, tournament_size
 from archsearch.spaces import create_space
 from archsearch.spaces.hierarchical import FLAT, HIERARCHICAL, PRIMITIVES, edge_name
@@ -160,40 +162,8 @@ def _toy_eval(task):
     return EvalResult([{"val_accuracy": value}], value, None, 0, 0, 0.0)
 
 
-class _Crash(Exception):
-    pass
-
-
-class _Ledger:
-    """In-memory stand-in for the Optuna ledger: one trial per key, RUNNING keys are reused."""
-
-    objective_names = ("accuracy", "macs", "params")
-
-    def __init__(self):
-        self.rows: list[dict] = []
-
-    def start(self, arch, *, key, phase, attrs=None):
-        for number, row in enumerate(self.rows):
-            if row["key"] == key and row["state"] == "running":
-                return number
-        self.rows.append({"key": key, "arch": arch.to_dict(), "state": "running", "values": None})
-        return len(self.rows) - 1
-
-    def report_epoch(self, trial, epoch, value):
-        pass
-
-    def complete(self, trial, values, attrs=None):
-        self.rows[trial].update(state="complete", values=values)
-
-    def fail(self, trial, reason):
-        self.rows[trial].update(state="failed")
-
-    def find(self, key):
-        return next((r for r in self.rows if r["key"] == key and r["state"] == "complete"), None)
-
-
-class _Executor:
-    """In-process: runs at submit; wait_any returns the oldest handle (FIFO), like a single local worker."""
+class _CountingExecutor(LocalExecutor):
+    """The local executor with two evaluations in flight, counting what was submitted."""
 
     workers = 2
 
@@ -202,60 +172,13 @@ class _Executor:
 
     def submit(self, fn, *args):
         self.submitted += 1
-        try:
-            return [fn(*args)]
-        except Exception as err:  # noqa: BLE001
-            return [err]
-
-    def wait_any(self, handles):
-        return handles[0], handles[0][0]
+        return super().submit(fn, *args)
 
 
-class _Context:
-    def __init__(self, space_name="hierarchical", seed=0, crash_after=None, ledger=None):
-        self.space = create_space(space_name, preset="smoke")
-        self.space_spec = {"name": space_name, "options": {"preset": "smoke"}}
-        self.data_spec = {"data": "digits"}
-        self.seed = seed
-        self.ledger = ledger if ledger is not None else _Ledger()
-        self.executor = _Executor()
-        self.metrics: list[tuple[str, int, dict]] = []
-        self.saved: list[bytes] = []
-        self.crash_after = crash_after
-
-    def rng(self, *phase):
-        import zlib
-
-        return np.random.default_rng([self.seed, zlib.crc32(repr(phase).encode())])
-
-    def checkpoint(self, method):
-        import io
-
-        buffer = io.BytesIO()
-        torch.save(method.state_dict(), buffer)
-        self.saved.append(buffer.getvalue())
-        if self.crash_after is not None and len(self.saved) == self.crash_after:
-            raise _Crash()
-
-    def latest(self):
-        import io
-
-        return torch.load(io.BytesIO(self.saved[-1]), weights_only=True)
-
-    def progress(self, description, total):
-        import contextlib
-
-        class _Bar:
-            def advance(self, n=1):
-                pass
-
-        return contextlib.nullcontext(_Bar())
-
-    def log(self, message):
-        pass
-
-    def log_metrics(self, series, step, **values):
-        self.metrics.append((series, step, values))
+def _context(space_name="hierarchical", seed=0, crash_after=None, ledger=None):
+    return MemoryContext(create_space(space_name, preset="smoke"), seed=seed, crash_after=crash_after,
+                         ledger=ledger, executor=_CountingExecutor(),
+                         space_spec={"name": space_name, "options": {"preset": "smoke"}})
 
 
 @pytest.fixture()
@@ -274,14 +197,14 @@ def _evolution(ctx, **changes):
 
 
 def test_evolution_beats_random_on_a_toy_fitness_and_never_trains_a_genotype_twice(toy_training):
-    runs = {strategy: [_evolution(_Context(seed=s), strategy=strategy, evaluations=200, tournament_fraction=0.1)
+    runs = {strategy: [_evolution(_context(seed=s), strategy=strategy, evaluations=400, tournament_fraction=0.1)
                        .run().best.objectives["accuracy"] for s in range(2)] for strategy in ("evolution", "random")}
     assert min(runs["evolution"]) > max(runs["random"])
-    ctx = _Context(seed=0)
+    ctx = _context(seed=0)
     method = _evolution(ctx, population=4, evaluations=80, tournament_fraction=0.5)
     result = method.run()
-    keys = [Arch_key(r["arch"]) for r in ctx.ledger.rows]
-    assert len(ctx.ledger.rows) == 80 == ctx.executor.submitted == result.extra["evaluations"]
+    keys = [Arch_key(r.arch) for r in ctx.ledger.trials()]
+    assert len(ctx.ledger) == 80 == ctx.executor.submitted == result.extra["evaluations"]
     assert len(set(keys)) == 80  # dedup: no genotype trained twice
     origins = [p["origin"] for p in method.proposals]
     assert origins[:4] == ["init"] * 4 and set(origins[4:]) == {"mutation"}
@@ -297,20 +220,19 @@ def Arch_key(values: dict) -> str:
 
 
 def test_resume_after_a_crash_equals_an_uninterrupted_run(toy_training):
-    full_ctx = _Context(seed=3)
+    full_ctx = _context(seed=3)
     full = _evolution(full_ctx).run()
-    crashed_ctx = _Context(seed=3, crash_after=25)
-    with pytest.raises(_Crash):
+    crashed_ctx = _context(seed=3, crash_after=25)
+    with pytest.raises(SimulatedCrash):
         _evolution(crashed_ctx).run()
-    resumed_ctx = _Context(seed=3, ledger=crashed_ctx.ledger)
-    resumed_ctx.saved = list(crashed_ctx.saved)
+    resumed_ctx = _context(seed=3, ledger=crashed_ctx.ledger)
     method = _evolution(resumed_ctx)
     method.load_state_dict(crashed_ctx.latest())
     result = method.run()
     assert result.best == full.best
-    assert [r["arch"] for r in resumed_ctx.ledger.rows] == [r["arch"] for r in full_ctx.ledger.rows]
-    assert [r["state"] for r in resumed_ctx.ledger.rows] == [r["state"] for r in full_ctx.ledger.rows]
-    assert len(resumed_ctx.ledger.rows) == 60  # in-flight ones were re-submitted into their RUNNING trials
+    assert [r.arch for r in resumed_ctx.ledger.trials()] == [r.arch for r in full_ctx.ledger.trials()]
+    assert [r.state for r in resumed_ctx.ledger.trials()] == [r.state for r in full_ctx.ledger.trials()]
+    assert len(resumed_ctx.ledger) == 60  # in-flight ones were re-submitted into their RUNNING trials
 
 
 def test_report_compares_sibling_runs_by_space_and_strategy(tmp_path):

@@ -258,106 +258,22 @@ def test_adaptive_mutation_is_gentlest_for_the_best_parent():
 
 
 # -- the method loop -------------------------------------------------------------------------------------------------
-import contextlib  # noqa: E402
-import io  # noqa: E402
 import json  # noqa: E402
-import types  # noqa: E402
-import zlib  # noqa: E402
 
 from archsearch.cost.constraints import parse_constraints  # noqa: E402
+from archsearch.experiment.testing import SimulatedCrash  # noqa: E402
 
 CONSTRAINTS = parse_constraints(["flops<=150K", "flops<=250K"])
 
 
-class _Crash(Exception):
-    pass
+def _context(tmp_path, *, constraints=(), crash_after=None):
+    """fbnet smoke on digits in memory; the ledger records accuracy and MACs only (NARS writes what it records)."""
+    from archsearch.experiment.testing import MemoryContext, MemoryLedger
 
-
-class _Ledger:
-    objective_names = ("accuracy", "macs")
-
-    def __init__(self):
-        self.trials: dict[int, dict] = {}
-
-    def start(self, arch, *, key, phase, attrs=None):
-        for number, trial in self.trials.items():
-            if trial["key"] == key and trial["state"] == "running":
-                return number
-        self.trials[len(self.trials)] = {"key": key, "phase": phase, "state": "running", "epochs": {}}
-        return len(self.trials) - 1
-
-    def report_epoch(self, trial, epoch, value):
-        self.trials[trial]["epochs"][epoch] = value
-
-    def complete(self, trial, values, attrs=None):
-        assert set(values) <= set(self.objective_names)
-        self.trials[trial].update(state="complete", values=values)
-
-    def fail(self, trial, reason):
-        self.trials[trial].update(state="fail", reason=reason)
-
-    def find(self, key):
-        return None
-
-
-class _Executor:
-    workers = 1
-
-    def submit(self, fn, *args):
-        return [fn(*args)]
-
-    def wait_any(self, handles):
-        return handles[0], handles[0][0]
-
-    def map(self, fn, items):
-        return [fn(i) for i in items]
-
-
-class _Context:
-    """A minimal in-memory RunContext (the protocol of archsearch.experiment.context): checkpoints are serialised
-    with torch.save and reloaded with weights_only=True, exactly as a resume does."""
-
-    def __init__(self, run_dir, *, constraints=(), crash_after=None):
-        self.run_dir, self.seed, self.device = run_dir, 0, torch.device("cpu")
-        self.ledger, self.executor = _Ledger(), _Executor()
-        self.space_spec = {"name": "fbnet", "options": {"preset": "smoke"}}
-        self.space = create_space("fbnet", preset="smoke")
-        self.data_spec = {"data": "digits", "split": {"val_size": 300, "small_val_size": 0}}
-        self.constraints, self.preset = tuple(constraints), "smoke"
-        self.checkpoints: list[bytes] = []
-        self.crash_after = crash_after
-        self.metrics: dict[str, list] = {}
-
-    def rng(self, *phase):
-        return np.random.default_rng([self.seed] + [zlib.crc32(str(p).encode()) for p in phase])
-
-    def torch_generator(self, *phase):
-        return torch.Generator().manual_seed(int(self.rng(*phase).integers(2**62)))
-
-    def checkpoint(self, method):
-        buffer = io.BytesIO()
-        torch.save(method.state_dict(), buffer)
-        self.checkpoints.append(buffer.getvalue())
-        if self.crash_after is not None and len(self.checkpoints) == self.crash_after:
-            raise _Crash
-
-    def latest(self):
-        return torch.load(io.BytesIO(self.checkpoints[-1]), weights_only=True)
-
-    @contextlib.contextmanager
-    def progress(self, description, total):
-        yield types.SimpleNamespace(advance=lambda n=1: None)
-
-    def log(self, message):
-        pass
-
-    def log_metrics(self, series, step, **values):
-        self.metrics.setdefault(series, []).append({"step": step, **values})
-
-    def splits(self):
-        from archsearch.train.task import cached_splits
-
-        return cached_splits("digits", None, self.data_spec["split"])
+    return MemoryContext(create_space("fbnet", preset="smoke"), run_dir=tmp_path, constraints=constraints,
+                         crash_after=crash_after, ledger=MemoryLedger(("accuracy", "macs")),
+                         space_spec={"name": "fbnet", "options": {"preset": "smoke"}},
+                         data_spec={"data": "digits", "split": {"val_size": 300, "small_val_size": 0}})
 
 
 def _smoke(**changes):
@@ -404,19 +320,19 @@ def test_final_training_returns_its_weights_and_distils_from_a_teacher():
 def test_nars_joint_run_meets_every_constraint_and_records_the_stages(tmp_path):
     from archsearch.methods.nars import NARS
 
-    ctx = _Context(tmp_path, constraints=CONSTRAINTS)
+    ctx = _context(tmp_path, constraints=CONSTRAINTS)
     result = NARS(_smoke(), ctx).run()
     found = result.extra["per_constraint"]
     assert [f["constraint"] for f in found] == ["flops<=150K", "flops<=250K"]
     assert found[0]["macs"] <= 150_000 and found[1]["macs"] <= 250_000
     assert all({"optimizer", "lr", "ema", "resolution"} <= set(f["arch"]) for f in found)  # joint points
     assert all(f["arch"]["ema"] is True for f in found)  # the joint search always uses EMA
-    stage2 = [t for t in ctx.ledger.trials.values() if t["phase"] == "stage2"]
-    assert len(stage2) == 2 * 3 and all(t["state"] == "complete" for t in stage2)  # T x m, per-epoch values
-    assert all(len(t["epochs"]) == 2 for t in stage2[:3])  # the first iteration: full training
+    stage2 = ctx.ledger.trials(phase="stage2")
+    assert len(stage2) == 2 * 3 and all(t.state == "complete" for t in stage2)  # T x m, per-epoch values
+    assert all(len(t.per_epoch) == 2 for t in stage2[:3])  # the first iteration: full training
     stop = result.extra["stop_epoch"]
-    assert all(len(t["epochs"]) == stop for t in stage2[3:])  # later iterations: early-stopped at e
-    assert len([t for t in ctx.ledger.trials.values() if t["phase"] == "final"]) == 2
+    assert all(len(t.per_epoch) == stop for t in stage2[3:])  # later iterations: early-stopped at e
+    assert len(ctx.ledger.trials(phase="final")) == 2
     assert {"pretrain", "samples", "early_stop", "evolution_0", "evolution_1", "finals"} <= set(ctx.metrics)
 
 
@@ -424,7 +340,7 @@ def test_nars_joint_run_meets_every_constraint_and_records_the_stages(tmp_path):
 def uninterrupted(tmp_path_factory):
     from archsearch.methods.nars import NARS
 
-    return NARS(_smoke(final_epochs=0), _Context(tmp_path_factory.mktemp("full"), constraints=CONSTRAINTS)).run()
+    return NARS(_smoke(final_epochs=0), _context(tmp_path_factory.mktemp("full"), constraints=CONSTRAINTS)).run()
 
 
 # checkpoints of the smoke run: 1 after stage 1, 2 the first iteration's picks, 3-5 each trained candidate, 6 end of
@@ -434,10 +350,10 @@ def test_nars_resume_equals_an_uninterrupted_run(tmp_path, crash_after, uninterr
     from archsearch.methods.nars import NARS
 
     config, full = _smoke(final_epochs=0), uninterrupted
-    crashed = _Context(tmp_path, constraints=CONSTRAINTS, crash_after=crash_after)
-    with pytest.raises(_Crash):
+    crashed = _context(tmp_path, constraints=CONSTRAINTS, crash_after=crash_after)
+    with pytest.raises(SimulatedCrash):
         NARS(config, crashed).run()
-    resumed_ctx = _Context(tmp_path, constraints=CONSTRAINTS)
+    resumed_ctx = _context(tmp_path, constraints=CONSTRAINTS)
     method = NARS(config, resumed_ctx)
     method.load_state_dict(crashed.latest())
     resumed = method.run()
@@ -449,7 +365,7 @@ def test_nars_resume_equals_an_uninterrupted_run(tmp_path, crash_after, uninterr
 def test_nars_recipe_mode_keeps_the_architecture_fixed(tmp_path):
     from archsearch.methods.nars import NARS
 
-    ctx = _Context(tmp_path)
+    ctx = _context(tmp_path)
     method = NARS(_smoke(mode="recipe", final_epochs=0), ctx)
     result = method.run()
     archs = {json.dumps(method.split(method.pool[e["index"]])[0].to_dict()) for e in method.evaluated}

@@ -13,6 +13,7 @@ from archsearch.cost.constraints import Cost, parse_constraints, satisfied
 from archsearch.cost.latency import (LatencyTable, device_fingerprint, ensure_table, op_key, predict_latency,
                                      space_ops, with_latency)
 from archsearch.errors import ConfigError, UsageError
+from archsearch.experiment.testing import MemoryContext, SimulatedCrash
 from archsearch.methods.proxyless import (ExpectedCost, ProxylessConfig, hardware_loss, reinforce_alpha_grads,
                                           reinforce_reward, update_baseline)
 from archsearch.supernet import BinaryGate, MixedOp
@@ -214,12 +215,7 @@ def test_space_lut_round_trips_predicts_and_refuses_a_foreign_device(tmp_path):
 
 
 # -- the method on a toy weight-sharing space: resume equals an uninterrupted run ------------------------------------
-import contextlib
 import copy
-import io
-import zlib
-
-import numpy as np
 
 from archsearch.data.splits import Splits, TensorPair
 from archsearch.methods.proxyless import ProxylessNAS
@@ -276,63 +272,8 @@ def _toy_splits() -> Splits:
     return Splits("toy", pair(64), pair(48), pair(32), pair(16), 3, (1, 8, 8))
 
 
-class _Ledger:
-    def __init__(self) -> None:
-        self.records: dict[str, dict] = {}
-
-    def start(self, arch, *, key, phase, attrs=None):
-        self.records.setdefault(key, {"arch": arch, "values": None})
-        return key
-
-    def complete(self, trial, values, attrs=None):
-        self.records[trial]["values"] = dict(values)
-
-    def find(self, key):
-        return self.records.get(key)
-
-
-class _Crash(Exception):
-    pass
-
-
-class _ToyContext:
-    """A stand-in RunContext: checkpoints go through torch.save / torch.load(weights_only=True), as in a run."""
-
-    def __init__(self, run_dir, crash_after=None):
-        self.run_dir, self.seed, self.device = run_dir, 0, torch.device("cpu")
-        self.space, self.constraints, self.ledger = _ToySpace(), (), _Ledger()
-        self.metrics: list[tuple[str, int, dict]] = []
-        self.saved: list[bytes] = []
-        self.crash_after = crash_after
-
-    def torch_generator(self, *phase):
-        seed = np.random.SeedSequence([0, zlib.crc32(repr(phase).encode())]).generate_state(1)[0]
-        return torch.Generator().manual_seed(int(seed))
-
-    def splits(self):
-        return _toy_splits()
-
-    def checkpoint(self, method) -> None:
-        buffer = io.BytesIO()
-        torch.save(method.state_dict(), buffer)
-        self.saved.append(buffer.getvalue())
-        if self.crash_after is not None and len(self.saved) == self.crash_after:
-            raise _Crash()
-
-    def latest(self) -> dict:
-        return torch.load(io.BytesIO(self.saved[-1]), weights_only=True)
-
-    def progress(self, description, total):
-        class _Bar:
-            def advance(self, n=1):
-                pass
-        return contextlib.nullcontext(_Bar())
-
-    def log(self, message):
-        pass
-
-    def log_metrics(self, series, step, **values):
-        self.metrics.append((series, step, values))
+def _toy_context(tmp_path, crash_after=None):
+    return MemoryContext(_ToySpace(), splits=_toy_splits, run_dir=tmp_path, crash_after=crash_after)
 
 
 def _toy_config(tmp_path, **changes) -> ProxylessConfig:
@@ -346,13 +287,13 @@ def _toy_config(tmp_path, **changes) -> ProxylessConfig:
 
 
 def _run(tmp_path, config, crash_after=None):
-    ctx = _ToyContext(tmp_path, crash_after)
+    ctx = _toy_context(tmp_path, crash_after)
     method = ProxylessNAS(config, ctx)
     if crash_after is None:
         return method, method.run(), ctx
-    with pytest.raises(_Crash):
+    with pytest.raises(SimulatedCrash):
         method.run()
-    resumed_ctx = _ToyContext(tmp_path)
+    resumed_ctx = _toy_context(tmp_path)
     resumed_ctx.ledger = ctx.ledger
     resumed = ProxylessNAS(config, resumed_ctx)
     resumed.load_state_dict(resumed_ctx_latest := ctx.latest())
@@ -374,9 +315,8 @@ def test_resume_equals_an_uninterrupted_run(tmp_path, changes):
         torch.testing.assert_close(resumed.supernet.state_dict()[key], value, rtol=0, atol=0)
     # the arch steps happened, and logged probabilities and expected latency per step
     assert straight.arch_step_count == (3 - 1) * 2  # 2 search epochs with arch steps, every 2nd of 4 batches
-    series = {s for s, _, _ in ctx.metrics}
-    assert series == {"proxyless_probs", "proxyless_arch"}
-    row = next(v for s, _, v in ctx.metrics if s == "proxyless_arch")
+    assert set(ctx.metrics) == {"proxyless_probs", "proxyless_arch"}
+    row = ctx.metrics["proxyless_arch"][0]
     assert row["target"] == 1.5 and 0.2 < row["expected_latency_ms"] < 0.2 + 2 * 0.95
     assert result.best.objectives["latency_ms"] == pytest.approx(predict_latency(straight.latency_table,
                                                                                  result.best.arch))
@@ -403,7 +343,7 @@ def test_report_plots_from_logged_metrics(tmp_path):
     _, _, ctx = _run(tmp_path, config)
     (tmp_path / "metrics").mkdir()
     for series in ("proxyless_probs", "proxyless_arch"):
-        lines = [json.dumps({"step": step, **values}) for s, step, values in ctx.metrics if s == series]
+        lines = [json.dumps(row) for row in ctx.metrics[series]]
         (tmp_path / "metrics" / f"{series}.jsonl").write_text("\n".join(lines) + "\n")
     made = plots(tmp_path, tmp_path / "report")
     assert sorted(p.name for p in made) == ["proxyless_expected_latency.png", "proxyless_final_probabilities.png",
