@@ -203,3 +203,20 @@ def open_run(run: str | Path, runs_dir: str | Path | None = None) -> RunRecord:
         except json.JSONDecodeError as err:
             raise UsageError(f"{result_path} is not valid JSON: {err}") from None
     return RunRecord(path, config, result)
+
+
+def read_metric_rows(path: Path) -> list[dict[str, Any]]:
+    """The rows of a run's ``metrics/<series>.jsonl`` as `log_metrics` wrote them (``{"step": ..., **values}``,
+    in step order); a torn last line of a run killed mid-write is skipped."""
+    path = Path(path)
+    if not path.is_file():
+        return []
+    rows = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        if isinstance(row, dict):
+            rows.append(row)
+    return rows

@@ -9,7 +9,6 @@ connections per derived cell over the epochs, and the final cells as graphs (mat
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +16,7 @@ import numpy as np
 import torch
 import yaml
 
+from archsearch.report._runs import read_metric_rows
 from archsearch.spaces.darts import CELL_KINDS, NODES, Edge, discretise, live_nodes
 
 FAIR_THRESHOLD = 0.85  # Fair DARTS sec. 4 (used when the run's config does not say)
@@ -29,8 +29,8 @@ def plots(run_dir: Path, out_dir: Path) -> list[Path]:
 
 def method_plots(run_dir: Path, out_dir: Path, method: str) -> list[Path]:
     out_dir.mkdir(parents=True, exist_ok=True)
-    rows = read_series(run_dir / "metrics" / "alphas.jsonl")
-    search = read_series(run_dir / "metrics" / "search.jsonl")
+    rows = read_metric_rows(run_dir / "metrics" / "alphas.jsonl")
+    search = read_metric_rows(run_dir / "metrics" / "search.jsonl")
     made: list[Path | None] = []
     if rows:
         weights, ops, epochs = weight_tensor(rows)
@@ -49,23 +49,6 @@ def method_plots(run_dir: Path, out_dir: Path, method: str) -> list[Path]:
 
 
 # -- reading --------------------------------------------------------------------------------------------------------
-def read_series(path: Path) -> list[dict[str, Any]]:
-    """Rows of a metrics JSONL file, by step; a torn last line (interrupted run) is skipped."""
-    if not path.exists():
-        return []
-    rows = []
-    for line in path.read_text(encoding="utf-8").splitlines():
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError:
-            continue
-        if isinstance(row, dict):
-            values = row["values"] if isinstance(row.get("values"), dict) else row
-            rows.append({"step": row.get("step", len(rows)), **values})
-    rows.sort(key=lambda r: r["step"])
-    return rows
-
-
 def weight_tensor(rows: list[dict[str, Any]]) -> tuple[dict[str, np.ndarray], list[str], list[float]]:
     """({edge: array[op, epoch]}, ops in logged order, epochs)."""
     edges: dict[str, list[str]] = {}
@@ -217,4 +200,4 @@ def plot_cell(edges: list[Edge], title: str, path: Path) -> Path:
 
 
 __all__ = ["method_plots", "plot_cell", "plot_edge_heatmaps", "plot_final_histogram", "plot_skip_counts", "plots",
-           "read_series", "weight_tensor"]
+           "weight_tensor"]

@@ -5,11 +5,12 @@ same runs folder), and the motifs of the best genotype drawn as graphs (matplotl
 
 from __future__ import annotations
 
-import json
 import math
 import re
 from pathlib import Path
 from typing import Any, Mapping, Sequence
+
+from archsearch.report._runs import read_metric_rows
 
 _EDGE = re.compile(r"^l(\d+)m(\d+)_(\d+)_(\d+)$")
 _COLOURS = {"conv1x1": "tab:blue", "dwconv3x3": "tab:orange", "sepconv3x3": "tab:green", "maxpool3x3": "tab:red",
@@ -21,7 +22,7 @@ def plots(run_dir: Path, out_dir: Path) -> list[Path]:
     from archsearch.report import open_run
 
     out_dir.mkdir(parents=True, exist_ok=True)
-    rows = _read_jsonl(run_dir / "metrics" / "evolution.jsonl")
+    rows = read_metric_rows(run_dir / "metrics" / "evolution.jsonl")
     written: list[Path] = []
     if rows:
         fitness = [r.get("fitness") for r in rows]
@@ -63,7 +64,7 @@ def compare_runs(run_dir: Path, path: Path) -> Path | None:
         if config.get("method") not in ("evolution", "random") or space not in ("hierarchical", "flat"):
             continue
         strategy = (config.get("method_config") or {}).get("strategy") or config.get("method")
-        rows = _read_jsonl(sibling / "metrics" / "evolution.jsonl")
+        rows = read_metric_rows(sibling / "metrics" / "evolution.jsonl")
         if rows:
             curves.setdefault(f"{space} + {strategy}", []).append([r.get("fitness") for r in rows])
     if len(curves) < 2:
@@ -185,20 +186,6 @@ def plot_motifs(arch: Mapping[str, Any], path: Path, *, title: str = "") -> Path
         figure.suptitle(title, fontsize=10)
     figure.savefig(path)
     return path
-
-
-def _read_jsonl(path: Path) -> list[dict[str, Any]]:
-    if not path.exists():
-        return []
-    rows = []
-    for line in path.read_text().splitlines():
-        line = line.strip()
-        if line:
-            try:
-                rows.append(json.loads(line))
-            except json.JSONDecodeError:
-                continue  # a torn last line of a running job
-    return rows
 
 
 def _nanmean(values: Sequence[float]) -> float:

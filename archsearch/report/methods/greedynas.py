@@ -7,38 +7,23 @@ and the ledger's ``search`` trials. SPOS runs use the same module (`spos.py`), s
 
 from __future__ import annotations
 
-import json
 import math
 from pathlib import Path
 from typing import Any
+
+from archsearch.report._runs import read_metric_rows
 
 
 def plots(run_dir: Path, out_dir: Path) -> list[Path]:
     out_dir.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
-    rows = read_metrics(run_dir / "metrics" / "supernet.jsonl")
+    rows = read_metric_rows(run_dir / "metrics" / "supernet.jsonl")
     if rows:
         written.append(plot_supernet(rows, out_dir / "supernet_pool.png"))
     front = plot_search_front(run_dir, out_dir / "search_pareto.png")
     if front is not None:
         written.append(front)
     return written
-
-
-def read_metrics(path: Path) -> list[dict[str, Any]]:
-    """Rows of a metrics JSONL file, each with a ``step`` (the iteration); a torn last line is skipped."""
-    if not path.is_file():
-        return []
-    rows = []
-    for index, line in enumerate(path.read_text(encoding="utf-8").splitlines()):
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError:
-            continue
-        if isinstance(row, dict):
-            row.setdefault("step", row.get("iteration", index + 1))
-            rows.append(row)
-    return rows
 
 
 def _series(rows: list[dict[str, Any]], key: str) -> tuple[list[float], list[float]]:
@@ -114,4 +99,4 @@ def search_cost(record: Any, trials: list[Any]) -> str:
                 "macs")
 
 
-__all__ = ["plot_search_front", "plot_supernet", "plots", "read_metrics", "search_cost"]
+__all__ = ["plot_search_front", "plot_supernet", "plots", "search_cost"]

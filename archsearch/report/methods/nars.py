@@ -12,17 +12,19 @@ import math
 from pathlib import Path
 from typing import Any
 
+from archsearch.report._runs import read_metric_rows
+
 
 def plots(run_dir: Path, out_dir: Path) -> list[Path]:
     run_dir, out_dir = Path(run_dir), Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     metrics = run_dir / "metrics"
     written = [
-        plot_predicted_vs_measured(_rows(metrics / "samples.jsonl"), _rows(metrics / "finals.jsonl"),
+        plot_predicted_vs_measured(read_metric_rows(metrics / "samples.jsonl"), read_metric_rows(metrics / "finals.jsonl"),
                                    out_dir / "nars_predicted_vs_measured.png"),
-        plot_samples(_rows(metrics / "samples.jsonl"), out_dir / "nars_samples_per_iteration.png"),
-        plot_early_stop(_rows(metrics / "early_stop.jsonl"), out_dir / "nars_early_stop.png"),
-        plot_evolution({p.stem: _rows(p) for p in sorted(metrics.glob("evolution_*.jsonl"))},
+        plot_samples(read_metric_rows(metrics / "samples.jsonl"), out_dir / "nars_samples_per_iteration.png"),
+        plot_early_stop(read_metric_rows(metrics / "early_stop.jsonl"), out_dir / "nars_early_stop.png"),
+        plot_evolution({p.stem: read_metric_rows(p) for p in sorted(metrics.glob("evolution_*.jsonl"))},
                        _constraint_names(run_dir), out_dir / "nars_evolution.png"),
     ]
     return [p for p in written if p is not None]
@@ -144,20 +146,6 @@ def _constraint_names(run_dir: Path) -> list[str]:
         return []
     extra = result.get("extra", result)
     return [str(s.get("constraint")) for s in extra.get("stage3", [])] if isinstance(extra, dict) else []
-
-
-def _rows(path: Path) -> list[dict[str, Any]]:
-    if not path.exists():
-        return []
-    rows = []
-    for line in path.read_text().splitlines():
-        line = line.strip()
-        if line:
-            try:
-                rows.append(json.loads(line))
-            except json.JSONDecodeError:
-                continue  # a torn last line of a running job
-    return rows
 
 
 __all__ = ["plot_early_stop", "plot_evolution", "plot_predicted_vs_measured", "plot_samples", "plots"]

@@ -13,26 +13,9 @@ from typing import Any
 
 import numpy as np
 
+from archsearch.report._runs import read_metric_rows
+
 _NOT_VALUES = {"step", "time", "timestamp", "t", "series", "wall_time"}
-
-
-def _rows(path: Path) -> list[dict[str, Any]]:
-    if not path.exists():
-        return []
-    rows = []
-    for line in path.read_text(encoding="utf-8").splitlines():
-        line = line.strip()
-        if not line:
-            continue
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError:
-            continue  # a torn last line of an interrupted run
-        if isinstance(row, dict):
-            values = row.get("values") if isinstance(row.get("values"), dict) else row
-            rows.append({"step": row.get("step", len(rows)), **values})
-    rows.sort(key=lambda r: r["step"])
-    return rows
 
 
 def _figure(width: float, height: float):
@@ -167,8 +150,8 @@ def _derived(run_dir: Path) -> dict[str, float]:
 def plots(run_dir: Path, out_dir: Path) -> list[Path]:
     run_dir, out_dir = Path(run_dir), Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    probs = _rows(run_dir / "metrics" / "proxyless_probs.jsonl")
-    arch = _rows(run_dir / "metrics" / "proxyless_arch.jsonl")
+    probs = read_metric_rows(run_dir / "metrics" / "proxyless_probs.jsonl")
+    arch = read_metric_rows(run_dir / "metrics" / "proxyless_arch.jsonl")
     made = [plot_probabilities(probs, out_dir / "proxyless_op_probabilities.png"),
             plot_final_probabilities(probs, out_dir / "proxyless_final_probabilities.png"),
             plot_expected_cost(arch, out_dir / "proxyless_expected_latency.png", _derived(run_dir))]
