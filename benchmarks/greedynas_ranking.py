@@ -126,13 +126,15 @@ def standalone_accuracies(archs, args, split: dict[str, Any], recipe: dict[str, 
     return out
 
 
-def count_training(method: GreedyNAS, counts: dict[str, int]) -> None:
-    """Count the trained path-batches of each path (wraps the method's one training step): shows whether the ranked
-    archs were themselves trained, and how concentrated greedy training is."""
+def count_training(method: GreedyNAS, counts: dict[str, int], choices: dict[str, int]) -> None:
+    """Count the trained path-batches of each path and of each (block, op) (wraps the method's one training step):
+    shows whether the ranked archs were themselves trained, and where greedy concentrates its training."""
     step = method._train_path
 
     def counted(path):
         counts[path.key] = counts.get(path.key, 0) + 1
+        for block, op in path.to_dict().items():
+            choices[f"{block}={op}"] = choices.get(f"{block}={op}", 0) + 1
         return step(path)
 
     method._train_path = counted
@@ -208,8 +210,9 @@ def main() -> None:
           f"{torch.get_num_threads()} torch thread(s)", flush=True)
 
     trained = {"greedy": {}, "uniform": {}}  # arch key -> trained path-batches (which paths got the weight updates)
+    trained_ops = {"greedy": {}, "uniform": {}}  # "block=op" -> trained path-batches
     for name, method in (("greedy", greedy), ("uniform", uniform)):
-        count_training(method, trained[name])
+        count_training(method, trained[name], trained_ops[name])
 
     recipe = {**greedy.config.recipe, "batch_size": greedy.config.batch_size}
     started = time.perf_counter()
@@ -287,6 +290,13 @@ def main() -> None:
         print(f"  {r:2d}. {truth[i]:.4f}  greedy {scores['greedy'][i]:.4f} (#{rank['greedy'][int(i)]:2d})  uniform "
               f"{scores['uniform'][i]:.4f} (#{rank['uniform'][int(i)]:2d})  trained {trained['greedy'].get(key, 0)}"
               f" / {trained['uniform'].get(key, 0)}  {'pool' if key in pool_keys else ''}")
+    for name, ops in trained_ops.items():
+        per_op: dict[str, int] = {}
+        for block_op, n in ops.items():
+            per_op[block_op.split("=")[1]] = per_op.get(block_op.split("=")[1], 0) + n
+        total = sum(per_op.values())
+        print(f"{name} training share per op (all blocks): "
+              + ", ".join(f"{op} {n / total:.2f}" for op, n in sorted(per_op.items())))
     print("distinct paths trained: " + ", ".join(f"{n} {len(c)} (max {max(c.values())} batches on one)"
                                                    for n, c in trained.items()))
     if stop_steps is None:
@@ -306,7 +316,9 @@ def main() -> None:
               "archs": [{"arch": a.to_dict(), "standalone": truth[i], "greedy": scores["greedy"][i],
                          "uniform": scores["uniform"][i], "trained_greedy": trained["greedy"].get(a.key, 0),
                          "trained_uniform": trained["uniform"].get(a.key, 0), "in_pool": a.key in pool_keys}
-                        for i, a in enumerate(archs)]}
+                        for i, a in enumerate(archs)],
+              "trained_ops": trained_ops,
+              "final_pool": [{"arch": e.arch.to_dict(), "score": e.score} for e in greedy.pool.entries()]}
     out = OUT / f"greedynas_ranking_seed{args.seed}_arch{args.arch_seed}.json"
     out.write_text(json.dumps(record, indent=1))
     print(f"details: {out}")
