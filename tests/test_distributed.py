@@ -17,6 +17,7 @@ import torch.multiprocessing as mp
 import torch.nn as nn
 
 from archsearch.train import Recipe
+from archsearch.train.distributed import mean_across_ranks
 from archsearch.train.trainer import Trainer
 
 RECIPE = Recipe(optimizer="sgd", lr=0.1, momentum=0.9, weight_decay=1e-3, batch_size=8, schedule="cosine",
@@ -45,6 +46,7 @@ def _rank(rank: int, port: int, out: str) -> None:
     dist.init_process_group("gloo", init_method=f"tcp://127.0.0.1:{port}", rank=rank, world_size=2)
     try:
         torch.save(_train(_model()).state_dict(), f"{out}/rank{rank}.pt")
+        torch.save(mean_across_ranks([rank + 0.25, 2.0]), f"{out}/mean{rank}.pt")
     finally:
         dist.destroy_process_group()
 
@@ -62,6 +64,8 @@ def test_two_ranks_take_the_single_process_step(tmp_path):
     for name, value in single.items():
         assert torch.equal(ranks[0][name], ranks[1][name]), name  # the ranks stay identical
         torch.testing.assert_close(ranks[0][name], value, rtol=1e-5, atol=1e-6)  # and equal one process
+    # rank-local values (GreedyNAS path losses) averaged: every rank holds the same numbers
+    assert [torch.load(tmp_path / f"mean{r}.pt", weights_only=True) for r in range(2)] == [[0.75, 2.0], [0.75, 2.0]]
 
 
 @pytest.mark.slow

@@ -12,7 +12,7 @@ metrics and result (`archsearch.experiment.run`).
 from __future__ import annotations
 
 import os
-from typing import Any, Iterable
+from typing import Any, Iterable, Sequence
 
 import torch
 import torch.distributed as dist
@@ -68,6 +68,18 @@ def average_gradients(params: Iterable[torch.nn.Parameter]) -> None:
         offset += g.numel()
 
 
+def mean_across_ranks(values: Sequence[float]) -> list[float]:
+    """The mean of each value over ranks, the same on every rank. Decisions every rank takes on its own (GreedyNAS
+    keeping the k lowest path losses) must agree exactly; on GPU, nondeterministic kernels can make the ranks'
+    losses differ in the last bits, and the ranks would then train different paths."""
+    if world()[1] == 1:
+        return [float(v) for v in values]
+    device = torch.device("cuda", torch.cuda.current_device()) if dist.get_backend() == "nccl" else None
+    total = torch.tensor([float(v) for v in values], dtype=torch.float64, device=device)
+    dist.all_reduce(total)
+    return (total / world()[1]).tolist()
+
+
 def broadcast_object(value: Any) -> Any:
     """Rank 0's `value` on every rank (run settings: a default run name holds a timestamp)."""
     if world()[1] == 1:
@@ -82,4 +94,5 @@ def barrier() -> None:
         dist.barrier()
 
 
-__all__ = ["average_gradients", "barrier", "broadcast_object", "init_from_env", "is_main", "shard", "world"]
+__all__ = ["average_gradients", "barrier", "broadcast_object", "init_from_env", "is_main", "mean_across_ranks",
+           "shard", "world"]
