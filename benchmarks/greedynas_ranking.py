@@ -303,8 +303,9 @@ def main() -> None:
         print(f"  {e['path_batches']:5d}: eps {e['eps']:.2f}, pool {e['pool_mean_score']:.3f}, sampled "
               f"{e['sampled_mean_loss']:.3f} / kept {e['kept_mean_loss']:.3f}, difference {e['pool_difference']:.3f}")
     if history:
+        threshold = greedy.config.early_stop_threshold
         print(f"pool difference: min {min(d for _, d in history):.3f} over {len(history)} checks, "
-              f"below {greedy.config.early_stop_threshold} at {sum(d < greedy.config.early_stop_threshold for _, d in history)}")
+              f"below {threshold} at {sum(d < threshold for _, d in history)}")
     pool_keys = greedy.pool.keys()
     order = np.argsort(truth)[::-1]
     print("archs by stand-alone accuracy (stand-alone, greedy / uniform supernet acc and rank, path-batches each "
