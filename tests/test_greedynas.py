@@ -339,6 +339,20 @@ def test_greedy_iteration_trains_exactly_the_k_lowest_scored_paths(tmp_path, mon
                                                               {p.key: (p, l) for p, l in scored[0]}.values())[:6]
 
 
+def test_batch_relative_pool_scores_compare_batches_and_keep_the_same_paths():
+    from archsearch.methods.greedynas import pool_scores
+
+    easy, hard = [0.2, 0.4, 0.3], [0.9, 1.1, 1.0]  # the same three paths on an easy and on a hard batch
+    assert pool_scores(easy) == easy  # the paper: the loss itself
+    assert pool_scores(easy, "batch_relative") == pytest.approx([-0.1, 0.1, 0.0])
+    assert pool_scores(hard, "batch_relative") == pytest.approx(pool_scores(easy, "batch_relative"))
+    paths = [_arch(i) for i in range(3)]
+    assert select_lowest(paths, pool_scores(hard, "batch_relative"), 2) == select_lowest(paths, hard, 2)
+    assert math.isnan(pool_scores([0.1, float("nan")], "batch_relative")[1])  # a diverged path stays last
+    with pytest.raises(UsageError, match="unknown pool_score 'accuracy'"):
+        GreedyNASConfig(pool_score="accuracy")
+
+
 def test_scoring_uses_batch_statistics_and_leaves_running_statistics_alone(tmp_path):
     net = _ToySpace().supernet()
     set_path(net, _ToySpace.space.sample(np.random.default_rng(0)))

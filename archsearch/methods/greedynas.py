@@ -45,10 +45,12 @@ from archsearch.search.candidate_pool import POOL_DIFFERENCES, CandidatePool, Po
 from archsearch.space.space import Arch
 from archsearch.supernet.mixed_op import set_path
 from archsearch.train._model_setup import uses_channels_last
+from archsearch.train.distributed import mean_across_ranks
 from archsearch.train.recipe import Recipe
 from archsearch.train.trainer import Trainer
 
 SAMPLINGS = ("greedy", "uniform")
+POOL_SCORES = ("loss", "batch_relative")
 SEARCH_COSTS = ("flops", "params", "latency")
 
 
@@ -90,6 +92,9 @@ class GreedyNASConfig:
     early_stop_threshold: float = 0.08  # GreedyNAS sec. 3.4: stop when the pool difference is below 0.08
     early_stop_every_epochs: float = 1.0  # (interpretation) t = one epoch of trained batches between comparisons
     pool_difference: str = "membership"  # (interpretation) see candidate_pool.pool_difference
+    pool_score: str = "loss"  # GreedyNAS sec. 3.3: a path's pool score is its loss on its iteration's small-val
+    #   batch. "batch_relative" (ours): minus the mean loss of that iteration's m paths, so scores taken on easier
+    #   and harder batches compare (the choice of the k kept paths is the same either way)
     search_cost: str = "flops"  # GreedyNAS sec. 4: NSGA-II over accuracy and FLOPs ("params", "latency" too)
     latency_table: str | None = None  # "latency" cost or constraint: this lookup table (None: the device's cached
     #                                   one, measured first when missing; archsearch latency build)
@@ -105,6 +110,8 @@ class GreedyNASConfig:
             raise unknown_name("search_cost", self.search_cost, SEARCH_COSTS)
         if self.pool_difference not in POOL_DIFFERENCES:
             raise unknown_name("pool_difference", self.pool_difference, POOL_DIFFERENCES)
+        if self.pool_score not in POOL_SCORES:
+            raise unknown_name("pool_score", self.pool_score, POOL_SCORES)
         if not 1 <= self.num_kept <= self.num_sampled:
             raise ConfigError(f"need 1 <= num_kept <= num_sampled, got k={self.num_kept}, m={self.num_sampled}")
         for name in ("batch_size", "score_batch_size", "pool_size", "population", "search_val_images",
@@ -193,7 +200,17 @@ def path_losses(supernet: nn.Module, paths: Sequence[Arch], x: torch.Tensor, y: 
         for path in paths:
             set_path(supernet, path)
             losses.append(float(F.cross_entropy(supernet(x).float(), y)))
-    return losses
+    return mean_across_ranks(losses)  # under torchrun every rank then keeps the same k paths, bit for bit
+
+
+def pool_scores(losses: Sequence[float], kind: str = "loss") -> list[float]:
+    """The scores the candidate pool ranks by: the losses themselves (the paper), or each loss minus the mean of
+    its iteration's losses ("batch_relative": one small-val batch is harder than another for every path)."""
+    if kind == "loss":
+        return list(losses)
+    finite = [v for v in losses if math.isfinite(v)]
+    mean = float(np.mean(finite)) if finite else 0.0
+    return [v - mean for v in losses]
 
 
 @torch.no_grad()
@@ -392,7 +409,7 @@ class GreedyNAS:
         paths = [self._draw_path(eps) for _ in range(cfg.num_sampled)]
         x, y = self._score_batch(self.iteration)
         losses = path_losses(self.supernet, paths, x, y)
-        self.pool.push_many(zip(paths, losses))
+        self.pool.push_many(zip(paths, pool_scores(losses, cfg.pool_score)))
         kept = select_lowest(paths, losses, cfg.num_kept)
         train_losses = [self._train_path(path) for path in kept]
         self.iteration += 1
