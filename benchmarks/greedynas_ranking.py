@@ -199,6 +199,8 @@ def main() -> None:
     parser.add_argument("--tau-every", type=int, default=4,
                         help="also measure both supernets' tau every this many chunks (untimed; 0 = only at the end)")
     parser.add_argument("--threads", type=int, default=1, help="torch threads (shared machine: 1)")
+    parser.add_argument("--pool-score", default="loss", choices=("loss", "batch_relative"),
+                        help="GreedyNAS pool_score: the paper's loss, or the loss minus its batch's mean")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     if args.archs < 2:
@@ -218,6 +220,7 @@ def main() -> None:
             archs.append(arch)
 
     common = dict(supernet_epochs=args.supernet_epochs, pool_size=args.pool_size, early_stop=False,
+                  pool_score=args.pool_score,
                   early_stop_every_epochs=args.check_epochs, checkpoint_every=10**9)
     greedy = GreedyNAS(GreedyNASConfig(**common), BenchContext(space, splits, OUT / "greedy", args.seed))
     uniform = GreedyNAS(SPOSConfig(**common), BenchContext(space, splits, OUT / "uniform", args.seed))
@@ -229,7 +232,7 @@ def main() -> None:
     k = greedy.config.num_kept
     budget -= budget % k  # both train exactly the same number of path-batches
     print(f"mobilenet {space_options} ({space.space}), {len(splits.train)} train images, budget {budget} trained "
-          f"path-batches ({budget / greedy.stream.per_epoch:.1f} epochs) per supernet, pool {args.pool_size}, "
+          f"path-batches ({budget / greedy.stream.per_epoch:.1f} epochs) per supernet, pool {args.pool_size} ({args.pool_score} scores), "
           f"early-stop check every {greedy.early_stop.every} greedy iterations; {len(archs)} archs x "
           f"{args.epochs} stand-alone epochs; seed {args.seed}, arch seed {args.arch_seed}, "
           f"{torch.get_num_threads()} torch thread(s)", flush=True)
@@ -345,7 +348,8 @@ def main() -> None:
                         for i, a in enumerate(archs)],
               "trained_ops": trained_ops,
               "final_pool": [{"arch": e.arch.to_dict(), "score": e.score} for e in greedy.pool.entries()]}
-    out = OUT / f"greedynas_ranking_seed{args.seed}_arch{args.arch_seed}.json"
+    tag = "" if args.pool_score == "loss" else f"_{args.pool_score}"
+    out = OUT / f"greedynas_ranking_seed{args.seed}_arch{args.arch_seed}{tag}.json"
     out.write_text(json.dumps(record, indent=1))
     print(f"details: {out}")
     print("RESULT " + json.dumps(result))
