@@ -93,7 +93,7 @@ def test_the_memory_ledger_of_unit_tests_keeps_the_optuna_ledgers_rules(tmp_path
     second = ledger.start(arch, key="k", phase="p")
     assert second != first
     ledger.report_epoch(second, 1, 0.5)
-    ledger.complete(second, {"accuracy": 0.5, "macs": 1.0, "params": 2.0})
+    ledger.complete(second, {"accuracy": 0.5, "macs": 1.0, "params": 2.0, "latency_ms": 3.0})  # not an objective
     ledger.complete(second, {"accuracy": 0.9, "macs": 1.0, "params": 2.0})  # the first completion stands
     record = ledger.find("k")
     assert record.state == "complete" and record.values == {"accuracy": 0.5, "macs": 1.0, "params": 2.0}

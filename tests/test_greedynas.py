@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from archsearch.errors import ConfigError, UsageError
+from archsearch.experiment.testing import MemoryContext, MemoryLedger, SimulatedCrash
 from archsearch.search.candidate_pool import (CandidatePool, PoolEarlyStop, linear_eps, pool_difference)
 from archsearch.space import Arch, Categorical, Space
 
@@ -174,10 +175,7 @@ def test_nsga2_resume_after_a_generation_equals_an_uninterrupted_run():
 
 
 # -- the method on a toy weight-sharing space (no mobilenet / experiment layer needed) ------------------------------
-import contextlib  # noqa: E402
 import copy  # noqa: E402
-import io  # noqa: E402
-import zlib  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import torch  # noqa: E402
@@ -237,74 +235,9 @@ def _toy_splits() -> Splits:
     return Splits("toy", pair(64), pair(48), pair(32), pair(16), 3, (1, 8, 8))
 
 
-class _Ledger:
-    objective_names = ("accuracy", "macs")
-
-    def __init__(self) -> None:
-        self.records: dict[str, dict] = {}
-
-    def start(self, arch, *, key, phase, attrs=None):
-        self.records.setdefault(key, {"arch": arch, "state": "running", "values": None})
-        return key
-
-    def complete(self, trial, values, attrs=None):
-        self.records[trial].update(state="complete", values=dict(values))
-
-    def find(self, key):
-        record = self.records.get(key)
-        return None if record is None else type("Record", (), record)
-
-    def trials(self, *, phase=None, state=None):
-        return list(self.records.values())
-
-
-class _Crash(Exception):
-    pass
-
-
-class _ToyContext:
-    """A stand-in RunContext: checkpoints go through torch.save / torch.load(weights_only=True), as in a run."""
-
-    def __init__(self, run_dir: Path, seed: int = 0, crash_after: int | None = None, constraints=()) -> None:
-        self.run_dir, self.seed, self.device = run_dir, seed, torch.device("cpu")
-        self.space, self.constraints, self.ledger = _ToySpace(), tuple(constraints), _Ledger()
-        self.metrics: list[tuple[str, int, dict]] = []
-        self.saved: list[bytes] = []
-        self.crash_after = crash_after
-
-    def _seed(self, phase) -> list[int]:
-        return [self.seed, zlib.crc32(repr(phase).encode())]
-
-    def rng(self, *phase):
-        return np.random.default_rng(self._seed(phase))
-
-    def torch_generator(self, *phase):
-        return torch.Generator().manual_seed(int(np.random.SeedSequence(self._seed(phase)).generate_state(1)[0]))
-
-    def splits(self):
-        return _toy_splits()
-
-    def checkpoint(self, method) -> None:
-        buffer = io.BytesIO()
-        torch.save(method.state_dict(), buffer)
-        self.saved.append(buffer.getvalue())
-        if self.crash_after is not None and len(self.saved) == self.crash_after:
-            raise _Crash()
-
-    def latest(self) -> dict:
-        return torch.load(io.BytesIO(self.saved[-1]), weights_only=True)
-
-    def progress(self, description, total):
-        class _Bar:
-            def advance(self, n=1):
-                pass
-        return contextlib.nullcontext(_Bar())
-
-    def log(self, message) -> None:
-        pass
-
-    def log_metrics(self, series, step, **values) -> None:
-        self.metrics.append((series, step, values))
+def _toy_context(run_dir: Path, crash_after: int | None = None, constraints=()) -> MemoryContext:
+    return MemoryContext(_ToySpace(), splits=_toy_splits, run_dir=run_dir, crash_after=crash_after,
+                         constraints=constraints, ledger=MemoryLedger(("accuracy", "macs")))
 
 
 def _toy_config(**changes) -> GreedyNASConfig:
@@ -319,7 +252,7 @@ def test_rejection_keeps_the_k_lowest_losses():
 
 
 def test_greedy_iteration_trains_exactly_the_k_lowest_scored_paths(tmp_path, monkeypatch):
-    method = GreedyNAS(_toy_config(), _ToyContext(tmp_path))
+    method = GreedyNAS(_toy_config(), _toy_context(tmp_path))
     method._build()
     scored, trained = [], []
     real_scores = __import__("archsearch.methods.greedynas", fromlist=["path_losses"]).path_losses
@@ -374,15 +307,15 @@ def test_constraint_violation_is_relative_excess():
 @pytest.mark.parametrize("config_cls", [GreedyNASConfig, SPOSConfig])
 def test_resume_mid_training_equals_an_uninterrupted_run(tmp_path, config_cls):
     config = config_cls(**{**_toy_config().__dict__, "sampling": config_cls().sampling})
-    full_ctx = _ToyContext(tmp_path)
+    full_ctx = _toy_context(tmp_path)
     full = GreedyNAS(config, full_ctx).run()
 
-    crash_ctx = _ToyContext(tmp_path, crash_after=2)  # dies right after the 2nd checkpoint (iteration 4)
-    with pytest.raises(_Crash):
+    crash_ctx = _toy_context(tmp_path, crash_after=2)  # dies right after the 2nd checkpoint (iteration 4)
+    with pytest.raises(SimulatedCrash):
         GreedyNAS(config, crash_ctx).run()
     state = crash_ctx.latest()
     assert state["phase"] == "train" and state["iteration"] == 4
-    resume_ctx = _ToyContext(tmp_path)
+    resume_ctx = _toy_context(tmp_path)
     resumed_method = GreedyNAS(config, resume_ctx)
     resumed_method.load_state_dict(state)
     resumed = resumed_method.run()
@@ -393,22 +326,21 @@ def test_resume_mid_training_equals_an_uninterrupted_run(tmp_path, config_cls):
         assert torch.equal(value, resumed_state["trainer"]["model"][key]), key
     assert full_state["pool"] == resumed_state["pool"]
     assert full_state["search"]["evaluated"] == resumed_state["search"]["evaluated"]
-    tail = [m for m in full_ctx.metrics if m[0] == "supernet" and m[1] > 4]
-    assert tail == [m for m in resume_ctx.metrics if m[0] == "supernet"]
+    assert [r for r in full_ctx.metrics["supernet"] if r["step"] > 4] == resume_ctx.metrics["supernet"]
 
 
 def test_greedy_run_logs_pool_metrics_seeds_search_from_pool_and_exports(tmp_path):
-    ctx = _ToyContext(tmp_path, constraints=[parse_constraint("flops<=60K")])
+    ctx = _toy_context(tmp_path, constraints=[parse_constraint("flops<=60K")])
     method = GreedyNAS(_toy_config(), ctx)
     result = method.run()
-    rows = [values for series, _, values in ctx.metrics if series == "supernet"]
+    rows = ctx.metrics["supernet"]
     assert method.total_iterations == 8 * 5 // 5 and len(rows) == method.iteration
     assert [r["eps"] for r in rows[:2]] == pytest.approx([0.0, 0.8 / 7])
     assert any("pool_difference" in r for r in rows)
     assert method.search.first_population[:4] == method.pool.top(4)
     assert ctx.space.cost(result.best.arch).macs <= 60_000
-    assert all(record["state"] == "complete" for record in ctx.ledger.records.values())
-    assert len(ctx.ledger.records) == sum(e.feasible for e in method.search.evaluated.values())
+    assert all(record.state == "complete" for record in ctx.ledger.trials())
+    assert len(ctx.ledger) == sum(e.feasible for e in method.search.evaluated.values())
     assert result.extra["export"] == "weights/best_child.pt" and (tmp_path / "weights" / "best_child.pt").is_file()
     assert (tmp_path / result.extra["supernet_weights"]).is_file()
 
@@ -489,10 +421,10 @@ def test_latency_cost_or_constraint_wraps_the_space_with_a_lookup_table(tmp_path
     calls = []
     monkeypatch.setattr("archsearch.methods.greedynas.with_latency",
                         lambda space, **options: calls.append(options) or _WithLatency(space))
-    method = GreedyNAS(_toy_config(search_cost="latency"), _ToyContext(tmp_path))
+    method = GreedyNAS(_toy_config(search_cost="latency"), _toy_context(tmp_path))
     result = method.run()
     assert len(calls) == 1 and method.cost_metric == "latency_ms"
     assert result.best.objectives["latency_ms"] == pytest.approx(0.001 * result.best.objectives["macs"])
-    GreedyNAS(_toy_config(), _ToyContext(tmp_path, constraints=[parse_constraint("latency<=50ms")]))
-    GreedyNAS(_toy_config(), _ToyContext(tmp_path))
+    GreedyNAS(_toy_config(), _toy_context(tmp_path, constraints=[parse_constraint("latency<=50ms")]))
+    GreedyNAS(_toy_config(), _toy_context(tmp_path))
     assert len(calls) == 2

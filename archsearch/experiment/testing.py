@@ -51,7 +51,7 @@ def run_with_crash(method: str, crash_after_checkpoints: int, *, runs_dir: str |
 
 class MemoryLedger:
     """The `Ledger` protocol in memory with `OptunaLedger`'s rules: a key names one trial across a resume unless
-    that trial failed, the first completion stands, unknown objectives are refused."""
+    that trial failed, the first completion stands, values other than the objectives are not kept."""
 
     def __init__(self, objective_names: Sequence[str] = OBJECTIVES) -> None:
         self.objective_names = tuple(objective_names)
@@ -72,12 +72,9 @@ class MemoryLedger:
             self._rows[trial]["per_epoch"][int(epoch)] = float(value)
 
     def complete(self, trial: int, values: dict[str, float], attrs: dict[str, Any] | None = None) -> None:
-        unknown = set(values) - set(self.objective_names)
-        if unknown:
-            raise ValueError(f"ledger: objectives {sorted(unknown)} are not among {self.objective_names}")
         row = self._rows[trial]
-        if row["state"] == "running":
-            row.update(state="complete", values={k: float(v) for k, v in values.items()})
+        if row["state"] == "running":  # values of other names are not objectives of this ledger: dropped
+            row.update(state="complete", values={k: float(v) for k, v in values.items() if k in self.objective_names})
             row["attrs"].update(attrs or {})
 
     def fail(self, trial: int, reason: str) -> None:
