@@ -11,6 +11,7 @@ import torch.nn.functional as F
 from torch.utils.flop_counter import FlopCounterMode
 
 from archsearch.errors import ConfigError, UsageError
+from archsearch.experiment.testing import MemoryContext, SimulatedCrash
 from archsearch.spaces import create_space
 from archsearch.spaces.darts import (FAIR_OPS, NODES, OP_NAMES, arch_from_edges, cell_edges, discretise,
                                      live_nodes)
@@ -225,10 +226,6 @@ def test_second_order_gradient_matches_the_exact_unrolled_gradient():
 
 
 # -- the methods: logging and exact resume --------------------------------------------------------------------------
-class _Crash(Exception):
-    pass
-
-
 def _tiny_splits():
     from archsearch.data.datasets import from_arrays
     from archsearch.data.splits import make_splits
@@ -239,57 +236,6 @@ def _tiny_splits():
     x[np.arange(80), 0, y * 2, :] = 255  # a learnable signal: the class lights a row
     dataset = from_arrays(x, y, x[:20], y[:20], name="rows")
     return make_splits(dataset, val_size=16, small_val_size=0)
-
-
-class _ToyContext:
-    """A stand-in RunContext; checkpoints go through torch.save / torch.load(weights_only=True), as in a run."""
-
-    def __init__(self, space, splits, crash_after=None):
-        import io  # noqa: F401  (used in checkpoint)
-
-        self.space, self._splits, self.seed, self.device = space, splits, 0, torch.device("cpu")
-        self.ledger = None
-        self.metrics: list[tuple[str, int, dict]] = []
-        self.saved: list[bytes] = []
-        self.crash_after = crash_after
-
-    def torch_generator(self, *phase):
-        import zlib
-
-        seed = np.random.SeedSequence([0, zlib.crc32(repr(phase).encode())]).generate_state(1)[0]
-        return torch.Generator().manual_seed(int(seed))
-
-    def splits(self):
-        return self._splits
-
-    def checkpoint(self, method) -> None:
-        import io
-
-        buffer = io.BytesIO()
-        torch.save(method.state_dict(), buffer)
-        self.saved.append(buffer.getvalue())
-        if self.crash_after is not None and len(self.saved) == self.crash_after:
-            raise _Crash()
-
-    def latest(self):
-        import io
-
-        return torch.load(io.BytesIO(self.saved[-1]), weights_only=True)
-
-    def progress(self, description, total):
-        import contextlib
-
-        class _Bar:
-            def advance(self, n=1):
-                pass
-
-        return contextlib.nullcontext(_Bar())
-
-    def log(self, message):
-        pass
-
-    def log_metrics(self, series, step, **values):
-        self.metrics.append((series, step, values))
 
 
 def _method(name, **changes):
@@ -304,14 +250,14 @@ def test_resume_equals_an_uninterrupted_run(name, changes):
     space = create_space("darts", preset="smoke", input_shape=(1, 8, 8), stem_stride=1)
     splits = _tiny_splits()
     cls, config = _method(name, **changes)
-    ctx = _ToyContext(space, splits)
+    ctx = MemoryContext(space, splits=splits)
     straight = cls(config, ctx)
     result = straight.run()
 
-    crashed_ctx = _ToyContext(space, splits, crash_after=1)
-    with pytest.raises(_Crash):
+    crashed_ctx = MemoryContext(space, splits=splits, crash_after=1)
+    with pytest.raises(SimulatedCrash):
         cls(config, crashed_ctx).run()
-    resumed = cls(config, _ToyContext(space, splits))
+    resumed = cls(config, MemoryContext(space, splits=splits))
     resumed.load_state_dict(crashed_ctx.latest())
     resumed_result = resumed.run()
 
@@ -322,13 +268,13 @@ def test_resume_equals_an_uninterrupted_run(name, changes):
     for key, value in straight.search.supernet.state_dict().items():
         assert torch.equal(resumed.search.supernet.state_dict()[key], value)
     # per-epoch op weights (epoch 0 = initial) and search records were logged
-    alphas_rows = [(step, v) for s, step, v in ctx.metrics if s == "alphas"]
-    assert [step for step, _ in alphas_rows] == [0, 1, 2]
+    alphas_rows = [{k: v for k, v in row.items() if k != "step"} for row in ctx.metrics["alphas"]]
+    assert [row["step"] for row in ctx.metrics["alphas"]] == [0, 1, 2]
     ops = FAIR_OPS if name == "fairdarts" else OP_NAMES
-    assert len(alphas_rows[0][1]) == 28 * len(ops)
+    assert len(alphas_rows[0]) == 28 * len(ops)
     if name == "fairdarts":  # zero init: every sigmoid starts at 0.5
-        assert set(alphas_rows[0][1].values()) == {0.5}
-    assert [step for s, step, _ in ctx.metrics if s == "search"] == [1, 2]
+        assert set(alphas_rows[0].values()) == {0.5}
+    assert [row["step"] for row in ctx.metrics["search"]] == [1, 2]
     assert result.extra["genotype"]["normal"] == [list(e) for e in cell_edges(result.best.arch, "normal")]
 
 
@@ -336,7 +282,7 @@ def test_weight_step_moves_weights_but_not_alpha_gradients():
     """The weight step freezes the alphas (no wasted backward into them) and leaves them trainable afterwards."""
     space = create_space("darts", preset="smoke", input_shape=(1, 8, 8), stem_stride=1)
     cls, config = _method("darts", order=1)
-    search = cls(config, _ToyContext(space, _tiny_splits())).search
+    search = cls(config, MemoryContext(space, splits=_tiny_splits())).search
     search._setup()
     (x, y), (x_val, y_val) = next(iter(search._batches)), next(iter(search._arch_batches))
     search.arch_step(x, y, x_val, y_val)
