@@ -47,6 +47,7 @@ from archsearch.supernet.mixed_op import set_path
 from archsearch.train._model_setup import uses_channels_last
 from archsearch.train.distributed import mean_across_ranks
 from archsearch.train.recipe import Recipe
+from archsearch.train.task import seeded
 from archsearch.train.trainer import Trainer
 
 SAMPLINGS = ("greedy", "uniform")
@@ -327,10 +328,8 @@ class GreedyNAS:
         splits = ctx.splits()
         self.splits = splits
         self.device = torch.device(ctx.device)
-        with torch.random.fork_rng(devices=[]):
-            # nn.Module init draws from the global RNG: seed it inside a fork, which restores it afterwards
-            # method-independent phase: GreedyNAS and SPOS runs of one seed start from the same weights
-            torch.manual_seed(int(ctx.rng("supernet", "init").integers(2**62)))
+        # method-independent phase: GreedyNAS and SPOS runs of one seed start from the same weights
+        with seeded(int(ctx.rng("supernet", "init").integers(2**62))):
             supernet = self.space.supernet()
         recipe = Recipe.from_dict({**cfg.recipe, "batch_size": cfg.batch_size})
         self.stream = TrainStream(splits.train, cfg.batch_size,
