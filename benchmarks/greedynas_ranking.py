@@ -54,7 +54,13 @@ small val set, and those 7 batches differ in difficulty (mean sampled loss per b
 in training) far more than the rejection separates paths (sampled - kept mean loss 0.03-0.04). Pool scores from
 different iterations therefore mostly record which batch a path was scored on: a pool path refreshed on a hard
 batch drops to the bottom and is evicted by a newcomer scored on an easy one, so 8-26% of the pool turns over per
-check however well trained the supernet (scoring on a fixed or larger batch would remove this; not changed here).
+check however well trained the supernet.
+With ``--pool-score batch_relative`` (the method's option: a path's pool score is its loss minus the mean loss of
+its iteration's m paths; the k kept paths are the same) the greedy supernet ranks better in both seeds, but the
+pool still does not settle: seed 0 tau 0.315 / 0.283, top half -0.097 / 0.137, the stop fired at 810 path-batches
+(0.15 of the budget, a chance dip; the difference was 0.09-0.21 afterwards, min 0.060); seed 1 tau 0.386 / 0.298,
+top half 0.174 / 0.029, never fired (min 0.080). A 128-image loss is too noisy an estimate of a path's quality for
+a 100-path pool to stop changing; the early stop needs larger scoring batches than this CPU budget allows.
 
 Ends with ``RESULT {"tau_greedy": a, "tau_uniform": b, "tau_top_greedy": c, "tau_top_uniform": d,
 "stop_fraction": e}``; e = trained path-batches when the pool early stop fired / the uniform budget (null if it
