@@ -8,6 +8,7 @@ import torch
 from torch.utils.flop_counter import FlopCounterMode
 
 from archsearch.errors import ConfigError, UsageError
+from archsearch.space.space import Arch
 from archsearch.spaces import create_space
 from archsearch.spaces.fbnet import joint_space, recipe_from_arch, recipe_space, split_joint
 from archsearch.train import Recipe
@@ -95,15 +96,25 @@ def test_fbnet_recipe_space_builds_and_costs_the_architecture_part_and_gives_the
     assert joint.join(*joint.split(joint.default_arch())) == joint.default_arch()
 
 
-def test_fast_encoding_and_mutation_equal_the_space_ones():
-    from archsearch.search.predictor_evolution import Mutator, encode_many
-
+def test_fast_encoding_and_mutation_equal_the_reference_ones():
+    """`Space.encode_many` (code tables) and `Space.mutate` (one pass over the arch) equal the plain definitions:
+    per-choice codes concatenated, and the n picked choices redrawn in the space's order."""
     space = create_space("fbnet-recipe", preset="quick").space
     rng = np.random.default_rng(0)
     archs = [space.sample(rng) for _ in range(20)]
-    assert np.array_equal(encode_many(space, archs), space.encode_many(archs))
-    mutate, a, b = Mutator(space), np.random.default_rng(7), np.random.default_rng(7)
-    assert [mutate(x, a, n) for x in archs for n in (1, 4)] == [space.mutate(x, b, n) for x in archs for n in (1, 4)]
+    reference = np.array([[v for name, c in space.choices.items() for v in c.encode(a[name])] for a in archs],
+                         dtype=np.float32)
+    assert np.array_equal(space.encode_many(archs), reference)
+
+    def reference_mutate(arch, rng, n):
+        mutable = [name for name, c in space.choices.items() if c.cardinality > 1]
+        names = {mutable[i] for i in rng.choice(len(mutable), size=n, replace=False).tolist()}
+        return Arch((name, space.choices[name].sample_other(v, rng) if name in names else v)
+                    for name, v in arch.items())
+
+    a, b = np.random.default_rng(7), np.random.default_rng(7)
+    assert [space.mutate(x, a, n) for x in archs for n in (1, 4)] == [reference_mutate(x, b, n) for x in archs
+                                                                       for n in (1, 4)]
 
 
 def test_bad_preset_is_a_usage_error():

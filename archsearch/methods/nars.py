@@ -41,7 +41,7 @@ from archsearch.methods import register_method
 from archsearch.methods._base import Candidate, SearchResult
 from archsearch.predictors.nars import NARSPredictor, PredictorConfig
 from archsearch.search.predictor_evolution import (RANK_CORRELATIONS, EvolutionConfig, correlation_per_epoch,
-                                                   early_stop_epoch, encode_many, evolve, initial_population,
+                                                   early_stop_epoch, evolve, initial_population,
                                                    select_by_flops_bins, sobol_pool)
 from archsearch.space.choices import Categorical
 from archsearch.space.space import Arch, Space, product
@@ -340,7 +340,7 @@ class NARS:
         if self.config.mode == "recipe":  # FBNetV3 appendix: recipe-only search uses no pretrained embedding
             self.ctx.log("nars stage 1: skipped (recipe-only mode: FLOPs/params do not depend on the recipe)")
             return
-        x = encode_many(self.joint, self.pool)
+        x = self.joint.encode_many(self.pool)
         proxies = self._pool_cost
         history = self.predictor.pretrain(x, proxies, epochs=self.config.pretrain_epochs,
                                           val_fraction=self.config.pretrain_val_fraction)
@@ -363,7 +363,7 @@ class NARS:
             if not inside:
                 raise ConstraintError(f"nars: no pool candidate has FLOPs in [{low:.4g}, {high:.4g}]")
             return inside[:m]
-        predicted = self.predictor.predict(encode_many(self.joint, self.pool))
+        predicted = self.predictor.predict(self.joint.encode_many(self.pool))
         return select_by_flops_bins(flops, predicted, m, low=low, high=high, exclude=sorted(done))
 
     def stage2_iteration(self) -> None:
@@ -371,7 +371,7 @@ class NARS:
         t = self.iteration
         if self.current is None:
             chosen = self.choose_candidates()
-            predicted = (self.predictor.predict(encode_many(self.joint, [self.pool[i] for i in chosen]))
+            predicted = (self.predictor.predict(self.joint.encode_many([self.pool[i] for i in chosen]))
                          if self.predictor.fitted else np.full(len(chosen), math.nan))
             self.current = {"chosen": chosen, "predicted": [float(p) for p in predicted], "results": {}}
             ctx.checkpoint(self)
@@ -492,7 +492,7 @@ class NARS:
         if self.pretrained_state is not None:
             self.predictor.load_state_dict({**self.pretrained_state,
                                             "generator": self.predictor.generator.get_state()})
-        x = encode_many(self.joint, [self.pool[r["index"]] for r in labelled])
+        x = self.joint.encode_many([self.pool[r["index"]] for r in labelled])
         y = np.array([r["label"] for r in labelled])
         history = self.predictor.fit(x, y, frozen_epochs=self.config.frozen_epochs,
                                      unfrozen_epochs=self.config.unfrozen_epochs)
@@ -530,7 +530,7 @@ class NARS:
         initial = initial_population(self.joint, history, feasible, rng, evolution)
 
         def score(points: Sequence[Arch]) -> np.ndarray:
-            return self.predictor.predict(encode_many(self.joint, list(points)))
+            return self.predictor.predict(self.joint.encode_many(list(points)))
 
         def on_generation(generation: int, best: float, size: int) -> None:
             ctx.log_metrics(f"evolution_{index}", generation, best_predicted=best, population=float(size))

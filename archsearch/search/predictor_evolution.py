@@ -13,7 +13,7 @@ randomness only from the `np.random.Generator` passed in. CPU seconds per constr
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Callable, Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 
@@ -115,61 +115,6 @@ def early_stop_epoch(curves: np.ndarray, threshold: float = 0.92, kind: str = "k
 
 
 # ---------------------------------------------------------------------------------------------------------------
-# Fast paths over `Space` (stage 3 encodes and mutates ~1000 archs per generation)
-# ---------------------------------------------------------------------------------------------------------------
-def encode_many(space: Space, archs: Sequence[Arch]) -> np.ndarray:
-    """`space.encode_many(archs)`, equal value for value, reading each arch once (an `Arch` looks names up
-    linearly, so the generic path is quadratic in the number of choices) and each value's code from a table."""
-    if not archs:
-        return np.zeros((0, space.encoding_width), dtype=np.float32)
-    tables = [(name, choice, _code_table(choice)) for name, choice in space.choices.items()]
-    rows = []
-    for arch in archs:
-        values = arch.to_dict()
-        row: list[float] = []
-        for name, choice, table in tables:
-            value = values[name]
-            code = table.get(value) if table is not None and not isinstance(value, bool) else None
-            row.extend(code if code is not None else choice.encode(value))
-        rows.append(row)
-    return np.asarray(rows, dtype=np.float32)
-
-
-def _code_table(choice: Any) -> dict[Any, list[float]] | None:
-    """value -> code for a choice with finitely many values (None for a continuous range); booleans are left to
-    `choice.encode` because True == 1 would share a key with the number 1."""
-    values = getattr(choice, "values", None)
-    if values is None:
-        values = getattr(choice, "grid", None)
-    if values is None or any(isinstance(v, bool) for v in values):
-        return None
-    try:
-        return {v: choice.encode(v) for v in values}
-    except TypeError:  # unhashable values
-        return None
-
-
-class Mutator:
-    """`space.mutate` with the mutable choices worked out once: the same draws from `rng`, the same children."""
-
-    def __init__(self, space: Space) -> None:
-        self.space = space
-        self.mutable = [name for name, c in space.choices.items() if c.cardinality > 1]
-        self._choices = [space.choices[name] for name in self.mutable]
-
-    def __call__(self, arch: Arch, rng: np.random.Generator, n: int = 1) -> Arch:
-        if not 0 <= n <= len(self.mutable):
-            raise ConfigError(f"cannot mutate {n} choices: space {self.space.name!r} has {len(self.mutable)} "
-                              "mutable choices")
-        picked = sorted(rng.choice(len(self.mutable), size=n, replace=False).tolist()) if n else []
-        values = arch.to_dict()
-        for i in picked:  # ascending = the space's order: the draws happen as in `Space.mutate`
-            name = self.mutable[i]
-            values[name] = self._choices[i].sample_other(values[name], rng)
-        return Arch(values.items())
-
-
-# ---------------------------------------------------------------------------------------------------------------
 # Stage 3: predictor-based evolution
 # ---------------------------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
@@ -260,8 +205,7 @@ def evolve(space: Space, score: Scorer, feasible: Feasible, initial: Sequence[Ar
     history = [float(parent_scores[0])]
     if on_generation is not None:
         on_generation(0, history[-1], len(parents))
-    mutate = Mutator(space)
-    n_mutable = len(mutate.mutable)
+    n_mutable = sum(1 for c in space.choices.values() if c.cardinality > 1)
     if n_mutable == 0:
         return EvolutionResult(parents[0], history[0], parents, parent_scores, history, scored)
     stalled, rejected = 0, 0
@@ -271,7 +215,7 @@ def evolve(space: Space, score: Scorer, feasible: Feasible, initial: Sequence[Ar
         for parent, count in zip(parents, counts):
             for _ in range(config.children_per_parent):
                 for _ in range(config.max_tries):
-                    child = mutate(parent, rng, int(count))
+                    child = space.mutate(parent, rng, int(count))
                     if child not in seen and space.is_valid(child) and feasible(child):
                         seen.add(child)
                         children.append(child)
@@ -295,6 +239,6 @@ def evolve(space: Space, score: Scorer, feasible: Feasible, initial: Sequence[Ar
     return EvolutionResult(parents[0], float(parent_scores[0]), parents, parent_scores, history, scored, rejected)
 
 
-__all__ = ["EvolutionConfig", "EvolutionResult", "Mutator", "RANK_CORRELATIONS", "correlation_per_epoch",
-           "early_stop_epoch", "encode_many", "evolve", "initial_population", "mutation_counts", "rank_correlation", "select_by_flops_bins",
+__all__ = ["EvolutionConfig", "EvolutionResult", "RANK_CORRELATIONS", "correlation_per_epoch", "early_stop_epoch",
+           "evolve", "initial_population", "mutation_counts", "rank_correlation", "select_by_flops_bins",
            "sobol_pool"]

@@ -6,6 +6,7 @@ modules, so one strategy serves every space.
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
@@ -102,6 +103,7 @@ class Space:
         self.choices: dict[str, Choice] = dict(pairs)
         self.constraints = tuple(constraints)
         self.name = name
+        self._mutable = [n for n, c in pairs if c.cardinality > 1]
 
     # -- structure --------------------------------------------------------------------------------------------
     def names(self) -> list[str]:
@@ -178,16 +180,16 @@ class Space:
         )
 
     def mutate(self, arch: Arch, rng: np.random.Generator, n: int = 1) -> Arch:
-        """Change exactly `n` distinct choices, each to a value different from its current one."""
-        mutable = [name for name, c in self.choices.items() if c.cardinality > 1]
+        """Change exactly `n` distinct choices, each to a value different from its current one (drawn in the
+        space's order)."""
+        mutable = self._mutable
         if not 0 <= n <= len(mutable):
             raise ConfigError(f"cannot mutate {n} choices: space {self.name!r} has {len(mutable)} mutable choices")
-        picked = set(rng.choice(len(mutable), size=n, replace=False).tolist()) if n else set()
-        names = {mutable[i] for i in picked}
-        return Arch(
-            (name, self.choices[name].sample_other(value, rng) if name in names else value)
-            for name, value in arch.items()
-        )
+        picked = sorted(rng.choice(len(mutable), size=n, replace=False).tolist()) if n else []
+        values = arch.to_dict()  # one pass: an Arch looks names up linearly
+        for i in picked:
+            values[mutable[i]] = self.choices[mutable[i]].sample_other(values[mutable[i]], rng)
+        return Arch(values.items())
 
     def crossover(self, a: Arch, b: Arch, rng: np.random.Generator) -> Arch:
         """Uniform crossover: each choice from either parent with probability 1/2."""
@@ -197,15 +199,39 @@ class Space:
     # -- encodings --------------------------------------------------------------------------------------------
     def encode(self, arch: Arch) -> np.ndarray:
         """One-hot for categorical choices, min-max in [0, 1] for numeric ones (FBNetV3 section 3)."""
-        out: list[float] = []
-        for name, choice in self.choices.items():
-            out.extend(choice.encode(arch[name]))
-        return np.asarray(out, dtype=np.float32)
+        return self.encode_many([arch])[0]
 
     def encode_many(self, archs: Sequence[Arch]) -> np.ndarray:
+        """`encode` of each arch, as rows (predictors score ~10^5 archs a search: each arch is read once and each
+        value's code comes from a table)."""
         if not archs:
             return np.zeros((0, self.encoding_width), dtype=np.float32)
-        return np.stack([self.encode(a) for a in archs])
+        rows = []
+        for arch in archs:
+            values = arch.to_dict() if isinstance(arch, Arch) else arch
+            row: list[float] = []
+            for name, choice, table in self._code_tables:
+                value = values[name]
+                code = table.get(value) if table is not None and not isinstance(value, bool) else None
+                row.extend(code if code is not None else choice.encode(value))
+            rows.append(row)
+        return np.asarray(rows, dtype=np.float32)
+
+    @functools.cached_property
+    def _code_tables(self) -> list[tuple[str, Choice, dict[Any, list[float]] | None]]:
+        """Per choice, value -> code when it has finitely many values (None for a continuous range; booleans are
+        left to `Choice.encode`, since True == 1 would share a key with the number 1)."""
+        out = []
+        for name, choice in self.choices.items():
+            values = choice.values if isinstance(choice, Categorical) else choice.grid
+            table = None
+            if values is not None and not any(isinstance(v, bool) for v in values):
+                try:
+                    table = {v: choice.encode(v) for v in values}
+                except TypeError:  # unhashable values
+                    table = None
+            out.append((name, choice, table))
+        return out
 
     def decode(self, code: Sequence[float]) -> Arch:
         code = np.asarray(code, dtype=np.float64)
