@@ -67,9 +67,14 @@ class NARSPredictor:
         self.config = config or PredictorConfig()
         self.input_width = int(input_width)
         self.generator = generator if generator is not None else torch.Generator().manual_seed(0)
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(int(torch.randint(0, 2**31 - 1, (1,), generator=self.generator)))
+        with torch.random.fork_rng(devices=[]):  # construction draws a default init from the global RNG: undone
             self.network = _Network(self.input_width, self.config)
+        init = torch.Generator().manual_seed(int(torch.randint(0, 2**31 - 1, (1,), generator=self.generator)))
+        for layer in self.network.modules():  # nn.Linear's own default init, drawn from this predictor's generator
+            if isinstance(layer, nn.Linear):
+                nn.init.kaiming_uniform_(layer.weight, a=math.sqrt(5), generator=init)
+                bound = 1 / math.sqrt(layer.in_features)
+                nn.init.uniform_(layer.bias, -bound, bound, generator=init)
         self.pretrained = False
         self.fitted = False
         self._proxy_mean = torch.zeros(2)
