@@ -109,6 +109,18 @@ def test_expected_latency_equals_the_hand_computed_sum_and_is_differentiable():
     torch.testing.assert_close(alphas["b0"].grad, p * (lat - (p * lat).sum()))  # d(p.lat)/dalpha
 
 
+def test_two_path_expected_latency_is_over_the_sampled_pair_renormalised():
+    choices = {"b0": ["k3e3", "k5e6", "skip"], "b1": ["k3e3", "k7e6"]}
+    alphas = {"b0": torch.tensor([0.0, math.log(2.0), math.log(0.5)], requires_grad=True),
+              "b1": torch.tensor([0.0, 0.0], requires_grad=True)}
+    expected = ExpectedCost.from_latency_table(_table(), choices)(alphas, {"b0": [2, 0], "b1": [0, 1]})
+    hand = 0.75 + (1 / 3 * 0.0 + 2 / 3 * 1.0) + (0.5 * 2.0 + 0.5 * 6.0)  # b0's pair (skip, k3e3): p 1/3, 2/3
+    assert float(expected.detach()) == pytest.approx(hand, rel=1e-6)
+    expected.backward()
+    assert float(alphas["b0"].grad[1]) == 0.0  # the unsampled k5e6 gets no gradient from the cost term
+    assert alphas["b0"].grad.sum().abs() < 1e-6 and float(alphas["b0"].grad[0]) > 0  # k3e3 costlier than skip
+
+
 def test_predicted_arch_latency_is_the_sum_of_its_entries():
     table = _table()
     assert predict_latency(table, {"b0": "k5e6", "b1": "k3e3"}) == pytest.approx(0.75 + 3.0 + 2.0)
@@ -322,6 +334,33 @@ def test_resume_equals_an_uninterrupted_run(tmp_path, changes):
                                                                                  result.best.arch))
     assert (tmp_path / "proxyless_child.pt").exists() and result.extra["weights"] == {
         result.best.arch.key: "proxyless_child.pt"}
+
+
+@pytest.mark.parametrize("objective", [{"latency_target_ms": 1.5}, {"latency_target_ms": None, "flops_target": 2e3}],
+                         ids=["latency", "flops"])
+@pytest.mark.parametrize("loss_form", ["mul_log", "linear", "add"])
+def test_two_path_arch_step_with_a_cost_term_keeps_unsampled_probabilities(tmp_path, objective, loss_form):
+    """One two-path arch step with a hardware term: every unsampled path keeps its probability and the sampled
+    pair its combined probability (the rescale); the pair itself moves. In "full" mode every path moves."""
+    for mode in ("two", "full"):
+        config = _toy_config(tmp_path, grad_mode=mode, loss_form=loss_form, arch_lr=0.1, **objective)
+        method = ProxylessNAS(config, _toy_context(tmp_path))
+        method._setup_costs()
+        assert method.expected_cost is not None
+        before = {name: torch.tensor(p) for name, p in method.probabilities().items()}
+        method.gradient_arch_step()
+        after = {name: torch.tensor(p) for name, p in method.probabilities().items()}
+        for op in method.ops:
+            moved = ~torch.isclose(after[op.name], before[op.name], rtol=0, atol=1e-6)
+            if mode == "full":
+                assert bool(moved.all()), (op.name, before[op.name], after[op.name])
+                continue
+            pair = op.policy.sampled
+            unsampled = [i for i in range(len(op.ops)) if i not in pair]
+            assert len(pair) == 2 and len(unsampled) == 1
+            torch.testing.assert_close(after[op.name][unsampled], before[op.name][unsampled], rtol=0, atol=1e-6)
+            assert float(after[op.name][pair].sum()) == pytest.approx(float(before[op.name][pair].sum()), abs=1e-6)
+            assert bool(moved[pair].all())
 
 
 def test_a_tight_latency_target_pushes_probability_to_cheap_ops(tmp_path):

@@ -12,7 +12,8 @@ The algorithm box, as `ProxylessNAS.run` reads:
     derive:   the most probable op per block; its child inherits the supernet's weights (BN re-estimated).
 
 Expected latency E[LAT] = sum over blocks sum_j p_j LAT_j (+ the fixed stem/head) comes from a latency lookup table
-measured on this device (`archsearch.cost.latency`); E[FLOPs] is the same sum over the space's analytic MACs.
+measured on this device (`archsearch.cost.latency`); E[FLOPs] is the same sum over the space's analytic MACs. In
+two-path mode the arch step's E sums over each block's sampled pair only, p renormalised over it (released code).
 Gates, their gradients and the two-path rescale are `archsearch.supernet.BinaryGate`.
 """
 
@@ -204,12 +205,21 @@ class ExpectedCost:
         self.fixed = float(fixed)
         self.per_choice = {k: torch.tensor(v, dtype=torch.float64) for k, v in per_choice.items()}
 
-    def __call__(self, alphas: Mapping[str, torch.Tensor]) -> torch.Tensor:
+    def __call__(self, alphas: Mapping[str, torch.Tensor],
+                 sampled: Mapping[str, list[int]] | None = None) -> torch.Tensor:
+        """The expectation under p = softmax(alpha); with `sampled` (two-path mode), each listed block's p is the
+        softmax over its sampled candidates only, zero elsewhere (released code ``MixedEdge.binarize``'s
+        ``current_prob_over_ops``), so the cost term has no gradient on unsampled paths."""
         device = next(iter(alphas.values())).device
         total = torch.tensor(self.fixed, dtype=torch.float64, device=device)
         for name, costs in self.per_choice.items():
-            p = F.softmax(alphas[name], dim=-1).to(torch.float64)
-            total = total + (p * costs.to(device)).sum()
+            costs = costs.to(device)
+            alpha = alphas[name]
+            if sampled is not None and name in sampled:
+                index = torch.tensor(sampled[name], device=device)
+                alpha, costs = alpha[index], costs[index]
+            p = F.softmax(alpha, dim=-1).to(torch.float64)
+            total = total + (p * costs).sum()
         return total.float()  # on the alphas' device, so it combines with the loss on GPU too
 
     def of_arch(self, choices: Mapping[str, list[str]], arch: Mapping[str, object]) -> float:
@@ -428,7 +438,10 @@ class ProxylessNAS:
         self._sample_gates(config.grad_mode, arch_grad=True)
         logits = self.supernet(x)
         ce = F.cross_entropy(logits.float(), y)
-        expected = self.expected_cost(self.alphas) if self.expected_cost is not None else None
+        # two-path: the cost term sees only each block's sampled pair, renormalised (released code), so together
+        # with the rescale below every unsampled path keeps its probability
+        sampled = ({op.name: op.policy.sampled for op in self.ops} if config.grad_mode == "two" else None)
+        expected = self.expected_cost(self.alphas, sampled) if self.expected_cost is not None else None
         loss = hardware_loss(ce, expected, self.target, config.loss_form, alpha=config.mul_log_alpha,
                              beta=config.mul_log_beta, linear_lambda=config.linear_lambda,
                              additive_lambda=config.additive_lambda, log_reference=self.log_reference)
