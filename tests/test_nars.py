@@ -256,7 +256,39 @@ def test_evolution_stops_when_the_best_score_saturates():
     config = EvolutionConfig(population=10, from_history=0, children_per_parent=2, keep=4, patience=3)
     result = evolve(space, lambda archs: np.zeros(len(archs)), lambda a: True, initial, rng, config)
     assert len(result.best_per_generation) == 1 + 3  # generation 0, then 3 generations without gain
-    assert result.scored == 10 + 3 * 4 * 2
+    assert result.scored == 10 + 10 * 2 + 2 * 4 * 2  # generation 1 from all 10 initial, then from the kept 4
+
+
+def test_first_generation_has_children_from_all_100_initial_candidates():
+    """FBNetV3 appendix: 100 initial (50 best + 50 random) x 24 children = 2,400 in generation 1; only then the
+    top 40 are kept (960 children per later generation)."""
+    space = create_space("fbnet", preset="quick").space
+    rng = np.random.default_rng(0)
+    history = [space.sample(rng) for _ in range(50)]
+    initial = initial_population(space, history, lambda a: True, rng, EvolutionConfig())
+    random_half = set(initial[50:])
+    assert len(initial) == 100 and not random_half & set(history)
+    batches: list[int] = []
+    parents_per_generation: list[list] = []
+    mutate = space.mutate
+
+    def spy(arch, rng, n=1):  # records each child's parent
+        parents_per_generation[-1].append(arch)
+        return mutate(arch, rng, n)
+
+    def score(archs):
+        batches.append(len(archs))
+        parents_per_generation.append([])
+        return space.encode_many(list(archs)).sum(axis=1)  # any deterministic score
+
+    space.mutate = spy
+    result = evolve(space, score, lambda a: True, initial, rng, EvolutionConfig(max_generations=2))
+    assert batches[:2] == [100, 2400]
+    first = parents_per_generation[0]  # mutate calls while making generation 1 (redraws of a repeat included)
+    assert set(first) == set(initial)
+    assert all(first.count(arch) >= 24 for arch in random_half)  # the random half has children too
+    assert len(set(parents_per_generation[1])) == 40  # generation 2: from the kept 40 only
+    assert batches[2] + result.rejected == 40 * 24  # (a few children of the best could not be made new)
 
 
 def test_adaptive_mutation_is_gentlest_for_the_best_parent():

@@ -15,8 +15,8 @@ Stage 2, constrained iterative optimisation, T iterations:
     accuracy at epoch e. Fit the accuracy head with Huber loss (delta 1): 50 epochs with the encoder frozen, then
     50 unfrozen at a lower lr.
 Stage 3, predictor-based evolution, per resource constraint (several in one call, one predictor): 100 initial =
-    50 best of stage 2 + 50 random; 24 children per parent within the constraint; keep the top 40; stop when the
-    best predicted score saturates.
+    50 best of stage 2 + 50 random, every one a parent; 24 children per parent within the constraint; keep the top
+    40 of parents + children; stop when the best predicted score saturates.
 Final training of each found pair with its recipe (EMA on; optionally distillation 0.8 KD + 0.2 CE from the
     largest found model).
 
@@ -99,8 +99,8 @@ class NARSConfig:
     flops_max: float | None = None  # search. None: the pool's minimum / the largest FLOPs constraint (or pool max)
     population: int = 100  # FBNetV3 appendix: first generation 100 ...
     from_history: int = 50  # ... = 50 best of stage 2 + 50 random
-    children_per_parent: int = 24  # FBNetV3 appendix: 24 children per candidate
-    keep: int = 40  # FBNetV3 appendix: top 40 kept
+    children_per_parent: int = 24  # FBNetV3 appendix: 24 children per candidate (generation 1: all 100, 2,400)
+    keep: int = 40  # FBNetV3 appendix: top 40 of parents + children kept (after generation 1's children)
     patience: int = 3  # stop after this many generations without improvement (interpretation of "saturates")
     max_generations: int = 100  # safety cap (interpretation)
     final_epochs: int = 150  # final training of each found pair (interpretation: same length as `epochs`)

@@ -5,9 +5,10 @@ Stage 3 (sec. 3.3 / appendix) is
 
 An adaptive genetic algorithm (Srinivas & Patnaik 1994) over `Arch` values scored by a cheap function (the NARS
 accuracy predictor): the first generation holds the best candidates measured so far plus random ones (100 = 50 + 50),
-each generation mutates every parent into 24 children *within the constraint*, scores them, and keeps the top 40
-(elitist: parents compete with their children); it stops when the best score stops improving. Pure: no training;
-randomness only from the `np.random.Generator` passed in. CPU seconds per constraint.
+each generation mutates every parent into 24 children *within the constraints*, scores them, and keeps the top 40
+(elitist: parents compete with their children); it stops when the best score stops improving. Every one of the 100
+initial candidates has children (2,400 in the first generation); the cut to 40 comes after. Pure: no training;
+randomness only from the `np.random.Generator` passed in. CPU seconds per search.
 """
 
 from __future__ import annotations
@@ -121,8 +122,8 @@ def early_stop_epoch(curves: np.ndarray, threshold: float = 0.92, kind: str = "k
 class EvolutionConfig:
     population: int = 100  # FBNetV3 appendix: initial generation of 100 ...
     from_history: int = 50  # ... = 50 best candidates of constrained iterative optimisation + 50 random
-    children_per_parent: int = 24  # FBNetV3 appendix: 24 children per candidate
-    keep: int = 40  # FBNetV3 appendix: top 40 go to the next generation
+    children_per_parent: int = 24  # FBNetV3 appendix: 24 children per candidate (all 100 initial ones: 2,400)
+    keep: int = 40  # FBNetV3 appendix: top 40 of parents + children go to the next generation
     patience: int = 3  # "terminate when the improvement saturates" (interpretation: 3 generations without gain)
     tolerance: float = 1e-4  # a gain of the best score above this counts as improvement (accuracy fraction)
     max_generations: int = 100  # a safety cap (interpretation)
@@ -192,7 +193,10 @@ def mutation_counts(scores: np.ndarray, n_mutable: int, rng: np.random.Generator
 def evolve(space: Space, score: Scorer, feasible: Feasible, initial: Sequence[Arch], rng: np.random.Generator,
            config: EvolutionConfig | None = None,
            on_generation: Callable[[int, float, int], None] | None = None) -> EvolutionResult:
-    """Run the genetic search from `initial`; `on_generation(generation, best_score, population_size)`."""
+    """Run the genetic search from `initial`; `on_generation(generation, best_score, population_size)`.
+
+    Generation 0 is the whole initial population (best first): every initial candidate is a parent of the first
+    generation's children; only then are the top `keep` of parents + children kept."""
     config = config or EvolutionConfig()
     population = [a for a in dict.fromkeys(initial) if feasible(a)]
     if not population:
@@ -200,14 +204,15 @@ def evolve(space: Space, score: Scorer, feasible: Feasible, initial: Sequence[Ar
     scores = np.asarray(score(population), dtype=np.float64)
     scored = len(population)
     seen: set[Arch] = set(population)
-    order = np.argsort(-scores, kind="stable")[:config.keep]
+    order = np.argsort(-scores, kind="stable")
     parents, parent_scores = [population[i] for i in order], scores[order]
     history = [float(parent_scores[0])]
     if on_generation is not None:
         on_generation(0, history[-1], len(parents))
     n_mutable = sum(1 for c in space.choices.values() if c.cardinality > 1)
     if n_mutable == 0:
-        return EvolutionResult(parents[0], history[0], parents, parent_scores, history, scored)
+        return EvolutionResult(parents[0], history[0], parents[:config.keep], parent_scores[:config.keep], history,
+                               scored)
     stalled, rejected = 0, 0
     for generation in range(1, config.max_generations + 1):
         counts = mutation_counts(parent_scores, n_mutable, rng, config)
@@ -222,13 +227,12 @@ def evolve(space: Space, score: Scorer, feasible: Feasible, initial: Sequence[Ar
                         break
                 else:
                     rejected += 1
-        if children:
-            child_scores = np.asarray(score(children), dtype=np.float64)
-            scored += len(children)
-            pool = parents + children
-            pool_scores = np.concatenate([parent_scores, child_scores])
-            order = np.argsort(-pool_scores, kind="stable")[:config.keep]
-            parents, parent_scores = [pool[i] for i in order], pool_scores[order]
+        child_scores = np.asarray(score(children), dtype=np.float64) if children else np.empty(0)
+        scored += len(children)
+        pool = parents + children
+        pool_scores = np.concatenate([parent_scores, child_scores])
+        order = np.argsort(-pool_scores, kind="stable")[:config.keep]  # elitist: parents compete with children
+        parents, parent_scores = [pool[i] for i in order], pool_scores[order]
         best = float(parent_scores[0])
         stalled = stalled + 1 if best - history[-1] <= config.tolerance else 0
         history.append(best)
