@@ -1,7 +1,8 @@
 """archsearch: neural architecture search on PyTorch.
 
 ``archsearch.run("greedynas", preset="quick")`` runs a search in ``runs/<name>/``; ``archsearch.resume(run_dir)``
-continues one. Names are imported on first use, so ``import archsearch`` stays cheap (no torch until needed).
+continues one; ``archsearch.retrain(arch, space=..., data=..., epochs=..., seeds=...)`` trains an architecture from
+scratch and reports its test accuracy. Names are imported on first use, so ``import archsearch`` stays cheap (no torch until needed).
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ _EXPORTS = {
     "load_dataset": "archsearch.data", "parse_constraint": "archsearch.cost",
     "Experiment": "archsearch.experiment", "make_report": "archsearch.report", "export_run": "archsearch.export",
     "load_exported": "archsearch.export",
+    "retrain": "archsearch.experiment.retrain", "final_tasks": "archsearch.experiment.retrain",
+    "summarise_final": "archsearch.experiment.retrain", "FinalResult": "archsearch.experiment.retrain",
 }
 
 

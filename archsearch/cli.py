@@ -433,15 +433,16 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    import torch
-
-    from archsearch.data.datasets import load_dataset
-    from archsearch.data.splits import make_splits
-    from archsearch.export import build_model, read_arch_document, save_model
-    from archsearch.train import Recipe, evaluate, resolve_device, train
+    """Retrain an arch file from scratch (`archsearch.retrain`) and report its test accuracy."""
+    from archsearch.experiment.checkpoint import atomic_write_text
+    from archsearch.experiment.retrain import retrain
+    from archsearch.export import read_arch_document, save_model, space_of
+    from archsearch.train import Recipe
 
     if args.epochs < 1:
         raise UsageError(f"--epochs must be >= 1, got {args.epochs}")
+    if args.val_size < 0:
+        raise UsageError(f"--val-size must be >= 0, got {args.val_size}")
     doc = read_arch_document(args.arch, space=args.space,
                              space_options=parse_assignments(args.space_options, "--space-option"))
     recipe_fields: dict[str, Any] = {}
@@ -452,30 +453,42 @@ def cmd_train(args: argparse.Namespace) -> int:
     source = doc.get("source") or {}
     data = args.data or source.get("data") or "fashion-mnist"
     data_dir = args.data_dir or source.get("data_dir")
-    model, search_space = build_model(doc, seed=args.seed)
-    recipe_of = getattr(search_space, "recipe_of", None)  # a joint arch x recipe space (FBNetV3): its searched recipe
-    searched = recipe_of(search_space.space.validate(doc["arch"])).to_dict() if callable(recipe_of) else {}
-    recipe = Recipe.from_dict({**searched, **recipe_fields})
-    splits = make_splits(load_dataset(data, data_dir=data_dir), val_size=args.val_size, small_val_size=0,
-                         seed=args.seed)
-    if tuple(splits.input_shape) != tuple(search_space.input_shape):
-        raise UsageError(f"data {data!r} has images of shape {tuple(splits.input_shape)} but the arch's space expects "
-                         f"{tuple(search_space.input_shape)}; pass the space option that matches (--space-option)")
-    device = resolve_device(args.device)
-    print(f"training {doc['space']} arch for {args.epochs} epochs on {data} ({len(splits.train)} images) on {device}")
+    split = {"val_size": args.val_size, "small_val_size": 0, "seed": args.seed}
+    train_images = _training_images(data, data_dir, split)
+    print(f"training {doc['space']} arch for {args.epochs} epochs on {data} ({train_images} images)"
+          f"{' on ' + args.device if args.device else ''}")
     with _epoch_bar("train", args.epochs) as advance:
-        train(model, splits, recipe, args.epochs, device=device,
-              generator=torch.Generator().manual_seed(args.seed), on_epoch=lambda epoch, m: advance(m))
-    _, test_accuracy = evaluate(model, splits.test, device=device)
-    print(f"test accuracy: {100 * test_accuracy:.2f}% ({len(splits.test)} test images)")
+        final = retrain(doc["arch"], space=doc["space"], space_options=doc.get("space_options"), data=data,
+                        data_dir=data_dir, split=split, epochs=args.epochs, seeds=[args.seed], recipe=recipe_fields,
+                        device=args.device, keep_weights=bool(args.out),
+                        on_epoch=lambda seed, epoch, metrics: advance(metrics))
+    if final.test_accuracy is None:
+        raise ArchsearchError(f"training failed: {final.errors[0]}")
+    print(f"test accuracy: {100 * final.test_accuracy:.2f}% ({_test_images(data, data_dir)} test images, "
+          f"{final.seconds:.1f} s)")
     if args.out:
+        search_space = space_of(doc)
+        model = search_space.build(search_space.space.validate(doc["arch"]))
+        model.load_state_dict(final.weights[0])
         files = save_model(model, args.out, search_space.input_shape, [])
         doc = {**doc, "weights": "trained",
-               "retrained": {"epochs": args.epochs, "data": data, "seed": args.seed, "recipe": recipe.to_dict(),
-                             "test_accuracy": test_accuracy}}
-        (args.out / "arch.json").write_text(json.dumps(doc, indent=1) + "\n", encoding="utf-8")
+               "retrained": {"epochs": args.epochs, "data": data, "seed": args.seed, "recipe": final.recipe,
+                             "test_accuracy": final.test_accuracy}}
+        atomic_write_text(args.out / "arch.json", json.dumps(doc, indent=1) + "\n")
         print(f"wrote {args.out / 'arch.json'} and {files['state_dict']}")
     return 0
+
+
+def _training_images(data: str, data_dir: str | None, split: dict[str, Any]) -> int:
+    from archsearch.train.task import cached_splits
+
+    return len(cached_splits(data, data_dir, split).train)
+
+
+def _test_images(data: str, data_dir: str | None) -> int:
+    from archsearch.train.task import cached_dataset
+
+    return len(cached_dataset(data, data_dir).y_test)
 
 
 class _epoch_bar:

@@ -17,6 +17,7 @@ class LocalExecutor:
     locally is deterministic (with Ray the finishing order depends on the workers)."""
 
     workers = 1
+    in_process = True  # tasks share the driver's process: their CPU time is the driver's own
 
     def submit(self, fn: Callable[..., Any], *args: Any) -> _Handle:
         return _Handle(fn, args)

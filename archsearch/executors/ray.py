@@ -20,6 +20,8 @@ def _call(fn: Callable[..., Any], *args: Any) -> Any:
 
 
 class RayExecutor:
+    in_process = False  # tasks run in worker processes: their CPU time is reported back in their results
+
     def __init__(self, *, workers: int | None = None, address: str | None = None, gpus_per_task: float = 0.0,
                  log: Callable[[str], None] | None = None) -> None:
         try:

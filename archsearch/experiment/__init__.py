@@ -2,7 +2,8 @@
 
 from archsearch.experiment.checkpoint import CheckpointStore
 from archsearch.experiment.ledger import OptunaLedger, TrialRecord
+from archsearch.experiment.retrain import FinalResult, final_tasks, retrain, summarise_final
 from archsearch.experiment.run import Experiment, RunSettings, SimulatedCrash, resume, run
 
-__all__ = ["CheckpointStore", "Experiment", "OptunaLedger", "RunSettings", "SimulatedCrash", "TrialRecord", "resume",
-           "run"]
+__all__ = ["CheckpointStore", "Experiment", "FinalResult", "OptunaLedger", "RunSettings", "SimulatedCrash",
+           "TrialRecord", "final_tasks", "resume", "retrain", "run", "summarise_final"]

@@ -60,6 +60,7 @@ class EvalResult:
     error: str | None = None
     val_loss: float | None = None
     weights: dict[str, torch.Tensor] | None = None  # the trained state_dict, when asked for (`keep_weights`)
+    cpu_seconds: float = 0.0  # CPU time of the process that ran the task (all its threads), measured there
 
 
 @contextlib.contextmanager
@@ -102,7 +103,7 @@ def run_eval_task(task: EvalTask, on_epoch: Callable[[int, dict[str, float | Non
     """
     from archsearch.spaces import create_space  # lazy: spaces import torch modules of every built-in space
 
-    start = time.perf_counter()
+    start, cpu_start = time.perf_counter(), time.process_time()
     previous_threads = torch.get_num_threads()
     if task.threads > 0:
         torch.set_num_threads(task.threads)
@@ -132,12 +133,13 @@ def run_eval_task(task: EvalTask, on_epoch: Callable[[int, dict[str, float | Non
                   on_epoch=record)
         except DivergedError as err:
             return EvalResult(history, None, None, int(cost.macs), int(cost.params), time.perf_counter() - start,
-                              diverged=True, error=str(err))
+                              diverged=True, error=str(err), cpu_seconds=time.process_time() - cpu_start)
         last = history[-1] if history else {}
         test_accuracy = evaluate(model, splits.test, device=device)[1] if task.test else None
         weights = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()} if keep_weights else None
         return EvalResult(history, last.get("val_accuracy"), test_accuracy, int(cost.macs), int(cost.params),
-                          time.perf_counter() - start, val_loss=last.get("val_loss"), weights=weights)
+                          time.perf_counter() - start, val_loss=last.get("val_loss"), weights=weights,
+                          cpu_seconds=time.process_time() - cpu_start)
     finally:
         torch.set_num_threads(previous_threads)
 
