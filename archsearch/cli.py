@@ -49,6 +49,14 @@ def build_parser() -> argparse.ArgumentParser:
     resume.add_argument("run", help="run name or directory")
     resume.add_argument("--runs-dir")
 
+    compare = sub.add_parser("compare", help="which method wins here: searches at equal CPU cost, every winner "
+                             "retrained from scratch and judged against random archs",
+                             description="A study: every method searches the same space, data and constraints at "
+                             "the same search CPU-seconds; each chosen net and K random nets are retrained with "
+                             "one recipe and compared on the test set. Continue a killed study with: "
+                             f"{PROG} resume STUDY.")
+    add_compare_arguments(compare)
+
     ls = sub.add_parser("ls", help="list runs")
     ls.add_argument("--runs-dir")
 
@@ -135,6 +143,40 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config", type=Path, metavar="FILE.yaml", help="run config file; flags override it")
     parser.add_argument("--set", dest="overrides", action="append", metavar="FIELD=VALUE",
                      help="set a field of the method's config (repeatable)")
+
+
+def add_compare_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--methods", required=True, help="comma-separated, e.g. random,spos,greedynas,darts")
+    parser.add_argument("--space", help="the common space every method searches (default: mobilenet)")
+    parser.add_argument("--data", help="dataset (as for run)")
+    parser.add_argument("--data-dir")
+    parser.add_argument("--preset", choices=PRESETS, help="sizes of searches and judgement (default: quick)")
+    parser.add_argument("--constraint", dest="constraints", action="append", metavar="EXPR",
+                        help="resource constraint, e.g. flops<=6M (repeatable)")
+    parser.add_argument("--seeds", type=int, help="search seeds per method (default 2)")
+    parser.add_argument("--cpu-budget", type=_number, help="search CPU-seconds per search (default: the median of "
+                        "the methods' preset costs, measured by a pilot search each)")
+    parser.add_argument("--budgets", type=_budgets, metavar="M=B,...", help="fixed budgets in each method's own "
+                        "unit (e.g. random=16,spos=0.5), instead of calibrating them to --cpu-budget")
+    parser.add_argument("--final-epochs", type=int, help="epochs of the from-scratch retraining (default by preset)")
+    parser.add_argument("--retrain-seeds", type=int, help="retraining seeds per chosen net (default by preset)")
+    parser.add_argument("--random-archs", type=int, help="K random nets for the baseline distribution")
+    parser.add_argument("--executor", choices=EXECUTORS)
+    parser.add_argument("--workers", type=int)
+    parser.add_argument("--ray-address")
+    parser.add_argument("--device")
+    parser.add_argument("--name", help="study name (default: study-date)")
+    parser.add_argument("--runs-dir", help="where the study directory goes (default: ./runs)")
+
+
+def _budgets(text: str) -> dict[str, float]:
+    budgets = {}
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        method, sep, value = part.partition("=")
+        if not sep:
+            raise argparse.ArgumentTypeError(f"{part!r} is not METHOD=BUDGET")
+        budgets[method.strip()] = _number(value.strip())
+    return budgets
 
 
 def _number(text: str) -> int | float:
@@ -350,10 +392,37 @@ def _run_dir_of(result: Any, name: str | None, runs_dir: str | None) -> Path | N
     return runs[0].run_dir if runs else None
 
 
+def cmd_compare(args: argparse.Namespace) -> int:
+    from archsearch.experiment.study import compare
+
+    keys = ("space", "data", "data_dir", "preset", "constraints", "seeds", "cpu_budget", "budgets", "final_epochs",
+            "retrain_seeds", "random_archs", "executor", "workers", "ray_address", "device", "name")
+    options = {k: getattr(args, k) for k in keys if getattr(args, k) is not None}
+    document = compare(args.methods, runs_dir=args.runs_dir, quiet=not _progress_enabled(), **options)
+    _print_study(document, args.runs_dir)
+    return 0
+
+
+def _print_study(document: dict[str, Any], runs_dir: str | None) -> None:
+    from archsearch.experiment.study import COMPARE_MD, print_table
+    from archsearch.report._runs import default_runs_dir
+
+    print_table(document)
+    directory = (Path(runs_dir) if runs_dir else default_runs_dir()) / document["study"]
+    print(f"study directory: {directory}  (table: {directory / COMPARE_MD})")
+
+
 def cmd_resume(args: argparse.Namespace) -> int:
     import archsearch.api as api
+    from archsearch.experiment.study import is_study, resume_study
     from archsearch.report import open_run
+    from archsearch.report._runs import default_runs_dir
 
+    for candidate in (Path(args.run), (Path(args.runs_dir) if args.runs_dir else default_runs_dir()) / args.run):
+        if is_study(candidate):
+            document = resume_study(candidate, quiet=not _progress_enabled())
+            _print_study(document, str(candidate.parent))
+            return 0
     record = open_run(args.run, args.runs_dir)
     result = api.resume(record.run_dir)
     _print_finished(result, record.run_dir)
@@ -670,7 +739,7 @@ def _dispatch(argv: list[str]) -> int:
     args = parser.parse_args(argv)
     if args.command == "latency":
         return cmd_latency_build(args)
-    return {"resume": cmd_resume, "ls": cmd_ls, "show": cmd_show, "report": cmd_report, "export": cmd_export,
+    return {"compare": cmd_compare, "resume": cmd_resume, "ls": cmd_ls, "show": cmd_show, "report": cmd_report, "export": cmd_export,
             "train": cmd_train}[args.command](args)
 
 

@@ -1,0 +1,569 @@
+"""`archsearch compare`: which method wins on *your* problem, and does it beat random search at the same cost?
+
+A study is a run of runs, in ``runs/<study>/``:
+
+    validate every method on the common space, data and constraints         (nothing is created on bad input)
+    pilot:    each method searches once with a fraction of its preset budget; its search CPU-seconds per budget
+              unit give the budget that costs the study's CPU-seconds target (cost taken as proportional)
+    search:   each method x each seed searches at that budget            -> runs/<study>/runs/<method>-s<seed>/
+    random:   K architectures drawn uniformly under the same constraints   (the random baseline's distribution)
+    judge:    every chosen arch and every random arch is retrained from scratch with ONE fixed recipe for E epochs
+              on the training split (the chosen ones with R seeds each), through the executor; test accuracy
+    analyse:  mean +- 95% t-interval, MACs, params, search CPU-seconds, percentile of the chosen nets within the
+              random distribution, and a one-sided Mann-Whitney U test against it
+
+The budget unit is **search CPU-seconds** (process CPU time of the search, excluding any retraining): the one
+quantity every method spends, whatever its own budget knob (epochs of a supernet, evaluated candidates, predictor
+iterations). Searches and retraining jobs are recorded by key (ordinary runs; the study's ledger), so
+`resume_study` continues a killed study without repeating finished work or duplicating trials.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as _dt
+import json
+import math
+import time
+from pathlib import Path
+from typing import Any, Callable, Mapping, Sequence
+
+import numpy as np
+import yaml
+
+from archsearch.errors import ConfigError, UsageError
+from archsearch.experiment.checkpoint import atomic_write_text
+
+STUDY_FILE = "study.yaml"
+STATE_FILE = "study_state.json"
+COMPARE_JSON = "compare.json"
+COMPARE_MD = "compare.md"
+COMPARE_PNG = "compare.png"
+
+# The judgement's sizes per preset (sizes only: the protocol is the same everywhere).
+JUDGE_PRESETS: dict[str, dict[str, Any]] = {
+    # paper: the papers retrain found nets for hundreds of epochs on GPUs; 30 epochs keep a study of 8 methods
+    # feasible while ranking nets by trained accuracy (interpretation, not a paper value)
+    "paper": {"final_epochs": 30, "retrain_seeds": 3, "random_archs": 50},
+    # quick: Fashion-MNIST on 2 CPU cores, the whole 8-method study in about 90 minutes
+    "quick": {"final_epochs": 1, "retrain_seeds": 2, "random_archs": 16},
+    "smoke": {"final_epochs": 3, "retrain_seeds": 2, "random_archs": 6},
+}
+PILOT_FRACTION = 0.5  # the pilot's share of the preset budget
+
+
+@dataclasses.dataclass
+class StudySettings:
+    """Everything that defines a study; written to study.yaml, read back by `resume_study`."""
+
+    name: str
+    methods: list[str]
+    space: str = "mobilenet"  # the common space every method searches, so the study compares methods
+    preset: str = "quick"
+    data: str = "fashion-mnist"
+    data_dir: str | None = None
+    constraints: list[str] = dataclasses.field(default_factory=list)
+    seeds: int = 2  # search seeds 0 .. seeds-1, the same for every method
+    cpu_budget: float | None = None  # search CPU-seconds per search; None: the median of the methods' preset costs
+    budgets: dict[str, float] = dataclasses.field(default_factory=dict)  # method -> budget, skips its calibration
+    final_epochs: int | None = None  # E; None: JUDGE_PRESETS
+    retrain_seeds: int | None = None  # R retraining seeds per chosen arch; None: JUDGE_PRESETS
+    random_archs: int | None = None  # K uniform draws under the constraints; None: JUDGE_PRESETS
+    recipe: dict[str, Any] = dataclasses.field(default_factory=dict)  # the one judging recipe (Recipe fields)
+    executor: str = "local"
+    workers: int | None = None
+    ray_address: str | None = None
+    device: str | None = None
+
+    def judge(self, key: str) -> int:
+        value = getattr(self, key)
+        return int(JUDGE_PRESETS[self.preset][key] if value is None else value)
+
+
+# -- validation --------------------------------------------------------------------------------------------------------
+def resolve_study(methods: Sequence[str] | str, *, name: str | None = None, **options: Any) -> StudySettings:
+    """Check every input before anything is created (one clear error naming what is wrong)."""
+    from archsearch.experiment.run import resolve_settings
+    from archsearch.methods import PRESET_NAMES
+    from archsearch.train.recipe import Recipe
+
+    if isinstance(methods, str):
+        methods = [m.strip() for m in methods.split(",") if m.strip()]
+    methods = list(dict.fromkeys(methods))
+    if not methods:
+        raise UsageError("compare needs at least one method (--methods random,spos,...)")
+    fields = {f.name for f in dataclasses.fields(StudySettings)}
+    unknown = sorted(set(options) - fields)
+    if unknown:
+        from archsearch.errors import unknown_name
+
+        raise unknown_name("compare option", unknown[0], sorted(fields - {"name", "methods"}))
+    if isinstance(options.get("constraints"), str):
+        options["constraints"] = [options["constraints"]]
+    options = {k: v for k, v in options.items() if v is not None}
+    name = name or f"study-{_dt.datetime.now().strftime('%Y%m%d-%H%M%S')}"
+    settings = StudySettings(name=name, methods=methods, **options)
+    if settings.preset not in PRESET_NAMES:
+        from archsearch.errors import unknown_name
+
+        raise unknown_name("preset", settings.preset, PRESET_NAMES)
+    for key, low in (("seeds", 1), ("final_epochs", 1), ("retrain_seeds", 1), ("random_archs", 2)):
+        value = settings.seeds if key == "seeds" else settings.judge(key)
+        if isinstance(value, bool) or int(value) != value or value < low:
+            raise ConfigError(f"compare {key}={value!r} is invalid: must be an integer >= {low}")
+    if settings.cpu_budget is not None and not (0 < float(settings.cpu_budget) < math.inf):
+        raise ConfigError(f"compare cpu_budget={settings.cpu_budget!r} is invalid: must be a positive number")
+    Recipe.from_dict(settings.recipe)  # unknown or bad recipe fields fail here
+    for method, budget in settings.budgets.items():
+        if method not in methods:
+            raise ConfigError(f"compare budgets name {method!r}, which is not among --methods {methods}")
+        if isinstance(budget, bool) or not isinstance(budget, (int, float)) or not 0 < budget < math.inf:
+            raise ConfigError(f"compare budget of {method} = {budget!r} is invalid: must be a positive number")
+    for method in methods:  # each method on the common space: an unfit method is named now, not mid-study
+        resolve_settings(method, **_run_options(settings, seed=0, name=f"{method}-s0"))
+    _random_space(settings)  # an impossible constraint fails now
+    return settings
+
+
+def _run_options(settings: StudySettings, *, seed: int, name: str, budget: float | None = None) -> dict[str, Any]:
+    return {"space": settings.space, "preset": settings.preset, "data": settings.data, "data_dir": settings.data_dir,
+            "constraints": list(settings.constraints), "seed": seed, "executor": settings.executor,
+            "workers": settings.workers, "ray_address": settings.ray_address, "device": settings.device,
+            "name": name, "budget": budget, **_no_final_training()}
+
+
+def _no_final_training() -> dict[str, Any]:
+    """The study judges every chosen arch itself, so its searches skip their own final retraining (when the run
+    layer offers one)."""
+    import inspect
+
+    from archsearch.experiment.run import resolve_settings
+
+    return {"final_epochs": 0} if "final_epochs" in inspect.signature(resolve_settings).parameters else {}
+
+
+# -- the study -----------------------------------------------------------------------------------------------------------
+class Study:
+    """One study directory: its settings, its progress file and the ordinary runs inside it."""
+
+    def __init__(self, settings: StudySettings, directory: Path, *, log: Callable[[str], None] | None = None) -> None:
+        self.settings = settings
+        self.dir = Path(directory)
+        self.runs_dir = self.dir / "runs"
+        self.state: dict[str, Any] = _read_json(self.dir / STATE_FILE) or {"pilots": {}, "searches": {}}
+        self._log = log or (lambda message: None)
+
+    def log(self, message: str) -> None:
+        line = f"{_dt.datetime.now().isoformat(timespec='seconds')} {message}"
+        with open(self.dir / "log.txt", "a", encoding="utf-8") as handle:
+            handle.write(line + "\n")
+        self._log(message)
+
+    def _save_state(self) -> None:
+        atomic_write_text(self.dir / STATE_FILE, json.dumps(self.state, indent=1, sort_keys=True) + "\n")
+
+    # -- stages ---------------------------------------------------------------------------------------------------
+    def execute(self) -> dict[str, Any]:
+        target = self._budget_target()
+        for method in self.settings.methods:
+            budget = self._budget_for(method, target)
+            for seed in range(self.settings.seeds):
+                self._search(method, seed, budget)
+        space = _random_space(self.settings)
+        results = self._judge(space)
+        document = analyse(self.settings, self.state, results, target,
+                           cost_of=lambda arch: space.cost(space.space.validate(arch)))
+        write_outputs(self.dir, document)
+        self.log(f"study {self.settings.name} finished: {self.dir / COMPARE_MD}")
+        return document
+
+    def _pilot(self, method: str) -> dict[str, Any]:
+        """One short search at a fraction of the preset budget: CPU-seconds per budget unit."""
+        done = self.state["pilots"].get(method)
+        if done is not None:
+            return done
+        field, preset_budget = _budget_field(method, self.settings.preset)
+        budget = _round_budget(preset_budget * PILOT_FRACTION, preset_budget)
+        outcome = self._run(method, 0, budget, name=f"pilot-{method}")
+        done = {"budget_field": field, "preset_budget": preset_budget, "budget": budget,
+                "cpu_seconds": outcome["cpu_seconds"]}
+        self.state["pilots"][method] = done
+        self._save_state()
+        return done
+
+    def _budget_target(self) -> float | None:
+        """The study's CPU-seconds per search: given, or the median of the methods' estimated preset costs (None
+        when every method's budget is given)."""
+        if self.settings.cpu_budget is not None:
+            return float(self.settings.cpu_budget)
+        calibrated = [m for m in self.settings.methods if m not in self.settings.budgets]
+        if not calibrated:
+            return None
+        estimates = []
+        for method in calibrated:
+            pilot = self._pilot(method)
+            estimates.append(pilot["cpu_seconds"] * pilot["preset_budget"] / pilot["budget"])
+        return float(np.median(estimates))
+
+    def _budget_for(self, method: str, target: float | None) -> float:
+        """The method's budget (its own unit) that costs `target` CPU-seconds, cost taken as proportional to the
+        budget. The pilots' figures are kept in study_state.json, so a resumed study uses the same budgets."""
+        if method in self.settings.budgets:
+            return float(self.settings.budgets[method])
+        assert target is not None
+        pilot = self._pilot(method)
+        per_unit = max(pilot["cpu_seconds"], 1e-6) / pilot["budget"]
+        return _round_budget(target / per_unit, pilot["preset_budget"])
+
+    def _search(self, method: str, seed: int, budget: float) -> dict[str, Any]:
+        key = f"{method}-s{seed}"
+        done = self.state["searches"].get(key)
+        if done is not None:
+            return done
+        outcome = self._run(method, seed, budget, name=key)
+        done = {"method": method, "seed": seed, "budget": budget, **outcome}
+        self.state["searches"][key] = done
+        self._save_state()
+        return done
+
+    def _run(self, method: str, seed: int, budget: float, *, name: str) -> dict[str, Any]:
+        """An ordinary run inside the study: started, resumed if a previous session left it unfinished, or read."""
+        from archsearch.experiment.run import CONFIG_FILE, RESULT_FILE, resume, run
+
+        run_dir = self.runs_dir / name
+        started = time.process_time()
+        if not (run_dir / RESULT_FILE).is_file():
+            if (run_dir / CONFIG_FILE).is_file():
+                self.log(f"resuming {name}")
+                resume(run_dir, quiet=True)
+            else:
+                self.log(f"searching {name} ({method}, seed {seed}, budget {budget:g})")
+                run(method, runs_dir=self.runs_dir, quiet=True, **_run_options(self.settings, seed=seed, name=name,
+                                                                               budget=budget))
+        measured = time.process_time() - started
+        result = json.loads((run_dir / RESULT_FILE).read_text(encoding="utf-8"))
+        search = result.get("search") or {}
+        cpu = search.get("cpu_seconds")
+        best = result["best"]
+        return {"run": str(run_dir.relative_to(self.dir)), "arch": best["arch"],
+                "objectives": best.get("objectives") or {},
+                "cpu_seconds": float(cpu if cpu is not None else measured),
+                "wall_seconds": float(search.get("seconds") or result.get("seconds_this_session") or 0.0)}
+
+    # -- judgement ------------------------------------------------------------------------------------------------
+    def _judge(self, space: Any) -> dict[str, float]:
+        """Retrain every chosen arch (R seeds) and the K random archs (one seed each); key -> test accuracy."""
+        from archsearch.experiment.ledger import OptunaLedger, sqlite_url
+        from archsearch.executors import create_executor
+
+        ledger = OptunaLedger(sqlite_url(self.dir / "ledger.db"), self.settings.name, spaces=[space.space],
+                              cost=space.cost)
+        jobs = self._jobs(space)
+        results: dict[str, float] = {}
+        pending = []
+        for key, (arch, task) in jobs.items():
+            record = ledger.find(key)
+            if record is not None and record.state == "complete":
+                results[key] = float(record.values["accuracy"])
+            else:
+                pending.append((key, arch, task))
+        if not pending:
+            return results
+        self.log(f"retraining {len(pending)} of {len(jobs)} nets from scratch ({self.settings.judge('final_epochs')}"
+                 " epochs each, one fixed recipe)")
+        executor = create_executor(self.settings.executor, workers=self.settings.workers,
+                                   address=self.settings.ray_address, log=self.log)
+        from archsearch.train.task import run_eval_task
+
+        try:
+            handles = {}
+            for key, arch, task in pending:
+                trial = ledger.start(arch, key=key, phase="judge", attrs={"kind": "test acc.",
+                                                                          "epochs": task.epochs, "seed": task.seed})
+                handles[executor.submit(run_eval_task, task)] = (key, trial)
+            while handles:
+                handle, outcome = executor.wait_any(list(handles))
+                key, trial = handles.pop(handle)
+                if isinstance(outcome, BaseException) or outcome.test_accuracy is None:
+                    reason = str(outcome) if isinstance(outcome, BaseException) else (outcome.error or "diverged")
+                    ledger.fail(trial, reason)
+                    self.log(f"retraining {key} failed: {reason}")
+                    continue
+                ledger.complete(trial, {"accuracy": float(outcome.test_accuracy), "macs": float(outcome.macs),
+                                        "params": float(outcome.params)}, {"seconds": outcome.seconds})
+                results[key] = float(outcome.test_accuracy)
+        finally:
+            executor.shutdown()
+        return results
+
+    def _jobs(self, space: Any) -> dict[str, tuple[Any, Any]]:
+        """key -> (arch, EvalTask), in a fixed order: the chosen nets, then the random ones."""
+        settings = self.settings
+        epochs, seeds = settings.judge("final_epochs"), settings.judge("retrain_seeds")
+        jobs: dict[str, tuple[Any, Any]] = {}
+        for search_key, search in sorted(self.state["searches"].items()):
+            arch = space.space.validate(search["arch"])
+            for r in range(seeds):
+                jobs[f"chosen/{search_key}/r{r}"] = (arch, self._task(arch, seed=1000 + r))
+        for k, arch in enumerate(random_archs(settings, space)):
+            jobs[f"random/{k}"] = (arch, self._task(arch, seed=1000 + k))
+        return jobs
+
+    def _task(self, arch: Any, *, seed: int) -> Any:
+        from archsearch.train.task import EvalTask
+
+        spec = self.state["run_spec"]
+        return EvalTask(space=spec["space"]["name"], space_options=dict(spec["space"]["options"]), arch=arch.to_dict(),
+                        recipe=dict(self.settings.recipe), epochs=self.settings.judge("final_epochs"),
+                        data=spec["data"], data_dir=spec["data_dir"], split=dict(spec["split"]), seed=seed,
+                        device=self.settings.device, test=True)
+
+
+def _random_space(settings: StudySettings) -> Any:
+    """The common space as its runs build it (options resolved against the data), with the constraints checked."""
+    from archsearch.experiment.run import resolve_settings
+    from archsearch.spaces import create_space
+
+    resolved = resolve_settings(settings.methods[0], **_run_options(settings, seed=0, name="probe"))
+    space = create_space(resolved.space["name"], **resolved.space["options"])
+    random_archs(settings, space, count=1)
+    return space
+
+
+def random_archs(settings: StudySettings, space: Any, count: int | None = None) -> list[Any]:
+    """K uniform draws under the study's constraints (rejection sampling), the same for every study seed 0."""
+    from archsearch.cost.constraints import parse_constraints
+    from archsearch.spaces import cost_predicate
+
+    constraints = parse_constraints(settings.constraints)
+    within = cost_predicate(space, constraints) if constraints else None
+    rng = np.random.default_rng([20, 24, 1])  # fixed: the baseline distribution is part of the protocol
+    return [space.space.sample(rng, where=within) for _ in range(count or settings.judge("random_archs"))]
+
+
+def _budget_field(method: str, preset: str) -> tuple[str, float]:
+    from archsearch.methods import make_config, method_config
+
+    config_cls = method_config(method)
+    field = getattr(config_cls, "BUDGET_FIELD", None)
+    if field is None:
+        raise ConfigError(f"method {method!r} has no single budget field, so compare cannot scale its search")
+    return field, float(getattr(make_config(method, preset), field))
+
+
+def _round_budget(value: float, like: float) -> float:
+    """A budget of the same kind as the preset's: a whole number (at least 1) for whole-number budgets."""
+    if float(like).is_integer():
+        return float(max(1, int(round(value))))
+    return float(max(round(value, 3), 0.001))
+
+
+# -- analysis ------------------------------------------------------------------------------------------------------------
+def t_interval(values: Sequence[float]) -> float:
+    """Half-width of the 95% Student-t interval of the mean (0 for a single value)."""
+    from scipy import stats
+
+    n = len(values)
+    if n < 2:
+        return 0.0
+    return float(stats.t.ppf(0.975, n - 1) * np.std(values, ddof=1) / math.sqrt(n))
+
+
+def analyse(settings: StudySettings, state: Mapping[str, Any], results: Mapping[str, float],
+            target: float | None, *,
+            cost_of: Callable[[Mapping[str, Any]], Any]) -> dict[str, Any]:
+    """The study's table: per method the retrained test accuracies against the random distribution.
+
+    Significance: one-sided Mann-Whitney U (scipy.stats.mannwhitneyu, alternative="greater") of the method's
+    retrained test accuracies (every search seed x retraining seed) against the K random archs' test accuracies:
+    rank-based, so it assumes no normality of either sample.
+    """
+    from scipy import stats
+
+    random_values = [v for k, v in sorted(results.items()) if k.startswith("random/")]
+    rows = []
+    for method in settings.methods:
+        searches = [s for s in state["searches"].values() if s["method"] == method]
+        values = [v for k, v in sorted(results.items()) if k.startswith(f"chosen/{method}-s")]
+        row: dict[str, Any] = {"method": method, "test_accuracy_n": len(values),
+                               "test_accuracies": values,
+                               "search_cpu_seconds": float(np.mean([s["cpu_seconds"] for s in searches])),
+                               "search_cpu_seconds_each": [s["cpu_seconds"] for s in searches],
+                               "budget": searches[0]["budget"] if searches else None,
+                               "archs": [s["arch"] for s in searches]}
+        costs = [cost_of(s["arch"]) for s in searches]
+        row["macs"] = float(np.mean([c.macs for c in costs]))
+        row["params"] = float(np.mean([c.params for c in costs]))
+        if values:
+            mean = float(np.mean(values))
+            row["test_accuracy_mean"] = mean
+            row["test_accuracy_ci95"] = t_interval(values)
+            row["percentile_vs_random"] = (float(stats.percentileofscore(random_values, mean, kind="mean"))
+                                           if random_values else None)
+            row["p_value_vs_random"] = (float(stats.mannwhitneyu(values, random_values,
+                                                                 alternative="greater").pvalue)
+                                        if len(random_values) >= 2 else None)
+        else:
+            row.update(test_accuracy_mean=None, test_accuracy_ci95=None, percentile_vs_random=None,
+                       p_value_vs_random=None)
+        rows.append(row)
+    return {"study": settings.name, "settings": dataclasses.asdict(settings), "cpu_budget_target": target,
+            "pilots": dict(state.get("pilots", {})), "methods": rows,
+            "random": {"test_accuracies": random_values, "n": len(random_values),
+                       "mean": float(np.mean(random_values)) if random_values else None,
+                       "ci95": t_interval(random_values),
+                       "quantiles": ({q: float(np.quantile(random_values, q / 100)) for q in (10, 50, 90)}
+                                     if random_values else {})},
+            "test": "one-sided Mann-Whitney U, method's retrained test accuracies > the random archs'",
+            "finished": _dt.datetime.now().isoformat(timespec="seconds")}
+
+
+# -- output ---------------------------------------------------------------------------------------------------------------
+def _pct(value: float | None, ci: float | None = None) -> str:
+    if value is None:
+        return "-"
+    return f"{100 * value:.2f}" + (f" ± {100 * ci:.2f}" if ci is not None else "")
+
+
+def table_rows(document: Mapping[str, Any]) -> tuple[list[str], list[list[str]]]:
+    columns = ["method", "test acc. % (mean ± 95% CI)", "n", "MACs", "params", "search CPU-s",
+               "percentile vs random", "p vs random"]
+    rows = []
+    for row in document["methods"]:
+        rows.append([row["method"], _pct(row["test_accuracy_mean"], row["test_accuracy_ci95"]),
+                     str(row["test_accuracy_n"]), f"{row['macs'] / 1e6:.2f}M", f"{row['params'] / 1e3:.1f}k",
+                     f"{row['search_cpu_seconds']:.1f}",
+                     "-" if row["percentile_vs_random"] is None else f"{row['percentile_vs_random']:.0f}",
+                     "-" if row["p_value_vs_random"] is None else f"{row['p_value_vs_random']:.3f}"])
+    random = document["random"]
+    rows.append([f"random archs (K={random['n']})", _pct(random["mean"], random["ci95"]), str(random["n"]),
+                 "-", "-", "0", "-", "-"])
+    return columns, rows
+
+
+def write_outputs(directory: Path, document: Mapping[str, Any]) -> None:
+    atomic_write_text(directory / COMPARE_JSON, json.dumps(document, indent=1, allow_nan=False) + "\n")
+    columns, rows = table_rows(document)
+    settings = document["settings"]
+    lines = [f"# Study {document['study']}", "",
+             f"Methods on the `{settings['space']}` space, data `{settings['data']}`, constraints "
+             f"{settings['constraints'] or 'none'}, preset `{settings['preset']}`, search seeds {settings['seeds']}.",
+             f"Search budget: {_budget_text(document)}. Judgement: every chosen net "
+             f"and {document['random']['n']} random nets under the same constraints retrained from scratch with one "
+             "recipe, test accuracy on the official test set. p: " + document["test"] + ".", "",
+             "| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+    lines += ["| " + " | ".join(r) + " |" for r in rows]
+    lines += ["", f"![test accuracy against search CPU time]({COMPARE_PNG})", ""]
+    atomic_write_text(directory / COMPARE_MD, "\n".join(lines))
+    plot_study(document, directory / COMPARE_PNG)
+
+
+def _budget_text(document: Mapping[str, Any]) -> str:
+    target = document["cpu_budget_target"]
+    given = document["settings"]["budgets"]
+    parts = [f"{target:.0f} CPU-seconds per search (each method's budget calibrated by a pilot search)"] \
+        if target is not None else []
+    if given:
+        parts.append("given budgets " + ", ".join(f"{m}={b:g}" for m, b in given.items()))
+    return "; ".join(parts)
+
+
+def plot_study(document: Mapping[str, Any], path: Path) -> None:
+    """Test accuracy (mean, 95% CI) against search CPU-seconds; the random archs as a band (10-90%) and strip."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    random = document["random"]["test_accuracies"]
+    if random:
+        low, high = np.quantile(random, [0.1, 0.9])
+        ax.axhspan(100 * low, 100 * high, color="0.85", label="random archs, 10-90%")
+        ax.axhline(100 * float(np.median(random)), color="0.5", lw=1, ls="--", label="random archs, median")
+        ax.plot(np.zeros(len(random)), 100 * np.asarray(random), "_", color="0.4", ms=12)
+    for row in document["methods"]:
+        if row["test_accuracy_mean"] is None:
+            continue
+        ax.errorbar(row["search_cpu_seconds"], 100 * row["test_accuracy_mean"],
+                    yerr=100 * (row["test_accuracy_ci95"] or 0.0), fmt="o", capsize=4, label=row["method"])
+    ax.set_xlabel("search CPU-seconds")
+    ax.set_ylabel("test acc. (%) after retraining")
+    ax.set_title(f"study {document['study']}")
+    ax.legend(fontsize=7, loc="best")
+    fig.tight_layout()
+    path_tmp = path.with_suffix(".tmp.png")
+    fig.savefig(path_tmp, dpi=120)
+    plt.close(fig)
+    path_tmp.replace(path)
+
+
+def print_table(document: Mapping[str, Any]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    columns, rows = table_rows(document)
+    table = Table(title=f"study {document['study']}: test accuracy after retraining, against random archs")
+    for column in columns:
+        table.add_column(column)
+    for row in rows:
+        table.add_row(*row)
+    Console().print(table)
+
+
+# -- entry points ---------------------------------------------------------------------------------------------------------
+def compare(methods: Sequence[str] | str, *, runs_dir: str | Path | None = None, quiet: bool = True,
+            **options: Any) -> dict[str, Any]:
+    """Run a study (see the module docstring); returns the compare.json document."""
+    from archsearch.experiment.run import default_runs_dir
+
+    settings = resolve_study(methods, **options)
+    root = Path(runs_dir) if runs_dir is not None else default_runs_dir()
+    directory = root / settings.name
+    if directory.exists():
+        raise UsageError(f"{directory} already exists; continue it with: archsearch resume {settings.name}, "
+                         "or pick another --name")
+    directory.mkdir(parents=True)
+    atomic_write_text(directory / STUDY_FILE, yaml.safe_dump(dataclasses.asdict(settings), sort_keys=False))
+    return _execute(settings, directory, quiet)
+
+
+def is_study(directory: str | Path) -> bool:
+    return (Path(directory) / STUDY_FILE).is_file()
+
+
+def resume_study(directory: str | Path, *, quiet: bool = True) -> dict[str, Any]:
+    directory = Path(directory)
+    try:
+        document = yaml.safe_load((directory / STUDY_FILE).read_text(encoding="utf-8"))
+        settings = StudySettings(**document)
+    except (OSError, UnicodeDecodeError, yaml.YAMLError, TypeError) as err:
+        raise UsageError(f"cannot read the study in {directory}: {str(err).splitlines()[0]}") from None
+    return _execute(settings, directory, quiet)
+
+
+def _execute(settings: StudySettings, directory: Path, quiet: bool) -> dict[str, Any]:
+    import sys
+
+    from archsearch.experiment.run import resolve_settings
+
+    study = Study(settings, directory, log=None if quiet else (lambda m: print(m, file=sys.stderr)))
+    if "run_spec" not in study.state:  # the data/split/space every judged net is trained on (same for all runs)
+        resolved = resolve_settings(settings.methods[0], **_run_options(settings, seed=0, name="probe"))
+        study.state["run_spec"] = {"space": resolved.space, "data": resolved.data, "data_dir": resolved.data_dir,
+                                   "split": resolved.split}
+        study._save_state()
+    return study.execute()
+
+
+def _read_json(path: Path) -> Any:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError) as err:
+        raise UsageError(f"{path} is damaged ({str(err).splitlines()[0]}); delete it to redo the study's "
+                         "bookkeeping from its runs") from None
+
+
+__all__ = ["StudySettings", "analyse", "compare", "is_study", "resume_study", "t_interval"]
