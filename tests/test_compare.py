@@ -15,7 +15,8 @@ import pytest
 from archsearch.cli import main
 from archsearch.experiment import study as study_mod
 from archsearch.experiment.ledger import OptunaLedger, sqlite_url
-from archsearch.experiment.study import compare, resume_study, t_interval
+from archsearch.experiment.study import compare, resume_study
+from archsearch.train.final import mean_ci95
 
 ROW_FIELDS = ("test_accuracy_mean", "test_accuracy_ci95", "search_cpu_seconds", "macs", "params",
               "percentile_vs_random", "p_value_vs_random")
@@ -57,7 +58,7 @@ def test_statistics_are_the_protocols():
     values = [0.5, 0.6, 0.7]
     from scipy import stats
 
-    assert t_interval(values) == pytest.approx(stats.t.ppf(0.975, 2) * 0.1 / 3 ** 0.5)
+    assert mean_ci95(values)[1] == pytest.approx(stats.t.ppf(0.975, 2) * 0.1 / 3 ** 0.5)
     state = {"searches": {"a-s0": {"method": "a", "seed": 0, "budget": 1, "cpu_seconds": 2.0, "arch": {}}},
              "pilots": {}}
     results = {"chosen/a-s0/r0": 0.9, "chosen/a-s0/r1": 0.92, **{f"random/{k}": 0.5 + 0.01 * k for k in range(10)}}

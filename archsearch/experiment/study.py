@@ -273,14 +273,14 @@ class Study:
                  " epochs each, one fixed recipe)")
         executor = create_executor(self.settings.executor, workers=self.settings.workers,
                                    address=self.settings.ray_address, log=self.log)
-        from archsearch.train.task import run_eval_task
+        from archsearch.train.final import run_final_task
 
         try:
             handles = {}
             for key, arch, task in pending:
                 trial = ledger.start(arch, key=key, phase="judge", attrs={"kind": "test acc.",
                                                                           "epochs": task.epochs, "seed": task.seed})
-                handles[executor.submit(run_eval_task, task)] = (key, trial)
+                handles[executor.submit(run_final_task, task)] = (key, trial)
             while handles:
                 handle, outcome = executor.wait_any(list(handles))
                 key, trial = handles.pop(handle)
@@ -310,13 +310,18 @@ class Study:
         return jobs
 
     def _task(self, arch: Any, *, seed: int) -> Any:
-        from archsearch.train.task import EvalTask
+        """The judgement's job: the one final training every net gets (the whole training split, or the preset's
+        cap on it, the study's recipe, E epochs, the test set)."""
+        from archsearch.train.final import WHOLE_TRAINING_SET, final_tasks
 
         spec = self.state["run_spec"]
-        return EvalTask(space=spec["space"]["name"], space_options=dict(spec["space"]["options"]), arch=arch.to_dict(),
-                        recipe=dict(self.settings.recipe), epochs=self.settings.judge("final_epochs"),
-                        data=spec["data"], data_dir=spec["data_dir"], split=dict(spec["split"]), seed=seed,
-                        device=self.settings.device, test=True)
+        split = dict(WHOLE_TRAINING_SET)
+        if spec["split"].get("train_size") is not None:  # smoke caps the training split
+            split["train_size"] = spec["split"]["train_size"]
+        (task,) = final_tasks(arch, space=spec["space"], data=spec["data"], data_dir=spec["data_dir"], split=split,
+                              epochs=self.settings.judge("final_epochs"), seeds=[seed], recipe=self.settings.recipe,
+                              device=self.settings.device)
+        return task
 
 
 def _random_space(settings: StudySettings) -> Any:
@@ -359,16 +364,6 @@ def _round_budget(value: float, like: float) -> float:
 
 
 # -- analysis ------------------------------------------------------------------------------------------------------------
-def t_interval(values: Sequence[float]) -> float:
-    """Half-width of the 95% Student-t interval of the mean (0 for a single value)."""
-    from scipy import stats
-
-    n = len(values)
-    if n < 2:
-        return 0.0
-    return float(stats.t.ppf(0.975, n - 1) * np.std(values, ddof=1) / math.sqrt(n))
-
-
 def analyse(settings: StudySettings, state: Mapping[str, Any], results: Mapping[str, float],
             target: float | None, *,
             cost_of: Callable[[Mapping[str, Any]], Any]) -> dict[str, Any]:
@@ -379,6 +374,8 @@ def analyse(settings: StudySettings, state: Mapping[str, Any], results: Mapping[
     rank-based, so it assumes no normality of either sample.
     """
     from scipy import stats
+
+    from archsearch.train.final import mean_ci95
 
     random_values = [v for k, v in sorted(results.items()) if k.startswith("random/")]
     rows = []
@@ -395,9 +392,8 @@ def analyse(settings: StudySettings, state: Mapping[str, Any], results: Mapping[
         row["macs"] = float(np.mean([c.macs for c in costs]))
         row["params"] = float(np.mean([c.params for c in costs]))
         if values:
-            mean = float(np.mean(values))
-            row["test_accuracy_mean"] = mean
-            row["test_accuracy_ci95"] = t_interval(values)
+            mean, ci95 = mean_ci95(values)
+            row["test_accuracy_mean"], row["test_accuracy_ci95"] = mean, ci95 or 0.0
             row["percentile_vs_random"] = (float(stats.percentileofscore(random_values, mean, kind="mean"))
                                            if random_values else None)
             row["p_value_vs_random"] = (float(stats.mannwhitneyu(values, random_values,
@@ -410,8 +406,7 @@ def analyse(settings: StudySettings, state: Mapping[str, Any], results: Mapping[
     return {"study": settings.name, "settings": dataclasses.asdict(settings), "cpu_budget_target": target,
             "pilots": dict(state.get("pilots", {})), "methods": rows,
             "random": {"test_accuracies": random_values, "n": len(random_values),
-                       "mean": float(np.mean(random_values)) if random_values else None,
-                       "ci95": t_interval(random_values),
+                       "mean": mean_ci95(random_values)[0], "ci95": mean_ci95(random_values)[1] or 0.0,
                        "quantiles": ({q: float(np.quantile(random_values, q / 100)) for q in (10, 50, 90)}
                                      if random_values else {})},
             "test": "one-sided Mann-Whitney U, method's retrained test accuracies > the random archs'",
@@ -566,4 +561,4 @@ def _read_json(path: Path) -> Any:
                          "bookkeeping from its runs") from None
 
 
-__all__ = ["StudySettings", "analyse", "compare", "is_study", "resume_study", "t_interval"]
+__all__ = ["StudySettings", "analyse", "compare", "is_study", "resume_study"]
