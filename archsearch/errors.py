@@ -30,6 +30,14 @@ class CheckpointError(ArchsearchError):
     """A checkpoint is unreadable, truncated or fails its checksum."""
 
 
+class RunInUseError(ArchsearchError):
+    """Another process writes this run (it holds the run's lock): "run X is in use by pid N on HOST"."""
+
+
+class DamagedRunError(ArchsearchError):
+    """A file of a run (ledger, config, result, checkpoint manifest) is corrupt; the message names it and why."""
+
+
 class DivergedError(ArchsearchError):
     """Training produced a NaN or infinite loss; searches record the candidate as failed and go on."""
 

@@ -33,6 +33,7 @@ from archsearch.cost.latency import needs_latency, with_latency
 from archsearch.errors import CheckpointError, ConfigError, UsageError
 from archsearch.experiment.checkpoint import CheckpointStore, atomic_write_text
 from archsearch.experiment.ledger import OBJECTIVES, OptunaLedger, sqlite_url
+from archsearch.experiment.lock import RunLock
 from archsearch.methods import create_method, default_space, make_config, method_entry
 from archsearch.methods._base import Candidate, SearchResult
 from archsearch.train import distributed
@@ -72,13 +73,15 @@ class Experiment:
     """A run directory plus the services a method uses through it (the `RunContext` protocol)."""
 
     def __init__(self, settings: RunSettings, run_dir: Path, *, crash_after_checkpoints: int | None = None,
-                 quiet: bool | None = None) -> None:
+                 quiet: bool | None = None, lock: RunLock | None = None) -> None:
         from archsearch.spaces import create_space
         from archsearch.train.device import resolve_device
 
         self.settings = settings
         self.run_dir = Path(run_dir)
         self.main = distributed.is_main()  # under torchrun only rank 0 writes (ledger, checkpoints, files)
+        # the one writer of this run holds its lock until `release` (or its process ends)
+        self.lock = (lock or RunLock(self.run_dir, settings.name, command="resume").acquire()) if self.main else None
         self._quiet = (os.environ.get("ARCHSEARCH_PROGRESS", "1") == "0") if quiet is None else quiet
         self._quiet = self._quiet or not self.main
         self.seed = int(settings.seed)
@@ -100,6 +103,15 @@ class Experiment:
         self.ledger: Any = (OptunaLedger(url, settings.name, spaces=[choices] if choices is not None else [],
                                          cost=getattr(self.space, "cost", None)) if self.main else _RankLedger())
         self._executor = None
+        if self.lock is not None and self.lock.taken_over:
+            gone = self.lock.taken_over
+            self.log(f"took over the lock of pid {gone.get('pid')} on {gone.get('host')} ({gone.get('command')} "
+                     f"since {gone.get('since')}): that process is gone")
+
+    def release(self) -> None:
+        """Give up the run's lock: another process may now resume or inspect-and-write this run."""
+        if self.lock is not None:
+            self.lock.release()
 
     # -- RunContext ---------------------------------------------------------------------------------------------------
     @property
@@ -166,7 +178,14 @@ class Experiment:
 
     # -- lifecycle ----------------------------------------------------------------------------------------------------
     def execute(self, *, resume: bool) -> SearchResult:
-        """Build the method, load its newest good checkpoint when resuming, run it, write result.json."""
+        """Build the method, load its newest good checkpoint when resuming, run it, write result.json; the run's
+        lock is released at the end, however it ends."""
+        try:
+            return self._execute(resume=resume)
+        finally:
+            self.release()
+
+    def _execute(self, *, resume: bool) -> SearchResult:
         method = create_method(self.settings.method, self.config, self)
         if resume:
             state = self.checkpoints.load_latest()
@@ -381,20 +400,59 @@ def start(settings: RunSettings, runs_dir: str | Path | None = None, **experimen
         distributed.barrier()  # rank 0 creates the run directory and its config
         return Experiment(settings, run_dir, **experiment_kwargs)
     if (run_dir / CONFIG_FILE).exists():
-        finished = (run_dir / RESULT_FILE).exists()
-        raise UsageError(f"run {settings.name!r} already exists in {root} ({'finished' if finished else 'unfinished'}"
-                         f"); {'see it with: archsearch show ' if finished else 'continue it with: archsearch resume '}"
-                         f"{settings.name}, or pick another --name")
-    run_dir.mkdir(parents=True, exist_ok=True)
-    experiment = Experiment(settings, run_dir, **experiment_kwargs)
-    document = dataclasses.asdict(settings)
-    document["space_options"] = settings.space["options"]
-    document["method_config"] = _json_value(dataclasses.asdict(experiment.config))
-    document["created"] = _dt.datetime.now().isoformat(timespec="seconds")
-    document["study_name"] = settings.name
-    atomic_write_text(run_dir / CONFIG_FILE, yaml.safe_dump(document, sort_keys=False))
+        _refuse_existing(settings.name, root, run_dir)
+    root_created = not root.is_dir()
+    root.mkdir(parents=True, exist_ok=True)
+    try:
+        run_dir.mkdir()
+        created = True
+    except FileExistsError:
+        created = False
+    before = set(os.listdir(run_dir))
+    lock = RunLock(run_dir, settings.name, command="run")
+    lock.acquire()  # a second `run --name X` started at the same moment stops here (and leaves the dir alone)
+    try:
+        if (run_dir / CONFIG_FILE).exists():  # written by a run that held the lock a moment ago
+            _refuse_existing(settings.name, root, run_dir)
+        experiment = Experiment(settings, run_dir, lock=lock, **experiment_kwargs)
+        document = dataclasses.asdict(settings)
+        document["space_options"] = settings.space["options"]
+        document["method_config"] = _json_value(dataclasses.asdict(experiment.config))
+        document["created"] = _dt.datetime.now().isoformat(timespec="seconds")
+        document["study_name"] = settings.name
+        atomic_write_text(run_dir / CONFIG_FILE, yaml.safe_dump(document, sort_keys=False))
+    except BaseException:  # no half-created run: what this call made goes (a failing ledger URL, a bad space)
+        lock.release()
+        if not (run_dir / CONFIG_FILE).exists():
+            _remove_new_entries(run_dir, before, remove_dir=created)
+            if root_created:
+                with contextlib.suppress(OSError):
+                    root.rmdir()
+        raise
     distributed.barrier()
     return experiment
+
+
+def _refuse_existing(name: str, root: Path, run_dir: Path) -> None:
+    finished = (run_dir / RESULT_FILE).exists()
+    raise UsageError(f"run {name!r} already exists in {root} ({'finished' if finished else 'unfinished'}"
+                     f"); {'see it with: archsearch show ' if finished else 'continue it with: archsearch resume '}"
+                     f"{name}, or pick another --name")
+
+
+def _remove_new_entries(run_dir: Path, before: set[str], *, remove_dir: bool) -> None:
+    """Undo a start that failed: the entries it added to `run_dir` (and the directory, when it made it)."""
+    import shutil
+
+    for entry in set(os.listdir(run_dir)) - before if run_dir.is_dir() else ():
+        path = run_dir / entry
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            path.unlink(missing_ok=True)
+    if remove_dir:
+        with contextlib.suppress(OSError):
+            run_dir.rmdir()
 
 
 def read_settings(run_dir: Path) -> RunSettings:
@@ -429,16 +487,24 @@ def resume(run: str | Path, *, runs_dir: str | Path | None = None, crash_after_c
         run_dir = (Path(runs_dir) if runs_dir is not None else default_runs_dir()) / str(run)
     if not (run_dir / CONFIG_FILE).is_file():
         raise UsageError(f"no run {str(run)!r} (no {CONFIG_FILE} there)")
-    if (run_dir / RESULT_FILE).is_file():
-        raise UsageError(f"run {run_dir.name!r} already finished; see it with: archsearch show {run_dir}")
-    settings = read_settings(run_dir)
     allowed = {"executor", "workers", "ray_address", "device"}
-    for key, value in overrides.items():
+    for key in overrides:
         if key not in allowed:
             raise ConfigError(f"resume can change only {sorted(allowed)}, not {key!r}")
-        if value is not None:
-            setattr(settings, key, value)
-    experiment = Experiment(settings, run_dir, crash_after_checkpoints=crash_after_checkpoints, quiet=quiet)
+    lock = RunLock(run_dir, run_dir.name, command="resume").acquire() if distributed.is_main() else None
+    try:  # a second `resume X` at the same moment was refused by the lock; this one checks the run now
+        if (run_dir / RESULT_FILE).is_file():
+            raise UsageError(f"run {run_dir.name!r} already finished; see it with: archsearch show {run_dir}")
+        settings = read_settings(run_dir)
+        for key, value in overrides.items():
+            if value is not None:
+                setattr(settings, key, value)
+        experiment = Experiment(settings, run_dir, crash_after_checkpoints=crash_after_checkpoints, quiet=quiet,
+                                lock=lock)
+    except BaseException:
+        if lock is not None:
+            lock.release()
+        raise
     return experiment.execute(resume=True)
 
 
