@@ -111,6 +111,29 @@ def test_killed_study_resumes_to_the_same_table(tmp_path, monkeypatch):
     _assert_no_duplicate_keys(tmp_path / "b" / "s")
 
 
+def test_a_study_in_use_is_refused(tmp_path):
+    from archsearch.errors import RunInUseError
+    from archsearch.experiment.lock import RunLock
+
+    with pytest.raises(KeyboardInterrupt):  # leave an unfinished study behind
+        _crashing_compare(tmp_path)
+    with RunLock(tmp_path / "s", command="compare"):
+        with pytest.raises(RunInUseError, match="in use by pid"):
+            resume_study(tmp_path / "s")
+
+
+def _crashing_compare(tmp_path):
+    def crash(self, *args, **kwargs):
+        raise KeyboardInterrupt
+
+    real = study_mod.Study._run
+    study_mod.Study._run = crash
+    try:
+        compare(runs_dir=tmp_path, name="s", **FIXED)
+    finally:
+        study_mod.Study._run = real
+
+
 def _assert_no_duplicate_keys(directory: Path) -> None:
     ledger = OptunaLedger(sqlite_url(directory / "ledger.db"), directory.name)
     keys = [t.key for t in ledger.trials()]

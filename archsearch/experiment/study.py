@@ -542,13 +542,16 @@ def _execute(settings: StudySettings, directory: Path, quiet: bool) -> dict[str,
 
     from archsearch.experiment.run import resolve_settings
 
-    study = Study(settings, directory, log=None if quiet else (lambda m: print(m, file=sys.stderr)))
-    if "run_spec" not in study.state:  # the data/split/space every judged net is trained on (same for all runs)
-        resolved = resolve_settings(settings.methods[0], **_run_options(settings, seed=0, name="probe"))
-        study.state["run_spec"] = {"space": resolved.space, "data": resolved.data, "data_dir": resolved.data_dir,
-                                   "split": resolved.split}
-        study._save_state()
-    return study.execute()
+    from archsearch.experiment.lock import RunLock
+
+    with RunLock(directory, settings.name, command="compare"):  # one writer per study, as per run
+        study = Study(settings, directory, log=None if quiet else (lambda m: print(m, file=sys.stderr)))
+        if "run_spec" not in study.state:  # the data/split/space every judged net is trained on (same for all)
+            resolved = resolve_settings(settings.methods[0], **_run_options(settings, seed=0, name="probe"))
+            study.state["run_spec"] = {"space": resolved.space, "data": resolved.data, "data_dir": resolved.data_dir,
+                                       "split": resolved.split}
+            study._save_state()
+        return study.execute()
 
 
 def _read_json(path: Path) -> Any:
