@@ -7,7 +7,7 @@ from typing import Any
 
 from archsearch.experiment.run import resume as _resume
 from archsearch.experiment.run import run as _run
-from archsearch.methods._base import SearchResult
+from archsearch.methods import SearchResult
 
 
 def run(method: str, **options: Any) -> SearchResult:

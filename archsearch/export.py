@@ -28,7 +28,7 @@ import torch
 import torch.nn as nn
 
 from archsearch.errors import ArchsearchError, CheckpointError, ConfigError, UsageError, unknown_name
-from archsearch.report._runs import RunRecord, open_run
+from archsearch.report import RunRecord, open_run
 from archsearch.report.common import leaderboard
 
 FORMATS = ("json", "torchscript", "onnx")
