@@ -306,7 +306,8 @@ import json  # noqa: E402
 from archsearch.cost.constraints import parse_constraints  # noqa: E402
 from archsearch.experiment.testing import SimulatedCrash  # noqa: E402
 
-CONSTRAINTS = parse_constraints(["flops<=150K", "flops<=250K"])
+CONSTRAINTS = parse_constraints(["params<=12K"])
+FAMILY = [150_000, 250_000]  # flops_family: one stage-3 search per FLOPs target, each under CONSTRAINTS too
 
 
 def _context(tmp_path, *, constraints=(), crash_after=None):
@@ -323,6 +324,75 @@ def _smoke(**changes):
     from archsearch.methods.nars import NARSConfig
 
     return NARSConfig(**{**NARSConfig.PRESETS["smoke"], **changes})
+
+
+class _CostLovingScorer:
+    """Stands in for the accuracy predictor in stage 3: a linear fit of log MACs + log params on the encoding, so
+    the search pushes against every resource bound."""
+
+    def __init__(self, method):
+        points = method.pool
+        costs = np.log(np.array([method.cost(p) for p in points], dtype=np.float64)).sum(axis=1)
+        x = method.joint.encode_many(points)
+        self.w = np.linalg.lstsq(np.c_[x, np.ones(len(x))], costs, rcond=None)[0]
+
+    def predict(self, x):
+        return np.c_[x, np.ones(len(x))] @ self.w
+
+
+def _stage3_alone(tmp_path, constraints, **changes):
+    from archsearch.methods.nars import NARS
+
+    method = NARS(_smoke(pool_size=256, population=100, from_history=0, keep=40, children_per_parent=24,
+                         max_generations=5, **changes), _context(tmp_path, constraints=constraints))
+    method.predictor.predict = _CostLovingScorer(method).predict
+    for index in range(len(method.stage3_searches())):
+        method.stage3_evolve(index)
+    return method.found
+
+
+def test_stage3_is_one_search_under_every_constraint_at_once(tmp_path):
+    """FBNetV3 eq. 1: flops<= and params<= together are one search whose network meets both bounds; searched
+    under one bound alone, the network breaks the other (so the bounds do bind)."""
+    both = parse_constraints(["flops<=75K", "params<=7K"])
+    found = _stage3_alone(tmp_path, both)
+    assert len(found) == 1 and found[0]["constraint"] == "flops<=75K, params<=7K"
+    assert found[0]["macs"] <= 75_000 and found[0]["params"] <= 7_000
+    flops_only = _stage3_alone(tmp_path, both[:1])[0]
+    params_only = _stage3_alone(tmp_path, both[1:])[0]
+    assert flops_only["macs"] <= 75_000 < params_only["macs"]
+    assert params_only["params"] <= 7_000 < flops_only["params"]
+
+
+def test_flops_family_is_one_search_per_target_each_under_every_constraint(tmp_path):
+    found = _stage3_alone(tmp_path, parse_constraints(["params<=7K"]), flops_family=["150K", 75_000])
+    assert [f["constraint"] for f in found] == ["params<=7K, flops<=75K", "params<=7K, flops<=150K"]
+    assert all(f["params"] <= 7_000 for f in found)
+    assert found[0]["macs"] <= 75_000 and 75_000 < found[1]["macs"] <= 150_000
+    for bad in ([], ["abc"], [-3]):
+        with pytest.raises(ConfigError, match="flops_family"):
+            _smoke(flops_family=bad)
+
+
+@pytest.mark.parametrize("distill", [True, False])
+def test_final_training_distils_every_found_model_from_the_largest_one_unless_turned_off(tmp_path, distill):
+    """FBNetV3 sec. 4.3, two steps: the largest found model trained on the labels, then every found model (here
+    the only one, so itself) trained with it as teacher. `distill=False`: one training on the labels."""
+    from archsearch.methods.nars import NARS
+
+    ctx = _context(tmp_path, constraints=parse_constraints(["flops<=75K"]))
+    method = NARS(_smoke(pool_size=64, final_epochs=1, distill=distill), ctx)
+    method.predictor.predict = _CostLovingScorer(method).predict
+    method.stage3_evolve(0)
+    method.final_training()
+    trials = sorted((t.attrs["key"], t.attrs["distilled"], t.state) for t in ctx.ledger.trials(phase="final"))
+    if distill:
+        assert trials == [("final/0", True, "complete"), ("final/teacher", False, "complete")]
+        assert method.teacher["found_index"] == 0 and method.finals[0]["distilled"]
+        assert (tmp_path / "weights" / "teacher.pt").exists()
+    else:
+        assert trials == [("final/0", False, "complete")] and method.teacher is None
+    assert (tmp_path / "weights" / "final_0.pt").exists()
 
 
 def test_train_until_keeps_the_full_schedule_and_stops_early():
@@ -364,10 +434,11 @@ def test_nars_joint_run_meets_every_constraint_and_records_the_stages(tmp_path):
     from archsearch.methods.nars import NARS
 
     ctx = _context(tmp_path, constraints=CONSTRAINTS)
-    result = NARS(_smoke(), ctx).run()
+    result = NARS(_smoke(flops_family=FAMILY), ctx).run()
     found = result.extra["per_constraint"]
-    assert [f["constraint"] for f in found] == ["flops<=150K", "flops<=250K"]
+    assert [f["constraint"] for f in found] == ["params<=12K, flops<=150K", "params<=12K, flops<=250K"]
     assert found[0]["macs"] <= 150_000 and found[1]["macs"] <= 250_000
+    assert all(f["params"] <= 12_000 for f in found)
     assert all({"optimizer", "lr", "ema", "resolution"} <= set(f["arch"]) for f in found)  # joint points
     assert all(f["arch"]["ema"] is True for f in found)  # the joint search always uses EMA
     stage2 = ctx.ledger.trials(phase="stage2")
@@ -375,7 +446,16 @@ def test_nars_joint_run_meets_every_constraint_and_records_the_stages(tmp_path):
     assert all(len(t.per_epoch) == 2 for t in stage2[:3])  # the first iteration: full training
     stop = result.extra["stop_epoch"]
     assert all(len(t.per_epoch) == stop for t in stage2[3:])  # later iterations: early-stopped at e
-    assert len(ctx.ledger.trials(phase="final")) == 2
+    # distillation by default (FBNetV3 sec. 4.3): the largest found model trained on the labels, then both found
+    # models (the largest too) distilled from it
+    finals = ctx.ledger.trials(phase="final")
+    assert sorted((t.attrs["key"], t.attrs["distilled"]) for t in finals) == [
+        ("final/0", True), ("final/1", True), ("final/teacher", False)]
+    largest = max(range(2), key=lambda i: found[i]["macs"])
+    teacher = next(t for t in finals if t.attrs["key"] == "final/teacher")
+    assert dict(teacher.arch) == found[largest]["arch"]
+    assert result.extra["teacher"]["found_index"] == largest and (tmp_path / "weights" / "teacher.pt").exists()
+    assert all(f["distilled"] for f in result.extra["finals"])
     assert {"pretrain", "samples", "early_stop", "evolution_0", "evolution_1", "finals"} <= set(ctx.metrics)
 
 
@@ -383,16 +463,17 @@ def test_nars_joint_run_meets_every_constraint_and_records_the_stages(tmp_path):
 def uninterrupted(tmp_path_factory):
     from archsearch.methods.nars import NARS
 
-    return NARS(_smoke(final_epochs=0), _context(tmp_path_factory.mktemp("full"), constraints=CONSTRAINTS)).run()
+    return NARS(_smoke(final_epochs=0, flops_family=FAMILY),
+                _context(tmp_path_factory.mktemp("full"), constraints=CONSTRAINTS)).run()
 
 
 # checkpoints of the smoke run: 1 after stage 1, 2 the first iteration's picks, 3-5 each trained candidate, 6 end of
-# iteration 1, 7-11 iteration 2, 12 end of stage 2, 13-14 each constraint of stage 3
+# iteration 1, 7-11 iteration 2, 12 end of stage 2, 13-14 each search of stage 3 (one per FLOPs target)
 @pytest.mark.parametrize("crash_after", [1, 4, 9, 13])
 def test_nars_resume_equals_an_uninterrupted_run(tmp_path, crash_after, uninterrupted):
     from archsearch.methods.nars import NARS
 
-    config, full = _smoke(final_epochs=0), uninterrupted
+    config, full = _smoke(final_epochs=0, flops_family=FAMILY), uninterrupted
     crashed = _context(tmp_path, constraints=CONSTRAINTS, crash_after=crash_after)
     with pytest.raises(SimulatedCrash):
         NARS(config, crashed).run()
@@ -419,7 +500,7 @@ def test_nars_recipe_mode_keeps_the_architecture_fixed(tmp_path):
 
 
 # -- end to end through the experiment layer ---------------------------------------------------------------------------
-E2E = dict(preset="smoke", data="digits", quiet=True, constraints=["flops<=150K", "flops<=250K"])
+E2E = dict(preset="smoke", data="digits", quiet=True, constraints=["params<=12K"], flops_family=["150K", "250K"])
 
 
 @pytest.fixture(scope="module")
@@ -431,8 +512,8 @@ def e2e_full(tmp_path_factory):
 
 
 # checkpoints of the smoke run: 1 stage 1, 2 iteration 1's picks, 3-5 its candidates, 6 its end, 7-11 iteration 2,
-# 12 end of stage 2, 13-14 the two constraints, 15 start of final training, 16-17 each final model, 18 done
-@pytest.mark.parametrize("crash_after", [4, pytest.param(16, marks=pytest.mark.slow)])
+# 12 end of stage 2, 13-14 the two searches, 15 start of final training, 16 the teacher, 17-18 each final model, 19 done
+@pytest.mark.parametrize("crash_after", [4, pytest.param(17, marks=pytest.mark.slow)])
 def test_nars_experiment_resume_equals_an_uninterrupted_run(tmp_path, crash_after, e2e_full):
     """The real run (Experiment, Optuna ledger, checkpoint and metric files, final weights), killed mid-stage 2
     (or, slow, between the final trainings) and resumed, ends as the uninterrupted run."""
@@ -443,7 +524,7 @@ def test_nars_experiment_resume_equals_an_uninterrupted_run(tmp_path, crash_afte
     resumed = run_with_crash("nars", crash_after, runs_dir=tmp_path, name="crashed", **E2E)
     assert dict(resumed.best.arch) == dict(full.best.arch) and resumed.best.objectives == full.best.objectives
     assert [dict(c.arch) for c in resumed.pareto_front] == [dict(c.arch) for c in full.pareto_front]
-    for key in ("stop_epoch", "correlations", "per_constraint", "finals"):
+    for key in ("stop_epoch", "correlations", "per_constraint", "teacher", "finals"):
         assert resumed.extra[key] == full.extra[key], key
     assert [{**s, "seconds": 0} for s in resumed.extra["stage3"]] == [{**s, "seconds": 0} for s in full.extra["stage3"]]
     for name in ("samples", "early_stop", "stage2", "evolution_0", "evolution_1", "finals"):  # cut back, not doubled
@@ -454,9 +535,9 @@ def test_nars_experiment_resume_equals_an_uninterrupted_run(tmp_path, crash_afte
         return sorted((t.attrs["key"], t.arch, t.objectives, t.per_epoch) for t in open_run(run_dir).trials()
                       if t.state == "complete")
 
-    assert completed(tmp_path / "crashed") == completed(runs / "full") and len(completed(runs / "full")) == 6 + 2
-    for i in range(2):  # the trained final models, bit for bit
-        mine = torch.load(tmp_path / "crashed" / "weights" / f"final_{i}.pt", weights_only=True)
-        reference = torch.load(runs / "full" / "weights" / f"final_{i}.pt", weights_only=True)
+    assert completed(tmp_path / "crashed") == completed(runs / "full") and len(completed(runs / "full")) == 6 + 3
+    for name in ("teacher", "final_0", "final_1"):  # the teacher and the distilled final models, bit for bit
+        mine = torch.load(tmp_path / "crashed" / "weights" / f"{name}.pt", weights_only=True)
+        reference = torch.load(runs / "full" / "weights" / f"{name}.pt", weights_only=True)
         for key, value in reference.items():
             torch.testing.assert_close(mine[key], value, rtol=0, atol=0)

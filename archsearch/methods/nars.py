@@ -14,14 +14,16 @@ Stage 2, constrained iterative optimisation, T iterations:
     final ranking; later candidates stop after e epochs (the same schedule, cut short), and every label is the
     accuracy at epoch e. Fit the accuracy head with Huber loss (delta 1): 50 epochs with the encoder frozen, then
     50 unfrozen at a lower lr.
-Stage 3, predictor-based evolution, per resource constraint (several in one call, one predictor): 100 initial =
+Stage 3, predictor-based evolution under every resource constraint at once (eq. 1); with `flops_family`, one
+    search per FLOPs target, each also under every constraint (sec. 4.3: FBNetV3-B..E, one predictor): 100 initial =
     50 best of stage 2 + 50 random, every one a parent; 24 children per parent within the constraint; keep the top
     40 of parents + children; stop when the best predicted score saturates.
-Final training of each found pair with its recipe (EMA on; optionally distillation 0.8 KD + 0.2 CE from the
-    largest found model).
+Final training of each found pair with its recipe, EMA on, in two steps (sec. 4.3): the largest found model is
+    trained on the labels, then every found model (the largest too) is distilled from it, 0.8 KD + 0.2 CE
+    (`distill=False`: each is trained once, on the labels).
 
-Checkpoints after stage 1, after every trained candidate, after every iteration, after every constraint of stage 3
-and every final model: a resumed run continues mid-stage and equals an uninterrupted one.
+Checkpoints after stage 1, after every trained candidate, after every iteration, after every search of stage 3,
+the teacher and every final model: a resumed run continues mid-stage and equals an uninterrupted one.
 """
 
 from __future__ import annotations
@@ -35,7 +37,7 @@ from typing import Any, Callable, ClassVar, Sequence
 import numpy as np
 import torch
 
-from archsearch.cost.constraints import Constraint, satisfied
+from archsearch.cost.constraints import Constraint, Cost, parse_constraint, satisfied
 from archsearch.errors import ConfigError, ConstraintError, DivergedError, unknown_name
 from archsearch.methods import register_method
 from archsearch.methods._base import Candidate, SearchResult
@@ -96,7 +98,9 @@ class NARSConfig:
     predictor_lr: float = 3e-3  # Adam; the paper names neither (interpretation: PredictorConfig's measured value)
     unfrozen_lr_factor: float = 0.1  # "reduced learning rate" (interpretation: x0.1)
     flops_min: float | None = None  # stage-2 FLOPs range (MACs); FBNetV3 sec. 4.2: 400M .. 800M for the joint
-    flops_max: float | None = None  # search. None: the pool's minimum / the largest FLOPs constraint (or pool max)
+    flops_max: float | None = None  # search. None: the pool's minimum / the FLOPs bound of stage 3 (or pool max)
+    flops_family: list[float] | None = None  # FBNetV3 sec. 4.3: stage 3 once per FLOPs target (450M/550M/650M/750M
+    #   -> FBNetV3-B/C/D/E, one predictor), each search also under every constraint; None: one search (eq. 1)
     population: int = 100  # FBNetV3 appendix: first generation 100 ...
     from_history: int = 50  # ... = 50 best of stage 2 + 50 random
     children_per_parent: int = 24  # FBNetV3 appendix: 24 children per candidate (generation 1: all 100, 2,400)
@@ -104,7 +108,8 @@ class NARSConfig:
     patience: int = 3  # stop after this many generations without improvement (interpretation of "saturates")
     max_generations: int = 100  # safety cap (interpretation)
     final_epochs: int = 150  # final training of each found pair (interpretation: same length as `epochs`)
-    distill: bool = False  # FBNetV3 sec. 4.3: distillation 0.8 KD + 0.2 CE from the largest model (optional)
+    distill: bool = True  # FBNetV3 sec. 4.3 "Training settings": the largest found model trained on the labels
+    #   teaches every found model (itself too), loss 0.8 KD + 0.2 CE; False: trained on the labels only
     joint_always_ema: bool = True  # FBNetV3 sec. 4.2: the joint search "always uses EMA" (shrinks the space)
     arch: dict[str, Any] | None = None  # recipe mode: the fixed architecture (None: the space's default_arch)
     recipe: dict[str, Any] = field(default_factory=_default_recipe)  # Recipe fields that are not searched
@@ -124,6 +129,15 @@ class NARSConfig:
         if not 0 <= self.pretrain_val_fraction < 1:
             raise ConfigError("nars: pretrain_val_fraction must be in [0, 1)")
         Recipe.from_dict(self.recipe)  # unknown / invalid recipe fields fail here, naming them
+        if self.flops_family is not None:
+            targets = [self.flops_family] if isinstance(self.flops_family, (str, int, float)) else self.flops_family
+            try:
+                self.flops_family = sorted(parse_constraint(f"flops<={t}").bound for t in targets)
+            except ConstraintError:
+                self.flops_family = []
+            if not self.flops_family:
+                raise ConfigError(f"nars: flops_family={targets!r} must list positive FLOPs targets, e.g. "
+                                  "[450M, 550M]")
 
     @property
     def total_iterations(self) -> int:
@@ -224,8 +238,9 @@ class NARS:
         self.correlations: list[float] = []
         self.pretrained_state: dict[str, Any] | None = None
         self.pretrain_history: dict[str, list[float]] = {}
-        self.found: list[dict[str, Any]] = []  # stage 3: one entry per constraint
-        self.finals: list[dict[str, Any]] = []  # final trainings
+        self.found: list[dict[str, Any]] = []  # stage 3: one entry per search
+        self.teacher: dict[str, Any] | None = None  # the distillation teacher's training (the largest found model)
+        self.finals: list[dict[str, Any]] = []  # final trainings, one per found model
         self._pool: list[Arch] | None = None
         self._pool_cost: np.ndarray | None = None
         self._cost_cache: dict[Any, tuple[int, int]] = {}  # arch part's values -> (MACs, params)
@@ -306,9 +321,12 @@ class NARS:
         if self.fixed_arch is not None:  # recipe-only: one architecture, one FLOPs value
             return float(flops.min()), float(flops.max())
         low = self.config.flops_min if self.config.flops_min is not None else float(flops.min())
-        bounds = [c.bound for c in self.constraints if c.metric == "flops" and c.op in ("<=", "<")]
+        # the most FLOPs any stage-3 search may return: every FLOPs bound holds at once, the family's largest target
+        limits = [c.bound for c in self.constraints if c.metric == "flops" and c.op in ("<=", "<")]
+        limits = ([min(limits)] if limits else []) + ([max(self.config.flops_family)] if self.config.flops_family
+                                                      else [])
         high = self.config.flops_max if self.config.flops_max is not None else (
-            max(bounds) if bounds else float(flops.max()))
+            min(limits) if limits else float(flops.max()))
         return float(low), float(high)
 
     # -- the loop ---------------------------------------------------------------------------------------------------
@@ -324,7 +342,7 @@ class NARS:
             self.phase = "stage3"
             self.ctx.checkpoint(self)
         if self.phase == "stage3":
-            for index in range(len(self.found), len(self.stage3_constraints())):
+            for index in range(len(self.found), len(self.stage3_searches())):
                 self.stage3_evolve(index)
                 self.ctx.checkpoint(self)
             self.phase = "final"
@@ -500,26 +518,27 @@ class NARS:
                              history["loss"] else math.nan, labels=float(len(y)))
 
     # -- stage 3 ----------------------------------------------------------------------------------------------------
-    def stage3_constraints(self) -> list[Constraint | None]:
-        return list(self.constraints) if self.constraints else [None]
+    def stage3_searches(self) -> list[tuple[Constraint, ...]]:
+        """The constraints of each stage-3 search: all of the run's at once (FBNetV3 eq. 1), plus, with
+        `flops_family`, one FLOPs target per search (smallest first)."""
+        family = self.config.flops_family
+        if not family:
+            return [self.constraints]
+        return [self.constraints + (Constraint("flops", "<=", float(target)),) for target in family]
 
-    def _feasible(self, constraint: Constraint | None) -> Callable[[Arch], bool]:
-        from archsearch.cost.constraints import Cost
-
+    def _feasible(self, constraints: tuple[Constraint, ...]) -> Callable[[Arch], bool]:
         def feasible(point: Arch) -> bool:
-            if constraint is None:
-                return True
-            macs, params = self.cost(point)
-            return satisfied((constraint,), Cost(macs, params))
+            return not constraints or satisfied(constraints, Cost(*self.cost(point)))
 
         return feasible
 
     def stage3_evolve(self, index: int) -> None:
         cfg, ctx = self.config, self.ctx
-        constraint = self.stage3_constraints()[index]
-        feasible = self._feasible(constraint)
+        constraints = self.stage3_searches()[index]
+        described = ", ".join(str(c) for c in constraints) or "none"
+        feasible = self._feasible(constraints)
         if self.fixed_arch is not None and not feasible(self.pool[0]):
-            raise ConstraintError(f"nars recipe mode: the fixed architecture breaks {constraint}")
+            raise ConstraintError(f"nars recipe mode: the fixed architecture breaks {described}")
         ranked = sorted((r for r in self.evaluated if r["label"] is not None), key=lambda r: -r["label"])
         history = [self.pool[r["index"]] for r in ranked]
         evolution = EvolutionConfig(population=cfg.population, from_history=cfg.from_history,
@@ -537,7 +556,7 @@ class NARS:
 
         result = evolve(self.joint, score, feasible, initial, rng, evolution, on_generation)
         macs, params = self.cost(result.best)
-        self.found.append({"constraint": str(constraint) if constraint else "none", "arch": result.best.to_json(),
+        self.found.append({"constraint": described, "arch": result.best.to_json(),
                            "predicted": result.best_score, "macs": macs, "params": params,
                            "generations": len(result.best_per_generation) - 1, "scored": result.scored,
                            "seconds": time.perf_counter() - start, "history": result.best_per_generation})
@@ -548,68 +567,76 @@ class NARS:
     # -- final training ---------------------------------------------------------------------------------------------
     def final_training(self) -> None:
         """Train each found pair with its recipe and EMA on (FBNetV3 sec. 4.3), through the executor (in parallel
-        on Ray). With `distill`, the largest found model is trained first and teaches the others (0.8 KD + 0.2 CE).
+        on Ray). With `distill`, two steps as the paper: the largest found model is trained on the labels, then
+        every found model, the largest too, is trained again with it as teacher (0.8 KD + 0.2 CE).
         The trained (EMA) weights go to ``run_dir/weights/final_<i>.pt``, which `archsearch export` loads."""
         cfg = self.config
         if cfg.final_epochs <= 0 or not self.found:
             return
-        order = sorted(range(len(self.found)), key=lambda i: (-self.found[i]["macs"], i))  # largest first
-        done = {f["found_index"] for f in self.finals}
         teacher: dict[str, Any] | None = None
         if cfg.distill:
-            if order[0] not in done:
-                self._run_finals([order[0]], None)
-            if self._weights_path(order[0]).exists():
-                teacher = {"arch": self.task_arch(self._found_point(order[0])).to_dict(),
-                           "state": torch.load(self._weights_path(order[0]), map_location="cpu", weights_only=True)}
+            largest = min(range(len(self.found)), key=lambda i: (-self.found[i]["macs"], i))
+            if self.teacher is None:
+                self._run_finals([largest], None, role="teacher")
+            if self.teacher is not None and self.teacher["weights"] is not None:
+                teacher = {"arch": self.task_arch(self._found_point(largest)).to_dict(),
+                           "state": torch.load(self.ctx.run_dir / self.teacher["weights"], map_location="cpu",
+                                               weights_only=True)}
             else:
-                self.ctx.log("nars: the largest model's training failed; the others train without distillation")
-            order = order[1:]
-        self._run_finals([i for i in order if i not in done], teacher)
+                self.ctx.log("nars: the teacher's training failed; the final models train without distillation")
+        done = {f["found_index"] for f in self.finals}
+        self._run_finals([i for i in range(len(self.found)) if i not in done], teacher)
 
     def _found_point(self, i: int) -> Arch:
         return self.joint.from_json(self.found[i]["arch"])
 
-    def _weights_path(self, i: int) -> Any:
-        return self.ctx.run_dir / "weights" / f"final_{i}.pt"
+    def _weights_path(self, i: int, role: str = "final") -> Any:
+        return self.ctx.run_dir / "weights" / (f"final_{i}.pt" if role == "final" else "teacher.pt")
 
     def _final_recipe(self, point: Arch, distilled: bool) -> Recipe:
         recipe = self.recipe_of(point).replace(ema=True)  # FBNetV3 sec. 4.3: the final models are trained with EMA
         return recipe if not distilled else recipe.replace(distill_weight=0.8)  # sec. 4.3: 0.8 KD + 0.2 CE
 
-    def _run_finals(self, indices: list[int], teacher: dict[str, Any] | None) -> None:
+    def _run_finals(self, indices: list[int], teacher: dict[str, Any] | None, role: str = "final") -> None:
+        """Train found models `indices` (distilled from `teacher` when given); `role` "teacher": the one model
+        trained on the labels to teach the others, recorded in `self.teacher`."""
         ctx = self.ctx
         handles: list[Any] = []
         infos: list[tuple[int, int]] = []
         for i in indices:
             point = self._found_point(i)
-            key = f"final/{i}"
+            key = f"final/{i}" if role == "final" else "final/teacher"
             task = self._task(point, key)
             task = EvalTask(**{**asdict(task), "recipe": self._final_recipe(point, teacher is not None).to_dict(),
                                "epochs": self.config.final_epochs, "test": True})
             macs, params = self.cost(point)
             trial = ctx.ledger.start(self.full(point), key=key, phase="final",
                                      attrs={"macs": macs, "params": params, "phase": "final", "key": key,
-                                            "recipe": task.recipe, "distilled": teacher is not None})
+                                            "recipe": task.recipe, "distilled": teacher is not None, "role": role})
             handles.append(ctx.executor.submit(train_final, task, teacher))
             infos.append((i, trial))
-        with ctx.progress("nars final training", total=len(handles)) as bar:
+        with ctx.progress(f"nars {role} training", total=len(handles)) as bar:
             while handles:
                 handle, outcome = ctx.executor.wait_any(list(handles))
                 position = next(n for n, h in enumerate(handles) if h is handle)
                 handles.pop(position)
                 i, trial = infos.pop(position)
-                self.finals.append(self._record_final(i, trial, outcome, teacher is not None))
+                record = self._record_final(i, trial, outcome, teacher is not None, role)
+                if role == "teacher":
+                    self.teacher = record
+                else:
+                    self.finals.append(record)
                 bar.advance()
                 ctx.checkpoint(self)
 
-    def _record_final(self, i: int, trial: int, outcome: Any, distilled: bool) -> dict[str, Any]:
+    def _record_final(self, i: int, trial: int, outcome: Any, distilled: bool, role: str = "final") -> dict[str, Any]:
         macs, params = self.cost(self._found_point(i))
         result = None if isinstance(outcome, BaseException) else outcome
         ok = result is not None and not result.diverged and result.val_accuracy is not None
         weights = None
+        key = f"final/{i}" if role == "final" else "final/teacher"
         if ok:
-            path = self._weights_path(i)
+            path = self._weights_path(i, role)
             path.parent.mkdir(parents=True, exist_ok=True)
             partial = path.with_name(path.name + ".partial")
             torch.save(result.weights, partial)
@@ -621,15 +648,16 @@ class NARS:
             self.ctx.ledger.complete(trial, self._values(float(result.val_accuracy), macs, params),
                                      {"macs": macs, "params": params, "seconds": result.seconds, "phase": "final",
                                       "test_accuracy": result.test_accuracy, "distilled": distilled,
-                                      "weights": weights})
-            self.ctx.log_metrics("finals", i, accuracy=float(result.val_accuracy), macs=float(macs),
-                                 predicted=float(self.found[i]["predicted"]))
+                                      "weights": weights, "role": role})
+            if role == "final":
+                self.ctx.log_metrics("finals", i, accuracy=float(result.val_accuracy), macs=float(macs),
+                                     predicted=float(self.found[i]["predicted"]))
         else:
             reason = (f"{type(outcome).__name__}: {outcome}" if result is None else
                       result.error or "no validation accuracy")
             self.ctx.ledger.fail(trial, reason)
-            self.ctx.log(f"nars final training {i} failed: {reason}")
-        return {"found_index": i, "key": f"final/{i}", "val_accuracy": result.val_accuracy if ok else None,
+            self.ctx.log(f"nars {key} training failed: {reason}")
+        return {"found_index": i, "key": key, "val_accuracy": result.val_accuracy if ok else None,
                 "test_accuracy": result.test_accuracy if ok else None, "macs": macs, "params": params,
                 "distilled": distilled, "constraint": self.found[i]["constraint"],
                 "predicted": self.found[i]["predicted"], "weights": weights}
@@ -665,7 +693,7 @@ class NARS:
                  "correlations": self.correlations, "rank_correlation": self.config.rank_correlation,
                  "trained": len(self.evaluated),
                  "stage3": [{k: v for k, v in f.items() if k != "history"} for f in self.found],
-                 "finals": finals,
+                 "teacher": self.teacher, "finals": finals,
                  "weights": {found[f["found_index"]].arch.key: f["weights"] for f in finals if f.get("weights")}}
         extra["per_constraint"] = [{"constraint": c.attrs["constraint"], "arch": c.arch.to_dict(),
                                     **c.objectives, "predicted_accuracy": c.attrs["predicted_accuracy"],
@@ -679,7 +707,7 @@ class NARS:
                 "stop_epoch": self.stop_epoch, "correlations": list(self.correlations),
                 "pretrained_state": self.pretrained_state, "pretrain_history": json.dumps(self.pretrain_history),
                 "predictor": self.predictor.state_dict(), "found": json.dumps(self.found),
-                "finals": json.dumps(self.finals)}
+                "teacher": json.dumps(self.teacher), "finals": json.dumps(self.finals)}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self.phase = str(state["phase"])
@@ -692,6 +720,7 @@ class NARS:
         self.pretrain_history = json.loads(state["pretrain_history"])
         self.predictor.load_state_dict(state["predictor"])
         self.found = json.loads(state["found"])
+        self.teacher = json.loads(state.get("teacher", "null"))
         self.finals = json.loads(state["finals"])
 
 
