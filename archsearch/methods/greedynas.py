@@ -99,7 +99,7 @@ class GreedyNASConfig:
     search_cost: str = "flops"  # GreedyNAS sec. 4: NSGA-II over accuracy and FLOPs ("params", "latency" too)
     latency_table: str | None = None  # "latency" cost or constraint: this lookup table (None: the device's cached
     #                                   one, measured first when missing; archsearch latency build)
-    population: int = 50  # (interpretation) the source write-up gives no NSGA-II sizes: we take those of the
+    population: int = 50  # (interpretation) we found no NSGA-II sizes for GreedyNAS: we take those of the
     generations: int = 20  # SPOS search GreedyNAS compares with (Guo et al. sec. 4: population 50, 20 iterations)
     search_val_images: int = 10000  # validation images per supernet accuracy in the search (all of our val split)
     checkpoint_every: int = 50  # iterations between checkpoints (plus after training and each NSGA-II generation)
@@ -618,4 +618,4 @@ __all__ = ["GreedyNAS", "GreedyNASConfig", "SPOSConfig", "TrainStream", "batch_s
 
 
 register_method("greedynas", GreedyNASConfig)(GreedyNAS)
-register_method("spos", SPOSConfig)(GreedyNAS)  # the same loop with uniform sampling (METHODS.md sec. 1)
+register_method("spos", SPOSConfig)(GreedyNAS)  # the same loop with uniform sampling (docs/methods/greedynas.md)

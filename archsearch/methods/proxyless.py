@@ -50,7 +50,7 @@ class ProxylessConfig:
     paper (sec. 3-4). Presets scale sizes only."""
 
     # -- schedule ---------------------------------------------------------------------------------------------------
-    warmup_epochs: int = 40  # code --warmup_epochs 40: weights only, before the search epochs (METHODS: "40 of 120")
+    warmup_epochs: int = 40  # code --warmup_epochs 40: weights only, before the 120 search epochs
     epochs: int = 120  # code --n_epochs 120: joint weight / architecture epochs after the warm-up
     steps_per_epoch: int | None = None  # None: one pass over the train split; presets cap it (size only)
     batch_size: int = 256  # code --train_batch_size 256 (also the arch step's validation batch: grad_data_batch None)
@@ -69,7 +69,7 @@ class ProxylessConfig:
     arch_eps: float = 1e-8  # code --arch_adam_eps
     arch_weight_decay: float = 0.0  # code --arch_weight_decay 0
     arch_init_std: float = 1e-3  # code --arch_init_type normal --arch_init_ratio 1e-3: alpha ~ N(0, 1e-3)
-    arch_update_every: int = 5  # code --grad_update_arch_param_every 5 (METHODS: one arch step every 5 weight steps)
+    arch_update_every: int = 5  # code --grad_update_arch_param_every 5: one arch step every 5 weight steps
     arch_steps: int = 1  # code --grad_update_steps 1
     arch_start_epoch: int = 1  # code train(): "skip architecture parameter updates in the first epoch"
     # -- hardware objective -----------------------------------------------------------------------------------------
@@ -90,7 +90,7 @@ class ProxylessConfig:
     # -- REINFORCE (paper sec. 3.3.2; code RLArchSearchConfig) --------------------------------------------------------
     rl_batch_size: int = 10  # code --rl_batch_size 10: nets sampled per update
     rl_update_every: int = 16  # code: 300 updates / epoch over ImageNet's ~4800 batches -> every 16 (interpretation)
-    rl_baseline_decay: float = 0.99  # code --rl_baseline_decay_weight 0.99 (METHODS: moving-average baseline 0.99)
+    rl_baseline_decay: float = 0.99  # code --rl_baseline_decay_weight 0.99 (moving-average baseline)
     rl_tradeoff: float = 0.1  # code --rl_tradeoff_ratio 0.1: reward = ACC * (T / LAT)^0.1
     rl_latency_source: str = "table"  # code net_latency(fast=True) = the lookup table; "measured": time the child
     # -- latency lookup table ---------------------------------------------------------------------------------------
@@ -286,7 +286,7 @@ def update_baseline(baseline: float | None, mean_reward: float, decay: float) ->
     """Moving-average baseline b <- decay * b + (1 - decay) * mean reward (starts at the first mean reward).
 
     (The released code writes ``b += decay * (mean - b)``, i.e. the weights swapped; we follow the paper's
-    "moving average" with decay 0.99 as METHODS.md restates it.)"""
+    "moving average" with decay 0.99; docs/methods/proxyless.md.)"""
     if baseline is None:
         return mean_reward
     return decay * baseline + (1.0 - decay) * mean_reward
