@@ -418,7 +418,7 @@ def space_ops(search_space: object) -> list[tuple[str, Callable[[], nn.Module], 
     `measure_table`: each candidate of each searchable block at the block's input shape, plus the fixed modules.
 
     The space provides `blocks` (name, input shape, candidate values), `make_candidate(block, value)` and
-    optionally `fixed_modules()` (contract A)."""
+    optionally `fixed_modules()` (docs/architecture.md, "Adding a method or a space")."""
     blocks = getattr(search_space, "blocks", None)
     make_candidate = getattr(search_space, "make_candidate", None)
     if blocks is None or make_candidate is None:

@@ -1,6 +1,6 @@
 """Where dataset files are looked for, and the one place that may download them.
 
-Look-up order (DESIGN.md): the explicit ``data_dir`` (``--data-dir``; authoritative: if given, nothing else is
+Look-up order (README, "Data"): the explicit ``data_dir`` (``--data-dir``; authoritative: if given, nothing else is
 tried), ``$ARCHSEARCH_DATA``, the user cache (``$XDG_CACHE_HOME/archsearch/<name>``, default
 ``~/.cache/archsearch/<name>``), system directories (``/usr/share/datasets/fashion-mnist`` from the Debian package
 ``dataset-fashion-mnist``), then the official download into the user cache when the machine is online. Each root

@@ -40,7 +40,7 @@ from archsearch.train import distributed
 
 CONFIG_FILE = "config.yaml"
 RESULT_FILE = "result.json"
-DEFAULT_DATA = "fashion-mnist"  # DESIGN.md: the default dataset
+DEFAULT_DATA = "fashion-mnist"  # the default dataset (README, "Data")
 
 
 class SimulatedCrash(RuntimeError):

@@ -19,7 +19,8 @@ import yaml
 
 from archsearch.errors import ConfigError, UsageError
 
-# Objectives the ledger records (contract E): maximise accuracy, minimise the costs.
+# Objectives the ledger records (its trial format: docs/architecture.md, "The ledger"): maximise accuracy, minimise
+# the costs.
 MAXIMISED = ("accuracy",)
 COSTS = ("macs", "params", "latency_ms")
 

@@ -138,8 +138,8 @@ def pool_difference(current: Sequence[str], earlier: Sequence[str], metric: str 
 
     * ``"membership"`` (default): the fraction of paths in the current pool that were not in the earlier one,
       ``|P \\ P_t| / |P|``: paths entering (and hence others leaving) the pool.
-    * ``"rank"``: the fraction of pool positions whose path changed, so re-ordering also counts (the write-ups
-      describe the early stop as firing when the pool sees few "order changes and entries/exits").
+    * ``"rank"``: the fraction of pool positions whose path changed, so re-ordering also counts (the early stop is also
+      described as firing when the pool sees few "order changes and entries/exits"; docs/methods/greedynas.md).
 
     An empty current pool counts as fully changed (1.0).
     """

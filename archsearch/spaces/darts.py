@@ -52,7 +52,7 @@ class DartsLayout:
     channels: int  # C: channels of the first cells (doubled at each reduction)
     layers: int  # number of cells; reductions at layers // 3 and 2 * layers // 3
     stem_multiplier: int = 3  # DARTS code: the stem outputs 3C channels
-    stem_stride: int = 1  # 1 on CIFAR (DARTS); small CPU presets downsample in the stem (DESIGN.md)
+    stem_stride: int = 1  # 1 on CIFAR (DARTS); small CPU presets downsample in the stem (docs/architecture.md)
 
     def reduction_cells(self) -> tuple[int, ...]:
         return (self.layers // 3, 2 * self.layers // 3)

@@ -89,7 +89,8 @@ PAPER = FBNetConfig(
     head_expansion=6, head_channels=1984,  # Table 3 "MBPool": e = 6, 1984 channels
 )
 # Small presets for 28x28 inputs (interpretation: the paper's layout scaled to CPU minutes): a stride-2 stem (the
-# measured 3-5x speed-up of early downsampling, DESIGN.md), three downsampling stages, SE and relu/hswish searchable.
+# measured 3-5x speed-up of early downsampling, docs/architecture.md), three downsampling stages, SE and
+# relu/hswish searchable.
 QUICK = FBNetConfig(
     resolutions=(24, 32, 4),
     stem_channels=(8, 16, 4), stem_stride=2, stem_activations=ACTIVATIONS, stem_marker="a",

@@ -48,7 +48,7 @@ class ModelPreset:
     """Sizes of the evaluation model. `paper` is the paper's small search model (CIFAR-10, 32x32)."""
 
     channels: int  # C0, width of the stem and of the first stage
-    stem_stride: int  # 1 in the paper; 2 on CPU presets (DESIGN.md: downsample early on small machines)
+    stem_stride: int  # 1 in the paper; 2 on CPU presets (downsample early: docs/architecture.md)
     stages: int  # cells at `stages` resolutions
     cells_per_stage: int
 

@@ -58,12 +58,12 @@ class MobileNetConfig:
     dropout: float = 0.0  # classifier dropout (a training recipe may set it)
 
 
-# ProxylessNAS' ImageNet layout (released code, proxyless_nas/super_proxyless.py; METHODS.md sec. 4): 21 searchable
-# blocks, 15 of them with skip.
+# ProxylessNAS' ImageNet layout (released code, proxyless_nas/super_proxyless.py; docs/methods/proxyless.md): 21
+# searchable blocks, 15 of them with skip.
 PAPER = MobileNetConfig(widths=(24, 40, 80, 96, 192, 320), depths=(4, 4, 4, 4, 4, 1), strides=(2, 2, 2, 1, 2, 1),
                         input_shape=(3, 224, 224), num_classes=1000)
-# Fashion-MNIST sizes (interpretation): a stride-2 stem (DESIGN.md measured 3-5x faster steps when downsampling
-# early), blocks at 14x14, 7x7 and 4x4, 10 searchable blocks (6 with skip).
+# Fashion-MNIST sizes (interpretation): a stride-2 stem (3-5x faster steps when downsampling early, measured:
+# docs/architecture.md), blocks at 14x14, 7x7 and 4x4, 10 searchable blocks (6 with skip).
 QUICK = MobileNetConfig(widths=(16, 24, 32, 48), depths=(2, 3, 3, 2), strides=(1, 2, 1, 2),
                         input_shape=(1, 28, 28), num_classes=10, first_width=16, first_block_width=8,
                         last_width=128)

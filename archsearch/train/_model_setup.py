@@ -64,8 +64,9 @@ def set_drop_path(model: nn.Module, rate: float) -> list[float]:
 
 
 def wants_channels_last(model: nn.Module, recipe: Recipe, device: torch.device, amp_active: bool) -> bool:
-    """channels_last for conv nets: on CPU it is 1.4-2.4x faster for depthwise-heavy nets (DESIGN.md); on CUDA
-    it pays off with mixed precision (tensor cores), so ``None`` (auto) turns it on for CPU or AMP."""
+    """channels_last for conv nets: on CPU it is 1.3-2.4x faster for depthwise-heavy nets (measured:
+    docs/architecture.md); on CUDA it pays off with mixed precision (tensor cores), so ``None`` (auto) turns it
+    on for CPU or AMP."""
     if recipe.channels_last is not None:
         return recipe.channels_last
     has_conv = any(isinstance(m, nn.Conv2d) for m in model.modules())

@@ -46,11 +46,11 @@ class Recipe:
     drop_path: float | None = None  # stochastic depth; block i of n gets drop_path * i / n (EfficientNet)
     distill_weight: float = 0.8  # FBNetV3: loss = 0.8 KD + 0.2 CE; used only when a teacher is given
     grad_clip: float | None = None  # max global L2 norm of the gradients; None = no clipping
-    batch_size: int = 128  # issue 2 / DARTS / Fair DARTS: batch 128
+    batch_size: int = 128  # Fair DARTS' search batch (DARTS: 64); the benchmarks' batch
     augment: bool = True  # the dataset's random crop (+ flip where sensible)
     amp: bool = True  # mixed precision, on CUDA only (ignored on CPU)
     amp_dtype: str = "auto"  # "auto": bfloat16 where supported (no loss scaling), else float16 + GradScaler
-    channels_last: bool | None = None  # None: on for conv nets (CPU: 1.4-2.4x, DESIGN.md) when on CPU or AMP
+    channels_last: bool | None = None  # None: on for conv nets on CPU (1.3-2.4x: docs/architecture.md) or AMP
     rmsprop_alpha: float = 0.9  # TF-style RMSProp decay 0.9 (EfficientNet / FBNetV3)
     rmsprop_eps: float = 0.0316  # torch adds eps outside the sqrt: sqrt(1e-3) ~ TF's epsilon=1e-3 inside it
     adamw_betas: tuple[float, float] = (0.9, 0.999)  # Loshchilov & Hutter 2019
