@@ -1,5 +1,5 @@
-"""The controller's own time per evaluation in hierarchical evolution (Liu et al. 2018; issue 8), at a population of
-1000 genotypes (goal: under 20 ms, so one controller can feed hundreds of workers).
+"""The controller's own time per evaluation in hierarchical evolution (Liu et al. 2018; docs/methods/evolution.md),
+at a population of 1000 genotypes (goal: under 20 ms, so one controller can feed hundreds of workers).
 
 The real loop of `HierarchicalEvolution.run` on a real run context (Optuna SQLite ledger, checkpoints, metric files),
 with an instant fake executor: a "training" returns a fitness drawn from the genotype at once. The initial population

@@ -1,4 +1,4 @@
-"""SIGKILL-then-resume of a hierarchical evolution run (Liu et al. 2018; issue 8, fault tolerance of the driver).
+"""SIGKILL-then-resume of a hierarchical evolution run (Liu et al. 2018; fault tolerance of the driver).
 
 1. `archsearch run evolution --space hierarchical` in a subprocess; once `--kill-after` evaluations are recorded
    (metrics/evolution.jsonl), the driver gets SIGKILL (no handler, no cleanup).

@@ -210,7 +210,7 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     if args.archs < 2:
-        raise SystemExit("--archs must be >= 2 (the issue asks for >= 20)")
+        raise SystemExit("--archs must be >= 2 (a tau worth reading needs >= 20)")
 
     split = {"val_size": 2000, "small_val_size": 1000, "train_size": args.train, "seed": 0}
     splits = cached_splits("fashion-mnist", None, split)

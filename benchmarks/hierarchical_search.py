@@ -1,4 +1,5 @@
-"""Hierarchical evolution (Liu et al. 2018, issue 8): equal evaluation budgets on Fashion-MNIST (`quick`).
+"""Hierarchical evolution (Liu et al. 2018): equal evaluation budgets on Fashion-MNIST (`quick`).
+docs/methods/evolution.md quotes what it measured.
 
 Three searches per seed, interleaved seed by seed so machine load hits all alike:
   h_evo     hierarchical genotypes + asynchronous tournament evolution

@@ -1,4 +1,4 @@
-"""Skip-connection collapse: DARTS vs Fair DARTS on Fashion-MNIST, same seeds, same budget (issue 6).
+"""Skip-connection collapse: DARTS vs Fair DARTS on Fashion-MNIST, same seeds, same budget (docs/methods/darts.md).
 
 Fair DARTS (Chu et al. 2020) claims that softmax competition lets skip connections crowd the DARTS normal cell
 (their count of the authors' DARTS_V2 cell: 2 skips in the normal cell) while sigmoid weights plus the zero-one

@@ -41,7 +41,7 @@ from archsearch.supernet import set_path  # noqa: E402
 
 
 def make_optimizer(model: nn.Module) -> torch.optim.Optimizer:
-    # ProxylessNAS weight optimiser (METHODS.md sec. 4): SGD-Nesterov, momentum 0.9, wd 4e-5
+    # ProxylessNAS weight optimiser (released code; docs/methods/proxyless.md): SGD-Nesterov, momentum 0.9, wd 4e-5
     return torch.optim.SGD(model.parameters(), lr=0.025, momentum=0.9, nesterov=True, weight_decay=4e-5)
 
 

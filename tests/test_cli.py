@@ -65,7 +65,7 @@ if "clitoy" not in SPACES.names():
 
 
 def write_run(runs: Path, name: str = "toyrun", *, extra: dict | None = None) -> Path:
-    """A finished run of 3 trials written the way the ledger writes it (contract E)."""
+    """A finished run of 3 trials written the way the ledger writes it (docs/architecture.md)."""
     run_dir = runs / name
     run_dir.mkdir(parents=True)
     (run_dir / "config.yaml").write_text(yaml.safe_dump({

@@ -177,7 +177,7 @@ class _Block:
 
 
 class _LutSpace:
-    """The part of a space a latency table needs (contract A): blocks, make_candidate, fixed_modules, cost."""
+    """The part of a space a latency table needs (docs/architecture.md): blocks, make_candidate, fixed_modules, cost."""
 
     name = "lut-toy"
 

@@ -1,4 +1,4 @@
-"""Reports from a ledger written with Optuna directly (the ledger format of contract E), no search needed."""
+"""Reports from a ledger written with Optuna directly (the ledger's trial format), no search needed."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""A search killed with SIGKILL at any point and resumed ends exactly as an uninterrupted run (issue 3).
+"""A search killed with SIGKILL at any point and resumed ends exactly as an uninterrupted run
+(docs/architecture.md, "Resume").
 
 The run is a real `archsearch run` subprocess (random search, smoke sizes on `digits`); it is killed at random
 moments (`SIGKILL`: no handler, no cleanup), then `archsearch resume` finishes it. Result and ledger must equal an
