@@ -66,6 +66,24 @@ def test_model_flops_and_params_equal_the_analytic_cost(name):
         assert sum(p.numel() for p in model.parameters()) == cost.params
 
 
+@pytest.mark.parametrize("name", ["hierarchical", "flat"])
+def test_small_model_ends_with_a_stride_1_separable_conv_after_the_last_cell(name):
+    """Fig. 2 (sec. 4.1), the small search model: ... cell, sep. conv 3x3 of stride 1, global pooling, linear. It
+    maps the last cell's concatenated output to the last stage's width (C0 x 2^(stages - 1))."""
+    search_space = create_space(name, preset="paper", input_size=32, in_channels=3)
+    arch = random_genotype(search_space.hierarchy, np.random.default_rng(0), 200)
+    model = search_space.build(arch).eval()
+    depthwise, pointwise, bn, _ = model.cells[-1]
+    assert depthwise.stride == (1, 1) and depthwise.kernel_size == (3, 3) and depthwise.groups == depthwise.in_channels
+    assert pointwise.out_channels == bn.num_features == 16 * 4 == model.classifier.in_features
+    reduces = [m for m in model.cells if isinstance(m, torch.nn.Sequential) and m[0].stride == (2, 2)]
+    assert len(reduces) == 2  # between the three cells
+    with FlopCounterMode(display=False) as counter:
+        model(torch.randn(1, 3, 32, 32))
+    assert counter.get_total_flops() == 2 * search_space.cost(arch).macs  # the analytic cost counts it exactly
+    assert sum(p.numel() for p in model.parameters()) == search_space.cost(arch).params
+
+
 def test_depthwise_concatenation_widths_and_dead_branches():
     # one level-2 graph of 4 nodes: 0->1 identity, 0->2 conv1x1, 1->2 identity; node 3 <- 2 (identity);
     # edge 1->3 is none; an edge into nothing: none. Node 2 = concat(C, C) = 2C, 1x1 projection 2C -> C.

@@ -19,7 +19,8 @@ candidate then learns nothing and loses every tournament).
 
 The evaluation model (sec. 4.1, Fig. 2, the small model used during search): 3x3 conv stem with C0 channels,
 then ``stages`` stages of ``cells_per_stage`` cells, stages separated by 3x3 separable convs of stride 2 that double
-the channels, global average pooling, linear classifier. All cells share the genotype (not the weights).
+the channels, a 3x3 separable conv of stride 1 after the last cell (the last stage's width), global average
+pooling, linear classifier. All cells share the genotype (not the weights).
 """
 
 from __future__ import annotations
@@ -285,7 +286,8 @@ def build_motif(planner: _Planner, level: int, motif: int, in_width: int) -> nn.
 
 
 class HierarchicalNet(nn.Module):
-    """Sec. 4.1 / Fig. 2: stem, cells, stride-2 separable convs doubling the channels, pooling, classifier.
+    """Sec. 4.1 / Fig. 2: stem, cells, stride-2 separable convs doubling the channels, a stride-1 separable conv
+    after the last cell, pooling, classifier.
 
     With more than one cell per stage (not in the paper's small model; interpretation) a 1x1 conv brings a cell's
     output back to the stage width before the next cell when the two differ.
@@ -299,8 +301,8 @@ class HierarchicalNet(nn.Module):
         for kind, cin, cout, planner in _layout(hierarchy, arch, preset):
             if kind == "cell":
                 layers.append(build_motif(planner, hierarchy.levels, 0, cin))
-            elif kind == "reduce":
-                layers.append(_sep_conv(cin, cout, stride=2))
+            elif kind in ("reduce", "final"):
+                layers.append(_sep_conv(cin, cout, stride=2 if kind == "reduce" else 1))
             else:
                 layers.append(_conv_bn_relu(cin, cout, 1))
             out_width = cout
@@ -314,7 +316,8 @@ class HierarchicalNet(nn.Module):
 
 def _layout(hierarchy: Hierarchy, arch: Arch, preset: ModelPreset) -> list[tuple[str, int, int, _Planner | None]]:
     """The layers after the stem as (kind, in width, out width, planner of the stage): kind is "cell", "reduce"
-    (stride-2 separable conv doubling the stage width) or "squeeze" (1x1 conv between repeated cells)."""
+    (stride-2 separable conv doubling the stage width), "squeeze" (1x1 conv between repeated cells) or "final"
+    (Fig. 2's stride-1 separable conv after the last cell, to the last stage's width)."""
     out: list[tuple[str, int, int, _Planner | None]] = []
     width = current = preset.channels
     for stage in range(preset.stages):
@@ -327,6 +330,7 @@ def _layout(hierarchy: Hierarchy, arch: Arch, preset: ModelPreset) -> list[tuple
                 out.append(("squeeze", current, width, None))
             current = planner.motif_out_width(hierarchy.levels, 0, width) or width  # empty cell: zeros
             out.append(("cell", width, current, planner))
+    out.append(("final", current, width, None))
     return out
 
 
@@ -400,8 +404,9 @@ class HierarchicalSpace:
         for kind, cin, cout, planner in _layout(self.hierarchy, arch, self.preset):
             if kind == "cell":
                 m, p = _motif_cost(planner, self.hierarchy.levels, 0, cin, h * w)
-            elif kind == "reduce":
-                h, w = _out_size(h, 2), _out_size(w, 2)
+            elif kind in ("reduce", "final"):
+                if kind == "reduce":
+                    h, w = _out_size(h, 2), _out_size(w, 2)
                 m, p = _sep_conv_cost(cin, cout, h * w)
             else:
                 m, p = _conv_cost(cin, cout, 1, h * w)
