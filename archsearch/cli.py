@@ -122,9 +122,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 def add_run_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("method", nargs="?", help="search method (random, greedynas, spos, proxyless, darts, ...)")
-    parser.add_argument("--space", help="search space (default: the method's)")
+    parser.add_argument("--space", help="search space: a built-in name (default: the method's), or your own as "
+                        "FILE.py:FUNCTION or package.module:FUNCTION (a function returning an nn.Module with "
+                        "LayerChoice / InputChoice)")
     parser.add_argument("--space-option", dest="space_options", action="append", metavar="KEY=VALUE",
-                     help="an option of the space, e.g. se=true (repeatable)")
+                     help="an option of the space, e.g. se=true; for FILE.py:FUNCTION a keyword argument of the "
+                     "function (repeatable)")
     parser.add_argument("--data", help="dataset: fashion-mnist (default), mnist, cifar10, digits")
     parser.add_argument("--data-dir", help="where the dataset files are")
     parser.add_argument("--preset", choices=PRESETS, help="sizes: paper, quick (default: a few CPU minutes), smoke")
@@ -338,8 +341,7 @@ def print_leaderboard(record, *, top: int = 10) -> None:
     for t in trials:
         states[t.state] = states.get(t.state, 0) + 1
     counts = ", ".join(f"{n} {s}" for s, n in sorted(states.items())) or "no trials"
-    space = record.space_spec
-    console.print(f"[bold]{record.name}[/]  method={record.method}  space={space.get('name')}  "
+    console.print(f"[bold]{record.name}[/]  method={record.method}  space={space_text(record.space_spec)}  "
                   f"data={record.config.get('data')}  preset={record.config.get('preset')}  "
                   f"status={record.status()}  ({counts})")
     if board:
@@ -360,6 +362,15 @@ def print_leaderboard(record, *, top: int = 10) -> None:
         objectives = ", ".join(f"{k}={human(v, k)}" for k, v in (best.get("objectives") or {}).items()
                                if isinstance(v, (int, float)))
         console.print(f"best: {objectives}  arch: {arch_text(best['arch'])}")
+
+
+def space_text(spec: dict[str, Any]) -> str:
+    """A built-in space by name; a user space by its file (or module) and function: "user_space.py:make_space"."""
+    source = str((spec.get("options") or {}).get("source") or "") if spec.get("name") == "user" else ""
+    if not source or source.startswith("object:"):
+        return str(spec.get("name"))
+    target, _, function = source.rpartition(":")
+    return f"{Path(target).name}:{function}"
 
 
 # -- commands -----------------------------------------------------------------------------------------------------
@@ -461,7 +472,7 @@ def cmd_ls(args: argparse.Namespace) -> int:
         best = board[0].metric("accuracy") if board else None
         if best is None and record.result:
             best = ((record.result.get("best") or {}).get("objectives") or {}).get("accuracy")
-        table.add_row(record.name, record.method, str(record.space_spec.get("name")), str(record.config.get("data")),
+        table.add_row(record.name, record.method, space_text(record.space_spec), str(record.config.get("data")),
                       str(record.config.get("preset")), record.status(),
                       str(sum(t.state == "complete" for t in trials)), human(best, "accuracy"))
     _console().print(table)

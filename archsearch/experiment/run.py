@@ -294,7 +294,7 @@ class _RichBar:
 
 
 # -- building settings --------------------------------------------------------------------------------------------------
-def resolve_settings(method: str, *, space: str | Mapping[str, Any] | None = None, preset: str | None = None,
+def resolve_settings(method: str, *, space: Any = None, preset: str | None = None,
                      data: str | None = None, data_dir: str | None = None, budget: float | None = None,
                      constraints: Sequence[str] | str | None = None, seed: int | None = None,
                      executor: str | None = None, workers: int | None = None, ray_address: str | None = None,
@@ -318,13 +318,15 @@ def resolve_settings(method: str, *, space: str | Mapping[str, Any] | None = Non
         space_name, space_options = space.get("name"), dict(space.get("options") or {})
     else:
         space_name, space_options = space, {}
-    space_name = str(space_name or default_space(method))
+    if space_name is None or space_name == "":
+        space_name = default_space(method)
     data = data or DEFAULT_DATA
     splits_info = _data_info(data, data_dir)
     split_options = dict(split) if split is not None else _default_split(preset, splits_info["train_images"])
-    space_options = _space_options(space_name, space_options, preset, splits_info)
+    space_name, space_options, space_label = _resolve_space(method, space_name, space_options, preset, splits_info,
+                                                            executor)
     if name is None:
-        name = f"{method}-{space_name}-{_dt.datetime.now().strftime('%Y%m%d-%H%M%S')}"
+        name = f"{method}-{space_label}-{_dt.datetime.now().strftime('%Y%m%d-%H%M%S')}"
     if not name or any(c in name for c in "/\\") or name.startswith("."):
         raise ConfigError(f"run name {name!r} must be a plain, non-empty file name")
     return RunSettings(method=method, name=name, space={"name": space_name, "options": space_options},
@@ -350,6 +352,33 @@ def _default_split(preset: str, train_images: int) -> dict[str, Any]:
     if train_images < 30000:
         return {"val_size": train_images // 5, "small_val_size": train_images // 10}
     return {"val_size": 10000, "small_val_size": 1000}
+
+
+def _resolve_space(method: str, space: Any, options: dict[str, Any], preset: str, info: Mapping[str, Any],
+                   executor: str) -> tuple[str, dict[str, Any], str]:
+    """(registered space name, its options, a label for the run name), checked against the method.
+
+    A built-in name gets the preset and the data's shape; a user space ("file.py:function", "package.module:function",
+    a function, an nn.Module with choices, a ModuleSpace) is recorded as the space "user" (`archsearch.spaces.user`)."""
+    from archsearch.spaces import create_space, user
+
+    if user.is_user_space(space):
+        options, search_space, label = user.resolve(space, options, input_shape=info["input_shape"],
+                                                    num_classes=info["num_classes"])
+        if executor != "local" and str(options["source"]).startswith(user.OBJECT_PREFIX):
+            raise UsageError(f"a space given as a Python object exists in this process only, so {executor} workers "
+                             "cannot build it; give it as 'FILE.py:FUNCTION' or a function importable from a module")
+        name = user.NAME
+    elif isinstance(space, str):
+        name, options, label = space, _space_options(space, options, preset, info), space
+        search_space = create_space(name, **options)
+    else:
+        raise ConfigError(f"space must be a space name, 'FILE.py:FUNCTION', an nn.Module with LayerChoice / "
+                          f"InputChoice or a ModuleSpace; got a {type(space).__name__}")
+    check = getattr(method_entry(method).cls, "check_space", None)
+    if check is not None:  # a method that cannot search this space says why before the run directory exists
+        check(search_space, method)
+    return name, options, label
 
 
 def _space_options(name: str, options: dict[str, Any], preset: str, info: Mapping[str, Any]) -> dict[str, Any]:

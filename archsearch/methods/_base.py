@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Protocol, runtime_checkable
 
+from archsearch.errors import ConfigError
 from archsearch.space.space import Arch
 
 
@@ -41,3 +42,13 @@ class Method(Protocol):
     def state_dict(self) -> dict[str, Any]: ...
 
     def load_state_dict(self, state: dict[str, Any]) -> None: ...
+
+
+def require_supernet(search_space: Any, method: str) -> None:
+    """The `check_space` of weight-sharing methods: they train the space's supernet (one `MixedOp` per choice).
+
+    A method class may define ``check_space(search_space, method)``; a run calls it before creating anything, so a
+    method that cannot search a space says why in one line."""
+    if not hasattr(search_space, "supernet"):
+        raise ConfigError(f"{method} needs a weight-sharing space (with supernet()); "
+                          f"{getattr(search_space, 'name', search_space)!r} has none")

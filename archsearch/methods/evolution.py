@@ -10,7 +10,10 @@ the trivial genotype) while the initial population is not exhausted, then the mu
 trained twice: the controller draws another one. ``strategy="random"`` is the paper's random search on the same
 machinery: every proposal a fresh random genotype, no selection (trivially parallel).
 
-Evolution works on the ``hierarchical`` and ``flat`` spaces (anything exposing a `Hierarchy` as ``.hierarchy``).
+On the ``hierarchical`` and ``flat`` spaces (anything exposing a `Hierarchy` as ``.hierarchy``) a genotype is a
+motif DAG. On any other space (``mobilenet``, a user space of `LayerChoice`s) the same loop runs with the paper's
+operators carried over to a flat list of choices: an initial genotype is a uniform draw from the space, and a
+mutation changes one choice to another of its values (sec. 3.2 changes one edge's op of one motif).
 The ``random`` method (the baseline every other method is compared with) is the same machinery with
 ``strategy="random"`` on any space: uniform draws from the space (for genotype spaces: the paper's random
 genotypes), under the run's resource constraints.
@@ -106,9 +109,7 @@ class HierarchicalEvolution:
         self.search_space = ctx.space
         self.hierarchy = getattr(ctx.space, "hierarchy", None)
         self.constraints = tuple(getattr(ctx, "constraints", ()) or ())
-        if self.hierarchy is None and config.strategy != "random":
-            raise ConfigError(f"method 'evolution' needs a hierarchical genotype space (allowed: hierarchical, flat), "
-                              f"got {getattr(ctx.space, 'name', ctx.space)!r}")
+        self.check_space(ctx.space, config.strategy)
         self.rng = ctx.rng(PHASE, "controller")
         # proposals in order: key, arch (dict), origin ("init" | "mutation" | "random"), parent (proposal index or
         # -1), status ("running" | "complete" | "failed"), fitness (None until complete)
@@ -123,6 +124,20 @@ class HierarchicalEvolution:
         self._edge_names = self.hierarchy.edge_names() if self.hierarchy is not None else []
         self.propose_seconds: list[float] = []  # controller time: select + mutate (+ dedup)
         self.record_seconds: list[float] = []  # controller time: record in the ledger and the population
+
+    @staticmethod
+    def check_space(search_space: Any, method: str) -> None:
+        """Every candidate is built and trained from scratch (`build`, `cost`); evolution also needs a choice to
+        mutate."""
+        name = getattr(search_space, "name", search_space)
+        if not all(hasattr(search_space, a) for a in ("space", "build", "cost")):
+            raise ConfigError(f"{method} trains candidates from scratch and needs a space with build() and cost(); "
+                              f"{name!r} has none")
+        choices = search_space.space.choices.values()
+        if method != "random" and getattr(search_space, "hierarchy", None) is None and \
+                not any(c.cardinality > 1 for c in choices):
+            raise ConfigError(f"{method} mutates one choice at a time, but every choice of space {name!r} has a "
+                              "single value")
 
     # -- the algorithm box ----------------------------------------------------------------------------------------
     def run(self) -> SearchResult:
@@ -168,7 +183,7 @@ class HierarchicalEvolution:
                 winner = tournament_select(self._fitness, self.rng, cfg.tournament_fraction)
                 parent = self.population[winner]
                 origin = "mutation"
-                arch = mutate(Arch(self.proposals[parent]["arch"].items()), self.hierarchy, self.rng)
+                arch = self._mutate(Arch(self.proposals[parent]["arch"].items()))
             arch = self.search_space.space.validate(arch)
             if not self._within(arch):
                 continue
@@ -191,6 +206,11 @@ class HierarchicalEvolution:
         if self.hierarchy is not None:
             return random_genotype(self.hierarchy, self.rng, self.config.init_mutations)
         return self.search_space.space.sample(self.rng, where=self._within)
+
+    def _mutate(self, arch: Arch) -> Arch:
+        if self.hierarchy is not None:
+            return mutate(arch, self.hierarchy, self.rng)
+        return self.search_space.space.mutate(arch, self.rng, 1)
 
     def _within(self, arch: Arch) -> bool:
         return not self.constraints or satisfied(self.constraints, self.search_space.cost(arch))

@@ -40,7 +40,7 @@ from archsearch.data.augment import augment_batch
 from archsearch.data.splits import TensorPair
 from archsearch.errors import ConfigError, unknown_name
 from archsearch.methods import register_method
-from archsearch.methods._base import Candidate, SearchResult
+from archsearch.methods._base import Candidate, SearchResult, require_supernet
 from archsearch.search.candidate_pool import POOL_DIFFERENCES, CandidatePool, PoolEarlyStop, linear_eps
 from archsearch.space.space import Arch
 from archsearch.supernet.mixed_op import set_path
@@ -292,9 +292,7 @@ class GreedyNAS:
         self.config = config
         self.ctx = ctx
         self.space = ctx.space
-        if not hasattr(self.space, "supernet"):
-            raise ConfigError(f"{self.method_name} needs a weight-sharing space (with supernet()); "
-                              f"{getattr(self.space, 'name', self.space)!r} has none")
+        self.check_space(self.space, self.method_name)
         self.constraints: tuple[Constraint, ...] = tuple(getattr(ctx, "constraints", ()) or ())
         if (config.search_cost == "latency" or needs_latency(self.constraints)) and \
                 not hasattr(self.space, "latency_table"):
@@ -318,6 +316,8 @@ class GreedyNAS:
     @property
     def method_name(self) -> str:
         return "greedynas" if self.config.greedy else "spos"
+
+    check_space = staticmethod(require_supernet)
 
     # -- set-up -----------------------------------------------------------------------------------------------------
     def _build(self) -> None:

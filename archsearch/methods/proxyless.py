@@ -34,10 +34,11 @@ from archsearch.cost.latency import (FIXED_PREFIX, LatencyTable, ensure_table, o
 from archsearch.data.batches import Batches
 from archsearch.errors import ConfigError, unknown_name
 from archsearch.methods import register_method
-from archsearch.methods._base import Candidate, SearchResult
+from archsearch.methods._base import Candidate, SearchResult, require_supernet
 from archsearch.space.space import Arch
 from archsearch.supernet import BinaryGate, MixedOp, mixed_ops, set_policy
 from archsearch.train import Recipe, Trainer, evaluate
+from archsearch.train.task import seeded
 
 ALGOS = ("gradient", "reinforce")
 GRAD_MODES = ("full", "two")
@@ -338,15 +339,16 @@ class ProxylessNAS:
 
     name: ClassVar[str] = "proxyless"
 
+    check_space = staticmethod(require_supernet)
+
     def __init__(self, config: ProxylessConfig, ctx: Any) -> None:
         self.config = config
         self.ctx = ctx
         self.space = ctx.space
-        if not hasattr(self.space, "supernet"):
-            raise ConfigError(f"proxyless needs a weight-sharing space (with supernet()); "
-                              f"{getattr(self.space, 'name', self.space)!r} has none")
+        self.check_space(self.space, self.name)
         self.device = torch.device(ctx.device)
-        self.supernet: nn.Module = self.space.supernet()
+        with seeded(int(ctx.rng("proxyless", "supernet").integers(2**62))):  # a user space's layers draw here
+            self.supernet: nn.Module = self.space.supernet()
         init_weights(self.supernet, ctx.torch_generator("proxyless", "weight-init"))
         self.ops: list[MixedOp] = list(mixed_ops(self.supernet))
         names = [op.name for op in self.ops]

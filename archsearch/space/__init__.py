@@ -10,7 +10,8 @@ from typing import Any
 from archsearch.space.choices import Categorical, Choice, Numeric, Value
 from archsearch.space.space import Arch, Space, product
 
-_MODULE_NAMES = ("InputChoice", "LayerChoice", "ModuleSpace", "choice_modules", "freeze", "space_from_module")
+_MODULE_NAMES = ("InputChoice", "LayerChoice", "ModuleSpace", "choice_modules", "freeze", "set_path",
+                 "space_from_module")
 
 
 def _from_module(model: Any, *, name: str = "user") -> Space:
@@ -32,4 +33,4 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = ["Arch", "Categorical", "Choice", "InputChoice", "LayerChoice", "ModuleSpace", "Numeric", "Space", "Value",
-           "choice_modules", "freeze", "product", "space_from_module"]
+           "choice_modules", "freeze", "product", "set_path", "space_from_module"]

@@ -5,16 +5,20 @@ tensors) where they want a decision. Both *are* `MixedOp`s, keyed by their label
 weight-sharing supernet: every path policy (single path, softmax / sigmoid weights, binary gates) and every method
 mechanism (GreedyNAS / SPOS paths, ProxylessNAS gates, DARTS alphas) applies unchanged.
 
+Until a method (or `set_path(model, arch)`) picks a path, each choice runs its first candidate, so the model can be
+called as written, e.g. to check its output shape.
+
 `space_from_module(model)` (also ``Space.from_module``) collects the choices into a `Space`; `freeze(model, arch)`
 returns a standalone deep copy with each choice replaced by its chosen module (weights kept). `ModuleSpace` wraps a
-user model as a `SearchSpace` + `WeightSharingSpace`, so it can be handed to any method.
+user model, or the function that builds it, as a `SearchSpace` + `WeightSharingSpace`, so it can be handed to any
+method.
 """
 
 from __future__ import annotations
 
 import copy
 import itertools
-from typing import Mapping, Sequence
+from typing import Callable, Mapping, Sequence
 
 import torch
 import torch.nn as nn
@@ -23,7 +27,7 @@ from archsearch.cost.constraints import Cost
 from archsearch.errors import UsageError, unknown_name
 from archsearch.space.choices import Categorical
 from archsearch.space.space import Arch, Space
-from archsearch.supernet.mixed_op import MixedOp
+from archsearch.supernet.mixed_op import MixedOp, SinglePath, set_path
 
 REDUCTIONS = ("sum", "mean", "concat")
 
@@ -51,6 +55,7 @@ class LayerChoice(MixedOp):
         if len({str(k) for k in named}) != len(named):
             raise UsageError(f"LayerChoice {label!r}: candidate names must be distinct as strings, got {list(named)}")
         super().__init__(label, {str(k): v for k, v in named.items()})
+        self.policy = SinglePath(self.choices[0])  # a fresh model runs as written: first candidate
 
     @property
     def label(self) -> str:
@@ -96,6 +101,7 @@ class InputChoice(MixedOp):
             raise unknown_name(f"reduction of InputChoice {label!r}:", reduction, REDUCTIONS)
         combos = itertools.combinations(range(n_candidates), n_chosen)
         super().__init__(label, {",".join(map(str, c)): _Select(c, reduction) for c in combos})
+        self.policy = SinglePath(self.choices[0])  # a fresh model runs as written: the first inputs
         self.n_candidates = n_candidates
         self.n_chosen = n_chosen
 
@@ -167,18 +173,29 @@ def freeze(model: nn.Module, arch: Mapping[str, object]) -> nn.Module:
 
 
 class ModuleSpace:
-    """A user model as a `SearchSpace` + `WeightSharingSpace`: `supernet()` is a copy of the model, `build` and
-    `inherit` freeze, `cost` counts MACs (flop_counter FLOPs / 2) and params on the frozen child (cached per arch).
+    """A user model as a `SearchSpace` + `WeightSharingSpace`: `build` and `inherit` freeze, `cost` counts MACs
+    (flop_counter FLOPs / 2) and params on the frozen child (cached per arch).
 
-    The model is kept as a template: `build(arch)` starts from its current weights."""
+    `model` is the model, or a function of no arguments that builds it. With a function, `supernet()` and
+    `build(arch)` call it again, so their weights come from torch's global RNG as for the built-in spaces (a run
+    seeds it); with a model they copy its current weights. `input_shape` (without the batch) and `num_classes` may
+    be left out when a run fills them from its data; `cost` needs `input_shape`."""
 
-    def __init__(self, model: nn.Module, input_shape: Sequence[int], num_classes: int, name: str = "user") -> None:
-        if len(tuple(input_shape)) < 1:
+    def __init__(self, model: nn.Module | Callable[[], nn.Module], input_shape: Sequence[int] | None = None,
+                 num_classes: int | None = None, name: str = "user") -> None:
+        self.name = name
+        self.factory: Callable[[], nn.Module] | None = None
+        if not isinstance(model, nn.Module):
+            if not callable(model):
+                raise UsageError(f"ModuleSpace {name!r} needs an nn.Module or a function that builds one, "
+                                 f"got {type(model).__name__}")
+            self.factory = model
+            model = self._fresh()
+        if input_shape is not None and (isinstance(input_shape, (str, bytes)) or len(tuple(input_shape)) < 1):
             raise UsageError(f"ModuleSpace {name!r}: input_shape must be the input's shape without the batch, "
                              f"got {input_shape!r}")
-        self.name = name
-        self.input_shape = tuple(int(s) for s in input_shape)
-        self.num_classes = int(num_classes)
+        self.input_shape = tuple(int(s) for s in input_shape) if input_shape is not None else None
+        self.num_classes = int(num_classes) if num_classes is not None else None
         self.space = space_from_module(model, name=name)
         self._model = model
         self._costs: dict[str, Cost] = {}
@@ -186,11 +203,25 @@ class ModuleSpace:
     def __repr__(self) -> str:
         return f"ModuleSpace({self.name!r}, {type(self._model).__name__}, {len(self.space)} choices)"
 
+    @property
+    def model(self) -> nn.Module:
+        """The template model (its choices define the space; costs are counted on it)."""
+        return self._model
+
+    def _fresh(self) -> nn.Module:
+        model = self.factory()  # type: ignore[misc]
+        if isinstance(model, ModuleSpace):  # a function may return a ModuleSpace: its model is the net
+            model = model.model
+        if not isinstance(model, nn.Module):
+            raise UsageError(f"ModuleSpace {self.name!r}: the function returned a {type(model).__name__}, "
+                             "not an nn.Module")
+        return model
+
     def supernet(self) -> nn.Module:
-        return copy.deepcopy(self._model)
+        return self._fresh() if self.factory is not None else copy.deepcopy(self._model)
 
     def build(self, arch: Mapping[str, object]) -> nn.Module:
-        return freeze(self._model, arch)
+        return freeze(self._fresh() if self.factory is not None else self._model, arch)
 
     def inherit(self, supernet: nn.Module, arch: Mapping[str, object]) -> nn.Module:
         return freeze(supernet, arch)
@@ -201,6 +232,9 @@ class ModuleSpace:
         if cached is None:
             from torch.utils.flop_counter import FlopCounterMode
 
+            if self.input_shape is None:
+                raise UsageError(f"ModuleSpace {self.name!r} has no input_shape, so its MACs cannot be counted; "
+                                 "give input_shape=(C, H, W)")
             child = freeze(self._model, arch).eval()
             device = next(child.parameters(), torch.empty(0)).device
             with FlopCounterMode(display=False) as counter, torch.no_grad():
@@ -210,4 +244,4 @@ class ModuleSpace:
         return cached
 
 
-__all__ = ["InputChoice", "LayerChoice", "ModuleSpace", "choice_modules", "freeze", "space_from_module"]
+__all__ = ["InputChoice", "LayerChoice", "ModuleSpace", "choice_modules", "freeze", "set_path", "space_from_module"]

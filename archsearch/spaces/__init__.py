@@ -1,4 +1,6 @@
-"""Built-in search spaces, registered by name: ``create_space("mobilenet", preset="quick")``."""
+"""Built-in search spaces, registered by name: ``create_space("mobilenet", preset="quick")``. Spaces you write
+yourself (a function returning an `nn.Module` with `LayerChoice` / `InputChoice`) are recorded as the space
+``user`` (see `archsearch.spaces.user`); runs take them as ``space="file.py:function"`` or as objects."""
 
 from __future__ import annotations
 
@@ -28,7 +30,7 @@ def _load_builtins() -> None:
 
 
 # Each built-in space module registers itself on import; add a module here when you add a space.
-_BUILTIN_MODULES: list[str] = ["fbnet", "hierarchical", "darts", "mobilenet"]
+_BUILTIN_MODULES: list[str] = ["fbnet", "hierarchical", "darts", "mobilenet", "user"]
 
 __all__ = ["SPACES", "SearchSpace", "WeightSharingSpace", "cost_predicate", "create_space", "register_space",
            "space_names"]
