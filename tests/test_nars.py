@@ -372,6 +372,11 @@ def test_flops_family_is_one_search_per_target_each_under_every_constraint(tmp_p
     for bad in ([], ["abc"], [-3]):
         with pytest.raises(ConfigError, match="flops_family"):
             _smoke(flops_family=bad)
+    from archsearch.errors import ConstraintError
+    from archsearch.methods.nars import NARS
+
+    with pytest.raises(ConstraintError, match="flops<=1K"):  # recipe mode: a target the fixed arch breaks, at once
+        NARS(_smoke(mode="recipe", flops_family=["1K", "1G"]), _context(tmp_path))
 
 
 @pytest.mark.parametrize("distill", [True, False])

@@ -258,11 +258,11 @@ class NARS:
         return self.arch_space.space.sample(self.ctx.rng("nars", "fixed_arch"))
 
     def _check_fixed_arch(self) -> None:
-        """Recipe-only search cannot change the cost: a constraint the fixed architecture breaks is a user error."""
-        from archsearch.cost.constraints import Cost
-
+        """Recipe-only search cannot change the cost: a constraint (or FLOPs target) the fixed architecture breaks
+        is a user error."""
         macs, params = self.cost(self.recipes.sample(self.ctx.rng("nars", "check")))
-        broken = [str(c) for c in self.constraints if not satisfied((c,), Cost(macs, params))]
+        every = {c for search in self.stage3_searches() for c in search}
+        broken = [str(c) for c in sorted(every, key=str) if not satisfied((c,), Cost(macs, params))]
         if broken:
             raise ConstraintError(f"nars recipe mode: the fixed architecture ({macs / 1e6:.4g}M MACs, {params / 1e6:.4g}M "
                                   f"params) breaks {', '.join(broken)}; choose another with --set arch=... or drop "
