@@ -11,9 +11,11 @@ from archsearch.methods import SearchResult
 
 
 def run(method: str, **options: Any) -> SearchResult:
-    """Run a search to the end. Options: space (name or {"name", "options"}), preset (paper | quick | smoke), data,
-    data_dir, budget, constraints (["flops<=300M"]), seed, executor (local | ray), workers, ray_address, storage
-    (database URL), name, runs_dir, device; any other keyword is a field of the method's config."""
+    """Run a search to the end. Options: space (name or {"name", "options"}), preset (paper | quick | smoke), data
+    (a dataset name, the path of a .npz file or an image folder, or a `Dataset` such as `from_arrays` returns),
+    data_dir, image_size (resize an image folder's images), budget, constraints (["flops<=300M"]), seed, executor
+    (local | ray), workers, ray_address, storage (database URL), name, runs_dir, device; any other keyword is a
+    field of the method's config."""
     return _run(method, **options)
 
 

@@ -24,8 +24,8 @@ EXECUTORS = ("local", "ray")
 PRESETS = ("paper", "quick", "smoke")
 
 # Keys a run config file (YAML) may hold; CLI flags override them, `--set` overrides `method_options`.
-RUN_KEYS = ("method", "space", "space_options", "preset", "data", "data_dir", "budget", "constraints", "seed",
-            "executor", "workers", "ray_address", "storage", "name", "runs_dir", "device", "method_options")
+RUN_KEYS = ("method", "space", "space_options", "preset", "data", "data_dir", "image_size", "budget", "constraints",
+            "seed", "executor", "workers", "ray_address", "storage", "name", "runs_dir", "device", "method_options")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -128,8 +128,11 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--space-option", dest="space_options", action="append", metavar="KEY=VALUE",
                      help="an option of the space, e.g. se=true; for FILE.py:FUNCTION a keyword argument of the "
                      "function (repeatable)")
-    parser.add_argument("--data", help="dataset: fashion-mnist (default), mnist, cifar10, digits")
+    parser.add_argument("--data", help="dataset: fashion-mnist (default), fashion-mnist-subset, mnist, cifar10, "
+                        "digits, or a path: a .npz (x_train, y_train, x_test, y_test[, classes]) or an image folder "
+                        "(DIR/train/<class>/*.png|jpg, DIR/test/<class>/...)")
     parser.add_argument("--data-dir", help="where the dataset files are")
+    parser.add_argument("--image-size", type=int, metavar="N", help="resize an image folder's images to N x N")
     parser.add_argument("--preset", choices=PRESETS, help="sizes: paper, quick (default: a few CPU minutes), smoke")
     parser.add_argument("--budget", type=_number, help="the method's budget (trials, epochs, ...; see its config)")
     parser.add_argument("--constraint", dest="constraints", action="append", metavar="EXPR",

@@ -181,7 +181,8 @@ def export_run(run: str | Path | RunRecord, *, top: int = 1, format: str = "json
     for rank, (arch, objectives) in enumerate(picks, 1):
         doc = arch_document(spec["name"], spec["options"], arch, objectives=objectives,
                             source={"run": record.name, "method": record.method, "rank": rank,
-                                    "data": record.config.get("data"), "data_dir": record.config.get("data_dir")})
+                                    "data": record.config.get("data"), "data_dir": record.config.get("data_dir"),
+                                    "image_size": record.config.get("image_size")})
         model, search_space = build_model(doc, seed=seed)
         key = search_space.space.validate(arch).key
         weights = "init"

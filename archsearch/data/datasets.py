@@ -7,6 +7,9 @@
 * ``cifar10``: the original ``cifar-10-batches-py`` directory. Its batches are Python pickles of numpy arrays; they
   are unpickled only *after* their md5 matched the published one, so only the authors' files are ever unpickled.
 * ``digits``: scikit-learn's bundled 8x8 digits (1797 images, no download): tiny, for tests.
+* ``fashion-mnist-subset``: a class-balanced subset of the real Fashion-MNIST shipped in the package
+  (`archsearch.data.fashion_subset`); ``fashion-mnist`` falls back to it when the full set is not found.
+* a path: a ``.npz`` of arrays or a folder of images (`archsearch.data.files`).
 * `from_arrays`: the user's own numpy arrays.
 
 Every file is checked for size and hash before use; a missing or corrupt file raises a `DataError` that names it
@@ -25,10 +28,10 @@ from typing import Callable
 import numpy as np
 import torch
 
-from archsearch.data import _locate
+from archsearch.data import _locate, fashion_subset
 from archsearch.data._idx import KnownFile, parse_idx, read_verified
 from archsearch.data.augment import Augmentation
-from archsearch.errors import ConfigError, DataError, unknown_name
+from archsearch.errors import ConfigError, DataError, UsageError, unknown_name
 
 
 @dataclass(frozen=True, eq=False)
@@ -49,6 +52,7 @@ class Dataset:
     std: tuple[float, ...]
     augmentation: Augmentation
     classes: tuple[str, ...] = ()
+    source: str = ""  # where it was read from (a directory, a file, the bundled subset); "" for arrays
 
     @property
     def input_shape(self) -> tuple[int, int, int]:
@@ -91,6 +95,7 @@ FASHION_MNIST_MIRRORS = (
     "http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/",  # the official host (zalandoresearch README)
     "https://raw.githubusercontent.com/zalandoresearch/fashion-mnist/master/data/fashion/",
 )
+FASHION_MNIST_SYSTEM_DIRS = ("/usr/share/datasets/fashion-mnist",)  # Debian's dataset-fashion-mnist
 FASHION_MNIST_CLASSES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag",
                          "Ankle boot")
 
@@ -122,18 +127,48 @@ CIFAR10_CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog
 
 
 # -- public API ----------------------------------------------------------------------------------------------------
-def load_dataset(name: str = "fashion-mnist", *, data_dir: str | os.PathLike | None = None,
-                 download: bool = True) -> Dataset:
-    """Load a dataset by name ("fashion-mnist", "mnist", "cifar10", "digits") into memory.
+def load_dataset(name: str | os.PathLike = "fashion-mnist", *, data_dir: str | os.PathLike | None = None,
+                 download: bool = True, image_size: int | None = None) -> Dataset:
+    """Load a dataset into memory: a built-in name ("fashion-mnist", "fashion-mnist-subset", "mnist", "cifar10",
+    "digits"), or the path of a ``.npz`` file or an image folder (`archsearch.data.files`).
 
-    `data_dir` (``--data-dir``), when given, is the only place looked at; otherwise the look-up order of
-    `archsearch.data._locate` applies, ending with a download (if `download` and online) or a `DataError`
-    saying how to get the files.
+    `data_dir` (``--data-dir``), when given, is the only place a built-in dataset is looked for; otherwise the
+    look-up order of `archsearch.data._locate` applies, ending with a download (if `download` and online) and, for
+    Fashion-MNIST, the bundled subset; other datasets then raise a `DataError` saying how to get the files.
+    `image_size` resizes the images of an image folder to ``image_size x image_size``.
     """
-    loader = _LOADERS.get(name)
-    if loader is None:
-        raise unknown_name("dataset", name, _LOADERS)
-    return loader(data_dir, download)
+    from archsearch.data import files
+
+    path = data_path(name)
+    if image_size is not None and (path is None or not path.is_dir()):
+        raise UsageError(f"image_size / --image-size resizes an image folder's images; {str(name)!r} is not an "
+                         "image folder")
+    if image_size is not None and (isinstance(image_size, bool) or not isinstance(image_size, int)
+                                   or image_size < 1):
+        raise UsageError(f"image_size / --image-size must be a whole number of pixels >= 1, got {image_size!r}")
+    if path is None:
+        return _LOADERS[str(name)](data_dir, download)
+    if path.is_dir():
+        return files.read_image_folder(path, image_size)
+    return files.read_npz(path)
+
+
+def data_path(data: str | os.PathLike) -> Path | None:
+    """The absolute file or folder `data` names, or None when it is a built-in dataset name; a `UsageError` when
+    it is neither (a missing path, or an unknown name with the closest built-in one)."""
+    if isinstance(data, str) and data in _LOADERS:
+        return None
+    if not isinstance(data, (str, os.PathLike)):
+        raise UsageError(f"data must be a dataset name, a path or a Dataset, got {type(data).__name__}")
+    path = Path(data).expanduser()
+    if path.exists():
+        return path.resolve()
+    text = str(data)
+    if isinstance(data, os.PathLike) or "/" in text or os.sep in text or path.suffix:
+        raise UsageError(f"no such file or folder: {text} (data is a dataset name ({', '.join(dataset_names())}), "
+                         "a .npz file or an image folder)")
+    raise UsageError(f"{unknown_name('dataset', data, _LOADERS)}; or give the path of a .npz file or an image "
+                     "folder")
 
 
 def dataset_names() -> list[str]:
@@ -172,22 +207,45 @@ def from_arrays(x_train: np.ndarray, y_train: np.ndarray, x_test: np.ndarray, y_
 
 
 # -- loaders -------------------------------------------------------------------------------------------------------
-def _load_fashion_mnist(data_dir, download) -> Dataset:
-    images, labels, test_images, test_labels = _idx_files(
+def load_fashion_mnist_files(data_dir, download, *, missing_ok: bool = False):
+    """The four published Fashion-MNIST files as tensors plus the directory they came from (None if not found
+    and `missing_ok`)."""
+    return _idx_files(
         "fashion-mnist", "Fashion-MNIST", FASHION_MNIST_FILES, FASHION_MNIST_MIRRORS, data_dir, download,
-        system_dirs=("/usr/share/datasets/fashion-mnist",), dir_names=("fashion-mnist", "FashionMNIST/raw"),
+        system_dirs=FASHION_MNIST_SYSTEM_DIRS, dir_names=("fashion-mnist", "FashionMNIST/raw"), missing_ok=missing_ok,
         how_to=("Get it with `sudo apt-get install dataset-fashion-mnist` (installs /usr/share/datasets/"
                 "fashion-mnist), or put the 4 files train-images-idx3-ubyte.gz, train-labels-idx1-ubyte.gz, "
                 "t10k-images-idx3-ubyte.gz, t10k-labels-idx1-ubyte.gz from "
                 "https://github.com/zalandoresearch/fashion-mnist in a directory and pass --data-dir DIR "
                 "(Python: data_dir=DIR; or set ARCHSEARCH_DATA=DIR)."))
-    # Fashion-MNIST: crop padding 2 at 28x28 and flips (garments are left/right symmetric).
-    return _make("fashion-mnist", images, labels, test_images, test_labels, 10,
-                 Augmentation(crop_padding=2, flip=True), FASHION_MNIST_CLASSES)
+
+
+# Fashion-MNIST: crop padding 2 at 28x28 and flips (garments are left/right symmetric).
+FASHION_MNIST_AUGMENTATION = Augmentation(crop_padding=2, flip=True)
+
+
+def _load_fashion_mnist(data_dir, download) -> Dataset:
+    """The full set; when it is found nowhere (and no `data_dir` was given, which is authoritative), the bundled
+    subset, whose name and `source` say so."""
+    found = load_fashion_mnist_files(data_dir, download, missing_ok=data_dir is None)
+    if found is None:
+        return _load_fashion_mnist_subset(data_dir, download, source=fashion_subset.NOT_FOUND_NOTE)
+    images, labels, test_images, test_labels, directory = found
+    return _make("fashion-mnist", images, labels, test_images, test_labels, 10, FASHION_MNIST_AUGMENTATION,
+                 FASHION_MNIST_CLASSES, source=str(directory))
+
+
+def _load_fashion_mnist_subset(data_dir, download, *, source: str | None = None) -> Dataset:
+    arrays = fashion_subset.load_subset_arrays()
+    tensors = [torch.from_numpy(arrays[key].astype(np.uint8 if key.startswith("x") else np.int64))
+               for key in ("x_train", "y_train", "x_test", "y_test")]
+    tensors[0], tensors[2] = tensors[0][:, None], tensors[2][:, None]
+    return _make(fashion_subset.SUBSET_NAME, *tensors, 10, FASHION_MNIST_AUGMENTATION, FASHION_MNIST_CLASSES,
+                 source=source or f"the bundled subset of Fashion-MNIST ({fashion_subset.SUBSET_FILE})")
 
 
 def _load_mnist(data_dir, download) -> Dataset:
-    images, labels, test_images, test_labels = _idx_files(
+    images, labels, test_images, test_labels, directory = _idx_files(
         "mnist", "MNIST", MNIST_FILES, MNIST_MIRRORS, data_dir, download,
         system_dirs=(), dir_names=("mnist", "MNIST/raw"),
         how_to=("Put the 4 files train-images-idx3-ubyte.gz, train-labels-idx1-ubyte.gz, t10k-images-idx3-ubyte.gz, "
@@ -195,7 +253,7 @@ def _load_mnist(data_dir, download) -> Dataset:
                 "and pass --data-dir DIR (Python: data_dir=DIR; or set ARCHSEARCH_DATA=DIR)."))
     # MNIST: crop padding 2, no flip (a mirrored digit is not the same digit).
     return _make("mnist", images, labels, test_images, test_labels, 10, Augmentation(crop_padding=2, flip=False),
-                 tuple(str(d) for d in range(10)))
+                 tuple(str(d) for d in range(10)), source=str(directory))
 
 
 def _load_cifar10(data_dir, download) -> Dataset:
@@ -228,7 +286,8 @@ def _load_cifar10(data_dir, download) -> Dataset:
     x_test, y_test = read(CIFAR10_TEST)
     # CIFAR-10: the standard pad-4 random crop and horizontal flip (He et al. 2016; DARTS).
     return _make("cifar10", torch.from_numpy(x_train), torch.from_numpy(y_train), torch.from_numpy(x_test),
-                 torch.from_numpy(y_test), 10, Augmentation(crop_padding=4, flip=True), CIFAR10_CLASSES)
+                 torch.from_numpy(y_test), 10, Augmentation(crop_padding=4, flip=True), CIFAR10_CLASSES,
+                 source=str(directory))
 
 
 def _load_digits(data_dir, download) -> Dataset:
@@ -246,11 +305,13 @@ def _load_digits(data_dir, download) -> Dataset:
     # 8x8 digits: crop padding 1 (interpretation: ~H/14 like 2 at 28x28), no flip.
     return _make("digits", torch.from_numpy(images[train]), torch.from_numpy(labels[train]),
                  torch.from_numpy(images[test]), torch.from_numpy(labels[test]), 10,
-                 Augmentation(crop_padding=1, flip=False), tuple(str(d) for d in range(10)))
+                 Augmentation(crop_padding=1, flip=False), tuple(str(d) for d in range(10)),
+                 source="scikit-learn's bundled digits")
 
 
 _LOADERS: dict[str, Callable[..., Dataset]] = {
     "fashion-mnist": _load_fashion_mnist,
+    fashion_subset.SUBSET_NAME: _load_fashion_mnist_subset,
     "mnist": _load_mnist,
     "cifar10": _load_cifar10,
     "digits": _load_digits,
@@ -258,7 +319,7 @@ _LOADERS: dict[str, Callable[..., Dataset]] = {
 
 
 # -- helpers -------------------------------------------------------------------------------------------------------
-def _idx_files(name, title, files, mirrors, data_dir, download, *, system_dirs, dir_names, how_to):
+def _idx_files(name, title, files, mirrors, data_dir, download, *, system_dirs, dir_names, how_to, missing_ok=False):
     dirs = _locate.search_dirs(dir_names, data_dir, system_dirs)
     try:
         paths = _locate.locate(files, dirs)
@@ -268,6 +329,8 @@ def _idx_files(name, title, files, mirrors, data_dir, download, *, system_dirs, 
     if paths is None and data_dir is None and download:
         paths = _locate.download_idx(files, mirrors, _locate.user_cache_dir() / name)
         tried_download = "; download: no network" if paths is None else ""
+    if paths is None and missing_ok:
+        return None
     if paths is None:
         where = (f"in {Path(data_dir).expanduser()} (an explicit data_dir is the only place looked at)"
                  if data_dir is not None else f"(looked in: {', '.join(map(str, dirs))}{tried_download})")
@@ -284,17 +347,18 @@ def _idx_files(name, title, files, mirrors, data_dir, download, *, system_dirs, 
         if len(x) != len(y):
             raise DataError(f"{title} {part}: {len(x)} images but {len(y)} labels")
     return (torch.from_numpy(images.copy())[:, None], torch.from_numpy(labels.astype(np.int64)),
-            torch.from_numpy(test_images.copy())[:, None], torch.from_numpy(test_labels.astype(np.int64)))
+            torch.from_numpy(test_images.copy())[:, None], torch.from_numpy(test_labels.astype(np.int64)),
+            paths[files[0].name].parent)
 
 
-def _make(name, x_train, y_train, x_test, y_test, num_classes, augmentation, classes) -> Dataset:
+def _make(name, x_train, y_train, x_test, y_test, num_classes, augmentation, classes, source="") -> Dataset:
     mean, std = _channel_stats(x_train)
     if augmentation.crop_padding and augmentation.fill == (0.0,):
         # pad with black (pixel value 0), expressed in normalised units per channel
         fill = tuple(float(-m / s) for m, s in zip(mean, std))
         augmentation = Augmentation(augmentation.crop_padding, augmentation.flip, fill)
     return Dataset(name, x_train.contiguous(), y_train.to(torch.int64), x_test.contiguous(), y_test.to(torch.int64),
-                   num_classes, mean, std, augmentation, tuple(classes))
+                   num_classes, mean, std, augmentation, tuple(classes), source)
 
 
 def _channel_stats(x: torch.Tensor) -> tuple[tuple[float, ...], tuple[float, ...]]:
@@ -329,6 +393,8 @@ def _image_tensor(x: np.ndarray, channels_last: bool, what: str) -> torch.Tensor
         return torch.from_numpy(np.ascontiguousarray(array))
     if not np.issubdtype(array.dtype, np.floating):
         raise ConfigError(f"{what}: dtype {array.dtype} not supported (use uint8 pixels or floats)")
+    if not np.isfinite(array).all():
+        raise ConfigError(f"{what}: images hold NaN or infinite values")
     return torch.from_numpy(np.ascontiguousarray(array, dtype=np.float32))
 
 

@@ -1,8 +1,9 @@
 """Ray executor: each task runs in a Ray worker (1 CPU, or 1 GPU when asked), retried when its worker dies.
 
 ``address=None`` starts a local Ray instance with `workers` CPUs; ``address="ray://head:10001"`` or ``"auto"``
-joins an existing cluster (the workers must have archsearch installed; datasets are read on the workers, so give
-them the same data directory or the Debian package). The driver keeps the ledger: results travel back as values.
+joins an existing cluster (the workers must have archsearch installed). The driver puts each dataset its tasks name
+into Ray's object store once; a worker process fetches it on its first task and keeps it, so workers need no copy
+of the data files. The driver keeps the ledger: results travel back as values.
 """
 
 from __future__ import annotations
@@ -15,7 +16,16 @@ from archsearch.errors import UsageError
 MAX_RETRIES = 3  # a worker process that dies (OOM, SIGKILL, lost node) costs a retry, not a trial
 
 
-def _call(fn: Callable[..., Any], *args: Any) -> Any:
+def _call(fn: Callable[..., Any], datasets: dict[tuple, Any], *args: Any) -> Any:
+    """Run ``fn(*args)`` in a worker; `datasets` maps the tasks' dataset keys to object-store references, fetched
+    only by a process that has not cached that dataset yet (refs nested in a dict are not resolved by Ray)."""
+    if datasets:
+        import ray
+
+        from archsearch.train.task import install_dataset
+
+        for key, ref in datasets.items():
+            install_dataset(key, lambda ref=ref: ray.get(ref))
     return fn(*args)
 
 
@@ -47,13 +57,25 @@ class RayExecutor:
             self._started_here = True
         cpus = int(ray.cluster_resources().get("CPU", 1))
         self.workers = int(workers or cpus)
+        self._data_refs: dict[tuple, Any] = {}
         self._remote = ray.remote(num_cpus=1, num_gpus=gpus_per_task, max_retries=MAX_RETRIES,
                                   retry_exceptions=False)(_call)
         if log is not None:
             log(f"ray: {self.workers} concurrent tasks on a cluster with {cpus} CPUs")
 
     def submit(self, fn: Callable[..., Any], *args: Any) -> Any:
-        return self._remote.remote(fn, *args)
+        return self._remote.remote(fn, self._datasets_of(args), *args)
+
+    def _datasets_of(self, args: tuple) -> dict[tuple, Any]:
+        """Object-store references to the datasets the arguments (`EvalTask`s) name, put there once per run."""
+        refs = {}
+        for key in (arg.data_key for arg in args if hasattr(arg, "data_key")):
+            if key not in self._data_refs:
+                from archsearch.train.task import cached_dataset
+
+                self._data_refs[key] = self._ray.put(cached_dataset(*key))
+            refs[key] = self._data_refs[key]
+        return refs
 
     def wait_any(self, handles: list[Any]) -> tuple[Any, Any]:
         ray = self._ray

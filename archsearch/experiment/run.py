@@ -40,6 +40,7 @@ from archsearch.train import distributed
 
 CONFIG_FILE = "config.yaml"
 RESULT_FILE = "result.json"
+DATA_FILE = "data.npz"  # an in-memory dataset, saved into the run directory
 DEFAULT_DATA = "fashion-mnist"  # the default dataset (README, "Data")
 
 
@@ -55,8 +56,11 @@ class RunSettings:
     name: str
     space: dict[str, Any]  # {"name": ..., "options": {...}} (options resolved against the data)
     preset: str = "quick"
-    data: str = DEFAULT_DATA
+    data: Any = DEFAULT_DATA  # a built-in name or an absolute path (a `Dataset` only until `start` saves it)
     data_dir: str | None = None
+    image_size: int | None = None
+    data_sha256: str | None = None  # content hash (`dataset_hash`); `resume` refuses data that changed
+    data_source: str | None = None  # where the data was read from, for the reader of config.yaml
     split: dict[str, Any] = dataclasses.field(default_factory=dict)
     budget: float | None = None
     constraints: list[str] = dataclasses.field(default_factory=list)
@@ -89,7 +93,8 @@ class Experiment:
         self.device = resolve_device(settings.device)
         self.constraints: tuple[Constraint, ...] = parse_constraints(settings.constraints)
         self.space_spec = {"name": settings.space["name"], "options": dict(settings.space.get("options") or {})}
-        self.data_spec = {"data": settings.data, "data_dir": settings.data_dir, "split": dict(settings.split)}
+        self.data_spec = {"data": settings.data, "data_dir": settings.data_dir, "image_size": settings.image_size,
+                          "split": dict(settings.split)}
         self.space = create_space(self.space_spec["name"], **self.space_spec["options"])
         if needs_latency(self.constraints):  # a latency<= constraint: costs include this device's LUT latency
             self.space = with_latency(self.space, device="cpu" if self.device.type == "cpu" else self.device,
@@ -126,7 +131,8 @@ class Experiment:
     def splits(self) -> Any:
         from archsearch.train.task import cached_splits
 
-        return cached_splits(self.settings.data, self.settings.data_dir, dict(self.settings.split))
+        s = self.settings
+        return cached_splits(s.data, s.data_dir, dict(s.split), s.image_size)
 
     def rng(self, *phase: object) -> np.random.Generator:
         return np.random.default_rng([self.seed] + [zlib.crc32(str(p).encode()) for p in phase])
@@ -295,12 +301,14 @@ class _RichBar:
 
 # -- building settings --------------------------------------------------------------------------------------------------
 def resolve_settings(method: str, *, space: Any = None, preset: str | None = None,
-                     data: str | None = None, data_dir: str | None = None, budget: float | None = None,
+                     data: Any = None, data_dir: str | None = None, budget: float | None = None,
                      constraints: Sequence[str] | str | None = None, seed: int | None = None,
                      executor: str | None = None, workers: int | None = None, ray_address: str | None = None,
                      storage: str | None = None, name: str | None = None, device: str | None = None,
-                     split: Mapping[str, Any] | None = None, **method_options: Any) -> RunSettings:
-    """Check every input (unknown names fail here, naming the allowed ones) and fill the defaults."""
+                     split: Mapping[str, Any] | None = None, image_size: int | None = None,
+                     **method_options: Any) -> RunSettings:
+    """Check every input (unknown names fail here, naming the allowed ones; the data is loaded and checked) and
+    fill the defaults. `data`: a built-in name, the path of a .npz file or image folder, or a `Dataset`."""
     from archsearch.executors import EXECUTORS
     from archsearch.errors import unknown_name
 
@@ -320,9 +328,12 @@ def resolve_settings(method: str, *, space: Any = None, preset: str | None = Non
         space_name, space_options = space, {}
     if space_name is None or space_name == "":
         space_name = default_space(method)
-    data = data or DEFAULT_DATA
-    splits_info = _data_info(data, data_dir)
-    split_options = dict(split) if split is not None else _default_split(preset, splits_info["train_images"])
+    if data is None or isinstance(data, str) and not data:
+        data = DEFAULT_DATA
+    splits_info = _data_info(data, data_dir, image_size)
+    data = splits_info["data"]
+    split_options = (dict(split) if split is not None
+                     else _default_split(preset, splits_info["train_images"], splits_info["name"]))
     space_name, space_options, space_label = _resolve_space(method, space_name, space_options, preset, splits_info,
                                                             executor)
     if name is None:
@@ -332,23 +343,48 @@ def resolve_settings(method: str, *, space: Any = None, preset: str | None = Non
     return RunSettings(method=method, name=name, space={"name": space_name, "options": space_options},
                        preset=preset, data=data, data_dir=data_dir, split=split_options, budget=budget,
                        constraints=constraint_texts, seed=int(seed or 0), executor=executor, workers=workers,
-                       ray_address=ray_address, storage=storage, device=device, method_options=dict(method_options))
+                       ray_address=ray_address, storage=storage, device=device, method_options=dict(method_options),
+                       image_size=image_size, data_sha256=splits_info["sha256"], data_source=splits_info["source"])
 
 
-def _data_info(data: str, data_dir: str | None) -> dict[str, Any]:
-    from archsearch.train.task import cached_dataset
+def _data_info(data: Any, data_dir: str | None, image_size: int | None = None) -> dict[str, Any]:
+    """Load and check the data (before anything is created): what the run records of it, and its shape.
 
-    dataset = cached_dataset(data, data_dir)
-    return {"train_images": int(len(dataset.y_train)), "input_shape": tuple(int(s) for s in dataset.x_train.shape[1:]),
-            "num_classes": int(dataset.num_classes)}
+    ``data``: the name or absolute path to record (a `Dataset` stays an object until `start` saves it;
+    ``fashion-mnist`` becomes ``fashion-mnist-subset`` when only the bundled subset is there, so the run, its
+    workers and `resume` all use the subset)."""
+    from archsearch.data.datasets import Dataset, data_path
+    from archsearch.data.fashion_subset import SUBSET_NAME
+    from archsearch.data.files import dataset_hash
+    from archsearch.train.task import cached_dataset, install_dataset
+
+    if isinstance(data, Dataset):
+        if image_size is not None:
+            raise UsageError("image_size resizes an image folder's images; resize an in-memory Dataset yourself")
+        dataset = data
+    else:
+        path = data_path(data)
+        data = str(data) if path is None else str(path)
+        dataset = cached_dataset(data, data_dir, image_size)
+        if dataset.name == SUBSET_NAME and data != SUBSET_NAME:
+            data = SUBSET_NAME
+            install_dataset((data, data_dir, image_size), lambda: dataset)
+    return {"data": data, "name": dataset.name, "source": dataset.source or "arrays in memory",
+            "sha256": dataset_hash(dataset), "train_images": int(len(dataset.y_train)),
+            "input_shape": tuple(int(s) for s in dataset.x_train.shape[1:]), "num_classes": int(dataset.num_classes)}
 
 
-def _default_split(preset: str, train_images: int) -> dict[str, Any]:
+def _default_split(preset: str, train_images: int, dataset_name: str = "") -> dict[str, Any]:
     """Hold-out sizes: 10k validation + GreedyNAS' 1000-image small validation set (paper/quick), fewer for smoke
-    or small datasets (digits has 1797 images)."""
+    or small datasets (digits has 1797 images); the bundled Fashion-MNIST subset has its own (see
+    `archsearch.data.fashion_subset`: the quick presets keep their sizes on it)."""
+    from archsearch.data.fashion_subset import SUBSET_NAME, SUBSET_SPLIT
+
     if preset == "smoke":
         return {"val_size": min(256, train_images // 5), "small_val_size": min(128, train_images // 10),
                 "train_size": min(512, train_images // 2)}
+    if dataset_name == SUBSET_NAME:
+        return dict(SUBSET_SPLIT)
     if train_images < 30000:
         return {"val_size": train_images // 5, "small_val_size": train_images // 10}
     return {"val_size": 10000, "small_val_size": 1000}
@@ -427,7 +463,7 @@ def start(settings: RunSettings, runs_dir: str | Path | None = None, **experimen
     run_dir = root / settings.name
     if not distributed.is_main():
         distributed.barrier()  # rank 0 creates the run directory and its config
-        return Experiment(settings, run_dir, **experiment_kwargs)
+        return Experiment(_data_saved(settings, run_dir, write=False), run_dir, **experiment_kwargs)
     if (run_dir / CONFIG_FILE).exists():
         _refuse_existing(settings.name, root, run_dir)
     root_created = not root.is_dir()
@@ -443,7 +479,9 @@ def start(settings: RunSettings, runs_dir: str | Path | None = None, **experimen
     try:
         if (run_dir / CONFIG_FILE).exists():  # written by a run that held the lock a moment ago
             _refuse_existing(settings.name, root, run_dir)
+        settings = _data_saved(settings, run_dir, write=True)
         experiment = Experiment(settings, run_dir, lock=lock, **experiment_kwargs)
+        experiment.log(f"data: {settings.data}: {settings.data_source}")
         document = dataclasses.asdict(settings)
         document["space_options"] = settings.space["options"]
         document["method_config"] = _json_value(dataclasses.asdict(experiment.config))
@@ -482,6 +520,44 @@ def _remove_new_entries(run_dir: Path, before: set[str], *, remove_dir: bool) ->
     if remove_dir:
         with contextlib.suppress(OSError):
             run_dir.rmdir()
+
+
+def _data_saved(settings: RunSettings, run_dir: Path, *, write: bool) -> RunSettings:
+    """`settings` with an in-memory `Dataset` replaced by its copy in the run directory (written when `write`):
+    resume and worker processes load it from there."""
+    from archsearch.data.datasets import Dataset
+    from archsearch.data.files import save_dataset
+    from archsearch.train.task import install_dataset
+
+    dataset = settings.data
+    if not isinstance(dataset, Dataset):
+        return settings
+    path = (run_dir / DATA_FILE).resolve()
+    if write:
+        save_dataset(dataset, path)
+    install_dataset((str(path), settings.data_dir, None), lambda: dataset)
+    return dataclasses.replace(settings, data=str(path), data_source=f"{settings.data_source}, saved as {path}")
+
+
+def _check_data(settings: RunSettings, run_dir: Path) -> RunSettings:
+    """Refuse to resume on data other than the run's (content hash); follow a moved run directory's data.npz."""
+    from archsearch.data.files import dataset_hash
+    from archsearch.train.task import cached_dataset, forget_dataset
+
+    recorded = Path(str(settings.data))
+    if recorded.name == DATA_FILE and recorded.parent.name == run_dir.name and not recorded.exists():
+        settings = dataclasses.replace(settings, data=str((run_dir / DATA_FILE).resolve()))
+    if settings.data_sha256 is None:  # a run from before content hashes were recorded
+        return settings
+    key = (settings.data, settings.data_dir, settings.image_size)
+    forget_dataset(key)  # read it again: a copy cached earlier in this process may predate a change
+    dataset = cached_dataset(*key)
+    digest = dataset_hash(dataset)
+    if digest != settings.data_sha256:
+        raise UsageError(f"the data of run {settings.name!r} changed since it started: {settings.data} "
+                         f"({dataset.source or 'arrays'}) now has content sha256 {digest[:16]}..., the run started "
+                         f"on {settings.data_sha256[:16]}...; restore that data to resume, or start a new run")
+    return settings
 
 
 def read_settings(run_dir: Path) -> RunSettings:
@@ -528,6 +604,7 @@ def resume(run: str | Path, *, runs_dir: str | Path | None = None, crash_after_c
         for key, value in overrides.items():
             if value is not None:
                 setattr(settings, key, value)
+        settings = _check_data(settings, run_dir)
         experiment = Experiment(settings, run_dir, crash_after_checkpoints=crash_after_checkpoints, quiet=quiet,
                                 lock=lock)
     except BaseException:

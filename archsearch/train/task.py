@@ -2,8 +2,10 @@
 
 Methods that train candidates (random search, hierarchical evolution, FBNetV3's stage 2, retraining of found
 archs) describe each job as a small picklable `EvalTask` and hand it to the executor (local or Ray); the worker
-rebuilds the space and the data from plain values. A worker process loads each dataset once and keeps it (and
-its splits) in memory for the next task.
+rebuilds the space and the data from plain values (`data` is a built-in name or the path of a .npz file or image
+folder; an in-memory dataset is saved into the run directory first). A worker process loads each dataset once and
+keeps it (and its splits) in memory for the next task; the Ray executor hands it over through Ray's object store
+(`install_dataset`), so workers need no copy of the files.
 """
 
 from __future__ import annotations
@@ -41,11 +43,17 @@ class EvalTask:
     epochs: int = 1
     data: str = "fashion-mnist"
     data_dir: str | None = None
+    image_size: int | None = None  # an image folder's images resized to image_size x image_size
     split: dict[str, Any] = field(default_factory=dict)
     seed: int = 0
     threads: int = 1  # torch intra-op threads in the worker; 0 leaves the process setting alone
     device: str | None = None  # None: default_device() in the worker
     test: bool = True  # also evaluate on the test split at the end
+
+    @property
+    def data_key(self) -> tuple:
+        """What identifies the task's dataset in a process's cache (`cached_dataset`, `install_dataset`)."""
+        return (self.data, self.data_dir, self.image_size)
 
 
 @dataclass(frozen=True)
@@ -76,20 +84,35 @@ _datasets: dict[tuple, Dataset] = {}
 _splits: dict[tuple, Splits] = {}
 
 
-def cached_splits(data: str, data_dir: str | None, split: dict[str, Any]) -> Splits:
+def cached_splits(data: str, data_dir: str | None, split: dict[str, Any], image_size: int | None = None) -> Splits:
     """The splits of a dataset, loaded and normalised once per process (the last few are kept)."""
-    split_key = (data, data_dir, tuple(sorted(split.items())))
+    split_key = (data, data_dir, image_size, tuple(sorted(split.items())))
     if split_key not in _splits:
-        _remember(_splits, split_key, make_splits(cached_dataset(data, data_dir), **split))
+        _remember(_splits, split_key, make_splits(cached_dataset(data, data_dir, image_size), **split))
     return _splits[split_key]
 
 
-def cached_dataset(data: str, data_dir: str | None) -> Dataset:
+def cached_dataset(data: str, data_dir: str | None, image_size: int | None = None) -> Dataset:
     """A dataset, loaded once per process (the last few are kept)."""
-    key = (data, data_dir)
+    key = (data, data_dir, image_size)
     if key not in _datasets:
-        _remember(_datasets, key, load_dataset(data, data_dir=data_dir))
+        _remember(_datasets, key, load_dataset(data, data_dir=data_dir, image_size=image_size))
     return _datasets[key]
+
+
+def forget_dataset(key: tuple) -> None:
+    """Drop a dataset (and its splits) from this process's cache, so the next use reads it again."""
+    _datasets.pop(tuple(key), None)
+    for split_key in [k for k in _splits if k[:3] == tuple(key)]:
+        del _splits[split_key]
+
+
+def install_dataset(key: tuple, fetch: Callable[[], Dataset]) -> None:
+    """Put a dataset obtained by `fetch` (called only when missing) in this process's cache under `key`
+    ((data, data_dir, image_size)), so tasks naming it do not read it: the driver's in-memory copy, or the one Ray
+    shipped through its object store."""
+    if tuple(key) not in _datasets:
+        _remember(_datasets, tuple(key), fetch())
 
 
 def run_eval_task(task: EvalTask, on_epoch: Callable[[int, dict[str, float | None]], None] | None = None, *,
@@ -112,7 +135,7 @@ def run_eval_task(task: EvalTask, on_epoch: Callable[[int, dict[str, float | Non
         arch = search_space.space.validate(task.arch)
         cost = search_space.cost(arch)
         recipe = Recipe.from_dict(task.recipe)
-        splits = cached_splits(task.data, task.data_dir, dict(task.split))
+        splits = cached_splits(task.data, task.data_dir, dict(task.split), task.image_size)
         device = resolve_device(task.device)
         with seeded(task.seed):
             model = search_space.build(arch)
