@@ -536,18 +536,19 @@ def cmd_train(args: argparse.Namespace) -> int:
     source = doc.get("source") or {}
     data = args.data or source.get("data") or "fashion-mnist"
     data_dir = args.data_dir or source.get("data_dir")
+    image_size = source.get("image_size") if data == source.get("data") else None  # as the search resized them
     split = {"val_size": args.val_size, "small_val_size": 0, "seed": args.seed}
-    train_images = _training_images(data, data_dir, split)
+    train_images = _training_images(data, data_dir, split, image_size)
     print(f"training {doc['space']} arch for {args.epochs} epochs on {data} ({train_images} images)"
           f"{' on ' + args.device if args.device else ''}")
     with _epoch_bar("train", args.epochs) as advance:
         final = retrain(doc["arch"], space=doc["space"], space_options=doc.get("space_options"), data=data,
-                        data_dir=data_dir, split=split, epochs=args.epochs, seeds=[args.seed], recipe=recipe_fields,
-                        device=args.device, keep_weights=bool(args.out),
+                        data_dir=data_dir, image_size=image_size, split=split, epochs=args.epochs, seeds=[args.seed],
+                        recipe=recipe_fields, device=args.device, keep_weights=bool(args.out),
                         on_epoch=lambda seed, epoch, metrics: advance(metrics))
     if final.test_accuracy is None:
         raise ArchsearchError(f"training failed: {final.errors[0]}")
-    print(f"test accuracy: {100 * final.test_accuracy:.2f}% ({_test_images(data, data_dir)} test images, "
+    print(f"test accuracy: {100 * final.test_accuracy:.2f}% ({_test_images(data, data_dir, image_size)} test images, "
           f"{final.seconds:.1f} s)")
     if args.out:
         search_space = space_of(doc)
@@ -562,16 +563,16 @@ def cmd_train(args: argparse.Namespace) -> int:
     return 0
 
 
-def _training_images(data: str, data_dir: str | None, split: dict[str, Any]) -> int:
+def _training_images(data: str, data_dir: str | None, split: dict[str, Any], image_size: int | None) -> int:
     from archsearch.train.task import cached_splits
 
-    return len(cached_splits(data, data_dir, split).train)
+    return len(cached_splits(data, data_dir, split, image_size).train)
 
 
-def _test_images(data: str, data_dir: str | None) -> int:
+def _test_images(data: str, data_dir: str | None, image_size: int | None) -> int:
     from archsearch.train.task import cached_dataset
 
-    return len(cached_dataset(data, data_dir).y_test)
+    return len(cached_dataset(data, data_dir, image_size).y_test)
 
 
 class _epoch_bar:

@@ -155,6 +155,14 @@ def test_cli_runs_on_a_generated_png_folder(tmp_path, capsys):
     config = yaml.safe_load((tmp_path / "runs" / "pngs" / "config.yaml").read_text())
     assert config["data"] == str(root) and config["image_size"] == 12 and config["data_source"] == str(root)
     assert config["space"]["options"]["input_size"] == 12 and config["space"]["options"]["num_classes"] == 2
+    # export and retrain the found arch: `train` reads the folder at the size the search used
+    assert main(["export", "pngs", "--runs-dir", str(tmp_path / "runs"), "--top", "1"]) == 0
+    arch_file = tmp_path / "runs" / "pngs" / "export" / "rank1" / "arch.json"
+    assert json.loads(arch_file.read_text())["source"]["image_size"] == 12
+    capsys.readouterr()
+    assert main(["train", str(arch_file), "--epochs", "1", "--val-size", "0"]) == 0
+    trained = capsys.readouterr().out
+    assert "test accuracy" in trained and "(20 test images" in trained
 
 
 # -- bad data: one line, exit 2, no run directory -------------------------------------------------------------------

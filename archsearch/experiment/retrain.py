@@ -19,7 +19,8 @@ ResultCallback = Callable[[EvalTask, Any], None]  # (task, EvalResult or the exc
 
 
 def retrain(arch: Mapping[str, Any], *, space: str | Mapping[str, Any], space_options: Mapping[str, Any] | None = None,
-            data: str = "fashion-mnist", data_dir: str | None = None, split: Mapping[str, Any] | None = None,
+            data: str = "fashion-mnist", data_dir: str | None = None, image_size: int | None = None,
+            split: Mapping[str, Any] | None = None,
             epochs: int, seeds: int | Sequence[int] = 1, recipe: Recipe | Mapping[str, Any] | None = None,
             executor: Any = None, workers: int | None = None, threads: int | None = None, device: str | None = None,
             keep_weights: bool = False, done: Mapping[int, EvalResult] | None = None,
@@ -28,7 +29,8 @@ def retrain(arch: Mapping[str, Any], *, space: str | Mapping[str, Any], space_op
     """Train `arch` of `space` from scratch for `epochs` with each seed and evaluate it on the test set.
 
     - `seeds`: a count (seeds 0, 1, ...) or the seeds; `recipe`: `Recipe` fields over the space's searched recipe
-      (FBNetV3's joint space) or `Recipe`'s defaults; `split`: `make_splits` options (default: every training image).
+      (FBNetV3's joint space) or `Recipe`'s defaults; `split`: `make_splits` options (default: every training
+      image); `image_size`: an image folder's images resized to that size, as the search did.
     - `executor`: None or "local" (in this process), "ray", or an executor object (left running; one made here is
       shut down). `threads`: torch threads per job, default 1 on a parallel executor, else the process's own.
     - `done`: {seed: EvalResult} already trained (a resumed run reads them from its ledger): not trained again.
@@ -45,7 +47,8 @@ def retrain(arch: Mapping[str, Any], *, space: str | Mapping[str, Any], space_op
         if threads is None:
             threads = 0 if in_process or int(getattr(pool, "workers", 1)) <= 1 else 1
         tasks = final_tasks(arch, space=space, space_options=space_options, data=data, data_dir=data_dir,
-                            split=split, epochs=epochs, seeds=seeds, recipe=recipe, threads=threads, device=device)
+                            image_size=image_size, split=split, epochs=epochs, seeds=seeds, recipe=recipe,
+                            threads=threads, device=device)
         results = run_tasks(pool, tasks, done=done, on_result=on_result, keep_weights=keep_weights,
                             on_epoch=on_epoch if in_process else None)
     finally:

@@ -90,7 +90,7 @@ def final_recipe(search_space: Any, arch: Any, recipe: Recipe | Mapping[str, Any
 
 
 def final_tasks(arch: Mapping[str, Any], *, space: str | Mapping[str, Any], space_options: Mapping[str, Any] | None
-                = None, data: str = "fashion-mnist", data_dir: str | None = None,
+                = None, data: str = "fashion-mnist", data_dir: str | None = None, image_size: int | None = None,
                 split: Mapping[str, Any] | None = None, epochs: int, seeds: int | Sequence[int] = 1,
                 recipe: Recipe | Mapping[str, Any] | None = None, threads: int = 0,
                 device: str | None = None) -> list[EvalTask]:
@@ -110,7 +110,7 @@ def final_tasks(arch: Mapping[str, Any], *, space: str | Mapping[str, Any], spac
         raise ConfigError(f"final training needs epochs >= 1, got {epochs}")
     search_space = create_space(space_name, **options)
     point = search_space.space.validate(dict(arch))
-    dataset = cached_dataset(data, data_dir)
+    dataset = cached_dataset(data, data_dir, image_size)
     shape = tuple(int(s) for s in dataset.x_train.shape[1:])
     if shape != tuple(search_space.input_shape):
         raise UsageError(f"data {data!r} has images of shape {shape} but the arch's space expects "
@@ -118,8 +118,8 @@ def final_tasks(arch: Mapping[str, Any], *, space: str | Mapping[str, Any], spac
     recipe_dict = final_recipe(search_space, point, recipe).to_dict()
     split_options = dict(WHOLE_TRAINING_SET if split is None else split)
     return [EvalTask(space=space_name, arch=point.to_dict(), space_options=options, recipe=recipe_dict,
-                     epochs=int(epochs), data=data, data_dir=data_dir, split=split_options, seed=seed,
-                     threads=threads, device=device, test=True) for seed in seed_list(seeds)]
+                     epochs=int(epochs), data=data, data_dir=data_dir, image_size=image_size, split=split_options,
+                     seed=seed, threads=threads, device=device, test=True) for seed in seed_list(seeds)]
 
 
 def run_final_task(task: EvalTask, teacher: dict[str, Any] | None = None, keep_weights: bool = False,
