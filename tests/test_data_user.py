@@ -17,7 +17,7 @@ import yaml
 import archsearch
 from archsearch.cli import main
 from archsearch.data import from_arrays, load_dataset
-from archsearch.data.files import dataset_hash, read_image_folder, read_npz, save_dataset
+from archsearch.data.files import dataset_hash, save_dataset
 from archsearch.errors import UsageError
 from archsearch.experiment.run import SimulatedCrash, resume, run
 
@@ -65,11 +65,11 @@ def _write_folder(root: Path, per_class=(6, 2), size=(10, 10), mode="L", odd=Non
 
 # -- the forms ----------------------------------------------------------------------------------------------------
 def test_npz_is_read_checked_and_channels_last_is_recognised(tmp_path):
-    d = read_npz(_write_npz(tmp_path / "mine.npz"))
+    d = load_dataset(_write_npz(tmp_path / "mine.npz"))
     assert d.name == "mine" and d.classes == ("low", "mid", "high") and d.num_classes == 3
     assert d.x_train.shape == (300, 1, 12, 12) and d.source == str(tmp_path / "mine.npz")
     rgb = np.random.default_rng(0).integers(0, 256, (20, 9, 9, 3), dtype=np.uint8)
-    d = read_npz(_write_npz(tmp_path / "rgb.npz", x_train=rgb, y_train=np.arange(20) % 3, x_test=rgb[:4],
+    d = load_dataset(_write_npz(tmp_path / "rgb.npz", x_train=rgb, y_train=np.arange(20) % 3, x_test=rgb[:4],
                             y_test=np.arange(4) % 3))
     assert d.input_shape == (3, 9, 9)
     assert torch.equal(d.x_train[5], torch.from_numpy(rgb[5].transpose(2, 0, 1).copy()))
@@ -77,7 +77,7 @@ def test_npz_is_read_checked_and_channels_last_is_recognised(tmp_path):
 
 def test_image_folder_reads_pngs_as_labelled_images_and_resizes(tmp_path):
     root = _write_folder(tmp_path / "pets")
-    d = read_image_folder(root)
+    d = load_dataset(root)
     assert d.classes == ("cat", "dog") and d.x_train.shape == (12, 1, 10, 10) and d.x_test.shape == (4, 1, 10, 10)
     assert d.y_train.tolist() == [0] * 6 + [1] * 6
     from PIL import Image
@@ -85,7 +85,7 @@ def test_image_folder_reads_pngs_as_labelled_images_and_resizes(tmp_path):
     assert np.array_equal(d.x_train[7, 0].numpy(), np.asarray(Image.open(root / "train" / "dog" / "1.png")))
     small = load_dataset(root, image_size=6)
     assert small.input_shape == (1, 6, 6) and small.name == "pets"
-    colour = read_image_folder(_write_folder(tmp_path / "colour", mode="RGB"))
+    colour = load_dataset(_write_folder(tmp_path / "colour", mode="RGB"))
     assert colour.input_shape == (3, 10, 10)
 
 
@@ -96,7 +96,7 @@ def test_save_dataset_round_trips_exactly(tmp_path):
     d = from_arrays(x_train.astype(np.float32) / 7, y_train, x_test.astype(np.float32) / 7, y_test, name="f",
                     augmentation=Augmentation(crop_padding=1, flip=True), classes=("a", "b", "c"))
     save_dataset(d, tmp_path / "d.npz")
-    back = read_npz(tmp_path / "d.npz")
+    back = load_dataset(tmp_path / "d.npz")
     for key in ("x_train", "y_train", "x_test", "y_test"):
         assert torch.equal(getattr(back, key), getattr(d, key))
     assert (back.name, back.mean, back.std, back.augmentation, back.classes, back.num_classes) == \
@@ -111,7 +111,7 @@ def test_npz_path_runs_end_to_end_and_records_path_and_hash(tmp_path, monkeypatc
     monkeypatch.chdir(tmp_path)
     result = run("random", data="mine.npz", runs_dir=tmp_path / "runs", name="npz", **SMOKE)
     config = yaml.safe_load((tmp_path / "runs" / "npz" / "config.yaml").read_text())
-    assert config["data"] == str(path) and config["data_sha256"] == dataset_hash(read_npz(path))
+    assert config["data"] == str(path) and config["data_sha256"] == dataset_hash(load_dataset(path))
     assert result.best.objectives["accuracy"] is not None
 
 

@@ -18,6 +18,7 @@ and says how to get a good copy.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import os
 import pickle
@@ -28,7 +29,7 @@ from typing import Callable
 import numpy as np
 import torch
 
-from archsearch.data import _locate, fashion_subset
+from archsearch.data import _locate, fashion_subset, files
 from archsearch.data._idx import KnownFile, parse_idx, read_verified
 from archsearch.data.augment import Augmentation
 from archsearch.errors import ConfigError, DataError, UsageError, unknown_name
@@ -137,8 +138,6 @@ def load_dataset(name: str | os.PathLike = "fashion-mnist", *, data_dir: str | o
     Fashion-MNIST, the bundled subset; other datasets then raise a `DataError` saying how to get the files.
     `image_size` resizes the images of an image folder to ``image_size x image_size``.
     """
-    from archsearch.data import files
-
     path = data_path(name)
     if image_size is not None and (path is None or not path.is_dir()):
         raise UsageError(f"image_size / --image-size resizes an image folder's images; {str(name)!r} is not an "
@@ -149,8 +148,12 @@ def load_dataset(name: str | os.PathLike = "fashion-mnist", *, data_dir: str | o
     if path is None:
         return _LOADERS[str(name)](data_dir, download)
     if path.is_dir():
-        return files.read_image_folder(path, image_size)
-    return files.read_npz(path)
+        x_train, y_train, x_test, y_test, classes = files.read_image_folder(path, image_size)
+        dataset = from_arrays(x_train, y_train, x_test, y_test, name=path.name, num_classes=len(classes),
+                              classes=classes)
+    else:
+        dataset = _from_npz(path, files.read_npz_arrays(path))
+    return dataclasses.replace(dataset, source=str(path))
 
 
 def data_path(data: str | os.PathLike) -> Path | None:
@@ -204,6 +207,26 @@ def from_arrays(x_train: np.ndarray, y_train: np.ndarray, x_test: np.ndarray, y_
         height = xs[0].shape[2]
         augmentation = Augmentation(crop_padding=4 if height >= 32 else max(1, round(height / 14)), flip=False)
     return _make(name, xs[0], ys[0], xs[1], ys[1], num_classes, augmentation, classes)
+
+
+def _from_npz(path: Path, arrays: dict[str, np.ndarray]) -> Dataset:
+    """A `Dataset` from a ``.npz``'s arrays: the user's (channels-last when the last axis has 1, 3 or 4 entries and
+    the second does not), or one `files.save_dataset` wrote (its name, normalisation and augmentation kept)."""
+    classes = tuple(str(c) for c in np.asarray(arrays.get("classes", ())).reshape(-1))
+    num_classes = int(arrays["num_classes"]) if "num_classes" in arrays else (len(classes) or None)
+    x_train = arrays["x_train"]
+    channels_last = x_train.ndim == 4 and x_train.shape[-1] in (1, 3, 4) and x_train.shape[1] not in (1, 3, 4)
+    saved = "mean" in arrays and "crop_padding" in arrays
+    augmentation = (Augmentation(int(arrays["crop_padding"]), bool(arrays["flip"]),
+                                 tuple(float(v) for v in arrays["fill"])) if saved else None)
+    name = str(arrays["name"]) if "name" in arrays else path.stem
+    dataset = from_arrays(x_train, arrays["y_train"], arrays["x_test"], arrays["y_test"], name=name,
+                          num_classes=num_classes, channels_last=channels_last, augmentation=augmentation,
+                          classes=classes)
+    if saved:
+        dataset = dataclasses.replace(dataset, mean=tuple(float(v) for v in arrays["mean"]),
+                                      std=tuple(float(v) for v in arrays["std"]))
+    return dataset
 
 
 # -- loaders -------------------------------------------------------------------------------------------------------

@@ -8,33 +8,32 @@
   colour, all become RGB. Without `image_size` every image must have the size of the first; with it, each is
   resized to ``image_size x image_size`` (bilinear, antialiased when shrinking).
 * `save_dataset` writes a `Dataset` (arrays plus name, classes, normalisation and augmentation) as a ``.npz``
-  that `read_npz` turns back into an identical `Dataset`: a run on in-memory data keeps it in its directory, so
-  ``archsearch resume`` and worker processes load exactly what the run started with.
+  that `load_dataset` turns back into an identical `Dataset`: a run on in-memory data keeps it in its directory,
+  so ``archsearch resume`` and worker processes load exactly what the run started with.
 
-Every problem with the user's data is a `UsageError` naming the file: one line, exit 2, before a run starts.
+This module reads and writes arrays only; `archsearch.data.datasets` makes them a `Dataset` (with `from_arrays`'
+checks). Every problem with the user's files is a `UsageError` naming the file: one line, exit 2, before a run
+starts.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import io
 import weakref
 import zipfile
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Any
 
 import numpy as np
 
+from archsearch._atomic import atomic_write_bytes
 from archsearch.errors import UsageError
-
-if TYPE_CHECKING:
-    from archsearch.data.datasets import Dataset
 
 NPZ_KEYS = ("x_train", "y_train", "x_test", "y_test")
 _GREY_MODES = {"1", "L", "LA", "I", "I;16", "I;16B", "I;16L", "I;16N", "F"}
 _ZIP_TIME = (1980, 1, 1, 0, 0, 0)  # fixed, so the same arrays give the same file
-_hashes: "weakref.WeakKeyDictionary[Dataset, str]" = weakref.WeakKeyDictionary()
+_hashes: "weakref.WeakKeyDictionary[Any, str]" = weakref.WeakKeyDictionary()  # Dataset -> its content hash
 
 
 def npz_bytes(arrays: dict[str, np.ndarray]) -> bytes:
@@ -47,7 +46,7 @@ def npz_bytes(arrays: dict[str, np.ndarray]) -> bytes:
     return buffer.getvalue()
 
 
-def dataset_hash(dataset: "Dataset") -> str:
+def dataset_hash(dataset: Any) -> str:
     """sha256 of the dataset's content (dtype, shape and bytes of x/y train/test), computed once per object."""
     digest = _hashes.get(dataset)
     if digest is None:
@@ -60,10 +59,8 @@ def dataset_hash(dataset: "Dataset") -> str:
     return digest
 
 
-def save_dataset(dataset: "Dataset", path: Path) -> None:
-    """Write `dataset` to `path` atomically, with what `read_npz` needs to rebuild it exactly."""
-    from archsearch.experiment.checkpoint import atomic_write_bytes
-
+def save_dataset(dataset: Any, path: Path) -> None:
+    """Write a `Dataset` to `path` atomically, with what `load_dataset` needs to rebuild it exactly."""
     aug = dataset.augmentation
     arrays = {key: getattr(dataset, key).numpy() for key in NPZ_KEYS}
     arrays.update(classes=np.array(list(dataset.classes), dtype=str), name=np.array(dataset.name),
@@ -73,11 +70,8 @@ def save_dataset(dataset: "Dataset", path: Path) -> None:
     atomic_write_bytes(Path(path), npz_bytes(arrays))
 
 
-def read_npz(path: Path) -> "Dataset":
-    """A `Dataset` from a ``.npz`` file (see the module docstring); a `UsageError` naming what is wrong."""
-    from archsearch.data.augment import Augmentation
-    from archsearch.data.datasets import from_arrays
-
+def read_npz_arrays(path: Path) -> dict[str, np.ndarray]:
+    """The arrays of a dataset ``.npz`` (the four of `NPZ_KEYS` at least); a `UsageError` naming what is wrong."""
     try:
         archive = np.load(path, allow_pickle=False)
     except (OSError, ValueError, EOFError, zipfile.BadZipFile) as err:
@@ -96,28 +90,14 @@ def read_npz(path: Path) -> "Dataset":
             except ValueError as err:  # object arrays need pickle, which is refused
                 raise UsageError(f"{path}: array {key!r} cannot be read without pickle ({err}); store numbers "
                                  "(uint8 pixels or floats, integer labels) and strings only") from None
-    classes = tuple(str(c) for c in np.asarray(arrays.get("classes", ())).reshape(-1))
-    num_classes = int(arrays["num_classes"]) if "num_classes" in arrays else (len(classes) or None)
-    x_train = arrays["x_train"]
-    channels_last = x_train.ndim == 4 and x_train.shape[-1] in (1, 3, 4) and x_train.shape[1] not in (1, 3, 4)
-    saved = "mean" in arrays and "crop_padding" in arrays  # written by save_dataset: rebuild it exactly
-    augmentation = (Augmentation(int(arrays["crop_padding"]), bool(arrays["flip"]),
-                                 tuple(float(v) for v in arrays["fill"])) if saved else None)
-    name = str(arrays["name"]) if "name" in arrays else path.stem
-    dataset = from_arrays(x_train, arrays["y_train"], arrays["x_test"], arrays["y_test"], name=name,
-                          num_classes=num_classes, channels_last=channels_last, augmentation=augmentation,
-                          classes=classes)
-    if saved:
-        dataset = dataclasses.replace(dataset, mean=tuple(float(v) for v in arrays["mean"]),
-                                      std=tuple(float(v) for v in arrays["std"]))
-    return dataclasses.replace(dataset, source=str(path))
+    return arrays
 
 
-def read_image_folder(root: Path, image_size: int | None = None) -> "Dataset":
-    """A `Dataset` from ``root/train/<class>/*`` and ``root/test/<class>/*`` (see the module docstring)."""
+def read_image_folder(root: Path, image_size: int | None = None
+                      ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, tuple[str, ...]]:
+    """x_train, y_train, x_test, y_test (uint8 (N, C, H, W), int64) and the class names of the image folder `root`
+    (see the module docstring)."""
     from PIL import Image, UnidentifiedImageError
-
-    from archsearch.data.datasets import from_arrays
 
     layout = f"expected {root}/train/<class>/<images> and {root}/test/<class>/<images>"
     for part in ("train", "test"):
@@ -177,9 +157,7 @@ def read_image_folder(root: Path, image_size: int | None = None) -> "Dataset":
         return np.stack(pixels), np.array([label for _, label in files[part]], dtype=np.int64)
 
     (x_train, y_train), (x_test, y_test) = decode("train"), decode("test")
-    dataset = from_arrays(x_train, y_train, x_test, y_test, name=root.name, num_classes=len(classes),
-                          classes=tuple(classes))
-    return dataclasses.replace(dataset, source=str(root))
+    return x_train, y_train, x_test, y_test, tuple(classes)
 
 
 def _class_folders(directory: Path, layout: str) -> list[str]:
