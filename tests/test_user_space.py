@@ -201,6 +201,7 @@ BAD_SPACES = {
     "wrong output": ("bad.py:wrong_classes", "output for a batch of shape (2, 1, 8, 8) is (2, 3), expected (2, 10)"),
     "syntax": ("syntax.py:f", "cannot load space file syntax.py: SyntaxError"),
     "no supernet": ("hierarchical", "spos needs a weight-sharing space"),
+    "no latency table": ("make_space.py:make_space", "has no per-op description (blocks / make_candidate)"),
 }
 
 
@@ -227,11 +228,14 @@ def test_bad_space_input_is_one_line_exit_2_and_creates_nothing(capsys, tmp_path
             return nn.Sequential(LayerChoice([nn.Identity()], label="a"), nn.Flatten(), nn.Linear(64, 3))
     """))
     (tmp_path / "syntax.py").write_text("def f(:\n")
+    (tmp_path / "make_space.py").write_text(EXAMPLE.read_text())
     monkeypatch.chdir(tmp_path)
     space, fragment = BAD_SPACES[case]
     runs = tmp_path / "runs"
+    # a method option this space cannot serve: a latency objective needs a table of the space's ops
+    latency = ["--set", "search_cost=latency"] if case == "no latency table" else []
     code, out, err = run_cli(capsys, "run", "spos", "--preset", "smoke", "--space", space, "--data", "digits",
-                             "--runs-dir", str(runs), "--name", "bad")
+                             "--runs-dir", str(runs), "--name", "bad", *latency)
     assert code == 2
     assert err.count("\n") == 1 and err.startswith("archsearch: error: ") and "Traceback" not in err
     assert fragment in err, err

@@ -314,7 +314,7 @@ def resolve_settings(method: str, *, space: Any = None, preset: str | None = Non
 
     method_entry(method)
     preset = preset or "quick"
-    make_config(method, preset, budget, **method_options)  # validates option names, values and the preset
+    config = make_config(method, preset, budget, **method_options)  # validates option names, values and the preset
     constraint_texts = [constraints] if isinstance(constraints, str) else [str(c) for c in (constraints or [])]
     parse_constraints(constraint_texts)  # malformed constraints fail before anything is created
     executor = executor or "local"
@@ -334,8 +334,8 @@ def resolve_settings(method: str, *, space: Any = None, preset: str | None = Non
     data = splits_info["data"]
     split_options = (dict(split) if split is not None
                      else _default_split(preset, splits_info["train_images"], splits_info["name"]))
-    space_name, space_options, space_label = _resolve_space(method, space_name, space_options, preset, splits_info,
-                                                            executor)
+    space_name, space_options, space_label = _resolve_space(method, config, space_name, space_options, preset,
+                                                            splits_info, executor)
     if name is None:
         name = f"{method}-{space_label}-{_dt.datetime.now().strftime('%Y%m%d-%H%M%S')}"
     if not name or any(c in name for c in "/\\") or name.startswith("."):
@@ -390,8 +390,8 @@ def _default_split(preset: str, train_images: int, dataset_name: str = "") -> di
     return {"val_size": 10000, "small_val_size": 1000}
 
 
-def _resolve_space(method: str, space: Any, options: dict[str, Any], preset: str, info: Mapping[str, Any],
-                   executor: str) -> tuple[str, dict[str, Any], str]:
+def _resolve_space(method: str, config: Any, space: Any, options: dict[str, Any], preset: str,
+                   info: Mapping[str, Any], executor: str) -> tuple[str, dict[str, Any], str]:
     """(registered space name, its options, a label for the run name), checked against the method.
 
     A built-in name gets the preset and the data's shape; a user space ("file.py:function", "package.module:function",
@@ -413,7 +413,7 @@ def _resolve_space(method: str, space: Any, options: dict[str, Any], preset: str
                           f"InputChoice or a ModuleSpace; got a {type(space).__name__}")
     check = getattr(method_entry(method).cls, "check_space", None)
     if check is not None:  # a method that cannot search this space says why before the run directory exists
-        check(search_space, method)
+        check(search_space, method, config)
     return name, options, label
 
 

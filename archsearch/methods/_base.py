@@ -44,11 +44,16 @@ class Method(Protocol):
     def load_state_dict(self, state: dict[str, Any]) -> None: ...
 
 
-def require_supernet(search_space: Any, method: str) -> None:
-    """The `check_space` of weight-sharing methods: they train the space's supernet (one `MixedOp` per choice).
+def require_supernet(search_space: Any, method: str, latency: bool = False) -> None:
+    """What weight-sharing methods check: they train the space's supernet (one `MixedOp` per choice), and a
+    latency objective needs a latency table of the space's ops.
 
-    A method class may define ``check_space(search_space, method)``; a run calls it before creating anything, so a
-    method that cannot search a space says why in one line."""
+    A method class may define ``check_space(search_space, method, config)``; a run calls it before creating
+    anything, so a method that cannot search a space (with this config) says why in one line."""
+    if latency and not hasattr(search_space, "latency_table"):  # not already costed from a table
+        from archsearch.cost.latency import space_ops
+
+        space_ops(search_space)  # raises, naming the space, when it does not describe its ops
     if not hasattr(search_space, "supernet"):
         raise ConfigError(f"{method} needs a weight-sharing space (with supernet()); "
                           f"{getattr(search_space, 'name', search_space)!r} has none")

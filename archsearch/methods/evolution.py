@@ -109,7 +109,7 @@ class HierarchicalEvolution:
         self.search_space = ctx.space
         self.hierarchy = getattr(ctx.space, "hierarchy", None)
         self.constraints = tuple(getattr(ctx, "constraints", ()) or ())
-        self.check_space(ctx.space, config.strategy)
+        self.check_space(ctx.space, config.strategy, config)
         self.rng = ctx.rng(PHASE, "controller")
         # proposals in order: key, arch (dict), origin ("init" | "mutation" | "random"), parent (proposal index or
         # -1), status ("running" | "complete" | "failed"), fitness (None until complete)
@@ -126,7 +126,7 @@ class HierarchicalEvolution:
         self.record_seconds: list[float] = []  # controller time: record in the ledger and the population
 
     @staticmethod
-    def check_space(search_space: Any, method: str) -> None:
+    def check_space(search_space: Any, method: str, config: EvolutionConfig) -> None:
         """Every candidate is built and trained from scratch (`build`, `cost`); evolution also needs a choice to
         mutate."""
         name = getattr(search_space, "name", search_space)
@@ -134,7 +134,7 @@ class HierarchicalEvolution:
             raise ConfigError(f"{method} trains candidates from scratch and needs a space with build() and cost(); "
                               f"{name!r} has none")
         choices = search_space.space.choices.values()
-        if method != "random" and getattr(search_space, "hierarchy", None) is None and \
+        if config.strategy != "random" and getattr(search_space, "hierarchy", None) is None and \
                 not any(c.cardinality > 1 for c in choices):
             raise ConfigError(f"{method} mutates one choice at a time, but every choice of space {name!r} has a "
                               "single value")

@@ -292,7 +292,7 @@ class GreedyNAS:
         self.config = config
         self.ctx = ctx
         self.space = ctx.space
-        self.check_space(self.space, self.method_name)
+        require_supernet(self.space, self.method_name)  # (no latency table for the space: with_latency says so)
         self.constraints: tuple[Constraint, ...] = tuple(getattr(ctx, "constraints", ()) or ())
         if (config.search_cost == "latency" or needs_latency(self.constraints)) and \
                 not hasattr(self.space, "latency_table"):
@@ -317,7 +317,9 @@ class GreedyNAS:
     def method_name(self) -> str:
         return "greedynas" if self.config.greedy else "spos"
 
-    check_space = staticmethod(require_supernet)
+    @staticmethod
+    def check_space(search_space: Any, method: str, config: GreedyNASConfig) -> None:
+        require_supernet(search_space, method, latency=config.search_cost == "latency")
 
     # -- set-up -----------------------------------------------------------------------------------------------------
     def _build(self) -> None:

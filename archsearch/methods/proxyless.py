@@ -339,13 +339,15 @@ class ProxylessNAS:
 
     name: ClassVar[str] = "proxyless"
 
-    check_space = staticmethod(require_supernet)
+    @staticmethod
+    def check_space(search_space: Any, method: str, config: ProxylessConfig) -> None:
+        require_supernet(search_space, method, latency=config.objective == "latency")
 
     def __init__(self, config: ProxylessConfig, ctx: Any) -> None:
         self.config = config
         self.ctx = ctx
         self.space = ctx.space
-        self.check_space(self.space, self.name)
+        require_supernet(self.space, self.name)  # (no latency table for the space: ensure_table says so)
         self.device = torch.device(ctx.device)
         with seeded(int(ctx.rng("proxyless", "supernet").integers(2**62))):  # a user space's layers draw here
             self.supernet: nn.Module = self.space.supernet()
