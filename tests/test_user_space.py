@@ -9,6 +9,7 @@ import sys
 import textwrap
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 import torch.nn as nn
@@ -148,6 +149,23 @@ def test_each_method_runs_on_the_example_user_space_and_show_prints_its_leaderbo
         for child in mutants:
             parent = by_key[f"evolution/{child.attrs['parent']}"]
             assert sum(child.arch[n] != parent.arch[n] for n in LABELS) == 1
+
+
+def test_the_example_npz_is_learnable_data_the_example_space_searches(tmp_path, monkeypatch):
+    out = tmp_path / "small.npz"
+    monkeypatch.setattr(sys, "argv", ["make_npz.py", str(out), "--train", "300", "--test", "100"])
+    spec = importlib.util.spec_from_file_location("example_make_npz_for_tests", ROOT / "examples" / "make_npz.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    module.main()
+    arrays = np.load(out, allow_pickle=False)
+    assert arrays["x_train"].shape == (300, 16, 16) and arrays["x_train"].dtype == np.uint8
+    assert sorted(np.bincount(arrays["y_train"])) == [30] * 10 and len(arrays["classes"]) == 10
+    result = archsearch.run("random", space=SOURCE, data=str(out), preset="smoke", quiet=True, runs_dir=tmp_path,
+                            evaluations=2)
+    assert set(result.best.arch) == set(LABELS)
+    assert yaml.safe_load((Path(result.extra["run_dir"]) / "config.yaml").read_text())["space"]["options"][
+        "input_shape"] == [1, 16, 16]  # the space was called with the file's image shape
 
 
 # -- reproducibility ------------------------------------------------------------------------------------------------
