@@ -1,5 +1,7 @@
 """DARTS (Liu et al., ICLR 2019, arXiv:1806.09055; code quark0/darts) and Fair DARTS (Chu et al., ECCV 2020,
-arXiv:1911.12126; code xiaomi-automl/FairDARTS): bilevel differentiable search over the `darts` cell space.
+arXiv:1911.12126; code xiaomi-automl/FairDARTS): bilevel differentiable search over the `darts` cell space, or over
+any weight-sharing space whose supernet's choices are `MixedOp`s (`mobilenet`, a user's `LayerChoice` /
+`InputChoice` module as a `ModuleSpace`).
 
 The algorithm box, as `BilevelSearch.run` reads (DARTS Algorithm 1):
 
@@ -18,10 +20,17 @@ The algorithm box, as `BilevelSearch.run` reads (DARTS Algorithm 1):
 
 Mixed ops are `archsearch.supernet.Weighted` (softmax for DARTS: ops compete; sigmoid for Fair DARTS: they
 cooperate, so an edge's skip connection no longer crowds out its convolutions).
+
+On any other weight-sharing space the loop is the same; only the op sets and the derivation differ (see
+`derive_choice`): every choice weighs its own candidates (an `InputChoice` its input combinations), a `none` op
+exists only where the user put one, and each choice takes its best candidate. The derived child is scored with
+the supernet's weights (BN statistics re-estimated on training batches, since the supernet's mix every path) on
+the validation split, and its MACs / params come from the space's `cost`.
 """
 
 from __future__ import annotations
 
+import copy
 import time
 from dataclasses import dataclass
 from typing import Any, Callable, ClassVar, Sequence
@@ -36,11 +45,14 @@ from archsearch.data.splits import TensorPair
 from archsearch.errors import ConfigError, unknown_name
 from archsearch.methods import register_method
 from archsearch.methods._base import Candidate, SearchResult
-from archsearch.spaces.darts import CELL_KINDS, DartsSpace, DartsSupernet, arch_from_edges, discretise
-from archsearch.supernet import Weighted, make_alphas, set_policy
+from archsearch.methods.proxyless import _value_of, recalibrate_bn
+from archsearch.space.space import Arch
+from archsearch.spaces.darts import CELL_KINDS, DartsSpace, arch_from_edges, discretise
+from archsearch.supernet import Weighted, make_alphas, mixed_ops, set_path, set_policy
 from archsearch.train import Recipe, Trainer, evaluate
 
 ZERO_ONE_FORMS = ("l2", "l1")
+ZERO_OPS = ("none", "zero")  # candidate names of a user's zero op: DARTS's derivation never picks one (sec. 2.4)
 
 
 # -- configs ----------------------------------------------------------------------------------------------------------
@@ -65,11 +77,13 @@ class DartsConfig:
     arch_init_std: float = 1e-3  # DARTS code: alphas = 1e-3 * randn
     unroll_eps: float = 0.01  # DARTS sec. 2.3: eps = 0.01 / ||grad_w' L_val(w', alpha)||
     augment: bool = True  # DARTS code: both halves use the training transform (crop + flip)
+    bn_recalibration_batches: int = 20  # generic spaces only: BN re-estimation of the inherited child (SPOS sec.
+    #                                     3.3 / ProxylessNAS code; interpretation: DARTS retrains, never inherits)
 
     PRESETS: ClassVar[dict[str, dict[str, Any]]] = {
         "paper": {},
         "quick": {"epochs": 10, "steps_per_epoch": 40, "batch_size": 32},
-        "smoke": {"epochs": 2, "steps_per_epoch": 2, "batch_size": 8},
+        "smoke": {"epochs": 2, "steps_per_epoch": 2, "batch_size": 8, "bn_recalibration_batches": 4},
     }
     BUDGET_FIELD: ClassVar[str] = "epochs"
     DEFAULT_SPACE: ClassVar[str] = "darts"
@@ -104,11 +118,12 @@ class FairDartsConfig:
     arch_weight_decay: float = 1e-3  # code --arch_weight_decay 1e-3
     arch_init_std: float = 0.0  # code: alphas initialised to zeros (every sigmoid starts at 0.5)
     augment: bool = True  # code: both halves use the training transform (crop + flip)
+    bn_recalibration_batches: int = 20  # generic spaces only, as in DartsConfig (interpretation)
 
     PRESETS: ClassVar[dict[str, dict[str, Any]]] = {
         "paper": {},
         "quick": {"epochs": 10, "steps_per_epoch": 40, "batch_size": 32},
-        "smoke": {"epochs": 2, "steps_per_epoch": 2, "batch_size": 8},
+        "smoke": {"epochs": 2, "steps_per_epoch": 2, "batch_size": 8, "bn_recalibration_batches": 4},
     }
     BUDGET_FIELD: ClassVar[str] = "epochs"
     DEFAULT_SPACE: ClassVar[str] = "darts"
@@ -134,6 +149,40 @@ def _check_common(config: Any, method: str) -> None:
         raise ConfigError(f"{method} batch_size={config.batch_size} is invalid: must be >= 1")
     if not 0.0 < config.train_portion < 1.0:
         raise ConfigError(f"{method} train_portion={config.train_portion} is invalid: must be in (0, 1)")
+    if config.bn_recalibration_batches < 0:
+        raise ConfigError(f"{method} bn_recalibration_batches={config.bn_recalibration_batches} is invalid: "
+                          "must be >= 0")
+
+
+def check_space(search_space: Any, method: str) -> None:
+    """Refuse, in one line, a space the bilevel search cannot weigh: it needs the `darts` cell space or a
+    weight-sharing space (``supernet()``) whose choices are `MixedOp`s."""
+    if isinstance(search_space, DartsSpace):
+        return
+    if not callable(getattr(search_space, "supernet", None)):
+        raise ConfigError(f"{method} needs a weight-sharing space (one with supernet(), whose choices are MixedOps "
+                          f"or LayerChoice / InputChoice); {getattr(search_space, 'name', search_space)!r} has none")
+
+
+def derive_choice(weights: torch.Tensor, candidates: Sequence[str], *,
+                  threshold: float | None = None) -> tuple[str, list[str]]:
+    """One choice of a generic space from its candidates' weights: (chosen candidate, kept candidates).
+
+    DARTS (`threshold=None`, softmax weights): the argmax, never a candidate named ``none`` / ``zero`` when another
+    exists (DARTS sec. 2.4 excludes the zero op); kept = [chosen]. Fair DARTS (sigmoid weights): the threshold
+    decides which ops are kept (sec. 4: sigmoid >= 0.85), which on a cell edge may be several or none; a one-of-k
+    `LayerChoice` must run exactly one op, so it takes the op of the highest sigmoid, and kept lists every op at or
+    above the threshold (reported, not built). Ties go to the earlier candidate.
+    """
+    w = [float(v) for v in weights.detach().float().cpu()]
+    if len(w) != len(candidates):
+        raise ConfigError(f"{len(w)} weights for {len(candidates)} candidates")
+    eligible = list(range(len(w)))
+    if threshold is None:
+        eligible = [i for i in eligible if str(candidates[i]).lower() not in ZERO_OPS] or eligible
+    best = max(eligible, key=lambda i: (w[i], -i))
+    kept = [best] if threshold is None else [i for i in range(len(w)) if w[i] >= threshold]
+    return str(candidates[best]), [str(candidates[i]) for i in kept]
 
 
 # -- the pieces of the algorithm ----------------------------------------------------------------------------------
@@ -215,7 +264,8 @@ def split_halves(pair: TensorPair, portion: float) -> tuple[TensorPair, TensorPa
 
 # -- the search -----------------------------------------------------------------------------------------------------
 class BilevelSearch:
-    """The loop shared by DARTS and Fair DARTS; what differs is passed in (weighting, op set, order, zero-one)."""
+    """The loop shared by DARTS and Fair DARTS; what differs is passed in (weighting, op set, order, zero-one).
+    `none_op` picks the darts cell space's op set; any other space's supernet keeps the candidates it has."""
 
     def __init__(self, config: Any, ctx: Any, *, method: str, weighting: str, none_op: bool, order: int,
                  zero_one: str | None = None, w01: float = 0.0, threshold: float | None = None) -> None:
@@ -228,14 +278,13 @@ class BilevelSearch:
         self.w01 = w01
         self.threshold = threshold
         space = ctx.space
-        if not isinstance(space, DartsSpace):
-            raise ConfigError(f"{method} searches the 'darts' cell space; got space "
-                              f"{getattr(space, 'name', type(space).__name__)!r} (use --space darts)")
-        self.space: DartsSpace = space
+        check_space(space, method)
+        self.space = space
+        self.cells = isinstance(space, DartsSpace)  # the DARTS cell space: its own op sets and cell derivation
         self.device = torch.device(ctx.device)
-        self.supernet: DartsSupernet = space.supernet(none_op=none_op)
+        self.supernet: nn.Module = space.supernet(none_op=none_op) if self.cells else space.supernet()
         init_weights(self.supernet, ctx.torch_generator(method, "weight-init"))
-        self.ops = list(self.supernet.op_names)
+        self.choices = _choice_candidates(self.supernet, space, method)  # MixedOp name -> its candidates
         self.alphas: dict[str, nn.Parameter] = make_alphas(self.supernet)
         if config.arch_init_std > 0:
             g = ctx.torch_generator(method, "alpha-init")
@@ -267,18 +316,30 @@ class BilevelSearch:
             start = time.perf_counter()
             stats = self._epoch()
             self.epoch += 1
-            normal, reduce = self.derive()
-            record = {"epoch": self.epoch, **stats, "normal_skips": _skips(normal), "reduce_skips": _skips(reduce),
-                      "normal_edges": len(normal), "reduce_edges": len(reduce), "lr": self.trainer.lr,
+            record = {"epoch": self.epoch, **stats, **self._cell_summary(), "lr": self.trainer.lr,
                       "seconds": time.perf_counter() - start}
-            self.history.append(record)
             ctx.log_metrics("search", self.epoch, **{k: float(v) for k, v in record.items() if k != "epoch"})
+            message = (f"{self.method} epoch {self.epoch}/{config.epochs}: train loss {stats['train_loss']:.3f}, "
+                       f"val acc {stats['val_accuracy']:.3f}")
+            if self.cells:
+                message += f", skips normal {record['normal_skips']} / reduce {record['reduce_skips']}"
+            else:
+                derived = self.derived_arch()
+                record["derived"] = derived.to_dict()
+                message += f", derived {derived}"
+            self.history.append(record)
             self._log_weights(self.epoch)
-            ctx.log(f"{self.method} epoch {self.epoch}/{config.epochs}: train loss {stats['train_loss']:.3f}, "
-                    f"val acc {stats['val_accuracy']:.3f}, skips normal {record['normal_skips']} / reduce "
-                    f"{record['reduce_skips']}")
+            ctx.log(message)
             ctx.checkpoint(self)
-        return self._finish()
+        return self._finish() if self.cells else self._finish_generic()
+
+    def _cell_summary(self) -> dict[str, int]:
+        """Skips and edges of the derived cells (the DARTS collapse diagnostic); nothing on a generic space."""
+        if not self.cells:
+            return {}
+        normal, reduce = self.derive()
+        return {"normal_skips": _skips(normal), "reduce_skips": _skips(reduce), "normal_edges": len(normal),
+                "reduce_edges": len(reduce)}
 
     def _epoch(self) -> dict[str, float]:
         assert self.trainer is not None and self._batches is not None and self._arch_batches is not None
@@ -366,19 +427,37 @@ class BilevelSearch:
 
     # -- derivation and records ---------------------------------------------------------------------------------------
     def edge_weights(self) -> dict[str, torch.Tensor]:
-        """Every edge's op weights: softmax (DARTS) or sigmoid (Fair DARTS) of its alphas."""
+        """Every edge's (choice's) op weights: softmax (DARTS) or sigmoid (Fair DARTS) of its alphas."""
         with torch.no_grad():
             return {name: Weighted(alpha, self.weighting).weights().detach().cpu()
                     for name, alpha in self.alphas.items()}
 
     def derive(self) -> tuple[list, list]:
+        """The darts space's (normal, reduce) cells."""
         weights = self.edge_weights()
-        return tuple(discretise(weights, self.ops, kind=kind, threshold=self.threshold)  # type: ignore[return-value]
+        ops = list(self.supernet.op_names)
+        return tuple(discretise(weights, ops, kind=kind, threshold=self.threshold)  # type: ignore[return-value]
                      for kind in CELL_KINDS)
+
+    def derive_choices(self) -> tuple[dict[str, str], dict[str, list[str]]]:
+        """A generic space's choices: (choice -> chosen candidate, choice -> kept candidates), by `derive_choice`."""
+        chosen, kept = {}, {}
+        for name, weights in self.edge_weights().items():
+            chosen[name], kept[name] = derive_choice(weights, self.choices[name], threshold=self.threshold)
+        return chosen, kept
+
+    def derived_arch(self) -> Arch:
+        """The architecture the weights point to now, as an `Arch` of the space."""
+        if self.cells:
+            normal, reduce = self.derive()
+            return arch_from_edges(self.space.space, {"normal": normal, "reduce": reduce})
+        chosen, _ = self.derive_choices()
+        choices = self.space.space.choices
+        return self.space.space.validate({name: _value_of(choices[name], value) for name, value in chosen.items()})
 
     def _log_weights(self, epoch: int) -> None:
         values = {f"{name}/{op}": float(w[i]) for name, w in self.edge_weights().items()
-                  for i, op in enumerate(self.ops)}
+                  for i, op in enumerate(self.choices[name])}
         self.ctx.log_metrics("alphas", epoch, **values)
 
     def _finish(self) -> SearchResult:
@@ -389,19 +468,80 @@ class BilevelSearch:
         attrs = {"normal_skips": _skips(normal), "reduce_skips": _skips(reduce), "phase": "derive",
                  "weighting": self.weighting, "order": self.order}
         objectives = {"accuracy": float(accuracy), "macs": float(cost.macs), "params": float(cost.params)}
-        ledger = getattr(self.ctx, "ledger", None)
-        if ledger is not None:
-            trial = ledger.start(arch, key=f"{self.method}/derive", phase="derive",
-                                 attrs={"arch_json": arch.to_json()})
-            ledger.complete(trial, objectives, {"macs": float(cost.macs), "params": float(cost.params),
-                                                "seconds": float(sum(h["seconds"] for h in self.history)),
-                                                "phase": "derive", "key": f"{self.method}/derive",
-                                                "arch_json": arch.to_json(), **attrs})
+        self._record(arch, objectives, cost, attrs)
         best = Candidate(arch, objectives, attrs)
         weights = {name: w.tolist() for name, w in self.edge_weights().items()}
         extra = {"genotype": {"normal": [list(e) for e in normal], "reduce": [list(e) for e in reduce]},
-                 "ops": self.ops, "edge_weights": weights, "history": self.history}
+                 "ops": list(self.supernet.op_names), "edge_weights": weights, "history": self.history}
         return SearchResult(best=best, pareto_front=(best,), extra=extra)
+
+    def _finish_generic(self) -> SearchResult:
+        """The derived child of a generic space, scored with inherited weights on the validation split."""
+        arch = self.derived_arch()
+        _, kept = self.derive_choices()
+        splits = self.ctx.splits()
+        child = self._inherit(arch)
+        recalibration = Batches(splits.train, self.config.batch_size, shuffle=True,
+                                generator=self.ctx.torch_generator(self.method, "recalibration"))
+        recalibrate_bn(child, [x.to(self.device) for _, (x, _) in
+                               zip(range(self.config.bn_recalibration_batches), recalibration)])
+        _, accuracy = evaluate(child, splits.val, device=self.device)
+        cost = self.space.cost(arch)
+        objectives = {"accuracy": float(accuracy), "macs": float(cost.macs), "params": float(cost.params)}
+        if cost.latency_ms is not None:
+            objectives["latency_ms"] = float(cost.latency_ms)
+        supernet_accuracy = self.history[-1]["val_accuracy"] if self.history else float("nan")
+        attrs: dict[str, Any] = {"phase": "derive", "weighting": self.weighting, "order": self.order,
+                                 "supernet_val_accuracy": float(supernet_accuracy)}
+        if self.threshold is not None:
+            attrs["kept"] = kept  # Fair DARTS: the candidates at or above the threshold, per choice
+        self._record(arch, objectives, cost, {k: v for k, v in attrs.items() if k != "kept"})
+        self.ctx.log(f"{self.method} derived {arch}: inherited-weight val accuracy {accuracy:.4f}, "
+                     f"{cost.macs / 1e6:.4g}M MACs, {cost.params / 1e6:.4g}M params")
+        best = Candidate(arch, objectives, attrs)
+        weights = {name: w.tolist() for name, w in self.edge_weights().items()}
+        extra = {"choices": self.choices, "weights_per_choice": weights, "history": self.history,
+                 **self._save_weights(arch, child)}
+        if self.threshold is not None:
+            extra["kept"] = kept
+        return SearchResult(best=best, pareto_front=(best,), extra=extra)
+
+    def _inherit(self, arch: Arch) -> nn.Module:
+        """The standalone child with the supernet's weights (`inherit` of the space; else the supernet itself on the
+        single path of `arch`, in a copy so the search's weighted policies stay as they are)."""
+        inherit = getattr(self.space, "inherit", None)
+        if inherit is not None:
+            return inherit(self.supernet, arch).to(self.device)
+        child = copy.deepcopy(self.supernet)
+        set_path(child, arch)
+        return child
+
+    def _save_weights(self, arch: Arch, child: nn.Module) -> dict[str, Any]:
+        """The supernet and the derived child for `archsearch export` (paths relative to the run dir)."""
+        run_dir = getattr(self.ctx, "run_dir", None)
+        if run_dir is None:
+            return {}
+        directory = run_dir / "weights"
+        directory.mkdir(parents=True, exist_ok=True)
+        saved = {}
+        for name, module in (("supernet", self.supernet), ("child", child)):
+            path = directory / f"{self.method}_{name}.pt"
+            partial = path.with_name(path.name + ".partial")
+            torch.save(module.state_dict(), partial)
+            partial.replace(path)  # atomic: a reader never sees half a file
+            saved[name] = str(path.relative_to(run_dir))
+        return {"supernet_weights": saved["supernet"], "weights": {arch.key: saved["child"]}}
+
+    def _record(self, arch: Arch, objectives: dict[str, float], cost: Any, attrs: dict[str, Any]) -> None:
+        """The derived arch as the run's one ledger trial."""
+        ledger = getattr(self.ctx, "ledger", None)
+        if ledger is None:
+            return
+        key = f"{self.method}/derive"
+        trial = ledger.start(arch, key=key, phase="derive", attrs={"arch_json": arch.to_json()})
+        ledger.complete(trial, objectives, {"macs": float(cost.macs), "params": float(cost.params),
+                                            "seconds": float(sum(h["seconds"] for h in self.history)),
+                                            "phase": "derive", "key": key, "arch_json": arch.to_json(), **attrs})
 
     # -- setup and state ---------------------------------------------------------------------------------------------
     def _setup(self) -> None:
@@ -463,12 +603,32 @@ def _skips(edges: Sequence[tuple[int, int, str]]) -> int:
     return sum(op == "skip_connect" for _, _, op in edges)
 
 
+def _choice_candidates(supernet: nn.Module, search_space: Any, method: str) -> dict[str, list[str]]:
+    """Each MixedOp name's candidates (one entry per name: ops sharing a name share alphas). On a generic space
+    every choice of the space must be a MixedOp of the supernet, or the derived arch would miss it."""
+    choices: dict[str, list[str]] = {}
+    for op in mixed_ops(supernet):
+        choices.setdefault(op.name, op.choices)
+    if not choices:
+        raise ConfigError(f"{method}: the supernet of space {getattr(search_space, 'name', search_space)!r} has no "
+                          "MixedOp (LayerChoice / InputChoice) to weigh")
+    if not isinstance(search_space, DartsSpace):
+        missing = [name for name in search_space.space.choices if name not in choices]
+        if missing:
+            raise ConfigError(f"{method}: choice(s) {missing} of space {search_space.name!r} are not MixedOps of its "
+                              "supernet, so no weights can decide them")
+    return choices
+
+
 # -- the registered methods -------------------------------------------------------------------------------------------
 @register_method("darts", DartsConfig)
 class Darts:
-    """DARTS: softmax-weighted mixed ops with `none`, first- or second-order bilevel search."""
+    """DARTS: softmax-weighted mixed ops (with `none` on the cell space; on another space the user's candidates),
+    first- or second-order bilevel search."""
 
     name: ClassVar[str] = "darts"
+
+    check_space = staticmethod(check_space)  # the run calls it before creating anything
 
     def __init__(self, config: DartsConfig, ctx: Any) -> None:
         self.config = config
@@ -487,9 +647,12 @@ class Darts:
 
 @register_method("fairdarts", FairDartsConfig)
 class FairDarts:
-    """Fair DARTS: sigmoid-weighted mixed ops without `none`, first order, zero-one loss, threshold derivation."""
+    """Fair DARTS: sigmoid-weighted mixed ops (without `none` on the cell space), first order, zero-one loss,
+    threshold derivation."""
 
     name: ClassVar[str] = "fairdarts"
+
+    check_space = staticmethod(check_space)
 
     def __init__(self, config: FairDartsConfig, ctx: Any) -> None:
         self.config = config
@@ -506,5 +669,5 @@ class FairDarts:
         self.search.load_state_dict(state)
 
 
-__all__ = ["BilevelSearch", "Darts", "DartsConfig", "FairDarts", "FairDartsConfig", "init_weights",
-           "second_order_alpha_grads", "split_halves", "zero_one_loss"]
+__all__ = ["BilevelSearch", "Darts", "DartsConfig", "FairDarts", "FairDartsConfig", "check_space", "derive_choice",
+           "init_weights", "second_order_alpha_grads", "split_halves", "zero_one_loss"]

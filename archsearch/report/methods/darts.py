@@ -4,7 +4,8 @@ Reads what `archsearch.methods.darts` logs through ``ctx.log_metrics``: ``metric
 epoch, epoch 0 = initial: ``"<kind>_<src>_<node>/<op>": weight``, softmax for DARTS, sigmoid for Fair DARTS) and
 ``metrics/search.jsonl`` (losses, supernet accuracy, skip counts of the cell derived after each epoch). Draws:
 per-edge op weights over the epochs (heat maps, one panel per edge), the histogram of the final weights, the skip
-connections per derived cell over the epochs, and the final cells as graphs (matplotlib only, no graphviz).
+connections per derived cell over the epochs, and the final cells as graphs (matplotlib only, no graphviz). A run on
+another weight-sharing space (``"<choice>/<candidate>"`` keys) gets one heat-map panel per choice and the histogram.
 """
 
 from __future__ import annotations
@@ -32,7 +33,13 @@ def method_plots(run_dir: Path, out_dir: Path, method: str) -> list[Path]:
     rows = read_metric_rows(run_dir / "metrics" / "alphas.jsonl")
     search = read_metric_rows(run_dir / "metrics" / "search.jsonl")
     made: list[Path | None] = []
-    if rows:
+    if rows and not _is_cell_run(rows):  # another weight-sharing space: one panel per choice, its own candidates
+        choices = choice_weights(rows)
+        epochs = [float(r["step"]) for r in rows]
+        made.append(plot_choice_heatmaps(choices, epochs, method, out_dir / f"{method}_alphas.png"))
+        made.append(plot_final_histogram({name: w for name, (_, w) in choices.items()}, method,
+                                         out_dir / f"{method}_final_weights.png"))
+    elif rows:
         weights, ops, epochs = weight_tensor(rows)
         for kind in CELL_KINDS:
             made.append(plot_edge_heatmaps(weights, ops, epochs, kind, method, out_dir / f"{method}_alphas_{kind}.png"))
@@ -43,7 +50,7 @@ def method_plots(run_dir: Path, out_dir: Path, method: str) -> list[Path]:
             edges = discretise(final, ops, kind=kind, threshold=threshold)
             made.append(plot_cell(edges, f"{_TITLES.get(method, method)}: {kind} cell",
                                   out_dir / f"{method}_cell_{kind}.png"))
-    if search:
+    if search and any("normal_skips" in r for r in search):
         made.append(plot_skip_counts(search, method, out_dir / f"{method}_skips.png"))
     return [p for p in made if p is not None]
 
@@ -60,6 +67,23 @@ def weight_tensor(rows: list[dict[str, Any]]) -> tuple[dict[str, np.ndarray], li
     weights = {edge: np.array([[float(r.get(f"{edge}/{op}", np.nan)) for r in rows] for op in ops])
                for edge in edges}
     return weights, ops, [float(r["step"]) for r in rows]
+
+
+def _is_cell_run(rows: list[dict[str, Any]]) -> bool:
+    """Whether the logged weights are the darts cell space's edges (``normal_0_2/<op>`` ...)."""
+    return any(key.startswith(f"{kind}_0_2/") for kind in CELL_KINDS for key in rows[-1])
+
+
+def choice_weights(rows: list[dict[str, Any]]) -> dict[str, tuple[list[str], np.ndarray]]:
+    """{choice: (its candidates in logged order, array[candidate, epoch])}: choices of a generic space differ in
+    their candidates (a `mobilenet` block without a residual has no ``skip``)."""
+    candidates: dict[str, list[str]] = {}
+    for key in rows[-1]:
+        if "/" in key:
+            choice, op = key.rsplit("/", 1)
+            candidates.setdefault(choice, []).append(op)
+    return {choice: (ops, np.array([[float(r.get(f"{choice}/{op}", np.nan)) for r in rows] for op in ops]))
+            for choice, ops in candidates.items()}
 
 
 def _threshold(run_dir: Path) -> float:
@@ -91,27 +115,48 @@ def plot_edge_heatmaps(weights: dict[str, np.ndarray], ops: list[str], epochs: l
     names = [n for n in names if n in weights]
     if not names:
         return None
-    cols = 5
-    rows = -(-len(names) // cols)
-    fig = _figure(3.0 * cols, 1.9 * rows + 0.8)
-    axes = fig.subplots(rows, cols, squeeze=False)
     # sigmoids span [0, 1]; softmax weights stay near 1/len(ops) for long, so DARTS uses the observed range
     vmin = 0.0 if method == "fairdarts" else min(float(np.nanmin(weights[n])) for n in names)
     vmax = 1.0 if method == "fairdarts" else max(float(np.nanmax(weights[n])) for n in names)
+    panels = [(f"edge {name.split('_')[1]} -> {name.split('_')[2]}", ops, weights[name]) for name in names]
+    return _heatmap_grid(panels, epochs, (vmin, vmax), "op weight",
+                         f"{_TITLES.get(method, method)}: {kind} cell op weights per epoch (x: epoch)", path)
+
+
+def plot_choice_heatmaps(choices: dict[str, tuple[list[str], np.ndarray]], epochs: list[float], method: str,
+                         path: Path) -> Path | None:
+    """One panel per choice of a generic space: rows = its candidates, columns = epochs, colour = the weight
+    (sigmoids as they are; softmax weights times the choice's candidate count, so 1 is uniform whatever the count)."""
+    if not choices:
+        return None
+    sigmoid = method == "fairdarts"
+    panels = [(name, ops, w if sigmoid else w * len(ops)) for name, (ops, w) in choices.items()]
+    finite = np.concatenate([w[np.isfinite(w)] for _, _, w in panels])
+    scale = (0.0, 1.0) if sigmoid or not finite.size else (float(finite.min()), float(finite.max()))
+    return _heatmap_grid(panels, epochs, scale, "sigmoid weight" if sigmoid else "softmax weight x candidates",
+                         f"{_TITLES.get(method, method)}: candidate weights per choice and epoch (x: epoch)", path)
+
+
+def _heatmap_grid(panels: list[tuple[str, list[str], np.ndarray]], epochs: list[float], scale: tuple[float, float],
+                  label: str, title: str, path: Path) -> Path:
+    """Panels (title, row labels, array[row, epoch]) on one colour scale, five to a row."""
+    cols = min(5, len(panels))
+    rows = -(-len(panels) // cols)
+    fig = _figure(3.0 * cols, 1.9 * rows + 0.8)
+    axes = fig.subplots(rows, cols, squeeze=False)
     image = None
-    for ax, name in zip(axes.flat, names):
-        image = ax.imshow(weights[name], aspect="auto", interpolation="nearest", cmap="viridis", vmin=vmin,
-                          vmax=vmax, extent=(epochs[0] - 0.5, epochs[-1] + 0.5, len(ops) - 0.5, -0.5))
-        source, node = name.split("_")[1:]
-        ax.set_title(f"edge {source} -> {node}", fontsize=8)
+    for ax, (name, ops, w) in zip(axes.flat, panels):
+        image = ax.imshow(w, aspect="auto", interpolation="nearest", cmap="viridis", vmin=scale[0], vmax=scale[1],
+                          extent=(epochs[0] - 0.5, epochs[-1] + 0.5, len(ops) - 0.5, -0.5))
+        ax.set_title(name, fontsize=8)
         ax.set_yticks(range(len(ops)))
         ax.set_yticklabels(ops, fontsize=5)
         ax.tick_params(axis="x", labelsize=6)
-    for ax in list(axes.flat)[len(names):]:
+    for ax in list(axes.flat)[len(panels):]:
         ax.axis("off")
     if image is not None:
-        fig.colorbar(image, ax=axes, shrink=0.6, label="op weight")
-    fig.suptitle(f"{_TITLES.get(method, method)}: {kind} cell op weights per epoch (x: epoch)")
+        fig.colorbar(image, ax=axes, shrink=0.6, label=label)
+    fig.suptitle(title)
     fig.savefig(path)
     return path
 
