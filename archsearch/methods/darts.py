@@ -45,11 +45,10 @@ from archsearch.data.splits import TensorPair
 from archsearch.errors import ConfigError, unknown_name
 from archsearch.methods import register_method
 from archsearch.methods._base import Candidate, SearchResult
-from archsearch.methods.proxyless import _value_of, recalibrate_bn
 from archsearch.space.space import Arch
 from archsearch.spaces.darts import CELL_KINDS, DartsSpace, arch_from_edges, discretise
 from archsearch.supernet import Weighted, make_alphas, mixed_ops, set_path, set_policy
-from archsearch.train import Recipe, Trainer, evaluate
+from archsearch.train import Recipe, Trainer, evaluate, recalibrate_bn
 
 ZERO_ONE_FORMS = ("l2", "l1")
 ZERO_OPS = ("none", "zero")  # candidate names of a user's zero op: DARTS's derivation never picks one (sec. 2.4)
@@ -452,8 +451,11 @@ class BilevelSearch:
             normal, reduce = self.derive()
             return arch_from_edges(self.space.space, {"normal": normal, "reduce": reduce})
         chosen, _ = self.derive_choices()
-        choices = self.space.space.choices
-        return self.space.space.validate({name: _value_of(choices[name], value) for name, value in chosen.items()})
+        values = {}
+        for name, text in chosen.items():  # MixedOp candidates are keyed by str(value): back to the choice's value
+            own = {str(v): v for v in getattr(self.space.space.choices[name], "values", ())}
+            values[name] = own.get(text, text)
+        return self.space.space.validate(values)
 
     def _log_weights(self, epoch: int) -> None:
         values = {f"{name}/{op}": float(w[i]) for name, w in self.edge_weights().items()

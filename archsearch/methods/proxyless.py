@@ -37,7 +37,7 @@ from archsearch.methods import register_method
 from archsearch.methods._base import Candidate, SearchResult, require_supernet
 from archsearch.space.space import Arch
 from archsearch.supernet import BinaryGate, MixedOp, mixed_ops, set_policy
-from archsearch.train import Recipe, Trainer, evaluate
+from archsearch.train import Recipe, Trainer, evaluate, recalibrate_bn
 from archsearch.train.task import seeded
 
 ALGOS = ("gradient", "reinforce")
@@ -311,25 +311,6 @@ def init_weights(model: nn.Module, generator: torch.Generator) -> None:
                 nn.init.uniform_(module.weight, -bound, bound, generator=generator)
                 if module.bias is not None:
                     module.bias.zero_()
-
-
-def recalibrate_bn(model: nn.Module, batches: list[torch.Tensor]) -> None:
-    """Re-estimate BN running statistics of an inherited child (its supernet statistics mix every path)."""
-    bns = [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
-    if not bns or not batches:
-        return
-    saved = [(m, m.momentum) for m in bns]
-    for m in bns:
-        m.reset_running_stats()
-        m.momentum = None  # cumulative average over the recalibration batches
-    was_training = model.training
-    model.train()
-    with torch.no_grad():
-        for x in batches:
-            model(x)
-    model.train(was_training)
-    for m, momentum in saved:
-        m.momentum = momentum
 
 
 # -- the method -------------------------------------------------------------------------------------------------------

@@ -312,6 +312,25 @@ def train(model: nn.Module, splits: Splits, recipe: Recipe, epochs: int, *,
 
 
 @torch.no_grad()
+def recalibrate_bn(model: nn.Module, batches: list[torch.Tensor]) -> None:
+    """Re-estimate BN running statistics of an inherited child (its supernet statistics mix every path)."""
+    bns = [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+    if not bns or not batches:
+        return
+    saved = [(m, m.momentum) for m in bns]
+    for m in bns:
+        m.reset_running_stats()
+        m.momentum = None  # cumulative average over the recalibration batches
+    was_training = model.training
+    model.train()
+    with torch.no_grad():
+        for x in batches:
+            model(x)
+    model.train(was_training)
+    for m, momentum in saved:
+        m.momentum = momentum
+
+
 def evaluate(model: nn.Module, pair: TensorPair, *, batch_size: int = 512,
              device: torch.device | str | None = None) -> tuple[float, float]:
     """(mean cross-entropy, accuracy) of `model` on `pair`, in eval mode (restored afterwards)."""
