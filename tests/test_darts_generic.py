@@ -214,3 +214,34 @@ def test_report_plots_a_generic_run_per_choice(tmp_path, method):
     parsed = choice_weights(rows)
     assert {c: ops for c, (ops, _) in parsed.items()} == choices
     assert parsed["b01"][1].shape == (3, 3) and parsed["b01"][1][2, 1] == rows[1]["b01/skip"]
+
+
+@pytest.mark.parametrize("name", ["darts", "fairdarts"])
+def test_the_cli_refuses_a_space_without_supernet_before_creating_anything(name, tmp_path, capsys):
+    from archsearch.cli import main
+
+    code = main(["run", name, "--space", "hierarchical", "--preset", "smoke", "--data", "digits", "--name", "h",
+                 "--runs-dir", str(tmp_path)])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1 and "needs a weight-sharing space" in err[0] and "'hierarchical'" in err[0]
+    assert not (tmp_path / "h").exists()
+
+
+# -- the example user space, by file, through the CLI -----------------------------------------------------------------
+@pytest.mark.parametrize("name", ["darts", "fairdarts"])
+def test_cli_run_on_the_example_user_space_and_show_prints_its_leaderboard(name, tmp_path, capsys):
+    from pathlib import Path
+
+    from archsearch.cli import main
+    from archsearch.report import open_run
+
+    source = f"{Path(__file__).resolve().parents[1] / 'examples' / 'user_space.py'}:make_space"
+    assert main(["run", name, "--preset", "smoke", "--space", source, "--data", "digits", "--runs-dir",
+                 str(tmp_path), "--name", "u"]) == 0
+    result = open_run(tmp_path / "u").result
+    labels = {f"layer{i}" for i in range(1, 6)}
+    assert set(result["best"]["arch"]) == labels and set(result["extra"]["choices"]) == labels
+    assert 0 <= result["best"]["objectives"]["accuracy"] <= 1
+    capsys.readouterr()
+    assert main(["show", "u", "--runs-dir", str(tmp_path)]) == 0
+    assert "leaderboard" in capsys.readouterr().out

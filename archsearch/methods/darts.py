@@ -44,11 +44,12 @@ from archsearch.data.batches import Batches
 from archsearch.data.splits import TensorPair
 from archsearch.errors import ConfigError, unknown_name
 from archsearch.methods import register_method
-from archsearch.methods._base import Candidate, SearchResult
+from archsearch.methods._base import Candidate, SearchResult, require_supernet
 from archsearch.space.space import Arch
 from archsearch.spaces.darts import CELL_KINDS, DartsSpace, arch_from_edges, discretise
 from archsearch.supernet import Weighted, make_alphas, mixed_ops, set_path, set_policy
 from archsearch.train import Recipe, Trainer, evaluate, recalibrate_bn
+from archsearch.train.task import seeded
 
 ZERO_ONE_FORMS = ("l2", "l1")
 ZERO_OPS = ("none", "zero")  # candidate names of a user's zero op: DARTS's derivation never picks one (sec. 2.4)
@@ -156,11 +157,8 @@ def _check_common(config: Any, method: str) -> None:
 def check_space(search_space: Any, method: str) -> None:
     """Refuse, in one line, a space the bilevel search cannot weigh: it needs the `darts` cell space or a
     weight-sharing space (``supernet()``) whose choices are `MixedOp`s."""
-    if isinstance(search_space, DartsSpace):
-        return
-    if not callable(getattr(search_space, "supernet", None)):
-        raise ConfigError(f"{method} needs a weight-sharing space (one with supernet(), whose choices are MixedOps "
-                          f"or LayerChoice / InputChoice); {getattr(search_space, 'name', search_space)!r} has none")
+    if not isinstance(search_space, DartsSpace):
+        require_supernet(search_space, method)
 
 
 def derive_choice(weights: torch.Tensor, candidates: Sequence[str], *,
@@ -281,7 +279,9 @@ class BilevelSearch:
         self.space = space
         self.cells = isinstance(space, DartsSpace)  # the DARTS cell space: its own op sets and cell derivation
         self.device = torch.device(ctx.device)
-        self.supernet: nn.Module = space.supernet(none_op=none_op) if self.cells else space.supernet()
+        # built under the run's seed: init_weights redraws conv / linear weights; a user's other layers keep these
+        with seeded(int(ctx.rng(method, "supernet").integers(2**62))):
+            self.supernet: nn.Module = space.supernet(none_op=none_op) if self.cells else space.supernet()
         init_weights(self.supernet, ctx.torch_generator(method, "weight-init"))
         self.choices = _choice_candidates(self.supernet, space, method)  # MixedOp name -> its candidates
         self.alphas: dict[str, nn.Parameter] = make_alphas(self.supernet)
