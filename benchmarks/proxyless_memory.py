@@ -4,7 +4,9 @@ Three models with the same active path (every block MBConv k3 e6) on the same ba
   child      the standalone network of that path;
   binary     the binary-gate supernet (`BinaryGate`): the weight step runs the one sampled path;
   allpath    the DARTS-style supernet (`Weighted` softmax mixed op): every candidate runs and keeps activations.
-Also shown, not in RESULT: the binary-gate *architecture* step in two-path and full mode.
+Also shown, not in RESULT: the binary-gate *architecture* step in two-path and full mode, with the other sampled
+candidates' outputs recomputed in the backward pass (the default, one path's activations) and, for full mode, kept
+from the forward pass ("arch full keep").
 
 Peak memory = the process's peak resident set (VmHWM, reset through /proc/self/clear_refs before each step) minus
 the resident set just before it, with glibc's mmap threshold fixed so freed tensors go back to the OS. Models are
@@ -88,7 +90,7 @@ def build(kind: str, n: int) -> tuple[nn.Module, dict[str, torch.Tensor]]:
     if kind == "allpath":
         set_policy(model, lambda op: Weighted(alphas[op.name]))
     else:
-        set_policy(model, lambda op: BinaryGate(alphas[op.name]))
+        set_policy(model, lambda op: BinaryGate(alphas[op.name], recompute=not kind.endswith("-keep")))
     return model, alphas
 
 
@@ -104,7 +106,7 @@ def one_step(kind: str, model: nn.Module, alphas: dict[str, torch.Tensor], x: to
         gate.set_active(0)  # ORDER[0] == ACTIVE: the weight step runs that one path
         if kind == "arch-two":  # the paper's two sampled paths (the active one and one more)
             gate.sampled, gate.arch_grad = [0, 1], True
-        elif kind == "arch-full":  # every path's gate takes part in the gradient
+        elif kind.startswith("arch-full"):  # every path's gate takes part in the gradient
             gate.sampled, gate.arch_grad = list(range(len(op.ops))), True
     loss = F.cross_entropy(model(x), y)
     if kind.startswith("arch"):
@@ -153,7 +155,7 @@ def main() -> None:
     torch.set_num_threads(1)
     _LIBC.mallopt(-3, 64 * 1024)  # M_MMAP_THRESHOLD fixed: large tensors are mmapped and freed to the OS
     _LIBC.mallopt(-1, 64 * 1024)  # M_TRIM_THRESHOLD
-    kinds = ("child", "binary", "allpath", "arch-two", "arch-full")
+    kinds = ("child", "binary", "allpath", "arch-two", "arch-full", "arch-full-keep")
     samples: dict[tuple[str, int], list[float]] = {}
     peak_mb("allpath", 2, args.batch, args.size)  # warm-up: first-touch allocations of torch itself
     for _ in range(args.repeats):
@@ -164,11 +166,12 @@ def main() -> None:
     print(f"peak memory of one training step (MB above the resident set before it), batch {args.batch}, "
           f"3x{args.size}x{args.size}, {sum(b for _, b in STAGES)} searchable blocks, median of {args.repeats}")
     print(f"{'ops/block':>9} | {'child':>7} | {'binary':>7} | {'allpath':>8} | {'arch two':>8} | {'arch full':>9} |"
-          f" {'binary/child':>12} | {'allpath/child':>13}")
+          f" {'arch full keep':>14} | {'binary/child':>12} | {'allpath/child':>13}")
     for n in COUNTS:
         child = med[("child", n)]
         print(f"{n:>9} | {child:7.1f} | {med[('binary', n)]:7.1f} | {med[('allpath', n)]:8.1f} | "
-              f"{med[('arch-two', n)]:8.1f} | {med[('arch-full', n)]:9.1f} | {med[('binary', n)] / child:12.2f} | "
+              f"{med[('arch-two', n)]:8.1f} | {med[('arch-full', n)]:9.1f} | {med[('arch-full-keep', n)]:14.1f} | "
+              f"{med[('binary', n)] / child:12.2f} | "
               f"{med[('allpath', n)] / child:13.2f}")
     a = med[("binary", 7)] / med[("child", 7)]
     b = med[("allpath", 7)] / med[("child", 7)]

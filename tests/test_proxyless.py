@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import types
 
 import pytest
 import torch
@@ -16,7 +17,7 @@ from archsearch.errors import ConfigError, UsageError
 from archsearch.experiment.testing import MemoryContext, SimulatedCrash
 from archsearch.methods.proxyless import (ExpectedCost, ProxylessConfig, hardware_loss, reinforce_alpha_grads,
                                           reinforce_reward, update_baseline)
-from archsearch.supernet import BinaryGate, MixedOp
+from archsearch.supernet import BinaryGate, MixedOp, recompute_allowed
 
 torch.set_num_threads(1)
 
@@ -86,6 +87,81 @@ def test_two_path_update_leaves_unsampled_probabilities_unchanged(seed):
     pair = gate.sampled
     assert after[pair].sum() == pytest.approx(float(before[pair].sum()), abs=1e-6)
     assert not torch.allclose(after[pair], before[pair])  # the pair itself did move
+
+
+def _conv_supernet(recompute: bool, mode: str, seed: int) -> tuple[nn.Module, list[MixedOp], list[nn.Parameter]]:
+    """Stem, three conv / pool / identity MixedOps with BN, head; gates sampled in `mode`, arch gradients on."""
+    def candidate(value: str) -> nn.Module:
+        if value == "skip":
+            return nn.Identity()
+        if value == "pool":
+            return nn.MaxPool2d(3, 1, 1)
+        k = int(value[1])
+        return nn.Sequential(nn.Conv2d(4, 4, k, padding=k // 2, bias=False), nn.BatchNorm2d(4), nn.ReLU())
+
+    torch.manual_seed(0)
+    ops = [MixedOp(f"b{i}", {v: candidate(v) for v in ("k3", "k5", "pool", "skip")}) for i in range(3)]
+    model = nn.Sequential(nn.Conv2d(3, 4, 3, padding=1), *ops, nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(4, 5))
+    alphas = [nn.Parameter(torch.randn(4, generator=torch.Generator().manual_seed(10 + i))) for i in range(3)]
+    generator = torch.Generator().manual_seed(seed)
+    for op, alpha in zip(ops, alphas):
+        op.policy = BinaryGate(alpha, recompute=recompute)
+        op.policy.sample(generator, mode)
+        op.policy.arch_grad = True
+    return model, ops, alphas
+
+
+@pytest.mark.parametrize("mode", ["full", "two"])
+@pytest.mark.parametrize("seed", [0, 3])
+def test_recomputed_gate_gradients_equal_the_kept_outputs_ones(mode, seed):
+    """`recompute` (one path's activations, outputs re-formed in backward) gives `keep`'s alpha gradients, weight
+    gradients, input gradient, and BN statistics (every sampled candidate ran once in train mode)."""
+    results = {}
+    for recompute in (False, True):
+        model, ops, alphas = _conv_supernet(recompute, mode, seed)
+        x = torch.randn(6, 3, 7, 7, generator=torch.Generator().manual_seed(1), requires_grad=True)
+        y = torch.randint(0, 5, (6,), generator=torch.Generator().manual_seed(2))
+        F.cross_entropy(model(x), y).backward()
+        for op in ops:
+            op.policy.accumulate_alpha_grad()
+        results[recompute] = {"alpha": [a.grad.clone() for a in alphas], "x": x.grad.clone(),
+                              "active": [op.policy.active for op in ops], "sampled": [op.policy.sampled for op in ops],
+                              "weights": {k: p.grad.clone() for k, p in model.named_parameters() if p.grad is not None},
+                              "state": {k: v.clone() for k, v in model.state_dict().items()}}
+    kept, recomputed = results[False], results[True]
+    assert kept["active"] == recomputed["active"] and kept["sampled"] == recomputed["sampled"]
+    assert all(len(s) == (4 if mode == "full" else 2) for s in kept["sampled"])
+    for a, b in zip(kept["alpha"], recomputed["alpha"]):
+        assert a.abs().sum() > 0
+        torch.testing.assert_close(b, a, rtol=0, atol=1e-6)
+    torch.testing.assert_close(recomputed["x"], kept["x"], rtol=0, atol=1e-6)
+    assert set(recomputed["weights"]) == set(kept["weights"]) and len(kept["weights"]) > 4
+    for name, grad in kept["weights"].items():
+        torch.testing.assert_close(recomputed["weights"][name], grad, rtol=0, atol=1e-6)
+    for name, value in kept["state"].items():
+        torch.testing.assert_close(recomputed["state"][name], value, rtol=0, atol=1e-6)
+
+
+def test_recompute_holds_no_inactive_candidate_output_until_backward():
+    """The saving itself: after the forward, `keep`'s graph holds every sampled candidate's output; `recompute`'s
+    holds only tensors the active path already has (counted by the saved-tensor hooks)."""
+    def saved_bytes(recompute: bool) -> int:
+        model, ops, _ = _conv_supernet(recompute, "full", 0)
+        for op in ops:  # a conv path everywhere, so the inactive outputs are distinct tensors
+            op.policy.active = 0
+        seen: dict[int, int] = {}
+
+        def pack(t: torch.Tensor) -> torch.Tensor:
+            seen[t.untyped_storage().data_ptr()] = t.untyped_storage().nbytes()
+            return t
+
+        x = torch.randn(6, 3, 7, 7, generator=torch.Generator().manual_seed(1))
+        with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
+            model(x).sum().backward()
+        return sum(seen.values())
+
+    activation = 6 * 4 * 7 * 7 * 4  # one op output in bytes
+    assert saved_bytes(False) - saved_bytes(True) >= 3 * 2 * activation  # >= 2 inactive outputs per block, 3 blocks
 
 
 # -- expected latency and the loss forms ---------------------------------------------------------------------------
@@ -361,6 +437,71 @@ def test_two_path_arch_step_with_a_cost_term_keeps_unsampled_probabilities(tmp_p
             torch.testing.assert_close(after[op.name][unsampled], before[op.name][unsampled], rtol=0, atol=1e-6)
             assert float(after[op.name][pair].sum()) == pytest.approx(float(before[op.name][pair].sum()), abs=1e-6)
             assert bool(moved[pair].all())
+
+
+@pytest.mark.parametrize("grad_mode", ["full", "two"])
+def test_arch_memory_modes_take_the_same_arch_steps(tmp_path, grad_mode):
+    """The method's arch step (hardware loss, Adam, two-path rescale) moves the alphas identically whether the
+    inactive outputs are kept or recomputed; "recompute" is the default."""
+    assert ProxylessConfig().arch_memory == "recompute"
+    with pytest.raises(UsageError, match="arch_memory"):
+        ProxylessConfig(arch_memory="checkpoint")
+    alphas = {}
+    for memory in ("keep", "recompute"):
+        method = ProxylessNAS(_toy_config(tmp_path, grad_mode=grad_mode, arch_lr=0.1, arch_memory=memory),
+                              _toy_context(tmp_path))
+        method._setup_costs()
+        assert all(op.policy.recompute == (memory == "recompute") for op in method.ops)
+        for _ in range(3):
+            method.gradient_arch_step()
+        alphas[memory] = {name: alpha.detach().clone() for name, alpha in method.alphas.items()}
+    for name, alpha in alphas["keep"].items():
+        torch.testing.assert_close(alphas["recompute"][name], alpha, rtol=0, atol=1e-6)
+
+
+class _InPlaceAfterChoice(nn.Module):
+    """A user model that adds a residual in place onto a choice's output (``out += x``)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        torch.manual_seed(0)
+        self.choice = MixedOp("b0", {"c1": nn.Conv2d(3, 3, 1), "c3": nn.Conv2d(3, 3, 3, padding=1)})
+        self.head = nn.Linear(3, 2)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = self.choice(x)
+        out += x
+        return self.head(out.mean((2, 3)))
+
+
+def test_an_in_place_op_on_a_choice_output_falls_back_to_keeping_outputs(tmp_path):
+    """Autograd forbids modifying `GateGradient`'s pass-through output in place: `recompute_allowed` detects it
+    (eval-mode probe, gate state restored), and the method then keeps outputs, with the same gradients."""
+    model = _InPlaceAfterChoice()
+    alpha = nn.Parameter(torch.tensor([0.2, -0.1]))
+    model.choice.policy = BinaryGate(alpha)
+    model.choice.policy.sample(torch.Generator().manual_seed(0), "full")
+    x = torch.randn(4, 3, 5, 5, generator=torch.Generator().manual_seed(1))
+    assert not recompute_allowed(model, x)
+    assert model.training and model.choice.policy.recompute and not model.choice.policy.arch_grad
+    assert model.choice.policy.sampled == [0, 1]
+    assert recompute_allowed(_conv_supernet(True, "full", 0)[0], torch.randn(2, 3, 7, 7))
+    model.choice.policy.arch_grad = True
+    with pytest.raises(RuntimeError, match="modified inplace"):
+        model(x)
+    model.choice.policy.recompute = False
+    model(x).sum().backward()  # the kept form runs
+    assert model.choice.policy.gate.grad is not None
+
+    method = ProxylessNAS(_toy_config(tmp_path), _toy_context(tmp_path))
+    method._check_recompute(method.ctx.splits())
+    assert all(op.policy.recompute for op in method.ops) and not method.ctx.messages
+    method.supernet = _InPlaceAfterChoice()
+    method.ops = [method.supernet.choice]
+    method.supernet.choice.policy = BinaryGate(alpha)
+    method._check_recompute(types.SimpleNamespace(val=TensorPair(x, torch.zeros(4, dtype=torch.long))))
+    assert not method.supernet.choice.policy.recompute
+    assert "in place" in method.ctx.messages[-1]
 
 
 def test_a_tight_latency_target_pushes_probability_to_cheap_ops(tmp_path):

@@ -14,7 +14,9 @@ The algorithm box, as `ProxylessNAS.run` reads:
 Expected latency E[LAT] = sum over blocks sum_j p_j LAT_j (+ the fixed stem/head) comes from a latency lookup table
 measured on this device (`archsearch.cost.latency`); E[FLOPs] is the same sum over the space's analytic MACs. In
 two-path mode the arch step's E sums over each block's sampled pair only, p renormalised over it (released code).
-Gates, their gradients and the two-path rescale are `archsearch.supernet.BinaryGate`.
+Gates, their gradients and the two-path rescale are `archsearch.supernet.BinaryGate`; by default (`arch_memory`
+"recompute", the released code's full_v2) an arch step holds one path's activations, the other sampled candidates'
+outputs recomputed in the backward pass.
 """
 
 from __future__ import annotations
@@ -36,12 +38,13 @@ from archsearch.errors import ConfigError, unknown_name
 from archsearch.methods import register_method
 from archsearch.methods._base import Candidate, SearchResult, require_supernet
 from archsearch.space.space import Arch
-from archsearch.supernet import BinaryGate, MixedOp, mixed_ops, set_policy
+from archsearch.supernet import BinaryGate, MixedOp, mixed_ops, recompute_allowed, set_policy
 from archsearch.train import Recipe, Trainer, evaluate, recalibrate_bn
 from archsearch.train.task import seeded
 
 ALGOS = ("gradient", "reinforce")
 GRAD_MODES = ("full", "two")
+ARCH_MEMORY = ("recompute", "keep")
 LOSS_FORMS = ("mul_log", "add", "linear")
 
 
@@ -64,6 +67,10 @@ class ProxylessConfig:
     # -- architecture parameters ------------------------------------------------------------------------------------
     algo: str = "gradient"  # code --arch_algo grad; "reinforce" = --arch_algo rl (paper sec. 3.3.2)
     grad_mode: str = "full"  # code default full_v2 (= "full"'s gradient, memory-saving); "two": paper sec. 3.2.1
+    arch_memory: str = "recompute"  # code default --grad_binary_mode full_v2 (ArchGradientFunction): the arch step
+    #   keeps only the active path's activations and recomputes the other sampled candidates' outputs in the
+    #   backward pass for dL/dg_j (same gradients, one path's memory; also in "two" mode). "keep": every sampled
+    #   candidate's output held from forward to backward (code "full" / "two"): one more activation per candidate
     arch_lr: float = 1e-3  # code --arch_lr 1e-3, Adam
     arch_beta1: float = 0.0  # code --arch_adam_beta1 0: unsampled paths get no momentum in two-path mode
     arch_beta2: float = 0.999  # code --arch_adam_beta2
@@ -127,6 +134,8 @@ class ProxylessConfig:
             raise unknown_name("proxyless algo", self.algo, ALGOS)
         if self.grad_mode not in GRAD_MODES:
             raise unknown_name("proxyless grad_mode", self.grad_mode, GRAD_MODES)
+        if self.arch_memory not in ARCH_MEMORY:
+            raise unknown_name("proxyless arch_memory", self.arch_memory, ARCH_MEMORY)
         if self.loss_form not in LOSS_FORMS:
             raise unknown_name("proxyless loss_form", self.loss_form, LOSS_FORMS)
         if self.rl_latency_source not in ("table", "measured"):
@@ -347,7 +356,8 @@ class ProxylessNAS:
         self.alphas: dict[str, nn.Parameter] = {
             op.name: nn.Parameter((torch.randn(len(op.ops), generator=init) * config.arch_init_std).to(self.device))
             for op in self.ops}
-        set_policy(self.supernet, lambda op: BinaryGate(self.alphas[op.name]))
+        recompute = config.arch_memory == "recompute"
+        set_policy(self.supernet, lambda op: BinaryGate(self.alphas[op.name], recompute=recompute))
         self.arch_optimizer = torch.optim.Adam(list(self.alphas.values()), lr=config.arch_lr,
                                                betas=(config.arch_beta1, config.arch_beta2), eps=config.arch_eps,
                                                weight_decay=config.arch_weight_decay)
@@ -370,6 +380,7 @@ class ProxylessNAS:
         config, ctx = self.config, self.ctx
         self._setup_costs()
         splits = ctx.splits()
+        self._check_recompute(splits)
         batches = Batches(splits.train, config.batch_size, shuffle=True,
                           augment=splits.train.augmentation is not None, generator=self.data_generator,
                           drop_last=len(splits.train) >= config.batch_size)
@@ -404,8 +415,7 @@ class ProxylessNAS:
             for i, (x, y) in enumerate(batches):
                 if i >= steps:
                     break
-                self._sample_gates("full", arch_grad=False)
-                trainer.step(x, y)
+                self.weight_step(trainer, x, y)
                 if arch_updates and (i + 1) % every == 0:
                     for _ in range(config.arch_steps if config.algo == "gradient" else 1):
                         if config.algo == "gradient":
@@ -413,6 +423,11 @@ class ProxylessNAS:
                         else:
                             self.reinforce_arch_step()
                 bar.advance()
+
+    def weight_step(self, trainer: Trainer, x: torch.Tensor, y: torch.Tensor) -> float:
+        """One SGD step on the weights of one path sampled by p (binary gates without arch gradients)."""
+        self._sample_gates("full", arch_grad=False)
+        return trainer.step(x, y)
 
     # -- one architecture step --------------------------------------------------------------------------------------
     def gradient_arch_step(self) -> dict[str, float]:
@@ -575,6 +590,20 @@ class ProxylessNAS:
             self.expected_cost = self.expected_latency
         elif self.objective == "flops":
             self.expected_cost = ExpectedCost.from_space_macs(self.space, self.choices)
+
+    def _check_recompute(self, splits: Any) -> None:
+        """Before any step: a model that modifies a choice's output in place cannot recompute in the backward pass;
+        its arch steps keep the sampled outputs instead (same gradients, more memory), said once in the log."""
+        if self.config.algo != "gradient" or self.config.arch_memory != "recompute":
+            return
+        parameter = next(self.supernet.parameters(), None)
+        x = splits.val.x[:2].to(parameter.device if parameter is not None else self.device)
+        if recompute_allowed(self.supernet, x):
+            return
+        for op in self.ops:
+            op.policy.recompute = False
+        self.ctx.log("proxyless: the model modifies a choice's output in place, so arch steps keep every sampled "
+                     "output (arch_memory 'keep': same gradients, more memory); make that op out-of-place to save it")
 
     def _trainer(self, phase: str, steps: int, optimizer_state: dict | None = None) -> Trainer:
         config = self.config

@@ -2,15 +2,17 @@
 
 from archsearch.supernet.mixed_op import (
     BinaryGate,
+    GateGradient,
     MixedOp,
     PathPolicy,
     SinglePath,
     Weighted,
     make_alphas,
     mixed_ops,
+    recompute_allowed,
     set_path,
     set_policy,
 )
 
-__all__ = ["BinaryGate", "MixedOp", "PathPolicy", "SinglePath", "Weighted", "make_alphas", "mixed_ops",
-           "set_path", "set_policy"]
+__all__ = ["BinaryGate", "GateGradient", "MixedOp", "PathPolicy", "SinglePath", "Weighted", "make_alphas",
+           "mixed_ops", "recompute_allowed", "set_path", "set_policy"]

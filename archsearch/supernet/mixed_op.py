@@ -7,6 +7,8 @@ The op never knows the method. A method picks a policy per `MixedOp`:
 * `BinaryGate`   ProxylessNAS: a sampled one-hot gate g; the output is the active path's, and dL/dg_j = <dL/dy, o_j>
                  is turned into alpha gradients by the BinaryConnect-style rule of the paper (section 3.2.1):
                  dL/dalpha_i = sum_j dL/dg_j * p_j * (delta_ij - p_i), over all paths ("full") or two ("two").
+                 By default the other candidates' outputs o_j are recomputed in the backward pass (`GateGradient`),
+                 so an architecture step holds one path's activations, as a plain training step does.
 
 Architecture parameters (alphas) belong to the method, not to the supernet: ``supernet.parameters()`` are the
 weights only, so weight and architecture optimisers never mix.
@@ -56,18 +58,53 @@ class Weighted:
         return out
 
 
+class GateGradient(torch.autograd.Function):
+    """The binary gate's output at one path's memory (released ProxylessNAS code, ``ArchGradientFunction`` of its
+    default ``full_v2`` mode).
+
+    Forward: y = the active path's output (its graph built as usual, so the input's and the active weights'
+    gradients flow through that path only); saved: that output and the MixedOp's inputs, which the active path keeps
+    anyway. Backward: each other sampled candidate's output o_j is recomputed without graph, one at a time, and
+    dL/dg_j = <dL/dy, o_j>, exactly the gradient of ``sum_j g_j o_j`` with g one-hot, which `BinaryGate`'s "keep"
+    form differentiates with every o_j held until the backward pass."""
+
+    @staticmethod
+    def forward(ctx, gate: torch.Tensor, active_out: torch.Tensor, policy: "BinaryGate", op: "MixedOp",
+                *inputs: torch.Tensor) -> torch.Tensor:
+        ctx.op = op
+        ctx.sampled, ctx.active = list(policy.sampled), policy.active
+        ctx.save_for_backward(active_out, *inputs)
+        return active_out
+
+    @staticmethod
+    def backward(ctx, grad_out: torch.Tensor):
+        active_out, *inputs = ctx.saved_tensors
+        candidates = list(ctx.op.ops.values())
+        grad_gate = torch.zeros(len(ctx.sampled), device=grad_out.device, dtype=grad_out.dtype)
+        with torch.no_grad():
+            for slot, index in enumerate(ctx.sampled):
+                o = active_out if index == ctx.active else candidates[index](*inputs)
+                grad_gate[slot] = (grad_out * o).sum()
+                del o
+        return (grad_gate, grad_out, None, None) + (None,) * len(inputs)
+
+
 class BinaryGate:
     """ProxylessNAS path-level binarisation.
 
     Call `sample(generator, mode)` before each forward. In a weight step (`arch_grad=False`) only the active path
-    runs. In an architecture step the inactive candidates among the sampled set are also evaluated, without graph, so
-    that autograd yields dL/dg_j = <dL/dy, o_j>; then `accumulate_alpha_grad()` applies the paper's rule.
+    runs. In an architecture step autograd also yields dL/dg_j = <dL/dy, o_j> for every sampled candidate j; then
+    `accumulate_alpha_grad()` applies the paper's rule. `recompute` (default) forms the o_j in the backward pass
+    (`GateGradient`): one path's activations in memory. ``recompute=False`` evaluates the inactive sampled
+    candidates in the forward pass, without graph, and keeps their outputs for the backward pass (released code's
+    "full" / "two" modes): the same gradients, one more activation per sampled candidate held.
     In two-path mode call `rescale_after_step(old_alpha)` after the optimiser step: it keeps the two paths' combined
     probability, hence every unsampled path's probability, unchanged.
     """
 
-    def __init__(self, alpha: torch.Tensor) -> None:
+    def __init__(self, alpha: torch.Tensor, *, recompute: bool = True) -> None:
         self.alpha = alpha
+        self.recompute = recompute
         self.arch_grad = False
         self.sampled: list[int] = []  # candidate indices whose gates take part in the gradient
         self.active: int | None = None  # index of the one path that runs
@@ -105,6 +142,8 @@ class BinaryGate:
             return active_out
         gate = torch.zeros(len(self.sampled), device=active_out.device, dtype=active_out.dtype, requires_grad=True)
         self.gate = gate
+        if self.recompute:
+            return GateGradient.apply(gate, active_out, self, op, *inputs)
         one_hot = torch.zeros(len(self.sampled), device=active_out.device, dtype=active_out.dtype)
         one_hot[self.sampled.index(self.active)] = 1.0
         g = gate + one_hot  # value: the binary gate; gradient: flows into `gate` (a leaf)
@@ -141,6 +180,31 @@ class BinaryGate:
         with torch.no_grad():
             offset = torch.logsumexp(old_alpha[idx], 0) - torch.logsumexp(self.alpha[idx], 0)
             self.alpha[idx] += offset
+
+
+def recompute_allowed(model: nn.Module, *inputs: torch.Tensor) -> bool:
+    """Whether `model`'s binary gates can recompute in the backward pass: False when the model modifies a MixedOp's
+    output in place (``out += x``, ``relu_``), which autograd forbids on `GateGradient`'s pass-through output (it
+    would silently change the saved output otherwise). One forward on `inputs` in eval mode (BN statistics
+    untouched), every gate on its first candidate; the gates' arch-gradient state is restored."""
+    gates = [op.policy for op in mixed_ops(model) if isinstance(op.policy, BinaryGate)]
+    saved = [(g.active, g.sampled, g.arch_grad, g.recompute) for g in gates]
+    was_training = model.training
+    model.eval()
+    try:
+        for g in gates:
+            g.active, g.sampled, g.arch_grad, g.recompute = 0, [0], True, True
+        with torch.enable_grad():
+            model(*inputs)
+        return True
+    except RuntimeError as err:
+        if "is a view and is being modified inplace" in str(err):
+            return False
+        raise
+    finally:
+        model.train(was_training)
+        for g, (active, sampled, arch_grad, recompute) in zip(gates, saved):
+            g.active, g.sampled, g.arch_grad, g.recompute, g.gate = active, sampled, arch_grad, recompute, None
 
 
 PathPolicy = SinglePath | Weighted | BinaryGate
@@ -205,5 +269,5 @@ def make_alphas(model: nn.Module, init: float = 0.0) -> dict[str, nn.Parameter]:
     return alphas
 
 
-__all__ = ["BinaryGate", "MixedOp", "PathPolicy", "SinglePath", "Weighted", "make_alphas", "mixed_ops",
-           "set_path", "set_policy"]
+__all__ = ["BinaryGate", "GateGradient", "MixedOp", "PathPolicy", "SinglePath", "Weighted", "make_alphas", "mixed_ops",
+           "recompute_allowed", "set_path", "set_policy"]
