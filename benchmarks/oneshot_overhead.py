@@ -9,8 +9,8 @@ What one step is, per method, through the methods' own step code (`MemoryContext
   spos        one uniform iteration of `GreedyNAS` (SPOS config): sample a path, `set_path`, a trainer step;
   greedynas   one greedy iteration (score m = 10 paths on a batch, train the k = 5 best) divided by k: the cost per
               trained path-batch;
-  darts1/2    `BilevelSearch.arch_step` (first / second order) + `weight_step`: one alpha step and one weight step;
-  fairdarts   the same with sigmoid weights and the zero-one loss (first order);
+  darts1/2    `Darts`' `arch_step` (first / second order) + `weight_step`: one alpha step and one weight step;
+  fairdarts   `FairDarts`' steps: sigmoid weights and the zero-one loss (first order);
   proxyless*  `ProxylessNAS.weight_step` + `gradient_arch_step`: one weight step and one arch step, in each
               arch-step mode: sampling "full" or "two", arch_memory "recompute" (default) or "keep".
 
@@ -60,11 +60,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from archsearch.data.splits import Splits, TensorPair  # noqa: E402
 from archsearch.experiment.testing import MemoryContext  # noqa: E402
-from archsearch.methods.darts import BilevelSearch, DartsConfig, FairDartsConfig  # noqa: E402
+from archsearch.methods.darts import Darts, DartsConfig, FairDarts, FairDartsConfig  # noqa: E402
 from archsearch.methods.greedynas import GreedyNAS, GreedyNASConfig, SPOSConfig  # noqa: E402
 from archsearch.methods.proxyless import ProxylessConfig, ProxylessNAS  # noqa: E402
 from archsearch.space import LayerChoice, ModuleSpace, freeze  # noqa: E402
-from archsearch.supernet import Weighted, make_alphas, set_policy  # noqa: E402
 from archsearch.train import Recipe, Trainer  # noqa: E402
 
 CHANNELS, LAYERS, CLASSES, BATCH, SIDE = 16, 5, 10, 64, 28
@@ -117,30 +116,6 @@ def _context(space: ModuleSpace, seed: int) -> MemoryContext:
 
 
 # -- one step per method ----------------------------------------------------------------------------------------------
-class _LayerChoiceBilevel(BilevelSearch):
-    """`BilevelSearch`'s own `arch_step` / `weight_step` on a `LayerChoice` supernet. (Its constructor builds the
-    darts cell space; this one sets the same attributes, as `BilevelSearch.__init__` and `_setup` do, on the
-    user's model.)"""
-
-    def __init__(self, supernet: nn.Module, config, *, weighting: str, order: int, zero_one: str | None = None,
-                 w01: float = 0.0) -> None:
-        self.config, self.weighting, self.order, self.zero_one, self.w01 = config, weighting, order, zero_one, w01
-        self.device = torch.device("cpu")
-        self.supernet = supernet
-        g = torch.Generator().manual_seed(2)
-        self.alphas = {name: nn.Parameter(torch.randn(a.shape, generator=g) * config.arch_init_std)
-                       for name, a in make_alphas(supernet).items()}
-        set_policy(supernet, lambda op: Weighted(self.alphas[op.name], weighting))
-        self.arch_optimizer = torch.optim.Adam(list(self.alphas.values()), lr=config.arch_lr,
-                                               betas=(config.arch_beta1, config.arch_beta2),
-                                               weight_decay=config.arch_weight_decay)
-        recipe = Recipe(optimizer="sgd", lr=config.lr, lr_min=config.lr_min, momentum=config.momentum,
-                        weight_decay=config.weight_decay, schedule="cosine", grad_clip=config.grad_clip,
-                        batch_size=BATCH, augment=False)
-        self.trainer = Trainer(supernet, recipe, steps_per_epoch=1000, epochs=1)
-        self.supernet = self.trainer.model
-
-
 def make_step(kind: str, seed: int = 0) -> tuple[Callable[[], None], float]:
     """The step function of `kind` and how many trained batches one call stands for (its time is divided by it)."""
     torch.manual_seed(0)
@@ -163,13 +138,12 @@ def make_step(kind: str, seed: int = 0) -> tuple[Callable[[], None], float]:
             return method._uniform_iteration, 1.0
         return method._greedy_iteration, float(config.num_kept)
     if kind.startswith("darts") or kind == "fairdarts":
+        context = _context(space, seed)
         if kind == "fairdarts":
-            config = FairDartsConfig(batch_size=BATCH)
-            search = _LayerChoiceBilevel(space.supernet(), config, weighting="sigmoid", order=1,
-                                         zero_one=config.zero_one, w01=config.w01)
+            search = FairDarts(FairDartsConfig(batch_size=BATCH, augment=False), context).search
         else:
-            config = DartsConfig(batch_size=BATCH, order=int(kind[-1]))
-            search = _LayerChoiceBilevel(space.supernet(), config, weighting="softmax", order=config.order)
+            search = Darts(DartsConfig(batch_size=BATCH, augment=False, order=int(kind[-1])), context).search
+        search._setup()  # the trainer, as run() builds it
 
         def bilevel_step() -> None:
             search.arch_step(x, y, x_val, y_val)
