@@ -183,7 +183,7 @@ def test_a_space_without_supernet_is_refused_in_one_line(name):
 
     hierarchical = create_space("hierarchical", preset="smoke")
     with pytest.raises(ConfigError, match=rf"^{name} needs a weight-sharing space .* 'hierarchical' has none$"):
-        method_entry(name).cls.check_space(hierarchical, name)
+        method_entry(name).cls.check_space(hierarchical, name, _method(name)[1])
     with pytest.raises(ConfigError, match="weight-sharing"):
         _search(name, space=hierarchical)
 

@@ -154,9 +154,9 @@ def _check_common(config: Any, method: str) -> None:
                           "must be >= 0")
 
 
-def check_space(search_space: Any, method: str) -> None:
+def check_space(search_space: Any, method: str, config: Any = None) -> None:
     """Refuse, in one line, a space the bilevel search cannot weigh: it needs the `darts` cell space or a
-    weight-sharing space (``supernet()``) whose choices are `MixedOp`s."""
+    weight-sharing space (``supernet()``) whose choices are `MixedOp`s (no config field changes that)."""
     if not isinstance(search_space, DartsSpace):
         require_supernet(search_space, method)
 
