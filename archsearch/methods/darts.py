@@ -31,6 +31,7 @@ the validation split, and its MACs / params come from the space's `cost`.
 from __future__ import annotations
 
 import copy
+import io
 import time
 from dataclasses import dataclass
 from typing import Any, Callable, ClassVar, Sequence
@@ -40,6 +41,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from archsearch._atomic import atomic_write_bytes
 from archsearch.data.batches import Batches
 from archsearch.data.splits import TensorPair
 from archsearch.errors import ConfigError, unknown_name
@@ -523,14 +525,12 @@ class BilevelSearch:
         run_dir = getattr(self.ctx, "run_dir", None)
         if run_dir is None:
             return {}
-        directory = run_dir / "weights"
-        directory.mkdir(parents=True, exist_ok=True)
         saved = {}
         for name, module in (("supernet", self.supernet), ("child", child)):
-            path = directory / f"{self.method}_{name}.pt"
-            partial = path.with_name(path.name + ".partial")
-            torch.save(module.state_dict(), partial)
-            partial.replace(path)  # atomic: a reader never sees half a file
+            path = run_dir / "weights" / f"{self.method}_{name}.pt"
+            buffer = io.BytesIO()
+            torch.save(module.state_dict(), buffer)
+            atomic_write_bytes(path, buffer.getvalue())  # a reader never sees half a file
             saved[name] = str(path.relative_to(run_dir))
         return {"supernet_weights": saved["supernet"], "weights": {arch.key: saved["child"]}}
 
