@@ -229,6 +229,16 @@ def test_train_with_ema_evaluates_and_ends_with_the_averaged_weights(digits):
     assert history[-1]["val_loss"] == pytest.approx(val_loss) and history[-1]["val_accuracy"] == val_accuracy
 
 
+def test_evaluate_builds_no_autograd_graph(digits):
+    """Evaluation runs without gradients (no graph held per batch, no requires-grad scalar conversion)."""
+    model = small_cnn()
+    modes = []
+    model.register_forward_hook(lambda module, inputs, output: modes.append(output.requires_grad))
+    evaluate(model, digits.val)
+    assert modes and not any(modes)
+    assert torch.is_grad_enabled()
+
+
 def test_dropout_and_drop_path_rates_are_set_on_the_model():
     model = nn.Sequential(nn.Linear(4, 4), nn.Dropout(0.0), DropPath(0.0), nn.Linear(4, 4), nn.Dropout2d(0.5),
                           DropPath(0.0), DropPath(0.0), DropPath(0.0))

@@ -311,7 +311,6 @@ def train(model: nn.Module, splits: Splits, recipe: Recipe, epochs: int, *,
     return history
 
 
-@torch.no_grad()
 def recalibrate_bn(model: nn.Module, batches: list[torch.Tensor]) -> None:
     """Re-estimate BN running statistics of an inherited child (its supernet statistics mix every path)."""
     bns = [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
@@ -331,6 +330,7 @@ def recalibrate_bn(model: nn.Module, batches: list[torch.Tensor]) -> None:
         m.momentum = momentum
 
 
+@torch.no_grad()
 def evaluate(model: nn.Module, pair: TensorPair, *, batch_size: int = 512,
              device: torch.device | str | None = None) -> tuple[float, float]:
     """(mean cross-entropy, accuracy) of `model` on `pair`, in eval mode (restored afterwards)."""
