@@ -154,8 +154,9 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
 def add_compare_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--methods", required=True, help="comma-separated, e.g. random,spos,greedynas,darts")
     parser.add_argument("--space", help="the common space every method searches (default: mobilenet)")
-    parser.add_argument("--data", help="dataset (as for run)")
+    parser.add_argument("--data", help="dataset (as for run): a name, a .npz file or an image folder")
     parser.add_argument("--data-dir")
+    parser.add_argument("--image-size", type=int, help="resize an image folder's images to N x N")
     parser.add_argument("--preset", choices=PRESETS, help="sizes of searches and judgement (default: quick)")
     parser.add_argument("--constraint", dest="constraints", action="append", metavar="EXPR",
                         help="resource constraint, e.g. flops<=6M (repeatable)")
@@ -409,7 +410,7 @@ def _run_dir_of(result: Any, name: str | None, runs_dir: str | None) -> Path | N
 def cmd_compare(args: argparse.Namespace) -> int:
     from archsearch.experiment.study import compare
 
-    keys = ("space", "data", "data_dir", "preset", "constraints", "seeds", "cpu_budget", "budgets", "final_epochs",
+    keys = ("space", "data", "data_dir", "image_size", "preset", "constraints", "seeds", "cpu_budget", "budgets", "final_epochs",
             "retrain_seeds", "random_archs", "executor", "workers", "ray_address", "device", "name")
     options = {k: getattr(args, k) for k in keys if getattr(args, k) is not None}
     document = compare(args.methods, runs_dir=args.runs_dir, quiet=not _progress_enabled(), **options)

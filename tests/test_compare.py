@@ -54,6 +54,18 @@ def test_cli_compare_writes_every_column(tmp_path, capsys):
     assert "random archs" in capsys.readouterr().out
 
 
+def test_a_dataset_object_is_kept_with_the_study(tmp_path):
+    from archsearch.data import from_arrays, load_dataset
+
+    digits = load_dataset("digits")
+    data = from_arrays(digits.x_train.numpy(), digits.y_train.numpy(), digits.x_test.numpy(), digits.y_test.numpy())
+    options = {**FIXED, "methods": "random", "budgets": {"random": 2}, "seeds": 1, "data": data}
+    document = compare(runs_dir=tmp_path, name="s", **options)
+    saved = tmp_path / "s" / "data.npz"
+    assert saved.is_file() and document["settings"]["data"] == str(saved.resolve())
+    assert document["methods"][0]["test_accuracy_n"] == 2
+
+
 def test_statistics_are_the_protocols():
     values = [0.5, 0.6, 0.7]
     from scipy import stats

@@ -60,8 +60,9 @@ class StudySettings:
     methods: list[str]
     space: str = "mobilenet"  # the common space every method searches, so the study compares methods
     preset: str = "quick"
-    data: str = "fashion-mnist"
+    data: Any = "fashion-mnist"  # a name or path (a `Dataset` given to `compare` is saved as the study's data.npz)
     data_dir: str | None = None
+    image_size: int | None = None  # an image folder's images resized to this (as for run)
     constraints: list[str] = dataclasses.field(default_factory=list)
     seeds: int = 2  # search seeds 0 .. seeds-1, the same for every method
     cpu_budget: float | None = None  # search CPU-seconds per search; None: the median of the methods' preset costs
@@ -127,6 +128,7 @@ def resolve_study(methods: Sequence[str] | str, *, name: str | None = None, **op
 
 def _run_options(settings: StudySettings, *, seed: int, name: str, budget: float | None = None) -> dict[str, Any]:
     return {"space": settings.space, "preset": settings.preset, "data": settings.data, "data_dir": settings.data_dir,
+            "image_size": settings.image_size,
             "constraints": list(settings.constraints), "seed": seed, "executor": settings.executor,
             "workers": settings.workers, "ray_address": settings.ray_address, "device": settings.device,
             "name": name, "budget": budget, **_no_final_training()}
@@ -318,7 +320,8 @@ class Study:
         split = dict(WHOLE_TRAINING_SET)
         if spec["split"].get("train_size") is not None:  # smoke caps the training split
             split["train_size"] = spec["split"]["train_size"]
-        (task,) = final_tasks(arch, space=spec["space"], data=spec["data"], data_dir=spec["data_dir"], split=split,
+        (task,) = final_tasks(arch, space=spec["space"], data=spec["data"], data_dir=spec["data_dir"],
+                              image_size=spec.get("image_size"), split=split,
                               epochs=self.settings.judge("final_epochs"), seeds=[seed], recipe=self.settings.recipe,
                               device=self.settings.device)
         return task
@@ -519,6 +522,13 @@ def compare(methods: Sequence[str] | str, *, runs_dir: str | Path | None = None,
         raise UsageError(f"{directory} already exists; continue it with: archsearch resume {settings.name}, "
                          "or pick another --name")
     directory.mkdir(parents=True)
+    from archsearch.data.datasets import Dataset
+
+    if isinstance(settings.data, Dataset):  # kept with the study, so its runs, workers and resume read one file
+        from archsearch.data.files import save_dataset
+
+        save_dataset(settings.data, directory / "data.npz")
+        settings.data = str((directory / "data.npz").resolve())
     atomic_write_text(directory / STUDY_FILE, yaml.safe_dump(dataclasses.asdict(settings), sort_keys=False))
     return _execute(settings, directory, quiet)
 
@@ -549,7 +559,7 @@ def _execute(settings: StudySettings, directory: Path, quiet: bool) -> dict[str,
         if "run_spec" not in study.state:  # the data/split/space every judged net is trained on (same for all)
             resolved = resolve_settings(settings.methods[0], **_run_options(settings, seed=0, name="probe"))
             study.state["run_spec"] = {"space": resolved.space, "data": resolved.data, "data_dir": resolved.data_dir,
-                                       "split": resolved.split}
+                                       "image_size": resolved.image_size, "split": resolved.split}
             study._save_state()
         return study.execute()
 
