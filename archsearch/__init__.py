@@ -13,7 +13,7 @@ from typing import Any
 __version__ = "0.1.0"
 
 _EXPORTS = {
-    "run": "archsearch.api", "resume": "archsearch.api", "compare": "archsearch.experiment.study",
+    "run": "archsearch.api", "resume": "archsearch.api", "compare": "archsearch.api",
     "Arch": "archsearch.space", "Space": "archsearch.space", "Categorical": "archsearch.space",
     "Numeric": "archsearch.space", "LayerChoice": "archsearch.space", "InputChoice": "archsearch.space",
     "ModuleSpace": "archsearch.space", "freeze": "archsearch.space",

@@ -408,7 +408,7 @@ def _run_dir_of(result: Any, name: str | None, runs_dir: str | None) -> Path | N
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
-    from archsearch.experiment.study import compare
+    from archsearch.api import compare
 
     keys = ("space", "data", "data_dir", "image_size", "preset", "constraints", "seeds", "cpu_budget", "budgets", "final_epochs",
             "retrain_seeds", "random_archs", "executor", "workers", "ray_address", "device", "name")
@@ -419,7 +419,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
 
 def _print_study(document: dict[str, Any], runs_dir: str | None) -> None:
-    from archsearch.experiment.study import COMPARE_MD, print_table
+    from archsearch.report.study import COMPARE_MD, print_table
     from archsearch.report._runs import default_runs_dir
 
     print_table(document)
@@ -429,13 +429,12 @@ def _print_study(document: dict[str, Any], runs_dir: str | None) -> None:
 
 def cmd_resume(args: argparse.Namespace) -> int:
     import archsearch.api as api
-    from archsearch.experiment.study import is_study, resume_study
     from archsearch.report import open_run
     from archsearch.report._runs import default_runs_dir
 
     for candidate in (Path(args.run), (Path(args.runs_dir) if args.runs_dir else default_runs_dir()) / args.run):
-        if is_study(candidate):
-            document = resume_study(candidate, quiet=not _progress_enabled())
+        if api.is_study(candidate):
+            document = api.resume_study(candidate, quiet=not _progress_enabled())
             _print_study(document, str(candidate.parent))
             return 0
     record = open_run(args.run, args.runs_dir)
