@@ -47,7 +47,7 @@ JUDGE_PRESETS: dict[str, dict[str, Any]] = {
     "quick": {"final_epochs": 1, "retrain_seeds": 2, "random_archs": 16},
     "smoke": {"final_epochs": 3, "retrain_seeds": 2, "random_archs": 6},
 }
-PILOT_FRACTION = 0.5  # the pilot's share of the preset budget
+PILOT_FRACTION = 0.25  # the pilot's share of the preset budget: enough steps to time, a small share of the study
 
 
 @dataclasses.dataclass
