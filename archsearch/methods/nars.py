@@ -36,18 +36,20 @@ from typing import Any, Callable, ClassVar, Sequence
 
 import numpy as np
 import torch
+import torch.nn as nn
 
 from archsearch.cost.constraints import Constraint, Cost, parse_constraint, satisfied
 from archsearch.errors import ConfigError, ConstraintError, DivergedError, unknown_name
 from archsearch.methods import register_method
 from archsearch.methods._base import Candidate, SearchResult
+from archsearch.ops.drop_path import DropPath
 from archsearch.predictors.nars import NARSPredictor, PredictorConfig
 from archsearch.search.predictor_evolution import (RANK_CORRELATIONS, EvolutionConfig, correlation_per_epoch,
                                                    early_stop_epoch, evolve, initial_population,
                                                    select_by_flops_bins, sobol_pool)
 from archsearch.space.choices import Categorical
 from archsearch.space.space import Arch, Space, product
-from archsearch.spaces.fbnet import recipe_from_arch, recipe_space
+from archsearch.spaces.fbnet import RECIPE_FIELDS, recipe_from_arch, recipe_space
 from archsearch.train.recipe import Recipe
 from archsearch.train.task import EvalResult, EvalTask, run_eval_task, seeded
 
@@ -205,9 +207,7 @@ class NARS:
         # the run's space: a joint architecture-recipe SearchSpace ("fbnet-recipe", whose points are complete pairs
         # the ledger and `archsearch export` understand) or a plain architecture space (fbnet, mobilenet, ...)
         self.arch_space = getattr(self.run_space, "architecture", self.run_space)
-        if not (hasattr(self.arch_space, "build") and hasattr(self.arch_space, "cost")):
-            raise ConfigError(f"nars needs an architecture space with build() and cost() (e.g. fbnet-recipe, fbnet, "
-                              f"mobilenet); got {getattr(self.run_space, 'name', self.run_space)!r}")
+        self.check_space(self.run_space, "nars", config)
         self.constraints: tuple[Constraint, ...] = tuple(getattr(ctx, "constraints", ()) or ())
         ema = (True,) if config.mode == "joint" and config.joint_always_ema else (True, False)
         run_recipes = getattr(self.run_space, "recipes", None)
@@ -216,7 +216,7 @@ class NARS:
                                  name=run_recipes.name)
         else:
             preset = "paper" if getattr(ctx, "preset", "quick") == "paper" else "quick"
-            self.recipes = recipe_space(preset, ema=ema)
+            self.recipes = self._fit_recipes(recipe_space(preset, ema=ema))
         self.base_recipe = Recipe.from_dict(config.recipe)
         if config.mode == "joint":
             self.joint: Space = product(self.arch_space.space, self.recipes, name=f"{self.arch_space.name}+recipe")
@@ -248,6 +248,41 @@ class NARS:
         if self.fixed_arch is not None:
             self._check_fixed_arch()
 
+    @staticmethod
+    def check_space(search_space: Any, method: str, config: NARSConfig) -> None:
+        """Candidates are built and trained from scratch, so the architecture part needs `build` and `cost`; a plain
+        architecture space (mobilenet, a user's) is searched together with the recipe, so its choice names must not
+        be recipe fields."""
+        arch_space = getattr(search_space, "architecture", search_space)
+        name = getattr(search_space, "name", search_space)
+        if not all(hasattr(arch_space, a) for a in ("space", "build", "cost")):
+            raise ConfigError(f"{method} trains candidates from scratch and needs an architecture space with build() "
+                              f"and cost() (e.g. fbnet-recipe, fbnet, mobilenet, your own); {name!r} has none")
+        if getattr(search_space, "recipes", None) is None:
+            clash = sorted(set(arch_space.space.choices) & set(RECIPE_FIELDS))
+            if clash:
+                raise ConfigError(f"{method} searches space {name!r} together with the training recipe, but its "
+                                  f"choice(s) {clash} are named like recipe fields; rename them (the LayerChoice / "
+                                  "InputChoice labels)")
+
+    def _fit_recipes(self, recipes: Space) -> Space:
+        """The recipe fields that act on this space's networks: the trainer sets `dropout` on nn.Dropout modules
+        and `drop_path` on DropPath modules only, so on a weight-sharing space whose supernet (every candidate) has
+        none, the field would be a dimension that changes nothing, and is dropped. A space without a supernet keeps
+        every field (one built network cannot speak for all)."""
+        if not callable(getattr(self.arch_space, "supernet", None)):
+            return recipes
+        with seeded(0):  # only the module types matter; the caller's random stream is left alone
+            modules = list(self.arch_space.supernet().modules())
+        acted_on = {"dropout": nn.modules.dropout._DropoutNd, "drop_path": DropPath}
+        unused = [name for name, kind in acted_on.items()
+                  if name in recipes.choices and not any(isinstance(m, kind) for m in modules)]
+        if not unused:
+            return recipes
+        self.ctx.log(f"nars: recipe field(s) {', '.join(unused)} not searched: no network of space "
+                     f"{self.arch_space.name!r} has a module they act on")
+        return Space([(n, c) for n, c in recipes.choices.items() if n not in unused], name=recipes.name)
+
     # -- pieces of the space ----------------------------------------------------------------------------------------
     def _fixed_arch(self) -> Arch:
         if self.config.arch is not None:
@@ -277,17 +312,18 @@ class NARS:
         return self.fixed_arch, point  # type: ignore[return-value]
 
     def full(self, point: Arch) -> Arch:
-        """The complete architecture-recipe pair of a searched point, as a point of the run's space when that is
-        a joint space (what the ledger, results and `archsearch export` hold)."""
+        """A searched point as a point of the run's space (what the ledger, results, `archsearch export` and
+        `archsearch compare` hold): the complete architecture-recipe pair in a joint run space (fbnet-recipe); in a
+        plain architecture space (mobilenet, a user's) the architecture part, its searched recipe going with it as
+        the attribute ``recipe``."""
         arch, recipe = self.split(point)
-        values = {**arch.to_dict(), **recipe.to_dict()}
         if self.run_space is not self.arch_space:
-            return self.run_space.space.validate(values)
-        return Arch(values.items())
+            return self.run_space.space.validate({**arch.to_dict(), **recipe.to_dict()})
+        return arch
 
     def task_arch(self, point: Arch) -> Arch:
-        """What a training task builds: the pair in a joint run space, the architecture part in a plain one."""
-        return self.full(point) if self.run_space is not self.arch_space else self.split(point)[0]
+        """What a training task builds (a point of the run's space; the recipe travels in the task)."""
+        return self.full(point)
 
     def cost(self, point: Arch) -> tuple[int, int]:
         if self.config.mode != "joint":
@@ -295,8 +331,8 @@ class NARS:
         else:  # the recipe part does not change the cost: children differing only there share an entry
             values = point.to_dict()
             key = tuple(values[n] for n in self._arch_names)
-        if key not in self._cost_cache:  # the arch space's cost reads only its own choices of a joint point
-            cost = self.arch_space.cost(point if self.config.mode == "joint" else self.fixed_arch)
+        if key not in self._cost_cache:  # the recipe part does not change the cost
+            cost = self.arch_space.cost(Arch(zip(self._arch_names, key)) if key is not None else self.fixed_arch)
             self._cost_cache[key] = (int(cost.macs), int(cost.params))
         return self._cost_cache[key]
 
@@ -664,7 +700,7 @@ class NARS:
 
     # -- result -----------------------------------------------------------------------------------------------------
     def _candidate(self, point: Arch, accuracy: float, attrs: dict[str, Any]) -> Candidate:
-        """A result entry: the complete architecture-recipe pair (`full`), its accuracy and costs."""
+        """A result entry: the point of the run's space (`full`), its accuracy, costs and searched recipe."""
         macs, params = self.cost(point)
         return Candidate(self.full(point), {"accuracy": float(accuracy), "macs": float(macs), "params": float(params)},
                          {"recipe": self.recipe_of(point).to_dict(), **attrs})
@@ -696,7 +732,8 @@ class NARS:
                  "teacher": self.teacher, "finals": finals,
                  "weights": {found[f["found_index"]].arch.key: f["weights"] for f in finals if f.get("weights")}}
         extra["per_constraint"] = [{"constraint": c.attrs["constraint"], "arch": c.arch.to_dict(),
-                                    **c.objectives, "predicted_accuracy": c.attrs["predicted_accuracy"],
+                                    "recipe": c.attrs["recipe"], **c.objectives,
+                                    "predicted_accuracy": c.attrs["predicted_accuracy"],
                                     "test_accuracy": c.attrs["test_accuracy"]} for c in found]
         return SearchResult(best, tuple(front), extra)
 
