@@ -650,13 +650,22 @@ def cmd_latency_build(args: argparse.Namespace) -> int:
           f"{fingerprint['threads']} thread(s), {fingerprint['clock']} clock, {args.rounds} round(s) x {args.repeats} "
           "interleaved sweeps)")
     with _op_bar(args.rounds * args.repeats) as on_sweep:
+        noisy: list[str] = []
         table = latency.build_table(search_space, batch_size=args.batch_size, device=args.device,
                                     warmup=args.warmup, repeats=args.repeats, rounds=args.rounds,
-                                    on_sweep=on_sweep, threads=args.threads, clock=args.clock)
+                                    on_sweep=on_sweep, threads=args.threads, clock=args.clock, warn=noisy.append)
     table.meta["space_options"] = options
     table.save(path)
     fixed = sum(v for k, v in table.entries.items() if k.startswith(latency.FIXED_PREFIX))
     print(f"wrote {path} ({len(table.entries)} ops; fixed parts {fixed:.3f} ms)")
+    fit = table.meta.get("calibration")
+    if fit:
+        checked = (f"; {len(fit['heldout'])} held-out networks within {fit['heldout_median_error']:.1%} (median; the "
+                   f"raw sum {fit['heldout_median_error_raw']:.1%})" if fit.get("heldout") else "")
+        print(f"calibrated on {len(fit['fit'])} whole networks: latency = {fit['offset_ms']:+.3f} ms + "
+              f"{fit['scale']:.3f} x table sum{checked}")
+    for message in noisy:
+        print(f"warning: {message}", file=sys.stderr)
     return 0
 
 

@@ -257,8 +257,10 @@ def test_latency_build_measures_every_op_once_and_reuses_the_table(capsys, tmp_p
     argv = ["latency", "build", "--space", "clitoy", "--warmup", "1", "--repeats", "2", "--out", str(path)]
     code, out, _ = run_cli(capsys, *argv)
     assert code == 0 and "measuring 2 ops" in out and f"wrote {path}" in out
+    assert "calibrated on 4 whole networks" in out  # the space's every arch (it has 4), none left to hold out
     table = LatencyTable.load(path, expect=device_fingerprint("cpu", 1))
     assert sorted(table.entries) == ["kernel:k3", "kernel:k5"] and all(v > 0 for v in table.entries.values())
+    assert table.scale_offset[0] > 0 and table.meta["calibration"]["heldout"] == []
     code, out, _ = run_cli(capsys, *argv)
     assert code == 0 and "exists" in out  # not re-measured without --force
     code, out, _ = run_cli(capsys, *argv, "--force")

@@ -1,4 +1,5 @@
 import json
+import warnings
 
 import pytest
 import torch
@@ -94,4 +95,92 @@ def test_clock_and_statistic():
     assert summarize([2.0, 4.0]) == 3.0
     ops = [("conv", lambda: nn.Conv2d(1, 4, 3, padding=1), (1, 8, 8))]
     table = measure_table(ops, warmup=1, repeats=3, clock="wall")
-    assert table.fingerprint["clock"] == "wall" and table.meta["statistic"] == "trimmed_mean_10"
+    assert table.fingerprint["clock"] == "wall" and table.meta["statistic"] == "mad5_trimmed_mean_10"
+
+
+# -- robust statistics and the whole-network calibration ---------------------------------------------------------
+def test_outliers_are_dropped_by_mad_before_the_trimmed_mean():
+    from archsearch.cost.latency import spread, summarize
+
+    samples = [1.0, 1.1, 0.9, 1.05, 0.95] * 4 + [9.0, 12.0]  # two preemptions among 22 samples
+    assert summarize(samples) == pytest.approx(1.0, abs=0.02)
+    assert spread([1.0, 2.0, 3.0]) == pytest.approx(1.4826 / 2)
+    assert spread([0.0, 0.0]) == 0.0
+
+
+def test_fit_calibration_recovers_scale_and_offset_and_falls_back_to_a_ratio():
+    from archsearch.cost.latency import fit_calibration
+    from archsearch.errors import ConfigError
+
+    sums = [1.0, 2.0, 3.0, 5.0]
+    scale, offset = fit_calibration(sums, [0.3 + 0.8 * s for s in sums])
+    assert scale == pytest.approx(0.8) and offset == pytest.approx(0.3)
+    assert fit_calibration([2.0, 2.0], [1.0, 1.2]) == (pytest.approx(0.55), 0.0)  # sums do not vary: a ratio
+    assert fit_calibration([1.0, 2.0], [2.0, 1.0]) == (pytest.approx(1.25), 0.0)  # a falling line: a ratio
+    with pytest.raises(ConfigError, match="positive"):
+        fit_calibration([1.0, 0.0], [1.0, 1.0])
+
+
+def test_a_calibrated_table_predicts_through_its_fit_and_round_trips(tmp_path):
+    from archsearch.cost.latency import calibrate_table, op_key, predict_latency, table_sum
+
+    entries = {"fixed:stem": 0.5, op_key("b0", "a"): 1.0, op_key("b0", "b"): 3.0, op_key("b1", "a"): 2.0,
+               op_key("b1", "b"): 4.0}
+    table = LatencyTable(device_fingerprint("cpu", 1), entries)
+    archs = [{"b0": "a", "b1": "a"}, {"b0": "b", "b1": "a"}, {"b0": "a", "b1": "b"}, {"b0": "b", "b1": "b"}]
+    assert predict_latency(table, archs[0]) == table_sum(table, archs[0]) == 3.5  # no fit: the raw sum
+    measured = [0.2 + 0.5 * table_sum(table, a) for a in archs]
+    fit = calibrate_table(table, list(zip(archs[:3], measured[:3])), [(archs[3], measured[3] * 1.1)])
+    assert fit["scale"] == pytest.approx(0.5) and fit["offset_ms"] == pytest.approx(0.2)
+    assert predict_latency(table, archs[3]) == pytest.approx(measured[3])
+    assert fit["heldout_median_error"] == pytest.approx(1 / 11)  # measured 10% above the exact line
+    assert fit["heldout_median_error_raw"] == pytest.approx(abs(7.5 - measured[3] * 1.1) / (measured[3] * 1.1))
+    assert [r["arch"] for r in fit["heldout"]] == [json.dumps(archs[3], sort_keys=True)]
+    loaded = LatencyTable.load(table.save(tmp_path / "lut.json"))
+    assert loaded.scale_offset == (pytest.approx(0.5), pytest.approx(0.2))
+    assert predict_latency(loaded, archs[1]) == pytest.approx(measured[1])
+
+
+def test_build_table_calibrates_on_whole_networks_and_warns_when_noisy(monkeypatch, tmp_path):
+    """Fit archs spread over the space's MACs, held-out archs apart from them, each network timed between the op
+    sweeps; a held-out error above the bound is reported through `warn` (and `warnings.warn` without one)."""
+    from archsearch.cost import latency
+    from archsearch.spaces import create_space
+
+    space = create_space("mobilenet", preset="smoke")
+    fit, heldout = latency.calibration_archs(space, 4, 3)
+    assert len(fit) == 4 and len(heldout) == 3 and not {a.key for a in fit} & {a.key for a in heldout}
+    macs = [space.cost(a).macs for a in fit]
+    assert macs == sorted(macs) and macs[0] < macs[-1]
+    timed = []
+    real = latency._time_samples
+    monkeypatch.setattr(latency, "_time_samples", lambda *a, **k: timed.append(k.get("repeats")) or real(*a, **k))
+    messages = []
+    table = latency.build_table(space, warmup=0, repeats=5, rounds=2, calibration=4, heldout=3, warn=messages.append)
+    fit_meta = table.meta["calibration"]
+    assert len(fit_meta["fit"]) == 4 and len(fit_meta["heldout"]) == 3
+    assert timed.count(latency.CALIBRATION_REPEATS) == 7 * 2  # every network, every 5th of the 10 sweeps
+    assert fit_meta["scale"] > 0 and all(r["measured_ms"] > 0 for r in fit_meta["heldout"])
+    assert 0 <= fit_meta["heldout_median_error"] < 1 and table.meta["noise"] >= 0
+    arch = fit[0]
+    assert latency.predict_latency(table, arch) == pytest.approx(table.calibrate(latency.table_sum(table, arch)))
+    assert messages == latency.noise_warnings(table)
+    monkeypatch.setattr(latency, "NOISE_BOUND", -1.0)
+    assert "held-out" in latency.noise_warnings(table)[0] and "quieter" in latency.noise_warnings(table)[-1]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        latency.build_table(space, warmup=0, repeats=1, rounds=1, calibration=2, heldout=1)
+    assert {w.category for w in caught} == {latency.LatencyNoiseWarning}
+    assert "held-out" in str(caught[0].message)
+
+
+def test_an_uncalibrated_cached_table_is_used_with_a_hint(tmp_path):
+    from archsearch.cost.latency import ensure_table, space_ops
+    from archsearch.spaces import create_space
+
+    space = create_space("mobilenet", preset="smoke")
+    entries = {key: 0.1 for key, _, _ in space_ops(space)}
+    path = LatencyTable(device_fingerprint("cpu", 1), entries).save(tmp_path / "old.json")
+    messages = []
+    table = ensure_table(space, path=path, log=messages.append)
+    assert table.scale_offset == (1.0, 0.0) and "no whole-network calibration" in messages[0]

@@ -185,6 +185,20 @@ def test_expected_latency_equals_the_hand_computed_sum_and_is_differentiable():
     torch.testing.assert_close(alphas["b0"].grad, p * (lat - (p * lat).sum()))  # d(p.lat)/dalpha
 
 
+def test_expected_latency_goes_through_the_tables_calibration():
+    """offset + scale * sum is linear: E[calibrated latency] = offset + scale * E[table sum], and an arch's expected
+    cost (its one-hot expectation) is its calibrated prediction."""
+    choices = {"b0": ["k3e3", "k5e6", "skip"], "b1": ["k3e3", "k7e6"]}
+    table = _table()
+    table.meta["calibration"] = {"scale": 0.8, "offset_ms": 0.3}
+    alphas = {"b0": torch.tensor([0.0, math.log(2.0), math.log(0.5)]), "b1": torch.tensor([0.0, 0.0])}
+    raw = float(ExpectedCost.from_latency_table(_table(), choices)(alphas))
+    assert float(ExpectedCost.from_latency_table(table, choices)(alphas)) == pytest.approx(0.3 + 0.8 * raw, rel=1e-6)
+    arch = {"b0": "k5e6", "b1": "k3e3"}
+    assert ExpectedCost.from_latency_table(table, choices).of_arch(choices, arch) == pytest.approx(
+        predict_latency(table, arch)) == pytest.approx(0.3 + 0.8 * (0.75 + 3.0 + 2.0))
+
+
 def test_two_path_expected_latency_is_over_the_sampled_pair_renormalised():
     choices = {"b0": ["k3e3", "k5e6", "skip"], "b1": ["k3e3", "k7e6"]}
     alphas = {"b0": torch.tensor([0.0, math.log(2.0), math.log(0.5)], requires_grad=True),

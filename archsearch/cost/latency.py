@@ -16,9 +16,18 @@ How ops are timed, and why (all measured with benchmarks/latency_lut.py on this 
   cost of reading the clock is subtracted.
 * Context: each sweep times every op once, in a fresh shuffled order, so each sample follows some other op as inside
   a network; timing one op in a hot loop under-predicted networks by 14-22%.
-* Statistic: the mean of the middle 80% of the samples. A mean is additive (E[sum] = sum E), as the released code's
-  table, which stores each op's mean latency; trimming drops the rare interrupt or page fault.
+* Statistic: samples further than 5 MADs from their median are dropped (a preemption or page fault), then the mean
+  of the middle 80%. A mean is additive (E[sum] = sum E), as the released code's table, which stores each op's mean
+  latency.
 `time_module` measures whole networks the same way (same threads, clock and statistic), so the two compare.
+
+Calibration: an op timed alone does not cost what it costs inside a network (per-call overhead, caches: on one
+machine the table's sum was within 3% of whole networks, on another of the same kind 23% above them, with Pearson
+r 0.83). So `build_table` also times whole networks of the space, every few op sweeps (same load,
+same clock), fits ``measured = offset + scale * table sum`` on networks spread over the space's MACs (least squares
+on relative error) and checks it on other, random networks: the held-out error is stored with the fit in the
+table's meta and reported, and a warning says when it exceeds `NOISE_BOUND` or the samples' spread `SPREAD_BOUND`.
+`predict_latency` and `LatencyTable.calibrate` apply the fit; tables without one predict the raw sum.
 """
 
 from __future__ import annotations
@@ -30,10 +39,11 @@ import platform
 import statistics
 import tempfile
 import time
+import warnings
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable, Mapping
+from typing import Callable, Iterable, Mapping, Sequence
 
 import numpy as np
 import torch
@@ -46,7 +56,18 @@ DEFAULT_CPU_THREADS = 1  # measured: 2 threads on a busy 2-core host gave 64-80 
 THREADS_ENV = "ARCHSEARCH_LATENCY_THREADS"
 CLOCKS = ("cpu", "wall")
 TRIM = 0.1  # fraction of samples dropped at each end before averaging
-STATISTIC = "trimmed_mean_10"
+OUTLIER_MADS = 5.0  # samples further than this many (normal-scaled) MADs from the median are dropped first
+STATISTIC = "mad5_trimmed_mean_10"
+CALIBRATION_FIT_ARCHS = 8  # whole networks that fit the calibration, spread over the space's MACs
+CALIBRATION_HELDOUT_ARCHS = 6  # random networks that check it (held out of the fit)
+CALIBRATION_EVERY = 5  # op sweeps between two timings of every calibration network (20 per network by default):
+#   spread over the build, so a burst of load hits few of a network's samples (one hot-loop pass per round left
+#   held-out networks 20% off at random on a busy host)
+CALIBRATION_WARMUP, CALIBRATION_REPEATS = 1, 1  # per timing: one untimed forward, then the timed one, hot as
+#                                                 `time_module` times a network
+NOISE_BOUND = 0.10  # warn when the calibrated prediction misses held-out networks by more (median)
+SPREAD_BOUND = 0.25  # ... or when single op samples spread more (median over ops of MAD / median; a host with
+#                      6 busy processes on 2 cores gave 12-16%, whole networks' single samples 22-32%)
 _TIMERS = {"cpu": time.thread_time, "wall": time.perf_counter}
 _OVERHEAD: dict[str, float] = {}
 
@@ -87,13 +108,22 @@ def measurement_clock(device: torch.device | str = "cpu", threads: int | None = 
 
 
 def summarize(samples: list[float]) -> float:
-    """The mean of the middle 80% of `samples` (module docstring: additive like a mean, robust like a median)."""
+    """Outliers (beyond `OUTLIER_MADS` MADs of the median) dropped, then the mean of the middle 80% (module
+    docstring: additive like a mean, robust like a median)."""
     if not samples:
         raise ConfigError("no latency samples to summarize")
-    ordered = sorted(samples)
+    median = statistics.median(samples)
+    bound = OUTLIER_MADS * 1.4826 * statistics.median(abs(x - median) for x in samples)
+    ordered = sorted(x for x in samples if abs(x - median) <= bound)
     cut = int(len(ordered) * TRIM)
     kept = ordered[cut:len(ordered) - cut] or ordered
     return sum(kept) / len(kept)
+
+
+def spread(samples: list[float]) -> float:
+    """The samples' relative spread: normal-scaled MAD over the median (0 when the median is 0)."""
+    median = statistics.median(samples)
+    return 1.4826 * statistics.median(abs(x - median) for x in samples) / median if median > 0 else 0.0
 
 
 def _clock_overhead(clock: str) -> float:
@@ -232,6 +262,19 @@ class LatencyTable:
     def total(self, keys: Iterable[str]) -> float:
         return sum(self[k] for k in keys)
 
+    @property
+    def scale_offset(self) -> tuple[float, float]:
+        """(scale, offset ms) of the calibration from the table's sum to a whole network (1, 0 without one)."""
+        fit = self.meta.get("calibration")
+        if not isinstance(fit, Mapping):
+            return 1.0, 0.0
+        return float(fit["scale"]), float(fit["offset_ms"])
+
+    def calibrate(self, table_sum_ms: float) -> float:
+        """A whole network's latency from the sum of its ops' entries (module docstring: calibration)."""
+        scale, offset = self.scale_offset
+        return offset + scale * table_sum_ms
+
     # -- persistence --------------------------------------------------------------------------------------------
     def to_json(self) -> str:
         return json.dumps(
@@ -295,6 +338,7 @@ def measure_table(
     seed: int = 0,
     on_sweep: Callable[[int, int], None] | None = None,
     clock: str | None = None,
+    after_sweep: Callable[[int, str], None] | None = None,
 ) -> LatencyTable:
     """Time every ``(key, make_module, input_shape)`` with `threads` torch threads (default: 1 on CPU, see
     `measurement_threads`) on `clock` (`measurement_clock`); ops sharing a key are timed once. Each entry is the
@@ -304,7 +348,10 @@ def measure_table(
     after some *other* op, as inside a network. Timing one op in a hot loop instead (``interleave=False``: caches,
     branch predictors and the allocator all primed for that op) under-predicted end-to-end latency of whole
     `mobilenet` quick networks by 14-22% on this CPU; interleaved sweeps came within ~5% (benchmarks/latency_lut.py).
-    `warmup` untimed sweeps come first; `rounds` only groups the sweeps (one extra warm-up sweep per round)."""
+    `warmup` untimed sweeps come first; `rounds` only groups the sweeps (one extra warm-up sweep per round).
+    ``after_sweep(sweep_index, clock)`` runs after each timed sweep (each round without `interleave`), with the
+    measurement's threads (build_table times whole networks there, under the same load as the ops). The meta's
+    ``noise`` is the median over ops of their samples' `spread`."""
     if rounds < 1 or repeats < 1 or warmup < 0:
         raise ConfigError(f"measure_table: need rounds >= 1, repeats >= 1, warmup >= 0 (got {rounds}, {repeats}, "
                           f"{warmup})")
@@ -325,26 +372,32 @@ def measure_table(
     with num_threads(threads):
         if interleave:
             _interleaved_sweeps(prepared, keys, samples, device=device, warmup=warmup, repeats=repeats,
-                                rounds=rounds, rng=np.random.default_rng(seed), on_sweep=on_sweep, clock=clock)
+                                rounds=rounds, rng=np.random.default_rng(seed), on_sweep=on_sweep, clock=clock,
+                                after_sweep=after_sweep)
         else:
-            for round_index in range(rounds):
+            for _ in range(rounds):
                 for key in keys:
                     samples[key] += _time_samples(prepared[key][0], (), device=device, warmup=warmup,
                                                   repeats=repeats, prepared=prepared[key], clock=clock)
                 if on_sweep is not None:
                     on_sweep(round_index + 1, rounds)
+                if after_sweep is not None:
+                    after_sweep(round_index, clock)
     for key in keys:
         table.entries[key] = summarize(samples[key])
         if on_op is not None:
             on_op(key, table.entries[key])
+    table.meta["noise"] = statistics.median(spread(samples[key]) for key in keys) if keys else 0.0
     return table
 
 
 def _interleaved_sweeps(prepared: Mapping[str, tuple[nn.Module, torch.Tensor]], keys: list[str],
                         samples: dict[str, list[float]], *, device: torch.device, warmup: int, repeats: int,
                         rounds: int, rng: np.random.Generator,
-                        on_sweep: Callable[[int, int], None] | None, clock: str) -> None:
-    """`warmup` untimed sweeps, then `rounds` x `repeats` timed sweeps over all ops in shuffled orders."""
+                        on_sweep: Callable[[int, int], None] | None, clock: str,
+                        after_sweep: Callable[[int, str], None] | None = None) -> None:
+    """`warmup` untimed sweeps, then `rounds` x `repeats` timed sweeps over all ops in shuffled orders
+    (`after_sweep` after each)."""
     sync = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
     timer, overhead = _TIMERS[clock], _clock_overhead(clock)
     total = rounds * repeats
@@ -368,6 +421,8 @@ def _interleaved_sweeps(prepared: Mapping[str, tuple[nn.Module, torch.Tensor]], 
                     module(x)
                     sync()
                     samples[key].append(max(0.0, (timer() - start) * 1e3 - overhead))
+                if after_sweep is not None:
+                    after_sweep(done, clock)
                 done += 1
                 if on_sweep is not None:
                     on_sweep(done, total)
@@ -440,13 +495,84 @@ def space_tag(search_space: object) -> str:
     return hashlib.sha256(blob).hexdigest()[:10]
 
 
-def predict_latency(table: LatencyTable, arch: Mapping[str, object]) -> float:
-    """ProxylessNAS sec. 3.3: an arch's latency = the sum of its ops' table entries (fixed parts included).
+def table_sum(table: LatencyTable, arch: Mapping[str, object]) -> float:
+    """ProxylessNAS sec. 3.3: the sum of `arch`'s ops' table entries (fixed parts included), uncalibrated.
 
     Choices of `arch` that are not searchable blocks of the table (e.g. a joint recipe choice) add nothing."""
     fixed = sum(v for k, v in table.entries.items() if k.startswith(FIXED_PREFIX))
     blocks = {k.rsplit(":", 1)[0] for k in table.entries if not k.startswith(FIXED_PREFIX)}
     return fixed + sum(table[op_key(name, value)] for name, value in arch.items() if name in blocks)
+
+
+def predict_latency(table: LatencyTable, arch: Mapping[str, object]) -> float:
+    """An arch's latency: its `table_sum`, through the table's calibration when it has one."""
+    return table.calibrate(table_sum(table, arch))
+
+
+def fit_calibration(table_sums: Sequence[float], measured: Sequence[float]) -> tuple[float, float]:
+    """(scale, offset ms) of ``measured = offset + scale * table sum``, by least squares on the relative error. A
+    scale alone (the median ratio) when the sums do not vary, or the fit's scale is not positive, or it would predict
+    no time for the smallest network."""
+    sums, times = np.asarray(table_sums, dtype=float), np.asarray(measured, dtype=float)
+    if len(sums) == 0 or np.any(sums <= 0) or np.any(times <= 0):
+        raise ConfigError("latency calibration needs positive table sums and measured latencies")
+    if len(sums) >= 2 and np.ptp(sums) > 1e-6 * sums.max():
+        weight = 1.0 / times
+        (offset, scale), *_ = np.linalg.lstsq(np.stack([weight, weight * sums], 1), weight * times, rcond=None)
+        if scale > 0 and offset + scale * sums.min() > 0:
+            return float(scale), float(offset)
+    return float(np.median(times / sums)), 0.0
+
+
+def calibrate_table(table: LatencyTable, fit: Sequence[tuple[Mapping[str, object], float]],
+                    heldout: Sequence[tuple[Mapping[str, object], float]] = ()) -> dict[str, object]:
+    """Fit the table's calibration on `fit` ((arch, measured ms) pairs), check it on `heldout`, and store both in
+    ``table.meta["calibration"]`` (scale, offset, and per network: arch key, table sum, measured, predicted)."""
+    def rows(pairs: Sequence[tuple[Mapping[str, object], float]]) -> list[dict[str, object]]:
+        return [{"arch": _arch_key(arch), "table_sum_ms": table_sum(table, arch), "measured_ms": float(measured)}
+                for arch, measured in pairs]
+
+    fit_rows, heldout_rows = rows(fit), rows(heldout)
+    scale, offset = fit_calibration([r["table_sum_ms"] for r in fit_rows], [r["measured_ms"] for r in fit_rows])
+    for row in fit_rows + heldout_rows:
+        row["predicted_ms"] = offset + scale * row["table_sum_ms"]
+    calibration: dict[str, object] = {"scale": scale, "offset_ms": offset, "form": "offset + scale * table sum",
+                                      "fit": fit_rows, "heldout": heldout_rows}
+    if heldout_rows:
+        calibration["heldout_median_error"] = statistics.median(
+            abs(r["predicted_ms"] - r["measured_ms"]) / r["measured_ms"] for r in heldout_rows)
+        calibration["heldout_median_error_raw"] = statistics.median(
+            abs(r["table_sum_ms"] - r["measured_ms"]) / r["measured_ms"] for r in heldout_rows)
+    table.meta["calibration"] = calibration
+    return calibration
+
+
+def _arch_key(arch: Mapping[str, object]) -> str:
+    key = getattr(arch, "key", None)
+    return key if isinstance(key, str) else json.dumps({k: str(v) for k, v in arch.items()}, sort_keys=True)
+
+
+def noise_warnings(table: LatencyTable) -> list[str]:
+    """Why the table's numbers may be off: a held-out calibration error above `NOISE_BOUND`, or a per-op sample
+    spread above `SPREAD_BOUND` (another process competing for the core or its caches, or a throttling CPU)."""
+    out = []
+    calibration = table.meta.get("calibration")
+    error = calibration.get("heldout_median_error") if isinstance(calibration, Mapping) else None
+    if error is not None and error > NOISE_BOUND:
+        out.append(f"latency table: whole networks differ from the calibrated prediction by {error:.0%} (median over "
+                   f"{len(calibration['heldout'])} held-out networks; bound {NOISE_BOUND:.0%})")
+    noise = table.meta.get("noise")
+    if isinstance(noise, (int, float)) and noise > SPREAD_BOUND:
+        out.append(f"latency table: the ops' timings spread by {noise:.0%} (median MAD / median; bound "
+                   f"{SPREAD_BOUND:.0%})")
+    if out:
+        out.append("latency table: the machine was probably busy; rebuild it when it is quieter "
+                   "(archsearch latency build --force)")
+    return out
+
+
+class LatencyNoiseWarning(UserWarning):
+    """A latency table measured with more noise than `NOISE_BOUND` (see `noise_warnings`)."""
 
 
 def table_path(search_space: object, *, device: torch.device | str = "cpu", batch_size: int = 1,
@@ -461,15 +587,79 @@ BUILD_WARMUP, BUILD_REPEATS, BUILD_ROUNDS = 5, 20, 5  # 100 single-forward sampl
 #   30 had same-shape ops 2x apart; 100 interleaved samples predicted whole networks within ~5%)
 
 
+def calibration_archs(search_space: object, fit: int = CALIBRATION_FIT_ARCHS,
+                      heldout: int = CALIBRATION_HELDOUT_ARCHS, seed: int = 0) -> tuple[list, list]:
+    """Archs whose whole networks calibrate a table: `fit` spread evenly over the MACs of 20 x `fit` random draws
+    (small and large networks, so scale and offset separate), and `heldout` other random draws (as a search meets
+    them). Empty when the space cannot sample and build networks."""
+    space = getattr(search_space, "space", None)
+    if fit < 1 or not hasattr(search_space, "build") or not hasattr(space, "sample"):
+        return [], []
+    rng = np.random.default_rng(seed)
+    pool = {}
+    for _ in range(20 * fit):
+        arch = space.sample(rng)
+        pool.setdefault(_arch_key(arch), arch)
+    ordered = list(pool.values())
+    cost = getattr(search_space, "cost", None)
+    if callable(cost):
+        ordered.sort(key=lambda a: float(cost(a).macs))
+    picks = sorted({round(i * (len(ordered) - 1) / max(1, fit - 1)) for i in range(fit)})
+    fit_archs = [ordered[i] for i in picks]
+    taken = {_arch_key(a) for a in fit_archs}
+    heldout_archs = []
+    for _ in range(50 * max(1, heldout)):
+        if len(heldout_archs) >= heldout:
+            break
+        arch = space.sample(rng)
+        if _arch_key(arch) not in taken:
+            taken.add(_arch_key(arch))
+            heldout_archs.append(arch)
+    return fit_archs, heldout_archs
+
+
 def build_table(search_space: object, *, batch_size: int = 1, device: torch.device | str = "cpu",
                 warmup: int = BUILD_WARMUP, repeats: int = BUILD_REPEATS, rounds: int = BUILD_ROUNDS,
                 on_op: Callable[[str, float], None] | None = None, threads: int | None = None,
-                on_sweep: Callable[[int, int], None] | None = None, clock: str | None = None) -> LatencyTable:
-    """Measure every op of `search_space` on `device` (see `space_ops`); the table's meta names the space."""
+                on_sweep: Callable[[int, int], None] | None = None, clock: str | None = None,
+                calibration: int = CALIBRATION_FIT_ARCHS, heldout: int | Sequence = CALIBRATION_HELDOUT_ARCHS,
+                warn: Callable[[str], None] | None = None) -> LatencyTable:
+    """Measure every op of `search_space` on `device` (see `space_ops`) and calibrate the table on whole networks
+    (module docstring): `calibration` fit archs, `heldout` checking archs (a count, or the archs themselves). Every
+    `CALIBRATION_EVERY` op sweeps, every network is timed (a warm-up forward, then a timed one), in a new order, so
+    ops and networks share the load. Warnings (`noise_warnings`) go to `warn`, else `warnings.warn`. The meta
+    names the space."""
+    fit_archs, heldout_archs = calibration_archs(search_space, calibration,
+                                                 heldout if isinstance(heldout, int) else 0)
+    if not isinstance(heldout, int):
+        heldout_archs = list(heldout)
+    archs = fit_archs + heldout_archs
+    device = torch.device(device)
+    shape = tuple(int(s) for s in getattr(search_space, "input_shape", ()))
+    networks = [_prepare(search_space.build(arch), shape, batch_size, device) for arch in archs]
+    samples: list[list[float]] = [[] for _ in archs]
+    order = np.random.default_rng(1)
+
+    def time_networks(sweep_index: int, clock: str) -> None:
+        if (sweep_index + 1) % CALIBRATION_EVERY and sweep_index + 1 != rounds * repeats:
+            return
+        for i in order.permutation(len(networks)):
+            samples[i] += _time_samples(networks[i][0], (), device=device, warmup=CALIBRATION_WARMUP,
+                                        repeats=CALIBRATION_REPEATS, prepared=networks[i], clock=clock)
+
     table = measure_table(space_ops(search_space), batch_size=batch_size, device=device, warmup=warmup,
                           repeats=repeats, rounds=rounds, on_op=on_op, threads=threads, on_sweep=on_sweep,
-                          clock=clock)
+                          clock=clock, after_sweep=time_networks if networks else None)
     table.meta.update(space=str(getattr(search_space, "name", "space")), space_tag=space_tag(search_space))
+    table.meta["calibration"] = None  # none possible: the space cannot build whole networks
+    if fit_archs:
+        measured = [summarize(x) for x in samples]
+        calibrate_table(table, list(zip(fit_archs, measured)), list(zip(heldout_archs, measured[len(fit_archs):])))
+    for message in noise_warnings(table):
+        if warn is not None:
+            warn(message)
+        else:
+            warnings.warn(message, LatencyNoiseWarning, stacklevel=2)
     return table
 
 
@@ -487,8 +677,12 @@ def ensure_table(search_space: object, *, path: str | Path | None = None, device
         if log is not None:
             log(f"measuring a latency table for space {getattr(search_space, 'name', '?')!r} on this device "
                 f"({expect['threads']} thread(s)) -> {path}")
-        build_table(search_space, batch_size=batch_size, device=device, threads=threads, clock=clock).save(path)
+        build_table(search_space, batch_size=batch_size, device=device, threads=threads, clock=clock,
+                    warn=log).save(path)
     table = LatencyTable.load(path, expect=expect, force=force)
+    if "calibration" not in table.meta and log is not None:
+        log(f"latency table {path} has no whole-network calibration (built by an older archsearch); its sums may be "
+            "off by a constant factor on this machine: rebuild it with: archsearch latency build --force")
     missing = [key for key, _, _ in space_ops(search_space) if key not in table]
     if missing:
         raise UsageError(f"latency table {path} lacks {len(missing)} op(s) of this space (e.g. {missing[0]!r}); "

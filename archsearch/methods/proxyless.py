@@ -237,8 +237,12 @@ class ExpectedCost:
 
     @classmethod
     def from_latency_table(cls, table: LatencyTable, choices: Mapping[str, list[str]]) -> "ExpectedCost":
+        """The table's entries through its calibration (offset + scale * sum is linear, so the expectation of the
+        calibrated latency is the calibrated expectation)."""
+        scale, offset = table.scale_offset
         fixed = sum(v for k, v in table.entries.items() if k.startswith(FIXED_PREFIX))
-        return cls(fixed, {name: [table[op_key(name, v)] for v in values] for name, values in choices.items()})
+        return cls(offset + scale * fixed, {name: [scale * table[op_key(name, v)] for v in values]
+                                            for name, values in choices.items()})
 
     @classmethod
     def from_space_macs(cls, search_space: Any, choices: Mapping[str, list[str]]) -> "ExpectedCost":
