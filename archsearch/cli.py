@@ -25,7 +25,8 @@ PRESETS = ("paper", "quick", "smoke")
 
 # Keys a run config file (YAML) may hold; CLI flags override them, `--set` overrides `method_options`.
 RUN_KEYS = ("method", "space", "space_options", "preset", "data", "data_dir", "image_size", "budget", "constraints",
-            "seed", "executor", "workers", "ray_address", "storage", "name", "runs_dir", "device", "method_options")
+            "seed", "executor", "workers", "ray_address", "storage", "name", "runs_dir", "device", "method_options",
+            "force")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -48,6 +49,10 @@ def build_parser() -> argparse.ArgumentParser:
     resume = sub.add_parser("resume", help="continue an interrupted run from its latest checkpoint")
     resume.add_argument("run", help="run name or directory")
     resume.add_argument("--runs-dir")
+    resume.add_argument("--device", help="where it continues (what it computes stays the run's)")
+    resume.add_argument("--executor", choices=EXECUTORS)
+    resume.add_argument("--workers", type=int)
+    resume.add_argument("--ray-address")
 
     compare = sub.add_parser("compare", help="which method wins here: searches at equal CPU cost, every winner "
                              "retrained from scratch and judged against random archs",
@@ -149,6 +154,8 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config", type=Path, metavar="FILE.yaml", help="run config file; flags override it")
     parser.add_argument("--set", dest="overrides", action="append", metavar="FIELD=VALUE",
                      help="set a field of the method's config (repeatable)")
+    parser.add_argument("--force", action="store_true", default=None,
+                        help="run a budget past the sane bound (more than 1000x the paper's) anyway")
 
 
 def add_compare_arguments(parser: argparse.ArgumentParser) -> None:
@@ -196,19 +203,26 @@ def _number(text: str) -> int | float:
 
 # -- values -------------------------------------------------------------------------------------------------------
 def parse_assignments(items: Sequence[str] | None, what: str) -> dict[str, Any]:
-    """``["lr=0.1", "ema=true", "sizes=[1, 2]"]`` -> {"lr": 0.1, "ema": True, "sizes": [1, 2]} (YAML scalars)."""
-    import yaml
+    """``["lr=1e-3", "ema=true", "sizes=[1, 2]"]`` -> {"lr": 0.001, "ema": True, "sizes": [1, 2]} (YAML 1.2
+    scalars; the field's type decides the rest, in `make_config`)."""
+    from archsearch._values import scalar
 
     out: dict[str, Any] = {}
     for item in items or ():
         key, sep, text = item.partition("=")
         if not sep or not key.strip():
             raise UsageError(f"{what} {item!r} must look like field=value")
-        try:
-            out[key.strip().replace("-", "_")] = yaml.safe_load(text) if text.strip() else None
-        except yaml.YAMLError:
-            out[key.strip().replace("-", "_")] = text
+        out[key.strip().replace("-", "_")] = scalar(text)
     return out
+
+
+def _reason(err: BaseException) -> str:
+    """Why a file could not be read, in a few words."""
+    if isinstance(err, UnicodeDecodeError):
+        return f"not UTF-8 text (byte {err.start})"
+    if isinstance(err, OSError):
+        return err.strerror or type(err).__name__
+    return str(err)
 
 
 def check_keys(given: Sequence[str], allowed: Sequence[str], where: str) -> None:
@@ -224,10 +238,14 @@ def load_run_config(path: Path) -> dict[str, Any]:
     """A run config file: the keys of `RUN_KEYS`, method fields under ``method_options``."""
     import yaml
 
+    from archsearch._values import load_yaml
+
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = load_yaml(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise UsageError(f"no config file {str(path)!r}") from None
+    except (OSError, UnicodeDecodeError) as err:
+        raise UsageError(f"cannot read config file {str(path)!r}: {_reason(err)}") from None
     except yaml.YAMLError as err:
         raise ConfigError(f"{path} is not valid YAML: {' '.join(str(err).split())}") from None
     if data is None:
@@ -281,16 +299,9 @@ def split_method_flags(method: str, extra: Sequence[str]) -> dict[str, Any]:
         hint = f"; did you mean {close[0]!r}?" if close else ""
         raise UsageError(f"unrecognized argument {bad!r} for method {method!r}{hint} (see: {PROG} run --help; "
                          "method fields: --set field=value)")
-    return {field: _yaml_scalar(value) for field, value in vars(known).items()}
+    from archsearch._values import scalar
 
-
-def _yaml_scalar(text: str) -> Any:
-    import yaml
-
-    try:
-        return yaml.safe_load(text)
-    except yaml.YAMLError:
-        return text
+    return {field: scalar(value) for field, value in vars(known).items()}
 
 
 def resolve_run_options(args: argparse.Namespace, extra: Sequence[str]) -> dict[str, Any]:
@@ -438,7 +449,9 @@ def cmd_resume(args: argparse.Namespace) -> int:
             _print_study(document, str(candidate.parent))
             return 0
     record = open_run(args.run, args.runs_dir)
-    result = api.resume(record.run_dir)
+    overrides = {key: getattr(args, key) for key in ("device", "executor", "workers", "ray_address")
+                 if getattr(args, key) is not None}
+    result = api.resume(record.run_dir, **overrides)
     _print_finished(result, record.run_dir)
     return 0
 
@@ -469,8 +482,20 @@ def cmd_ls(args: argparse.Namespace) -> int:
     table = Table(title=f"runs in {root}", title_justify="left")
     for column in ("name", "method", "space", "data", "preset", "status", "trials", "best accuracy"):
         table.add_column(column)
+    damaged = []
     for record in runs:
-        trials = record.trials()
+        try:  # one damaged run is named and listed; it does not hide the others
+            if record.damage is not None:
+                raise ArchsearchError(record.damage)
+            trials = record.trials()
+        except ArchsearchError as err:
+            reason = str(err).removeprefix(f"run {record.name!r}: ")
+            damaged.append((record.run_dir.name, reason))
+            config = record.config
+            table.add_row(record.run_dir.name, *(str(v) if config and v is not None else "?" for v in (
+                config.get("method"), record.space_spec.get("name"), config.get("data"), config.get("preset"))),
+                "damaged", "?", "?")
+            continue
         board = leaderboard(trials, 1)
         best = board[0].metric("accuracy") if board else None
         if best is None and record.result:
@@ -479,6 +504,8 @@ def cmd_ls(args: argparse.Namespace) -> int:
                       str(record.config.get("preset")), record.status(),
                       str(sum(t.state == "complete" for t in trials)), human(best, "accuracy"))
     _console().print(table)
+    for name, reason in damaged:
+        print(f"damaged: {name}: {reason}")
     return 0
 
 
@@ -608,10 +635,14 @@ class _epoch_bar:
 def _read_mapping(path: Path, what: str) -> dict[str, Any]:
     import yaml
 
+    from archsearch._values import load_yaml
+
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))  # YAML is a superset of JSON
+        data = load_yaml(path.read_text(encoding="utf-8"))  # YAML is a superset of JSON
     except FileNotFoundError:
         raise UsageError(f"no {what} file {str(path)!r}") from None
+    except (OSError, UnicodeDecodeError) as err:
+        raise UsageError(f"cannot read {what} file {str(path)!r}: {_reason(err)}") from None
     except yaml.YAMLError as err:
         raise ConfigError(f"{path} is not valid YAML/JSON: {' '.join(str(err).split())}") from None
     if not isinstance(data, dict):
@@ -704,6 +735,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"{PROG}: interrupted (a run continues with: {PROG} resume RUN)", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # `archsearch ls | head`: the reader has gone, nothing to say
+        try:
+            sys.stdout = open(os.devnull, "w")  # no second error when Python flushes stdout at exit
+        except OSError:
+            pass
+        return 141
     except Exception as err:  # a bug: still one line, the traceback on request
         if os.environ.get("ARCHSEARCH_DEBUG"):
             raise

@@ -27,6 +27,7 @@ class CheckpointStore:
         self.keep = max(1, keep)
         self._log = log or (lambda message: None)
         self.counter = max((entry["index"] for entry in self._manifest()), default=0)
+        self.loaded: int | None = None  # the index of the checkpoint `load_latest` returned
 
     def save(self, state: dict[str, Any]) -> Path:
         buffer = io.BytesIO()
@@ -62,17 +63,49 @@ class CheckpointStore:
                 self._log(f"checkpoint {path} is corrupt or truncated (checksum mismatch); using an older one")
                 continue
             try:
-                return torch.load(io.BytesIO(data), weights_only=True, map_location="cpu")
+                state = torch.load(io.BytesIO(data), weights_only=True, map_location="cpu")
             except Exception as err:  # unpicklable content despite the checksum: treat as corrupt
                 problems.append(f"{path.name}: {type(err).__name__}: {str(err).splitlines()[0]}")
+                continue
+            self.loaded = int(entry["index"])
+            return state
         raise CheckpointError(f"no usable checkpoint in {self.directory}: " + "; ".join(problems))
 
     def _manifest(self) -> list[dict[str, Any]]:
+        """The manifest's entries by index; a manifest that is not JSON, or not a list of entries of the shape
+        `save` writes, is a `CheckpointError` naming it as damaged."""
         path = self.directory / MANIFEST
         if not path.is_file():
             return []
         try:
             entries = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, json.JSONDecodeError) as err:
-            raise CheckpointError(f"{path} is unreadable ({err}); the run's checkpoints cannot be trusted") from None
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
+            raise CheckpointError(f"checkpoint manifest {path} is damaged ({err}); the run's checkpoints cannot be "
+                                  "trusted") from None
+        problem = _manifest_problem(entries)
+        if problem:
+            raise CheckpointError(f"checkpoint manifest {path} is damaged ({problem}); the run's checkpoints cannot "
+                                  "be trusted")
         return sorted(entries, key=lambda e: e["index"])
+
+
+_ENTRY_TYPES = {"index": int, "file": str, "sha256": str, "bytes": int}
+
+
+def _manifest_problem(entries: Any) -> str | None:
+    """What is wrong with a manifest's shape (None when it is a list of ``{index, file, sha256, bytes}``)."""
+    if not isinstance(entries, list):
+        return f"a {type(entries).__name__}, not a list of checkpoints"
+    seen = set()
+    for number, entry in enumerate(entries):
+        if not isinstance(entry, dict):
+            return f"entry {number} is a {type(entry).__name__}, not an object"
+        for key, kind in _ENTRY_TYPES.items():
+            if not isinstance(entry.get(key), kind) or isinstance(entry.get(key), bool):
+                return f"entry {number} has no {kind.__name__} {key!r}"
+        if Path(entry["file"]).name != entry["file"] or entry["file"] in ("", ".", ".."):
+            return f"entry {number} names a file outside the checkpoint directory: {entry['file']!r}"
+        if entry["index"] in seen or entry["file"] in {e["file"] for e in entries[:number]}:
+            return f"checkpoint {entry['index']} ({entry['file']}) is listed twice"
+        seen.add(entry["index"])
+    return None

@@ -61,6 +61,7 @@ class OptunaLedger:
         from optuna.distributions import distribution_to_json
 
         self._distribution_json = {n: distribution_to_json(d) for n, d in self._distributions.items()}
+        url = resolve_storage_url(url)
         try:
             self.storage = optuna.storages.RDBStorage(url, engine_kwargs=_engine_kwargs(url))
             if url.startswith("sqlite"):
@@ -184,6 +185,10 @@ class OptunaLedger:
 
     def __len__(self) -> int:
         return self.storage.get_n_trials(self.study_id)
+
+    def snapshot(self) -> dict[str, Any]:
+        """How many trials the ledger holds and their keys (saved with each checkpoint, checked on resume)."""
+        return {"trials": len(self), "keys": sorted(self._by_key)}
 
     # -- internals ----------------------------------------------------------------------------------------------------
     def _running(self, trial: int) -> bool:
@@ -383,6 +388,116 @@ def _redact(url: str) -> str:
         creds, host = rest.rsplit("@", 1)
         return f"{scheme}://{creds.split(':', 1)[0]}:***@{host}"
     return url
+
+
+# Drivers for a ``postgresql://`` URL, in order: psycopg 3 (what archsearch[postgres] installs), then psycopg2.
+POSTGRES_DRIVERS = ("psycopg", "psycopg2")
+
+
+def resolve_storage_url(url: str) -> str:
+    """`url` with an installed driver named. ``postgresql://`` names none and SQLAlchemy's default for it changed
+    (psycopg2 in 2.0, psycopg 3 in 2.1), so the one installed is used. A URL that does not parse, a database kind
+    SQLAlchemy does not know, a missing driver or an in-memory SQLite ledger is a `UsageError`; nothing connects."""
+    import importlib.util
+    from pathlib import Path
+
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError, NoSuchModuleError
+
+    shown = _redact(str(url))
+    try:
+        parsed = make_url(str(url))
+    except (ArgumentError, ValueError, TypeError):
+        raise UsageError(f"storage {shown!r} is not a database URL (e.g. postgresql://user@host/db or "
+                         "sqlite:////path/ledger.db)") from None
+    if parsed.drivername == "postgresql":
+        for driver in POSTGRES_DRIVERS:
+            if importlib.util.find_spec(driver) is not None:
+                parsed = parsed.set(drivername=f"postgresql+{driver}")
+                break
+    try:
+        dialect = parsed.get_dialect()
+    except NoSuchModuleError:
+        raise UsageError(f"storage {shown!r}: unknown database kind {parsed.drivername!r} (e.g. postgresql, "
+                         "sqlite, mysql+pymysql)") from None
+    try:
+        (getattr(dialect, "import_dbapi", None) or dialect.dbapi)()
+    except ImportError as err:
+        raise UsageError(f"the ledger storage {shown} needs a driver that is not installed ({err}); "
+                         "for PostgreSQL: pip install 'archsearch[postgres]'") from None
+    if parsed.get_backend_name() == "sqlite":
+        database = parsed.database or ""
+        if database in ("", ":memory:") or database.startswith("file::memory:"):
+            raise UsageError(f"storage {shown!r} is an in-memory SQLite database: the ledger would be lost; give a "
+                             "file (sqlite:////path/ledger.db)")
+        if not database.startswith("file:") and not Path(database).expanduser().parent.is_dir():
+            raise UsageError(f"storage {shown!r}: no directory {str(Path(database).parent)!r}")
+    return parsed.render_as_string(hide_password=False)
+
+
+def open_storage_read_only(url: str) -> Any:
+    """Optuna storage for reading a ledger that never writes to it: SQLite opened with ``mode=ro`` (an emptied or
+    foreign file gets no fresh schema), PostgreSQL in read-only transactions. A damaged or empty ledger is a
+    `DamagedRunError` naming the file and why."""
+    import optuna
+    from sqlalchemy.engine import make_url
+
+    from archsearch.errors import DamagedRunError
+
+    url = resolve_storage_url(url)
+    parsed = make_url(url)
+    kwargs: dict[str, Any] = {}
+    where = _redact(url)
+    if parsed.get_backend_name() == "sqlite":
+        from pathlib import Path
+        from urllib.parse import quote
+
+        path = Path(parsed.database or "").resolve()
+        where = str(path)
+        check_sqlite_ledger(path)
+        url = f"sqlite:///file:{quote(str(path))}?mode=ro&uri=true"
+        kwargs = {"connect_args": {"timeout": 60}}
+    elif parsed.get_backend_name() == "postgresql":
+        kwargs = {"pool_pre_ping": True, "connect_args": {"options": "-c default_transaction_read_only=on"}}
+    try:
+        return optuna.storages.RDBStorage(url, engine_kwargs=kwargs, skip_table_creation=True)
+    except DamagedRunError:
+        raise
+    except Exception as err:  # an unreadable or foreign database: say which, in one line
+        raise DamagedRunError(f"ledger {where} cannot be read: {_first_line(err)}") from None
+
+
+def check_sqlite_ledger(path: Any) -> None:
+    """Read only: a SQLite ledger that is empty, not SQLite, or fails SQLite's own quick check is damaged: say so by name."""
+    import sqlite3
+    from urllib.parse import quote
+
+    from archsearch.errors import DamagedRunError
+
+    try:
+        size = path.stat().st_size
+    except OSError as err:
+        raise DamagedRunError(f"ledger {path} cannot be read: {err.strerror}") from None
+    if size == 0:
+        raise DamagedRunError(f"ledger {path} is empty (0 bytes): its trials are gone")
+    try:
+        connection = sqlite3.connect(f"file:{quote(str(path))}?mode=ro", uri=True, timeout=60)
+        try:
+            check = connection.execute("PRAGMA quick_check").fetchone()
+            tables = {row[0] for row in connection.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        finally:
+            connection.close()
+    except sqlite3.Error as err:
+        raise DamagedRunError(f"ledger {path} is damaged: {err}") from None
+    if not check or check[0] != "ok":
+        raise DamagedRunError(f"ledger {path} is damaged: {check[0] if check else 'no integrity result'}")
+    if "trials" not in tables or "studies" not in tables:
+        raise DamagedRunError(f"ledger {path} holds no Optuna tables: it was emptied or replaced")
+
+
+def _first_line(err: BaseException) -> str:
+    text = " ".join(str(err).split("\n")[0].split())
+    return f"{type(err).__name__}: {text}" if text else type(err).__name__
 
 
 def sqlite_url(path: Any) -> str:

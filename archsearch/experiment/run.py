@@ -30,7 +30,7 @@ import yaml
 
 from archsearch.cost.constraints import Constraint, parse_constraints
 from archsearch.cost.latency import needs_latency, with_latency
-from archsearch.errors import CheckpointError, ConfigError, UsageError
+from archsearch.errors import CheckpointError, ConfigError, DamagedRunError, UsageError
 from archsearch.experiment.checkpoint import CheckpointStore, atomic_write_text
 from archsearch.experiment.ledger import OBJECTIVES, OptunaLedger, sqlite_url
 from archsearch.experiment.lock import RunLock
@@ -108,6 +108,7 @@ class Experiment:
         self.ledger: Any = (OptunaLedger(url, settings.name, spaces=[choices] if choices is not None else [],
                                          cost=getattr(self.space, "cost", None)) if self.main else _RankLedger())
         self._executor = None
+        self._method: Any = None
         if self.lock is not None and self.lock.taken_over:
             gone = self.lock.taken_over
             self.log(f"took over the lock of pid {gone.get('pid')} on {gone.get('host')} ({gone.get('command')} "
@@ -144,6 +145,9 @@ class Experiment:
         if self.main:
             state = {"method": method.state_dict(), "metrics_sizes": self._metric_sizes(),
                      "saved": _dt.datetime.now().isoformat(timespec="seconds")}
+            snapshot = getattr(self.ledger, "snapshot", None)
+            if snapshot is not None:  # what the ledger held: a resume refuses a ledger that lost any of it
+                state["ledger"] = snapshot()
             self.checkpoints.save(state)
         self._checkpoints_written += 1
         if self._crash_after is not None and self._checkpoints_written >= self._crash_after:
@@ -191,14 +195,22 @@ class Experiment:
         finally:
             self.release()
 
+    def prepare(self) -> Any:
+        """Build the method (once): every check its constructor makes (the space it needs, its data, its own
+        settings) runs before `start` writes config.yaml, so a failing one leaves no run behind."""
+        if self._method is None:
+            self._method = create_method(self.settings.method, self.config, self)
+        return self._method
+
     def _execute(self, *, resume: bool) -> SearchResult:
-        method = create_method(self.settings.method, self.config, self)
+        method = self.prepare()
         if resume:
             state = self.checkpoints.load_latest()
             if state is not None:
+                self._check_ledger(state.get("ledger"), self.checkpoints.loaded)
                 method.load_state_dict(state["method"])
                 self._cut_metrics(state.get("metrics_sizes") or {})
-                self.log(f"resumed {self.settings.name} from checkpoint {self.checkpoints.counter}")
+                self.log(f"resumed {self.settings.name} from checkpoint {self.checkpoints.loaded}")
             else:
                 self.log(f"no checkpoint yet in {self.run_dir}: starting {self.settings.name} from the beginning")
                 self._cut_metrics({})
@@ -226,6 +238,20 @@ class Experiment:
         self.log(f"finished: best {result.best.objectives}")
         distributed.barrier()
         return result
+
+    def _check_ledger(self, expected: Mapping[str, Any] | None, index: int | None) -> None:
+        """Refuse to resume on a ledger that lacks trials the checkpoint saw (emptied, replaced, another run's):
+        the method would skip work whose record is gone."""
+        if not expected or not self.main or not hasattr(self.ledger, "snapshot"):
+            return
+        have = self.ledger.snapshot()
+        missing = sorted(set(expected.get("keys") or ()) - set(have["keys"]))
+        if missing or have["trials"] < int(expected.get("trials") or 0):
+            example = f" (e.g. {missing[0]!r})" if missing else ""
+            raise DamagedRunError(
+                f"run {self.settings.name!r}: its ledger holds {have['trials']} trials but checkpoint {index} was "
+                f"saved with {expected.get('trials')}; {len(missing)} trial keys are missing{example}. The ledger "
+                "was emptied or replaced: resuming would lose those trials (restore the ledger, or start a new run)")
 
     # -- metric files follow the checkpoint ---------------------------------------------------------------------------
     def _metric_sizes(self) -> dict[str, int]:
@@ -305,23 +331,34 @@ def resolve_settings(method: str, *, space: Any = None, preset: str | None = Non
                      constraints: Sequence[str] | str | None = None, seed: int | None = None,
                      executor: str | None = None, workers: int | None = None, ray_address: str | None = None,
                      storage: str | None = None, name: str | None = None, device: str | None = None,
-                     split: Mapping[str, Any] | None = None, image_size: int | None = None,
-                     **method_options: Any) -> RunSettings:
+                     split: Mapping[str, Any] | None = None, image_size: int | None = None, force: bool = False,
+                     warn: Callable[[str], None] | None = None, **method_options: Any) -> RunSettings:
     """Check every input (unknown names fail here, naming the allowed ones; the data is loaded and checked) and
-    fill the defaults. `data`: a built-in name, the path of a .npz file or image folder, or a `Dataset`."""
+    fill the defaults; nothing is written before all checks pass. `data`: a built-in name, the path of a .npz
+    file or image folder, or a `Dataset`. An absurd budget is refused unless `force`; a large one is reported to
+    `warn` (default: a line on stderr)."""
     from archsearch.executors import EXECUTORS
     from archsearch.errors import unknown_name
+    from archsearch.experiment.checks import check_run_inputs
+    from archsearch.methods import check_budget
 
     method_entry(method)
+    typed = _typed_settings(preset=preset, data=data, data_dir=data_dir, budget=budget, seed=seed,
+                            executor=executor, workers=workers, ray_address=ray_address, storage=storage, name=name,
+                            device=device)
+    preset, data, data_dir, budget, seed = (typed[k] for k in ("preset", "data", "data_dir", "budget", "seed"))
+    executor, workers, ray_address, storage, name, device = (
+        typed[k] for k in ("executor", "workers", "ray_address", "storage", "name", "device"))
     preset = preset or "quick"
-    config = make_config(method, preset, budget, **method_options)  # validates option names, values and the preset
-    constraint_texts = [constraints] if isinstance(constraints, str) else [str(c) for c in (constraints or [])]
-    parse_constraints(constraint_texts)  # malformed constraints fail before anything is created
     executor = executor or "local"
     if executor not in EXECUTORS:
         raise unknown_name("executor", executor, EXECUTORS)
-    if workers is not None and workers < 1:
-        raise ConfigError(f"workers must be >= 1, got {workers}")
+    check_run_inputs(seed=seed, workers=workers, budget=budget, name=name, device=device, executor=executor,
+                     ray_address=ray_address, storage=storage)
+    config = make_config(method, preset, budget, **method_options)  # option names, typed values, the preset
+    check_budget(method, config, force=force, warn=warn or _warn)
+    constraint_texts = [constraints] if isinstance(constraints, str) else [str(c) for c in (constraints or [])]
+    parse_constraints(constraint_texts)  # malformed constraints fail before anything is created
     if isinstance(space, Mapping):
         space_name, space_options = space.get("name"), dict(space.get("options") or {})
     else:
@@ -338,13 +375,25 @@ def resolve_settings(method: str, *, space: Any = None, preset: str | None = Non
                                                             splits_info, executor)
     if name is None:
         name = f"{method}-{space_label}-{_dt.datetime.now().strftime('%Y%m%d-%H%M%S')}"
-    if not name or any(c in name for c in "/\\") or name.startswith("."):
-        raise ConfigError(f"run name {name!r} must be a plain, non-empty file name")
     return RunSettings(method=method, name=name, space={"name": space_name, "options": space_options},
                        preset=preset, data=data, data_dir=data_dir, split=split_options, budget=budget,
                        constraints=constraint_texts, seed=int(seed or 0), executor=executor, workers=workers,
                        ray_address=ray_address, storage=storage, device=device, method_options=dict(method_options),
                        image_size=image_size, data_sha256=splits_info["sha256"], data_source=splits_info["source"])
+
+
+def _typed_settings(**values: Any) -> dict[str, Any]:
+    """Run settings read by the types of `RunSettings` (a config file's ``seed: 1.5`` or ``workers: true`` is a
+    usage error, ``budget: 1e3`` a number)."""
+    from archsearch._values import coerce, field_types
+
+    types = field_types(RunSettings)
+    return {key: coerce(value, types[key] | None, key) if value is not None else None
+            for key, value in values.items()}
+
+
+def _warn(message: str) -> None:
+    print(f"archsearch: warning: {message}", file=sys.stderr)
 
 
 def _data_info(data: Any, data_dir: str | None, image_size: int | None = None) -> dict[str, Any]:
@@ -482,6 +531,7 @@ def start(settings: RunSettings, runs_dir: str | Path | None = None, **experimen
         settings = _data_saved(settings, run_dir, write=True)
         experiment = Experiment(settings, run_dir, lock=lock, **experiment_kwargs)
         experiment.log(f"data: {settings.data}: {settings.data_source}")
+        experiment.prepare()
         document = dataclasses.asdict(settings)
         document["space_options"] = settings.space["options"]
         document["method_config"] = _json_value(dataclasses.asdict(experiment.config))
@@ -596,22 +646,56 @@ def resume(run: str | Path, *, runs_dir: str | Path | None = None, crash_after_c
     for key in overrides:
         if key not in allowed:
             raise ConfigError(f"resume can change only {sorted(allowed)}, not {key!r}")
+    _check_overrides({k: v for k, v in overrides.items() if k in ("workers", "device")})
     lock = RunLock(run_dir, run_dir.name, command="resume").acquire() if distributed.is_main() else None
     try:  # a second `resume X` at the same moment was refused by the lock; this one checks the run now
         if (run_dir / RESULT_FILE).is_file():
             raise UsageError(f"run {run_dir.name!r} already finished; see it with: archsearch show {run_dir}")
         settings = read_settings(run_dir)
+        _check_ledger_file(run_dir, settings)
         for key, value in overrides.items():
             if value is not None:
                 setattr(settings, key, value)
+        _check_overrides({k: getattr(settings, k) for k in allowed})  # a run made on cuda, resumed on a CPU host
         settings = _check_data(settings, run_dir)
         experiment = Experiment(settings, run_dir, crash_after_checkpoints=crash_after_checkpoints, quiet=quiet,
                                 lock=lock)
+        experiment.prepare()
     except BaseException:
         if lock is not None:
             lock.release()
         raise
     return experiment.execute(resume=True)
+
+
+def _check_ledger_file(run_dir: Path, settings: RunSettings) -> None:
+    """Before the ledger is opened for writing (which would give an emptied file a fresh, empty schema): a run
+    with checkpoints needs its SQLite ledger intact. (A database URL's ledger is checked against the checkpoint
+    once open.)"""
+    from archsearch.experiment.ledger import check_sqlite_ledger
+
+    if settings.storage is not None or not CheckpointStore(run_dir / "checkpoints").counter:
+        return
+    path = run_dir / "ledger.db"
+    if not path.is_file():
+        raise DamagedRunError(f"run {settings.name!r} has checkpoints but no ledger.db: its trials are gone "
+                              "(restore the ledger, or start a new run)")
+    try:
+        check_sqlite_ledger(path)
+    except DamagedRunError as err:
+        raise DamagedRunError(f"run {settings.name!r}: {err}; resuming would lose its trials (restore the ledger, "
+                              "or start a new run)") from None
+
+
+def _check_overrides(values: Mapping[str, Any]) -> None:
+    """Where a resumed run continues must exist here: its device, worker count, executor."""
+    from archsearch.experiment.checks import check_device, check_executor, check_workers
+
+    typed = _typed_settings(**values)
+    check_workers(typed.get("workers"))
+    check_device(typed.get("device"))
+    if "executor" in typed:  # the whole picture (the run's own executor with the new address, say)
+        check_executor(typed["executor"] or "local", typed.get("ray_address"))
 
 
 # -- JSON of results ------------------------------------------------------------------------------------------------------

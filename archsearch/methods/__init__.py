@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import importlib
+import re
 from dataclasses import dataclass
 from typing import Any, Callable
 
@@ -70,7 +71,11 @@ def method_config(name: str) -> type:
 def make_config(name: str, preset: str = "quick", budget: float | None = None, **options: Any) -> Any:
     """The method's config: dataclass defaults (the paper's), then the preset's sizes, the budget, then `options`.
 
-    Unknown option names and presets fail here, naming the allowed ones."""
+    Each value is read by its field's type (``"1e-3"`` -> 0.001 for a float field; an int field refuses 1.5 and
+    true); numeric options are never negative. Unknown option names and presets fail here, naming the allowed
+    ones."""
+    from archsearch._values import coerce, field_types, matches
+
     config_cls = method_config(name)
     fields = {f.name for f in dataclasses.fields(config_cls)}
     for key in options:
@@ -84,12 +89,66 @@ def make_config(name: str, preset: str = "quick", budget: float | None = None, *
         budget_field = getattr(config_cls, "BUDGET_FIELD", None)
         if budget_field is None:
             raise ConfigError(f"method {name!r} has no single budget; set its fields with --set")
-        values[budget_field] = int(budget) if float(budget).is_integer() else budget
+        values[budget_field] = budget
     values.update(options)
+    types = field_types(config_cls)
+    deferred: dict[str, ConfigError] = {}  # text the config's own __post_init__ reads (proxyless "5ms")
+    for key, value in values.items():
+        if key not in types:
+            continue
+        try:
+            values[key] = coerce(value, types[key], f"{name} option {key}")
+        except ConfigError as err:
+            if not isinstance(value, str):
+                raise
+            deferred[key] = err
+            continue
+        number = values[key]
+        if isinstance(number, (int, float)) and not isinstance(number, bool) and number < 0:
+            raise ConfigError(f"{name} option {key} must be >= 0, got {number}")  # sizes, rates, weights
     try:
-        return config_cls(**values)
-    except TypeError as err:
+        config = config_cls(**values)
+    except (TypeError, ValueError) as err:
+        if deferred:
+            raise next(iter(deferred.values())) from None
         raise ConfigError(f"method {name!r}: {err}") from None
+    for key, err in deferred.items():
+        if not matches(getattr(config, key), types[key]):
+            raise err
+    return config
+
+
+# Budgets: a value past BUDGET_REFUSE x the paper's (or past BUDGET_CAP where the paper gives none) is refused
+# unless forced; past BUDGET_WARN x it is run with a warning. The paper's own sizes are the defaults.
+BUDGET_WARN = 10
+BUDGET_REFUSE = 1000
+BUDGET_CAP = 10**6
+_BUDGET_FIELD = re.compile(r"(epochs?|evaluations|iterations|generations|population|pool_size)$")
+
+
+def check_budget(name: str, config: Any, *, force: bool = False,
+                 warn: Callable[[str], None] | None = None) -> None:
+    """Refuse an absurd budget (``epochs=10**12``) unless `force`; `warn` about a merely large one."""
+    config_cls = type(config)
+    budget_field = getattr(config_cls, "BUDGET_FIELD", None)
+    for f in dataclasses.fields(config_cls):
+        if f.name != budget_field and not _BUDGET_FIELD.search(f.name):
+            continue
+        value = getattr(config, f.name)
+        if not isinstance(value, (int, float)) or isinstance(value, bool):
+            continue
+        paper = f.default if isinstance(f.default, (int, float)) and not isinstance(f.default, bool) else None
+        limit = BUDGET_REFUSE * paper if paper else BUDGET_CAP
+        if value > limit:
+            if force:
+                if warn is not None:
+                    warn(f"{name} {f.name}={value:g} is past the sane bound {limit:g}; running it as forced")
+                continue
+            basis = f"{BUDGET_REFUSE}x the paper's {paper:g}" if paper else f"{BUDGET_CAP:g}"
+            raise ConfigError(f"{name} {f.name}={value:g} is absurd (more than {basis}); pass --force to run it "
+                              "anyway")
+        if paper and value > BUDGET_WARN * paper and warn is not None:
+            warn(f"{name} {f.name}={value:g} is {value / paper:.0f}x the paper's {paper:g}: this run will take long")
 
 
 def create_method(name: str, config: Any, ctx: Any) -> Any:
@@ -106,5 +165,5 @@ def default_space(name: str) -> str:
                or "mobilenet")
 
 
-__all__ = ["Candidate", "Method", "MethodEntry", "SearchResult", "create_method", "default_space", "make_config",
+__all__ = ["Candidate", "Method", "MethodEntry", "SearchResult", "check_budget", "create_method", "default_space", "make_config",
            "method_config", "method_entry", "method_names", "register_method"]

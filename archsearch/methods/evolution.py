@@ -94,6 +94,11 @@ class EvolutionConfig:
             raise ConfigError(f"evolution: tournament_fraction must be in (0, 1], got {self.tournament_fraction}")
         if self.in_flight is not None and self.in_flight < 1:
             raise ConfigError(f"evolution: in_flight must be >= 1 or None, got {self.in_flight}")
+        if self.threads < 1:
+            raise ConfigError(f"evolution: threads must be >= 1, got {self.threads}")
+        for name in ("train_size", "val_size"):
+            if getattr(self, name) is not None and getattr(self, name) < 1:
+                raise ConfigError(f"evolution: {name} must be >= 1 or None, got {getattr(self, name)}")
         Recipe.from_dict(self.recipe)  # unknown or bad recipe keys fail here, naming them
 
 
@@ -124,6 +129,11 @@ class HierarchicalEvolution:
         self._edge_names = self.hierarchy.edge_names() if self.hierarchy is not None else []
         self.propose_seconds: list[float] = []  # controller time: select + mutate (+ dedup)
         self.record_seconds: list[float] = []  # controller time: record in the ledger and the population
+        if config.train_size is not None or config.val_size is not None:  # sizes the data cannot give fail now,
+            from archsearch.train.task import cached_splits  # not in every evaluation
+
+            data = dict(ctx.data_spec)
+            cached_splits(data["data"], data.get("data_dir"), self._split(data.get("split")))
 
     @staticmethod
     def check_space(search_space: Any, method: str, config: EvolutionConfig) -> None:
@@ -233,15 +243,20 @@ class HierarchicalEvolution:
     def _task(self, index: int, arch: Arch) -> EvalTask:
         cfg, spec = self.config, self.ctx.space_spec
         data = dict(self.ctx.data_spec)
-        split = dict(data.pop("split", None) or {})
-        if cfg.train_size is not None:
-            split["train_size"] = cfg.train_size
-        if cfg.val_size is not None:
-            split["val_size"] = cfg.val_size
+        split = self._split(data.pop("split", None))
         seed = int(self.ctx.rng(PHASE, "train", index).integers(2**31 - 1))
         return EvalTask(space=spec["name"], space_options=dict(spec.get("options") or {}), arch=arch.to_dict(),
                         recipe=dict(cfg.recipe), epochs=cfg.epochs, split=split, seed=seed, threads=cfg.threads,
                         test=False, **data)
+
+    def _split(self, split: dict[str, Any] | None) -> dict[str, Any]:
+        """The run's data split with this config's train / val sizes."""
+        split = dict(split or {})
+        if self.config.train_size is not None:
+            split["train_size"] = self.config.train_size
+        if self.config.val_size is not None:
+            split["val_size"] = self.config.val_size
+        return split
 
     def _record(self, index: int, outcome: Any) -> None:
         """Write the evaluation to the ledger and, when it trained, add the genotype to the population."""

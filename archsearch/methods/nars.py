@@ -130,6 +130,8 @@ class NARSConfig:
             raise ConfigError(f"nars: early_stop_threshold must be in (0, 1], got {self.early_stop_threshold}")
         if not 0 <= self.pretrain_val_fraction < 1:
             raise ConfigError("nars: pretrain_val_fraction must be in [0, 1)")
+        if self.threads < 1:
+            raise ConfigError(f"nars: threads must be >= 1, got {self.threads}")
         Recipe.from_dict(self.recipe)  # unknown / invalid recipe fields fail here, naming them
         if self.flops_family is not None:
             targets = [self.flops_family] if isinstance(self.flops_family, (str, int, float)) else self.flops_family

@@ -17,7 +17,7 @@ from typing import Any
 
 import yaml
 
-from archsearch.errors import ConfigError, UsageError
+from archsearch.errors import DamagedRunError, UsageError
 
 # Objectives the ledger records (its trial format: docs/architecture.md, "The ledger"): maximise accuracy, minimise
 # the costs.
@@ -53,6 +53,7 @@ class RunRecord:
     run_dir: Path
     config: dict[str, Any]
     result: dict[str, Any] | None
+    damage: str | None = None  # why the run cannot be read (`list_runs` lists damaged runs too)
 
     @property
     def name(self) -> str:
@@ -79,8 +80,18 @@ class RunRecord:
         return f"sqlite:///{(self.run_dir / 'ledger.db').resolve()}"
 
     def status(self) -> str:
+        from archsearch.experiment.lock import holder_alive, read_holder
+
+        if self.damage is not None:
+            return "damaged"
         if self.result is not None:
             return "done"
+        holder = read_holder(self.run_dir)
+        alive = holder_alive(holder)
+        if alive:
+            return f"running (pid {holder.get('pid')})"
+        if alive is None:
+            return f"running? (pid {holder.get('pid')} on {holder.get('host')})"
         return "incomplete"
 
     # -- ledger -------------------------------------------------------------------------------------------------
@@ -106,24 +117,37 @@ class RunRecord:
         return [t for t in self.trials() if t.state == "complete" and "accuracy" in t.objectives]
 
     def _study(self) -> Any | None:
+        """The run's Optuna study, opened read-only (reading a run never writes its ledger)."""
         import optuna
 
+        from archsearch.errors import ArchsearchError, DamagedRunError
+        from archsearch.experiment.ledger import open_storage_read_only
+
+        if self.damage is not None:
+            raise DamagedRunError(f"run {self.name!r} is damaged: {self.damage}")
         url = self.storage_url
         if url.startswith("sqlite:///") and not Path(url[len("sqlite:///"):]).exists():
             return None
         optuna.logging.set_verbosity(optuna.logging.WARNING)
         try:
-            storage = optuna.storages.RDBStorage(url, skip_compatibility_check=False)
+            storage = open_storage_read_only(url)
             names = [s.study_name for s in storage.get_all_studies()]
+        except ArchsearchError as err:
+            raise DamagedRunError(f"run {self.name!r}: {err}") from None
         except Exception as err:  # a broken database or unreachable server: say which, in one line
-            raise UsageError(f"cannot read the ledger of run {self.name!r} at {_redact(url)}: {err}") from None
+            raise DamagedRunError(f"cannot read the ledger of run {self.name!r} at {_redact(url)}: "
+                                  f"{type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''}") from None
         if not names:
             return None
         wanted = self.config.get("study_name") or self.name
         study_name = wanted if wanted in names else (names[0] if len(names) == 1 else None)
         if study_name is None:
             raise UsageError(f"ledger {_redact(url)} holds studies {names} but none named {wanted!r}")
-        return optuna.load_study(study_name=study_name, storage=storage)
+        try:
+            return optuna.load_study(study_name=study_name, storage=storage)
+        except Exception as err:
+            raise DamagedRunError(f"cannot read the ledger of run {self.name!r} at {_redact(url)}: "
+                                  f"{type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''}") from None
 
 
 _STATES = {"COMPLETE": "complete", "RUNNING": "running", "FAIL": "failed", "PRUNED": "pruned",
@@ -167,13 +191,28 @@ def default_runs_dir() -> Path:
 
 
 def list_runs(runs_dir: str | Path | None = None) -> list[RunRecord]:
-    """Every run directory under `runs_dir` (those holding a config.yaml), newest first."""
+    """Every run directory under `runs_dir` (those holding a config.yaml), newest first. A run whose files are
+    damaged is listed too, with `damage` saying why; it does not hide the others."""
+    from archsearch.errors import ArchsearchError
+
     root = Path(runs_dir) if runs_dir is not None else default_runs_dir()
     if not root.is_dir():
         return []
     dirs = [d for d in root.iterdir() if (d / "config.yaml").is_file()]
     dirs.sort(key=lambda d: (d / "config.yaml").stat().st_mtime, reverse=True)
-    return [open_run(d) for d in dirs]
+    records = []
+    for directory in dirs:
+        try:
+            records.append(open_run(directory))
+        except ArchsearchError as err:
+            records.append(RunRecord(directory, {}, None, damage=_damage_reason(err, directory)))
+    return records
+
+
+def _damage_reason(err: BaseException, directory: Path) -> str:
+    text = str(err)
+    prefix = f"run {directory.name!r} is damaged: "
+    return text[len(prefix):] if text.startswith(prefix) else text
 
 
 def open_run(run: str | Path, runs_dir: str | Path | None = None) -> RunRecord:
@@ -190,19 +229,31 @@ def open_run(run: str | Path, runs_dir: str | Path | None = None) -> RunRecord:
             hint = f"; did you mean {close[0]!r}?" if close else ""
             where = f" (runs in {root}: {', '.join(known)})" if known else f" (no runs in {root})"
             raise UsageError(f"no run {str(run)!r}{hint}{where}")
+    damaged = f"run {path.name!r} is damaged: "
     try:
         config = yaml.safe_load((path / "config.yaml").read_text(encoding="utf-8")) or {}
+    except UnicodeDecodeError as err:
+        raise DamagedRunError(f"{damaged}config.yaml is not UTF-8 text (byte {err.start})") from None
+    except OSError as err:
+        raise DamagedRunError(f"{damaged}config.yaml cannot be read ({err.strerror})") from None
     except yaml.YAMLError as err:
-        raise ConfigError(f"{path / 'config.yaml'} is not valid YAML: {str(err).splitlines()[0]}") from None
+        raise DamagedRunError(f"{damaged}config.yaml is not valid YAML ({str(err).splitlines()[0]})") from None
     if not isinstance(config, dict):
-        raise ConfigError(f"{path / 'config.yaml'} must hold a mapping")
+        raise DamagedRunError(f"{damaged}config.yaml holds a {type(config).__name__}, not a mapping")
     result = None
     result_path = path / "result.json"
     if result_path.is_file():
         try:
             result = json.loads(result_path.read_text(encoding="utf-8"))
+        except UnicodeDecodeError as err:
+            raise DamagedRunError(f"{damaged}result.json is not UTF-8 text (byte {err.start})") from None
+        except OSError as err:
+            raise DamagedRunError(f"{damaged}result.json cannot be read ({err.strerror})") from None
         except json.JSONDecodeError as err:
-            raise UsageError(f"{result_path} is not valid JSON: {err}") from None
+            raise DamagedRunError(f"{damaged}result.json is truncated or not JSON ({err.msg} at char "
+                                  f"{err.pos})") from None
+        if not isinstance(result, dict):
+            raise DamagedRunError(f"{damaged}result.json holds a {type(result).__name__}, not an object")
     return RunRecord(path, config, result)
 
 
