@@ -21,6 +21,13 @@ from archsearch.errors import CheckpointError
 MANIFEST = "manifest.json"
 
 
+def atomic_save(path: Path, obj: Any) -> None:
+    """``torch.save(obj)`` to `path` atomically (weights a resumed run or `export` reads never come torn)."""
+    buffer = io.BytesIO()
+    torch.save(obj, buffer)
+    atomic_write_bytes(Path(path), buffer.getvalue())
+
+
 class CheckpointStore:
     def __init__(self, directory: Path, *, keep: int = 2, log: Callable[[str], None] | None = None) -> None:
         self.directory = Path(directory)

@@ -71,6 +71,11 @@ class RunContext(Protocol):
         """Atomically save ``method.state_dict()`` (plus counters) so `resume` can continue from here."""
         ...
 
+    def save_weights(self, name: str, state: Any) -> str:
+        """Save weights (a state_dict) as ``run_dir/name``, atomically, written by rank 0 alone under torchrun;
+        returns `name` (paths in results are relative to the run directory). Methods save files only this way."""
+        ...
+
     def progress(self, description: str, total: int | None) -> Any:
         """A progress bar (rich) with ETA: ``with ctx.progress("supernet", total=n) as bar: bar.advance()``."""
         ...

@@ -127,6 +127,12 @@ class RunLock:
         finally:
             os.close(fd)
 
+    def __del__(self) -> None:  # an Experiment dropped without finishing (tests, notebooks) frees its run
+        try:
+            self.release()
+        except Exception:
+            pass
+
     def __enter__(self) -> "RunLock":
         return self.acquire()
 

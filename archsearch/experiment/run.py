@@ -31,7 +31,7 @@ import yaml
 from archsearch.cost.constraints import Constraint, parse_constraints
 from archsearch.cost.latency import needs_latency, with_latency
 from archsearch.errors import CheckpointError, ConfigError, DamagedRunError, UsageError
-from archsearch.experiment.checkpoint import CheckpointStore, atomic_write_text
+from archsearch.experiment.checkpoint import CheckpointStore, atomic_save, atomic_write_text
 from archsearch.experiment.ledger import OBJECTIVES, OptunaLedger, sqlite_url
 from archsearch.experiment.lock import RunLock
 from archsearch.methods import create_method, default_space, make_config, method_entry
@@ -152,6 +152,13 @@ class Experiment:
         self._checkpoints_written += 1
         if self._crash_after is not None and self._checkpoints_written >= self._crash_after:
             raise SimulatedCrash(f"simulated crash after {self._checkpoints_written} checkpoints")
+
+    def save_weights(self, name: str, state: Any) -> str:
+        """Write `state` (a state_dict) to ``run_dir/name`` atomically; under torchrun only rank 0 writes (every
+        rank holds the same weights). Returns `name`, the path relative to the run directory."""
+        if self.main:
+            atomic_save(self.run_dir / name, state)
+        return name
 
     @contextlib.contextmanager
     def progress(self, description: str, total: int | None) -> Iterator[Any]:

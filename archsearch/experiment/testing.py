@@ -126,6 +126,7 @@ class MemoryContext:
         self.checkpoints: list[bytes] = []
         self.metrics: dict[str, list[dict[str, float]]] = {}
         self.messages: list[str] = []
+        self.weights: dict[str, Any] = {}  # save_weights without a run_dir
 
     def rng(self, *phase: object) -> np.random.Generator:
         return np.random.default_rng([self.seed] + [zlib.crc32(str(p).encode()) for p in phase])
@@ -152,6 +153,16 @@ class MemoryContext:
     def latest(self) -> dict[str, Any]:
         """The last checkpointed state, as `resume` would load it."""
         return torch.load(io.BytesIO(self.checkpoints[-1]), weights_only=True)
+
+    def save_weights(self, name: str, state: Any) -> str:
+        """As `Experiment.save_weights`: into `run_dir` when there is one, else kept in ``weights[name]``."""
+        if self.run_dir is None:
+            self.weights[name] = state
+        else:
+            from archsearch.experiment.checkpoint import atomic_save
+
+            atomic_save(self.run_dir / name, state)
+        return name
 
     @contextlib.contextmanager
     def progress(self, description: str, total: int | None) -> Iterator[Any]:

@@ -550,17 +550,13 @@ class GreedyNAS:
         """Weights for `archsearch export` (paths relative to the run dir, see `archsearch.export`): the supernet's
         ``state_dict`` (every arch inherits from it) and the chosen child with the supernet's weights and its BN
         statistics recalibrated on training batches (the inherited ones mix every path)."""
-        out = self.ctx.run_dir / "weights"
-        out.mkdir(parents=True, exist_ok=True)
-        torch.save(self.supernet.state_dict(), out / "supernet.pt")
-        paths = {"supernet_weights": "weights/supernet.pt"}
+        paths = {"supernet_weights": self.ctx.save_weights("weights/supernet.pt", self.supernet.state_dict())}
         inherit = getattr(self.space, "inherit", None)
         if inherit is not None:
             child = inherit(self.supernet, arch).to(self.device)
             calibration = [self.stream.batch(step) for step in range(min(self.stream.per_epoch, 20))]
             recalibrate_batchnorm(child, calibration)
-            torch.save(child.state_dict(), out / "best_child.pt")
-            paths["export"] = "weights/best_child.pt"
+            paths["export"] = self.ctx.save_weights("weights/best_child.pt", child.state_dict())
         return paths
 
     # -- state ----------------------------------------------------------------------------------------------------------

@@ -132,6 +132,9 @@ class NARSConfig:
             raise ConfigError("nars: pretrain_val_fraction must be in [0, 1)")
         if self.threads < 1:
             raise ConfigError(f"nars: threads must be >= 1, got {self.threads}")
+        if self.arch is not None and self.mode != "recipe":
+            raise ConfigError("nars: arch is the fixed architecture of mode 'recipe'; mode 'joint' searches it "
+                              "(add --set mode=recipe)")
         Recipe.from_dict(self.recipe)  # unknown / invalid recipe fields fail here, naming them
         if self.flops_family is not None:
             targets = [self.flops_family] if isinstance(self.flops_family, (str, int, float)) else self.flops_family
@@ -674,12 +677,8 @@ class NARS:
         weights = None
         key = f"final/{i}" if role == "final" else "final/teacher"
         if ok:
-            path = self._weights_path(i, role)
-            path.parent.mkdir(parents=True, exist_ok=True)
-            partial = path.with_name(path.name + ".partial")
-            torch.save(result.weights, partial)
-            partial.replace(path)  # atomic: a resumed run never sees half a file
-            weights = str(path.relative_to(self.ctx.run_dir))
+            weights = self.ctx.save_weights(str(self._weights_path(i, role).relative_to(self.ctx.run_dir)),
+                                            result.weights)
             for epoch, row in enumerate(result.per_epoch, start=1):
                 if row.get("val_accuracy") is not None:
                     self.ctx.ledger.report_epoch(trial, epoch, float(row["val_accuracy"]))

@@ -525,9 +525,8 @@ class ProxylessNAS:
             attrs["measured_latency_ms"] = measured
         self._record("proxyless/derived", "derived", arch, objectives, seconds=0.0,
                      **({} if measured is None else {"measured_latency_ms": measured}))
-        run_dir = self.ctx.run_dir
-        torch.save(child.state_dict(), run_dir / "proxyless_child.pt")
-        torch.save(self.supernet.state_dict(), run_dir / "proxyless_supernet.pt")
+        self.ctx.save_weights("proxyless_child.pt", child.state_dict())
+        self.ctx.save_weights("proxyless_supernet.pt", self.supernet.state_dict())
         self.ctx.log(f"proxyless derived {arch}: val accuracy {accuracy:.4f}, " +
                      ", ".join(f"{k} {v:.4g}" for k, v in objectives.items() if k != "accuracy") +
                      ("" if measured is None else f", measured latency {measured:.4g} ms "
