@@ -64,6 +64,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     ls = sub.add_parser("ls", help="list runs")
     ls.add_argument("--runs-dir")
+    ls.add_argument("--storage", metavar="URL", help="list the runs recorded in this ledger database instead "
+                    "(e.g. postgresql://user@host/db), read-only")
 
     show = sub.add_parser("show", help="leaderboard of a run")
     show.add_argument("run")
@@ -474,6 +476,8 @@ def cmd_ls(args: argparse.Namespace) -> int:
     from archsearch.report._runs import default_runs_dir
     from archsearch.report.common import human
 
+    if args.storage:
+        return _ls_storage(args.storage)
     runs = list_runs(args.runs_dir)
     root = Path(args.runs_dir) if args.runs_dir else default_runs_dir()
     if not runs:
@@ -506,6 +510,33 @@ def cmd_ls(args: argparse.Namespace) -> int:
     _console().print(table)
     for name, reason in damaged:
         print(f"damaged: {name}: {reason}")
+    return 0
+
+
+def _ls_storage(url: str) -> int:
+    """The runs (Optuna studies) in a shared ledger database, with their trials, opened read-only."""
+    from rich.table import Table
+
+    from archsearch.experiment.ledger import _redact, open_storage_read_only
+    from archsearch.report.common import human
+
+    storage = open_storage_read_only(url)
+    studies = sorted(storage.get_all_studies(), key=lambda s: s.study_name)
+    if not studies:
+        print(f"no runs in {_redact(url)}")
+        return 0
+    table = Table(title=f"runs in {_redact(url)}", title_justify="left")
+    for column in ("name", "trials", "complete", "running", "failed", "best accuracy"):
+        table.add_column(column)
+    for study in studies:
+        trials = storage.get_all_trials(study._study_id, deepcopy=False)
+        states = [t.state.name for t in trials]
+        names = list(study.system_attrs.get("study:metric_names") or ["accuracy"])  # Study.metric_names' store
+        index = names.index("accuracy") if "accuracy" in names else 0
+        accuracies = [t.values[index] for t in trials if t.state.name == "COMPLETE" and t.values]
+        table.add_row(study.study_name, str(len(trials)), str(states.count("COMPLETE")), str(states.count("RUNNING")),
+                      str(states.count("FAIL")), human(max(accuracies) if accuracies else None, "accuracy"))
+    _console().print(table)
     return 0
 
 

@@ -62,18 +62,24 @@ class OptunaLedger:
 
         self._distribution_json = {n: distribution_to_json(d) for n, d in self._distributions.items()}
         url = resolve_storage_url(url)
+        self._server_lock: _ServerLock | None = None  # a database server's own lock on this run's study
         try:
-            self.storage = optuna.storages.RDBStorage(url, engine_kwargs=_engine_kwargs(url))
-            if url.startswith("sqlite"):
-                _tune_sqlite(self.storage.engine)
-            study = optuna.create_study(
-                storage=self.storage, study_name=study_name, load_if_exists=True,
-                directions=["maximize" if n in MAXIMISED else "minimize" for n in self.objective_names])
+            if url.startswith("postgresql"):
+                self._server_lock = _ServerLock(url)
+            with self._server_lock.schema() if self._server_lock else _nothing():
+                self.storage = optuna.storages.RDBStorage(url, engine_kwargs=_engine_kwargs(url))
+                if url.startswith("sqlite"):
+                    _tune_sqlite(self.storage.engine)
+                study = optuna.create_study(
+                    storage=self.storage, study_name=study_name, load_if_exists=True,
+                    directions=["maximize" if n in MAXIMISED else "minimize" for n in self.objective_names])
         except ImportError as err:  # e.g. psycopg2 for PostgreSQL
             raise UsageError(f"the ledger storage {_redact(url)} needs a driver that is not installed ({err}); "
                              "for PostgreSQL: pip install 'archsearch[postgres]'") from None
         except Exception as err:  # unreachable server, bad URL, a corrupt database file
             raise UsageError(f"cannot open the ledger at {_redact(url)}: {str(err).splitlines()[0]}") from None
+        if self._server_lock is not None:  # one writer per study across machines, as the run lock is per host
+            self._server_lock.hold(study_name)
         if list(study.metric_names or []) != list(self.objective_names):
             if study.metric_names:
                 raise UsageError(f"ledger study {study_name!r} records {study.metric_names}, "
@@ -230,6 +236,66 @@ class OptunaLedger:
                            {int(k): float(v) for k, v in trial.intermediate_values.items()})
 
 
+class _nothing:
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+
+class _ServerLock:
+    """PostgreSQL advisory locks on one dedicated connection: the schema lock while Optuna creates its tables (two
+    writers starting on an empty database would both run CREATE TABLE and one fail), and the study's lock held
+    while this process writes the run (released by the server when the connection ends, however it ends)."""
+
+    SCHEMA_KEY = "archsearch:schema"
+
+    def __init__(self, url: str) -> None:
+        import sqlalchemy
+        from sqlalchemy.pool import NullPool
+
+        self.url = url
+        self._engine = sqlalchemy.create_engine(url, poolclass=NullPool)
+        self._connection = self._engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+
+    def _call(self, function: str, name: str) -> Any:
+        import sqlalchemy
+
+        return self._connection.execute(sqlalchemy.text(f"SELECT {function}(:key)"), {"key": _lock_key(name)}).scalar()
+
+    def schema(self) -> Any:
+        import contextlib
+
+        @contextlib.contextmanager
+        def held() -> Any:
+            self._call("pg_advisory_lock", self.SCHEMA_KEY)  # waits for another process creating the tables
+            try:
+                yield
+            finally:
+                self._call("pg_advisory_unlock", self.SCHEMA_KEY)
+
+        return held()
+
+    def hold(self, study_name: str) -> None:
+        from archsearch.errors import RunInUseError
+
+        if not self._call("pg_try_advisory_lock", f"archsearch:study:{study_name}"):
+            self.close()
+            raise RunInUseError(f"run {study_name} is in use by another writer of the ledger at {_redact(self.url)}")
+
+    def close(self) -> None:
+        self._connection.close()
+        self._engine.dispose()
+
+
+def _lock_key(name: str) -> int:
+    """A PostgreSQL advisory lock key (signed 64-bit) for a name."""
+    import hashlib
+
+    return int.from_bytes(hashlib.sha256(name.encode("utf-8")).digest()[:8], "big", signed=True)
+
+
 def _tune_sqlite(engine: Any) -> None:
     """Write-ahead log and synchronous=NORMAL: a commit no longer waits for two fsyncs (a crash still loses at most
     the last commits, never the database), and readers (reports) do not block the driver."""
@@ -383,6 +449,7 @@ def _engine_kwargs(url: str) -> dict[str, Any]:
 
 
 def _redact(url: str) -> str:
+    """A database URL with its password hidden, for messages."""
     if "@" in url and "://" in url:
         scheme, rest = url.split("://", 1)
         creds, host = rest.rsplit("@", 1)
