@@ -40,6 +40,7 @@ class RayExecutor:
             raise UsageError("the ray executor needs Ray: pip install 'archsearch[ray]'") from None
         self._ray = ray
         self._started_here = False
+        self._reaper: Any = None
         if not ray.is_initialized():
             kwargs: dict[str, Any] = {"include_dashboard": False, "log_to_driver": False,
                                       "configure_logging": False}
@@ -55,6 +56,8 @@ class RayExecutor:
                 where = address or "a local instance"
                 raise UsageError(f"cannot start Ray on {where}: {str(err).splitlines()[0]}") from None
             self._started_here = True
+            if not address:  # a local instance outlives a driver killed with SIGKILL: a watcher ends it then
+                self._reaper = _start_reaper()
         cpus = int(ray.cluster_resources().get("CPU", 1))
         self.workers = int(workers or cpus)
         self._data_refs: dict[tuple, Any] = {}
@@ -95,3 +98,23 @@ class RayExecutor:
     def shutdown(self) -> None:
         if self._started_here and self._ray.is_initialized():
             self._ray.shutdown()
+        if self._reaper is not None:
+            self._reaper.terminate()
+            self._reaper.wait()
+            self._reaper = None
+
+
+def _start_reaper() -> Any:
+    """`archsearch.executors._reaper` watching this process (Linux: it reads /proc); None elsewhere."""
+    import subprocess
+    import sys
+
+    if not sys.platform.startswith("linux") or not os.path.isdir("/proc"):
+        return None
+    import archsearch
+
+    package_root = os.path.dirname(os.path.dirname(os.path.abspath(archsearch.__file__)))
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in (package_root, os.environ.get("PYTHONPATH")) if p)}
+    return subprocess.Popen([sys.executable, "-m", "archsearch.executors._reaper", str(os.getpid())], env=env,
+                            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            start_new_session=True, close_fds=True)

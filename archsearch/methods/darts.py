@@ -31,7 +31,6 @@ the validation split, and its MACs / params come from the space's `cost`.
 from __future__ import annotations
 
 import copy
-import io
 import time
 from dataclasses import dataclass
 from typing import Any, Callable, ClassVar, Sequence
@@ -41,7 +40,6 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from archsearch._atomic import atomic_write_bytes
 from archsearch.data.batches import Batches
 from archsearch.data.splits import TensorPair
 from archsearch.errors import ConfigError, unknown_name
@@ -525,13 +523,8 @@ class BilevelSearch:
         run_dir = getattr(self.ctx, "run_dir", None)
         if run_dir is None:
             return {}
-        saved = {}
-        for name, module in (("supernet", self.supernet), ("child", child)):
-            path = run_dir / "weights" / f"{self.method}_{name}.pt"
-            buffer = io.BytesIO()
-            torch.save(module.state_dict(), buffer)
-            atomic_write_bytes(path, buffer.getvalue())  # a reader never sees half a file
-            saved[name] = str(path.relative_to(run_dir))
+        saved = {name: self.ctx.save_weights(f"weights/{self.method}_{name}.pt", module.state_dict())
+                 for name, module in (("supernet", self.supernet), ("child", child))}
         return {"supernet_weights": saved["supernet"], "weights": {arch.key: saved["child"]}}
 
     def _record(self, arch: Arch, objectives: dict[str, float], cost: Any, attrs: dict[str, Any]) -> None:
