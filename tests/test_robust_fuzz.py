@@ -108,10 +108,31 @@ def bad_config(draw):
     return "config-file", ["run", *BASE, "--config", "{config}"], content
 
 
+OTHER_COMMANDS = [
+    ["resume", "nosuchrun"], ["resume", ""], ["resume", "nosuchrun", "--device", "tpu"],
+    ["resume", "nosuchrun", "--workers", "0"], ["show", "nosuchrun"], ["show", "nosuchrun", "--top", "0"],
+    ["show", "nosuchrun", "--top", "x"], ["report", "nosuchrun"], ["export", "nosuchrun"],
+    ["export", "nosuchrun", "--format", "pickle"], ["ls", "--storage", "notaurl"],
+    ["ls", "--storage", "sqlite:////no/such/dir/x.db"], ["ls", "--storage", "nosuchdb://x"],
+    ["ls", "--storage", "sqlite:////tmp/archsearch-no-such-ledger.db"], ["bogus-command"], [],
+    ["train", "/no/such/arch.json"], ["train", "/no/such/arch.json", "--epochs", "0"],
+    ["latency", "build", "--space", "nosuchspace"], ["latency", "build", "--batch-size", "0"],
+    ["latency", "build", "--clock", "sundial"], ["run", "random", "--budget", "many"],
+]
+
+
+@st.composite
+def other_command(draw):
+    argv = draw(st.sampled_from(OTHER_COMMANDS))
+    takes_runs_dir = bool(argv) and argv[0] in ("run", "resume", "show", "report", "export", "ls")
+    return "other-command", [*argv, *(["--runs-dir", "{root}"] if takes_runs_dir else [])], None
+
+
 CATEGORIES = {"set-value": bad_set(), "flag": bad_flag(), "unknown-key": unknown_key(), "method": bad_method(),
-              "config-file": bad_config()}
+              "config-file": bad_config(), "other-command": other_command()}
 # weights: the finite families (a bad value for every field of every method, every bad flag) get most draws
-INVOCATIONS = st.sampled_from(["set-value"] * 5 + ["flag"] * 4 + ["unknown-key", "method", "config-file"]).flatmap(
+INVOCATIONS = st.sampled_from(["set-value"] * 5 + ["flag"] * 4 + ["unknown-key", "method", "config-file",
+                                                                   "other-command"]).flatmap(
     CATEGORIES.__getitem__)
 COUNTS: Counter = Counter()
 
@@ -123,9 +144,12 @@ def _fails_cleanly(case) -> None:
         if config is not None:
             (Path(tmp) / "run.yaml").write_bytes(config)
             argv = [a.replace("{config}", str(Path(tmp) / "run.yaml")) for a in argv]
+        if kind != "other-command":
+            argv = [*argv, "--runs-dir", "{root}"]
+        argv = [a.replace("{root}", str(root)) for a in argv]
         err, out = io.StringIO(), io.StringIO()
         with contextlib.redirect_stderr(err), contextlib.redirect_stdout(out):
-            code = main([*argv, "--runs-dir", str(root)])
+            code = main(argv)
         text = err.getvalue()
         assert code in (1, 2), (argv, code, text, out.getvalue()[-500:])
         assert len(text.strip().splitlines()) == 1 and text.startswith("archsearch: error: "), (argv, text)
