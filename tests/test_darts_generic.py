@@ -245,3 +245,25 @@ def test_cli_run_on_the_example_user_space_and_show_prints_its_leaderboard(name,
     capsys.readouterr()
     assert main(["show", "u", "--runs-dir", str(tmp_path)]) == 0
     assert "leaderboard" in capsys.readouterr().out
+
+
+def test_candidates_of_different_output_shapes_are_refused_in_one_line():
+    """A stride-2 pool beside an identity suits single-path methods (a global pool follows) but not a weighted sum."""
+
+    class Strided(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.stem = nn.Conv2d(1, 8, 3, padding=1)
+            self.down = LayerChoice({"same": nn.Identity(), "halve": nn.MaxPool2d(2)}, label="down")
+            self.head = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(8, 4))
+
+        def forward(self, x):
+            return self.head(self.down(self.stem(x)))
+
+    space = ModuleSpace(Strided(), input_shape=(1, 8, 8), num_classes=4, name="strided")
+    from archsearch.methods.darts import check_space
+
+    with pytest.raises(ConfigError, match=r"^darts sums every candidate .* choice 'down' gives same \[8, 8, 8\], "
+                                          r"halve \[8, 4, 4\]$"):
+        check_space(space, "darts")
+    check_space(_toy_space(), "darts")  # equal shapes: accepted

@@ -156,9 +156,46 @@ def _check_common(config: Any, method: str) -> None:
 
 def check_space(search_space: Any, method: str, config: Any = None) -> None:
     """Refuse, in one line, a space the bilevel search cannot weigh: it needs the `darts` cell space or a
-    weight-sharing space (``supernet()``) whose choices are `MixedOp`s (no config field changes that)."""
-    if not isinstance(search_space, DartsSpace):
-        require_supernet(search_space, method)
+    weight-sharing space (``supernet()``) whose choices are `MixedOp`s with candidates of one output shape (no
+    config field changes that)."""
+    if isinstance(search_space, DartsSpace):
+        return
+    require_supernet(search_space, method)
+    _check_weighted_sum(search_space, method)
+
+
+def _check_weighted_sum(search_space: Any, method: str) -> None:
+    """A single-path method runs one candidate per choice, so candidates may differ in output shape (a stride-2
+    pool beside an identity, before a global pool); a weighted sum of all of them cannot. One forward of the
+    weighted supernet on zeros finds such a choice (the supernet is built under a fixed seed, the caller's random
+    stream left alone)."""
+    shape = getattr(search_space, "input_shape", None)
+    if not shape:
+        return
+    with seeded(0):
+        supernet = search_space.supernet()
+    ops = list(mixed_ops(supernet))
+    shapes: dict[str, dict[str, tuple[int, ...]]] = {}
+    hooks = []
+    for op in ops:
+        op.policy = Weighted(torch.zeros(len(op.ops)))
+        for value, candidate in op.ops.items():
+            hooks.append(candidate.register_forward_hook(
+                lambda module, args, out, name=op.name, value=value: shapes.setdefault(name, {}).__setitem__(
+                    value, tuple(out.shape) if isinstance(out, torch.Tensor) else ())))
+    try:
+        with torch.no_grad():
+            supernet.eval()(torch.zeros(2, *shape))
+    except RuntimeError:
+        for name, outputs in shapes.items():
+            if len(set(outputs.values())) > 1:
+                listed = ", ".join(f"{value} {list(out[1:])}" for value, out in outputs.items())
+                raise ConfigError(f"{method} sums every candidate of a choice, so they must give outputs of one "
+                                  f"shape; choice {name!r} gives {listed}") from None
+        raise
+    finally:
+        for hook in hooks:
+            hook.remove()
 
 
 def derive_choice(weights: torch.Tensor, candidates: Sequence[str], *,
