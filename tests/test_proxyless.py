@@ -164,6 +164,41 @@ def test_recompute_holds_no_inactive_candidate_output_until_backward():
     assert saved_bytes(False) - saved_bytes(True) >= 3 * 2 * activation  # >= 2 inactive outputs per block, 3 blocks
 
 
+@pytest.mark.parametrize("policy", ["single", "softmax", "binary"])
+def test_a_channels_last_choice_passes_channels_last_gradients_back(policy):
+    """A global-pooling head returns an NCHW gradient; MixedOp hands its candidates (and, through an identity, the
+    earlier layers) a channels_last one, the layout of their activations, with the same values."""
+    from archsearch.supernet import SinglePath, Weighted
+
+    def run(hooked: bool):
+        torch.manual_seed(0)
+        op = MixedOp("b0", {"conv": nn.Sequential(nn.Conv2d(4, 4, 3, padding=1), nn.ReLU()), "skip": nn.Identity()})
+        alpha = nn.Parameter(torch.tensor([0.1, -0.2]))
+        if policy == "single":
+            op.policy = SinglePath("skip")
+        elif policy == "softmax":
+            op.policy = Weighted(alpha)
+        else:
+            op.policy = BinaryGate(alpha)
+            op.policy.sample(torch.Generator().manual_seed(1), "full")
+            op.policy.active, op.policy.arch_grad = 1, True  # skip runs; the conv is recomputed for its gate
+        x = torch.randn(3, 4, 6, 6, generator=torch.Generator().manual_seed(2)).contiguous(
+            memory_format=torch.channels_last).requires_grad_()
+        earlier, seen = nn.ReLU(), []  # the layer before the choice, and the candidate's last op
+        for module in (earlier, op.ops["conv"][1]):
+            module.register_full_backward_hook(lambda m, grad_in, grad_out: seen.append(grad_out[0]))
+        h = earlier(x)
+        out = op(h) if hooked else op.policy.forward(op, h)
+        out.mean((2, 3)).pow(2).sum().backward()
+        return x.grad, seen
+
+    grad, seen = run(True)
+    reference, reference_seen = run(False)
+    assert all(g.is_contiguous(memory_format=torch.channels_last) for g in seen) and len(seen) >= 1
+    assert not reference_seen[-1].is_contiguous(memory_format=torch.channels_last)  # what the head sends back
+    torch.testing.assert_close(grad, reference, rtol=1e-6, atol=1e-7)
+
+
 # -- expected latency and the loss forms ---------------------------------------------------------------------------
 def _table() -> LatencyTable:
     entries = {"fixed:stem": 0.5, "fixed:head": 0.25,

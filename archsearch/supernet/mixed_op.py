@@ -210,6 +210,16 @@ def recompute_allowed(model: nn.Module, *inputs: torch.Tensor) -> bool:
 PathPolicy = SinglePath | Weighted | BinaryGate
 
 
+def _channels_last_grad(grad: torch.Tensor) -> torch.Tensor | None:
+    """A channels_last output's gradient, in channels_last. A global-pooling head sends back an NCHW gradient; an
+    identity candidate would pass it on to every earlier layer, where each elementwise backward mixing it with
+    channels_last activations ran ~10x slower (measured: ReLU backward 12 ms instead of 1.3 ms per 64x16x28x28
+    activation in a DARTS step, a fifth of the step)."""
+    if grad.is_contiguous(memory_format=torch.channels_last):
+        return None
+    return grad.contiguous(memory_format=torch.channels_last)
+
+
 class MixedOp(nn.Module):
     """A named choice among candidate modules. `name` is the choice's name in the space; candidates are keyed by
     the choice's values. Forward is delegated to the policy a method sets (default: single path)."""
@@ -227,7 +237,11 @@ class MixedOp(nn.Module):
         return list(self.ops.keys())
 
     def forward(self, *inputs: torch.Tensor) -> torch.Tensor:
-        return self.policy.forward(self, *inputs)
+        out = self.policy.forward(self, *inputs)
+        if (isinstance(out, torch.Tensor) and out.requires_grad and out.dim() == 4 and not out.is_contiguous()
+                and out.is_contiguous(memory_format=torch.channels_last)):
+            out.register_hook(_channels_last_grad)
+        return out
 
     def extra_repr(self) -> str:
         return f"name={self.name!r}, policy={type(self.policy).__name__}"
