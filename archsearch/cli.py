@@ -49,6 +49,8 @@ def build_parser() -> argparse.ArgumentParser:
     resume = sub.add_parser("resume", help="continue an interrupted run from its latest checkpoint")
     resume.add_argument("run", help="run name or directory")
     resume.add_argument("--runs-dir")
+    resume.add_argument("--add-methods", metavar="M,...", help="a study only: add methods, searched at the study's "
+                        "budget and judged by its protocol")
     resume.add_argument("--device", help="where it continues (what it computes stays the run's)")
     resume.add_argument("--executor", choices=EXECUTORS)
     resume.add_argument("--workers", type=int)
@@ -447,9 +449,11 @@ def cmd_resume(args: argparse.Namespace) -> int:
 
     for candidate in (Path(args.run), (Path(args.runs_dir) if args.runs_dir else default_runs_dir()) / args.run):
         if api.is_study(candidate):
-            document = api.resume_study(candidate, quiet=not _progress_enabled())
+            document = api.resume_study(candidate, add_methods=args.add_methods or (), quiet=not _progress_enabled())
             _print_study(document, str(candidate.parent))
             return 0
+    if args.add_methods:
+        raise UsageError(f"--add-methods extends a study; {args.run!r} is not one")
     record = open_run(args.run, args.runs_dir)
     overrides = {key: getattr(args, key) for key in ("device", "executor", "workers", "ray_address")
                  if getattr(args, key) is not None}

@@ -146,6 +146,16 @@ def _crashing_compare(tmp_path):
         study_mod.Study._run = real
 
 
+def test_a_study_takes_more_methods_at_its_budget(tmp_path):
+    options = {**FIXED, "methods": "random", "cpu_budget": 1.0, "budgets": {}, "seeds": 1}
+    first = compare(runs_dir=tmp_path, name="s", **options)
+    extended = resume_study(tmp_path / "s", add_methods="spos")
+    assert [r["method"] for r in extended["methods"]] == ["random", "spos"]
+    assert extended["methods"][0]["test_accuracies"] == first["methods"][0]["test_accuracies"]  # kept, not redone
+    assert extended["random"] == first["random"] and extended["cpu_budget_target"] == 1.0
+    _assert_no_duplicate_keys(tmp_path / "s")
+
+
 def _assert_no_duplicate_keys(directory: Path) -> None:
     ledger = OptunaLedger(sqlite_url(directory / "ledger.db"), directory.name)
     keys = [t.key for t in ledger.trials()]

@@ -193,9 +193,11 @@ class Study:
 
     def _budget_target(self) -> float | None:
         """The study's CPU-seconds per search: given, or the median of the methods' estimated preset costs (None
-        when every method's budget is given)."""
+        when every method's budget is given). Fixed once known, so methods added later get the same target."""
         if self.settings.cpu_budget is not None:
             return float(self.settings.cpu_budget)
+        if "cpu_budget_target" in self.state:
+            return self.state["cpu_budget_target"]
         calibrated = [m for m in self.settings.methods if m not in self.settings.budgets]
         if not calibrated:
             return None
@@ -203,7 +205,9 @@ class Study:
         for method in calibrated:
             pilot = self._pilot(method)
             estimates.append(pilot["cpu_seconds"] * pilot["preset_budget"] / pilot["budget"])
-        return float(np.median(estimates))
+        self.state["cpu_budget_target"] = float(np.median(estimates))
+        self._save_state()
+        return self.state["cpu_budget_target"]
 
     def _budget_for(self, method: str, target: float | None) -> float:
         """The method's budget (its own unit) that costs `target` CPU-seconds, cost taken as proportional to the
@@ -448,13 +452,22 @@ def is_study(directory: str | Path) -> bool:
     return (Path(directory) / STUDY_FILE).is_file()
 
 
-def resume_study(directory: str | Path, *, quiet: bool = True) -> dict[str, Any]:
+def resume_study(directory: str | Path, *, add_methods: Sequence[str] | str = (), quiet: bool = True) -> dict[str, Any]:
+    """Continue a study; `add_methods` extends a study with more methods, searched at the study's budget target,
+    seeds and protocol (the finished searches and retrainings are kept)."""
     directory = Path(directory)
     try:
         document = yaml.safe_load((directory / STUDY_FILE).read_text(encoding="utf-8"))
         settings = StudySettings(**document)
     except (OSError, UnicodeDecodeError, yaml.YAMLError, TypeError) as err:
         raise UsageError(f"cannot read the study in {directory}: {str(err).splitlines()[0]}") from None
+    if isinstance(add_methods, str):
+        add_methods = [m.strip() for m in add_methods.split(",") if m.strip()]
+    added = [m for m in add_methods if m not in settings.methods]
+    if added:
+        options = {k: v for k, v in dataclasses.asdict(settings).items() if k not in ("name", "methods")}
+        settings = resolve_study(settings.methods + added, name=settings.name, **options)  # checks the new ones
+        atomic_write_text(directory / STUDY_FILE, yaml.safe_dump(dataclasses.asdict(settings), sort_keys=False))
     return _execute(settings, directory, quiet)
 
 
