@@ -120,8 +120,8 @@ class RunRecord:
         """The run's Optuna study, opened read-only (reading a run never writes its ledger)."""
         import optuna
 
-        from archsearch.errors import ArchsearchError, DamagedRunError
-        from archsearch.experiment.ledger import open_storage_read_only
+        from archsearch.errors import ArchsearchError
+        from archsearch.experiment.ledger import _redact, open_storage_read_only
 
         if self.damage is not None:
             raise DamagedRunError(f"run {self.name!r} is damaged: {self.damage}")
@@ -173,16 +173,6 @@ def _arch_of(params: dict[str, Any], attrs: dict[str, Any]) -> dict[str, Any]:
         except json.JSONDecodeError:
             pass
     return dict(params)
-
-
-def _redact(url: str) -> str:
-    """Hide a password in a database URL before printing it."""
-    if "@" in url and "://" in url:
-        scheme, rest = url.split("://", 1)
-        creds, host = rest.rsplit("@", 1)
-        user = creds.split(":", 1)[0]
-        return f"{scheme}://{user}:***@{host}"
-    return url
 
 
 # -- finding runs ---------------------------------------------------------------------------------------------------
