@@ -82,7 +82,8 @@ def make_task(arch_part, recipe_part, args, seed: int) -> EvalTask:
     recipe = BASE_RECIPE if recipe_part is None else recipe_from_arch(recipe_part, BASE_RECIPE)
     return EvalTask(space="fbnet", space_options={"preset": "quick"}, arch=arch_part.to_dict(),
                     recipe=recipe.to_dict(), epochs=args.epochs,
-                    data="fashion-mnist", split={"train_size": args.train_size, "val_size": 2000,
+                    data="fashion-mnist", split={"train_size": args.train_size,
+                                                 "val_size": getattr(args, "val_size", 2000),
                                                  "small_val_size": 0, "seed": 0},
                     seed=seed, threads=1, test=False)
 
