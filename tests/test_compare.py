@@ -44,12 +44,16 @@ def test_cli_compare_writes_every_column(tmp_path, capsys):
         assert 0 <= row["percentile_vs_random"] <= 100 and 0 <= row["p_value_vs_random"] <= 1
         assert row["search_cpu_seconds"] > 0
     assert document["random"]["n"] == 6
-    # the calibration: every method's pilot, and budgets that cost the target CPU-seconds
+    # the calibration: two pilots per method, a cost line through them, budgets read off it at the target
     assert set(document["pilots"]) == {"random", "spos"} and document["cpu_budget_target"] > 0
+    for method, pilot in document["pilots"].items():
+        (b0, c0), (b1, c1) = pilot["points"]
+        assert b0 < b1 and pilot["per_unit"] > 0 and pilot["fixed"] >= 0
     assert (directory / "compare.md").read_text().count("|") > 20 and (directory / "compare.png").stat().st_size
     # every search inside is an ordinary run
     runs = sorted(p.name for p in (directory / "runs").iterdir())
-    assert runs == ["pilot-random", "pilot-spos", "random-s0", "random-s1", "spos-s0", "spos-s1"]
+    assert runs == ["pilot-random-1", "pilot-random-2", "pilot-spos-0.062", "pilot-spos-0.25", "random-s0",
+                    "random-s1", "spos-s0", "spos-s1"]
     assert main(["show", str(directory / "runs" / "spos-s1")]) == 0
     assert "random archs" in capsys.readouterr().out
 

@@ -3,8 +3,10 @@
 A study is a run of runs, in ``runs/<study>/``:
 
     validate every method on the common space, data and constraints         (nothing is created on bad input)
-    pilot:    each method searches once with a fraction of its preset budget; its search CPU-seconds per budget
-              unit give the budget that costs the study's CPU-seconds target (cost taken as proportional)
+    pilot:    each method searches twice with small budgets (1/16 and 1/4 of its preset's); a line through the two
+              (search CPU-seconds = fixed cost + cost per unit x budget) gives the budget that costs the study's
+              CPU-seconds target. A method whose fixed cost alone exceeds the target runs at the small budget and
+              is marked over budget
     search:   each method x each seed searches at that budget            -> runs/<study>/runs/<method>-s<seed>/
     random:   K architectures drawn uniformly under the same constraints   (the random baseline's distribution)
     judge:    every chosen arch and every random arch is retrained from scratch with ONE fixed recipe for E epochs
@@ -47,7 +49,8 @@ JUDGE_PRESETS: dict[str, dict[str, Any]] = {
     "quick": {"final_epochs": 1, "retrain_seeds": 2, "random_archs": 16},
     "smoke": {"final_epochs": 3, "retrain_seeds": 2, "random_archs": 6},
 }
-PILOT_FRACTION = 0.25  # the pilot's share of the preset budget: enough steps to time, a small share of the study
+PILOT_FRACTIONS = (1 / 16, 1 / 4)  # the pilots' shares of the preset budget: two points of the cost line
+MAX_PRESET_MULTIPLE = 4  # a calibrated budget stays within 4x the preset's (the line is measured at 1/16 and 1/4)
 
 
 @dataclasses.dataclass
@@ -178,15 +181,24 @@ class Study:
         return document
 
     def _pilot(self, method: str) -> dict[str, Any]:
-        """One short search at a fraction of the preset budget: CPU-seconds per budget unit."""
+        """Two short searches; the line through their (budget, CPU-seconds): a fixed cost (data, building, a
+        search phase of fixed size) and a cost per budget unit."""
         done = self.state["pilots"].get(method)
         if done is not None:
             return done
-        field, preset_budget = _budget_field(method, self.settings.preset)
-        budget = _round_budget(preset_budget * PILOT_FRACTION, preset_budget)
-        outcome = self._run(method, 0, budget, name=f"pilot-{method}")
-        done = {"budget_field": field, "preset_budget": preset_budget, "budget": budget,
-                "cpu_seconds": outcome["cpu_seconds"]}
+        field, preset_budget, integer = _budget_field(method, self.settings.preset)
+        low, high = (_round_budget(preset_budget * f, integer) for f in PILOT_FRACTIONS)
+        if high <= low:  # a small whole-number budget: the next unit up
+            high = low + 1
+        points = [(budget, self._run(method, 0, budget, name=f"pilot-{method}-{budget:g}")["cpu_seconds"])
+                  for budget in (low, high)]
+        (b0, c0), (b1, c1) = points
+        # timing noise can flatten the line (or tilt it down) when the fixed cost dominates: the cost per unit is
+        # taken as at least a tenth of the larger pilot's average cost per unit
+        per_unit = max((c1 - c0) / (b1 - b0), 0.1 * c1 / b1)
+        done = {"budget_field": field, "preset_budget": preset_budget, "integer": integer, "points": points,
+                "per_unit": per_unit,
+                "fixed": max(c0 - per_unit * b0, 0.0)}
         self.state["pilots"][method] = done
         self._save_state()
         return done
@@ -204,20 +216,23 @@ class Study:
         estimates = []
         for method in calibrated:
             pilot = self._pilot(method)
-            estimates.append(pilot["cpu_seconds"] * pilot["preset_budget"] / pilot["budget"])
+            estimates.append(pilot["fixed"] + pilot["per_unit"] * pilot["preset_budget"])
         self.state["cpu_budget_target"] = float(np.median(estimates))
         self._save_state()
         return self.state["cpu_budget_target"]
 
     def _budget_for(self, method: str, target: float | None) -> float:
-        """The method's budget (its own unit) that costs `target` CPU-seconds, cost taken as proportional to the
-        budget. The pilots' figures are kept in study_state.json, so a resumed study uses the same budgets."""
+        """The method's budget (its own unit) that costs `target` CPU-seconds on its pilots' cost line, at least the
+        smaller pilot's. The pilots' figures are kept in study_state.json, so a resumed study uses the same
+        budgets."""
         if method in self.settings.budgets:
             return float(self.settings.budgets[method])
         assert target is not None
         pilot = self._pilot(method)
-        per_unit = max(pilot["cpu_seconds"], 1e-6) / pilot["budget"]
-        return _round_budget(target / per_unit, pilot["preset_budget"])
+        smallest = pilot["points"][0][0]
+        budget = (target - pilot["fixed"]) / pilot["per_unit"]
+        budget = min(budget, MAX_PRESET_MULTIPLE * pilot["preset_budget"])  # a line read far beyond its points
+        return max(_round_budget(budget, pilot["integer"]), smallest)
 
     def _search(self, method: str, seed: int, budget: float) -> dict[str, Any]:
         key = f"{method}-s{seed}"
@@ -351,19 +366,20 @@ def random_archs(settings: StudySettings, space: Any, count: int | None = None) 
     return [space.space.sample(rng, where=within) for _ in range(count or settings.judge("random_archs"))]
 
 
-def _budget_field(method: str, preset: str) -> tuple[str, float]:
+def _budget_field(method: str, preset: str) -> tuple[str, float, bool]:
     from archsearch.methods import make_config, method_config
 
     config_cls = method_config(method)
     field = getattr(config_cls, "BUDGET_FIELD", None)
     if field is None:
         raise ConfigError(f"method {method!r} has no single budget field, so compare cannot scale its search")
-    return field, float(getattr(make_config(method, preset), field))
+    value = getattr(make_config(method, preset), field)
+    return field, float(value), isinstance(value, int) and not isinstance(value, bool)
 
 
-def _round_budget(value: float, like: float) -> float:
-    """A budget of the same kind as the preset's: a whole number (at least 1) for whole-number budgets."""
-    if float(like).is_integer():
+def _round_budget(value: float, integer: bool) -> float:
+    """A budget of the field's kind: a whole number (at least 1) for an int field."""
+    if integer:
         return float(max(1, int(round(value))))
     return float(max(round(value, 3), 0.001))
 
@@ -392,6 +408,8 @@ def analyse(settings: StudySettings, state: Mapping[str, Any], results: Mapping[
                                "search_cpu_seconds": float(np.mean([s["cpu_seconds"] for s in searches])),
                                "search_cpu_seconds_each": [s["cpu_seconds"] for s in searches],
                                "budget": searches[0]["budget"] if searches else None,
+                               "over_budget": bool(target is not None and method in state.get("pilots", {})
+                                                   and state["pilots"][method]["fixed"] > target),
                                "archs": [s["arch"] for s in searches]}
         costs = [cost_of(s["arch"]) for s in searches]
         row["macs"] = float(np.mean([c.macs for c in costs]))

@@ -28,7 +28,7 @@ def table_rows(document: Mapping[str, Any]) -> tuple[list[str], list[list[str]]]
     for row in document["methods"]:
         rows.append([row["method"], _pct(row["test_accuracy_mean"], row["test_accuracy_ci95"]),
                      str(row["test_accuracy_n"]), f"{row['macs'] / 1e6:.2f}M", f"{row['params'] / 1e3:.1f}k",
-                     f"{row['search_cpu_seconds']:.1f}",
+                     f"{row['search_cpu_seconds']:.1f}" + (" (over)" if row.get("over_budget") else ""),
                      "-" if row["percentile_vs_random"] is None else f"{row['percentile_vs_random']:.0f}",
                      "-" if row["p_value_vs_random"] is None else f"{row['p_value_vs_random']:.3f}"])
     random = document["random"]
@@ -57,11 +57,14 @@ def write_study_report(directory: Path, document: Mapping[str, Any]) -> None:
 def _budget_text(document: Mapping[str, Any]) -> str:
     target = document["cpu_budget_target"]
     given = document["settings"]["budgets"]
-    parts = [f"{target:.0f} CPU-seconds per search (each method's budget calibrated by a pilot search)"] \
+    parts = [f"{target:.0f} CPU-seconds per search (each method's budget read off a line through two pilot searches)"] \
         if target is not None else []
     if given:
         parts.append("given budgets " + ", ".join(f"{m}={b:g}" for m, b in given.items()))
-    return "; ".join(parts)
+    text = "; ".join(parts)
+    if any(row.get("over_budget") for row in document["methods"]):
+        text += ' ("over": the method\'s fixed cost alone exceeds the target; it ran at its smaller pilot budget)'
+    return text
 
 
 def plot_study(document: Mapping[str, Any], path: Path) -> None:
