@@ -3,6 +3,8 @@ backward, and its analytic MACs/params equal what torch's flop counter and the p
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
@@ -62,8 +64,10 @@ def test_cardinality_product_and_validation_errors():
 
 
 # -- every registered space ----------------------------------------------------------------------------------------------
+_EXAMPLE_SPACE = str(Path(__file__).resolve().parents[1] / "examples" / "user_space.py") + ":make_space"
 _TINY = {"mobilenet": {"preset": "smoke"}, "darts": {"preset": "smoke"}, "hierarchical": {"preset": "smoke"},
-         "flat": {"preset": "smoke"}, "fbnet": {"preset": "smoke"}, "fbnet-recipe": {"preset": "smoke"}}
+         "flat": {"preset": "smoke"}, "fbnet": {"preset": "smoke"}, "fbnet-recipe": {"preset": "smoke"},
+         "user": {"source": _EXAMPLE_SPACE, "input_shape": (1, 16, 16), "num_classes": 10}}  # a user's LayerChoice module, by file (the README's example)
 
 
 def _network_spaces() -> list[str]:
