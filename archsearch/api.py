@@ -19,7 +19,10 @@ def run(method: str, **options: Any) -> SearchResult:
     (a dataset name, the path of a .npz file or an image folder, or a `Dataset` such as `from_arrays` returns),
     data_dir, image_size (resize an image folder's images), budget, constraints (["flops<=300M"]), seed, executor
     (local | ray), workers, ray_address, storage (database URL), name, runs_dir, device; any other keyword is a
-    field of the method's config."""
+    field of the method's config (``final_epochs``: the chosen arch's final training, 0 skips it; ``final_seeds``).
+
+    The run ends with its chosen arch trained from scratch: ``result.final`` (test accuracy), result.json's
+    ``final`` block. `archsearch.export.export_best(run_dir)` writes it as ``best/`` (as the CLI does)."""
     return _run(method, **options)
 
 

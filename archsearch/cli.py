@@ -92,7 +92,8 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--space", help="space of a bare arch")
     train.add_argument("--space-option", dest="space_options", action="append", metavar="KEY=VALUE")
     train.add_argument("--epochs", type=int, default=10, help="default 10")
-    train.add_argument("--recipe", type=Path, metavar="FILE", help="training recipe (YAML or JSON)")
+    train.add_argument("--recipe", type=Path, metavar="FILE", help="training recipe (YAML or JSON; over the "
+                       "arch file's own recipe, which a run's best/arch.json holds)")
     train.add_argument("--set", dest="overrides", action="append", metavar="FIELD=VALUE",
                        help="set a recipe field, e.g. lr=0.1 (repeatable)")
     train.add_argument("--data", help="default: the data the arch was searched on, else fashion-mnist")
@@ -100,6 +101,8 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--val-size", type=int, default=0,
                        help="images held out for validation (default 0: train on the whole training set)")
     train.add_argument("--seed", type=int, default=0)
+    train.add_argument("--threads", type=int, default=0, help="torch threads (default 0: this machine's default; "
+                       "a run's final training uses 1)")
     train.add_argument("--device")
     train.add_argument("--out", type=Path, help="write arch.json + model.pt (trained) here")
 
@@ -155,6 +158,8 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--name", help="run name (default: method-space-date)")
     parser.add_argument("--runs-dir", help="where run directories go (default: ./runs)")
     parser.add_argument("--device", help="cpu, cuda, cuda:1 (default: cuda when available)")
+    parser.add_argument("--final-epochs", type=int, metavar="N", help="epochs of the chosen arch's final training "
+                        "from scratch (default: the method's, by preset); 0 skips it")
     parser.add_argument("--config", type=Path, metavar="FILE.yaml", help="run config file; flags override it")
     parser.add_argument("--set", dest="overrides", action="append", metavar="FIELD=VALUE",
                      help="set a field of the method's config (repeatable)")
@@ -327,6 +332,10 @@ def resolve_run_options(args: argparse.Namespace, extra: Sequence[str]) -> dict[
     method_options = dict(options.get("method_options") or {})
     method_options.update(split_method_flags(method, extra))
     method_options.update(parse_assignments(args.overrides, "--set"))
+    if getattr(args, "final_epochs", None) is not None:
+        if args.final_epochs < 0:
+            raise UsageError(f"--final-epochs must be >= 0 (0 skips the final training), got {args.final_epochs}")
+        method_options["final_epochs"] = args.final_epochs
     config_cls = method_config_class(method)
     check_keys(list(method_options), config_fields(config_cls), f"the options of method {method!r}")
     options["constraints"] = list(options.get("constraints") or [])
@@ -348,14 +357,18 @@ def _progress_enabled() -> bool:
 
 
 def print_leaderboard(record, *, top: int = 10) -> None:
+    """The run's final number first (test acc. after the final training), then the search: its leaderboard and
+    Pareto front, every accuracy named by what it is (supernet acc., acc. after E ep., ...)."""
+    from rich.markup import escape
     from rich.table import Table
 
-    from archsearch.report.common import (arch_text, front_cost, human, leaderboard, leaderboard_columns,
-                                          leaderboard_rows, pareto_front)
+    from archsearch.report.common import (arch_text, column_title, final_lines, front_cost, human, leaderboard,
+                                          leaderboard_columns, leaderboard_rows, pareto_front)
 
     console = _console()
     trials = record.trials()
     board = leaderboard(trials, top)
+    label = record.accuracy["label"]
     states: dict[str, int] = {}
     for t in trials:
         states[t.state] = states.get(t.state, 0) + 1
@@ -363,24 +376,45 @@ def print_leaderboard(record, *, top: int = 10) -> None:
     console.print(f"[bold]{record.name}[/]  method={record.method}  space={space_text(record.space_spec)}  "
                   f"data={record.config.get('data')}  preset={record.config.get('preset')}  "
                   f"status={record.status()}  ({counts})")
+    for i, line in enumerate(final_lines(record)):
+        console.print(("[bold]final:[/] " if i == 0 else "       ") + escape(line))
     if board:
         columns = leaderboard_columns(trials)
-        table = Table(title=f"leaderboard (top {len(board)} by validation accuracy)", title_justify="left")
+        table = Table(title=f"search leaderboard (top {len(board)} by {label})", title_justify="left")
         for column in columns:
-            table.add_column(column, justify="left" if column == "arch" else "right",
+            table.add_column(column_title(column, label), justify="left" if column == "arch" else "right",
                              overflow="ellipsis" if column == "arch" else "fold", no_wrap=column == "arch")
         for row in leaderboard_rows(board, columns, arch_limit=70):
             table.add_row(*row)
         console.print(table)
         cost = front_cost(record.config, trials)
         front = pareto_front(trials, cost)
-        console.print(f"Pareto front (accuracy vs {cost}): {len(front)} archs: " + ", ".join(
+        console.print(f"Pareto front ({label} vs {cost}): {len(front)} archs: " + ", ".join(
             f"#{t.number} {human(t.metric('accuracy'), 'accuracy')}@{human(t.metric(cost), cost)}" for t in front))
     best = (record.result or {}).get("best")
     if isinstance(best, dict) and best.get("arch"):
-        objectives = ", ".join(f"{k}={human(v, k)}" for k, v in (best.get("objectives") or {}).items()
-                               if isinstance(v, (int, float)))
-        console.print(f"best: {objectives}  arch: {arch_text(best['arch'])}")
+        objectives = ", ".join(f"{column_title(k, label)}={human(v, k)}"
+                               for k, v in (best.get("objectives") or {}).items() if isinstance(v, (int, float)))
+        console.print(f"chosen: {escape(objectives)}  arch: {escape(arch_text(best['arch']))}")
+
+
+def print_next_steps(record) -> None:
+    """What the run leaves the user with, and the one command that trains the chosen arch longer."""
+    best = record.run_dir / "best"
+    arch_file = best / "arch.json"
+    if not arch_file.is_file():
+        print(f"run directory: {record.run_dir}  (next: {PROG} export {record.run_dir} / {PROG} report "
+              f"{record.run_dir})")
+        return
+    doc = json.loads(arch_file.read_text(encoding="utf-8"))
+    weights = {"trained": "trained by the final training" if doc.get("final") else "trained by the search",
+               "supernet": "inherited from the supernet", "init": "untrained (seeded init)"}.get(doc.get("weights"))
+    final = doc.get("final") or {}
+    epochs = max(10, 4 * int(final.get("epochs") or 0))
+    print(f"you now hold: {arch_file} (the architecture)" + (f" and {best / 'model.pt'} (weights, {weights})"
+                                                              if (best / "model.pt").is_file() else ""))
+    print(f"train it longer: {PROG} train {arch_file} --epochs {epochs} --out {record.run_dir / f'best-{epochs}ep'}")
+    print(f"more: {PROG} report {record.run_dir}  (plots and summary.md)")
 
 
 def space_text(spec: dict[str, Any]) -> str:
@@ -470,7 +504,19 @@ def _print_finished(result: Any, run_dir: Path | None) -> None:
         return
     record = open_run(run_dir)
     print_leaderboard(record)
-    print(f"run directory: {record.run_dir}  (next: {PROG} report {record.run_dir} / {PROG} export {record.run_dir})")
+    _write_best(record)
+    print_next_steps(record)
+
+
+def _write_best(record) -> None:
+    """``RUN/best/``: the chosen arch (arch.json, which `archsearch train` reads) and its weights. A failure (a space
+    that cannot rebuild the arch outside the search) costs this copy, not the run: result.json holds everything."""
+    from archsearch.export import export_best
+
+    try:
+        export_best(record)
+    except Exception as err:  # noqa: BLE001 - said in one line; `archsearch export` gives the full error
+        print(f"note: could not write {record.run_dir / 'best'}: {' '.join(str(err).split())}", file=sys.stderr)
 
 
 def cmd_ls(args: argparse.Namespace) -> int:
@@ -488,7 +534,7 @@ def cmd_ls(args: argparse.Namespace) -> int:
         print(f"no runs in {root}")
         return 0
     table = Table(title=f"runs in {root}", title_justify="left")
-    for column in ("name", "method", "space", "data", "preset", "status", "trials", "best accuracy"):
+    for column in ("name", "method", "space", "data", "preset", "status", "trials", "test acc.", "search's best"):
         table.add_column(column)
     damaged = []
     for record in runs:
@@ -508,9 +554,11 @@ def cmd_ls(args: argparse.Namespace) -> int:
         best = board[0].metric("accuracy") if board else None
         if best is None and record.result:
             best = ((record.result.get("best") or {}).get("objectives") or {}).get("accuracy")
+        final = (record.final or {}).get("test_accuracy")
         table.add_row(record.name, record.method, space_text(record.space_spec), str(record.config.get("data")),
                       str(record.config.get("preset")), record.status(),
-                      str(sum(t.state == "complete" for t in trials)), human(best, "accuracy"))
+                      str(sum(t.state == "complete" for t in trials)), human(final, "accuracy"),
+                      "-" if best is None else f"{human(best, 'accuracy')} ({record.accuracy['label']})")
     _console().print(table)
     for name, reason in damaged:
         print(f"damaged: {name}: {reason}")
@@ -586,11 +634,11 @@ def cmd_train(args: argparse.Namespace) -> int:
 
     if args.epochs < 1:
         raise UsageError(f"--epochs must be >= 1, got {args.epochs}")
-    if args.val_size < 0:
-        raise UsageError(f"--val-size must be >= 0, got {args.val_size}")
+    if args.val_size < 0 or args.threads < 0:
+        raise UsageError(f"--val-size and --threads must be >= 0, got {args.val_size} and {args.threads}")
     doc = read_arch_document(args.arch, space=args.space,
                              space_options=parse_assignments(args.space_options, "--space-option"))
-    recipe_fields: dict[str, Any] = {}
+    recipe_fields: dict[str, Any] = dict(doc.get("recipe") or {})  # a run's best/arch.json: its final recipe
     if args.recipe:
         recipe_fields.update(_read_mapping(args.recipe, "recipe"))
     recipe_fields.update(parse_assignments(args.overrides, "--set"))
@@ -606,7 +654,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     with _epoch_bar("train", args.epochs) as advance:
         final = retrain(doc["arch"], space=doc["space"], space_options=doc.get("space_options"), data=data,
                         data_dir=data_dir, image_size=image_size, split=split, epochs=args.epochs, seeds=[args.seed],
-                        recipe=recipe_fields, device=args.device, keep_weights=bool(args.out),
+                        recipe=recipe_fields, threads=args.threads, device=args.device, keep_weights=bool(args.out),
                         on_epoch=lambda seed, epoch, metrics: advance(metrics))
     if final.test_accuracy is None:
         raise ArchsearchError(f"training failed: {final.errors[0]}")

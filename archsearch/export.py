@@ -6,7 +6,9 @@ Each exported arch gets a directory with
 - ``model.pt``: the standalone network's ``state_dict`` (load with ``weights_only=True``);
 - optionally ``model.torchscript.pt`` (``torch.jit.load``) and ``model.onnx`` (needs the ``onnx`` extra).
 
-Which weights: a weight-sharing method leaves them for us in ``result.json``'s ``extra`` --
+Which weights: the chosen arch (rank 1) gets those of the run's final training when it ran (result.json's
+``final.weights``: trained from scratch, the test accuracy is in ``arch.json``). Otherwise a weight-sharing method
+leaves them for us in ``result.json``'s ``extra`` --
 ``"supernet_weights": "<path in run dir>"`` (a supernet ``state_dict``; every exported arch inherits its weights
 via ``space.inherit``), ``"weights": {"<arch.key>": "<path>"}`` (standalone ``state_dict``s per arch; a plain
 string means the best arch's) or ``"export": "<path of the best arch's model.pt>"``. Methods that train every candidate from scratch (random search, evolution) keep
@@ -166,46 +168,66 @@ def export_run(run: str | Path | RunRecord, *, top: int = 1, format: str = "json
     if format == "onnx":
         require_onnx()  # fail before any work
     record = run if isinstance(run, RunRecord) else open_run(run, runs_dir)
-    spec = record.space_spec
-    if not spec.get("name"):
-        raise ConfigError(f"run {record.name!r}: config.yaml names no space")
     picks = _top_archs(record, top)
     if not picks:
         raise UsageError(f"run {record.name!r} has no finished architecture to export yet (no result.json and no "
                          "completed trials)")
     out_root = Path(out_dir) if out_dir is not None else record.run_dir / "export"
+    weights_cache: dict[str, Any] = {}
+    return [_export_one(record, rank, arch, objectives, out_root / f"rank{rank}", formats, weights_cache)
+            for rank, (arch, objectives) in enumerate(picks, 1)]
+
+
+def export_best(run: str | Path | RunRecord, *, runs_dir: str | Path | None = None,
+                directory: str | Path | None = None) -> ExportedArch:
+    """The run's chosen arch as ``RUN/best/``: arch.json (with the final training's block and recipe, which
+    `archsearch train` starts from) and model.pt: the final training's weights when it ran, else the method's
+    (supernet-inherited or its own), else the seeded initial ones."""
+    record = run if isinstance(run, RunRecord) else open_run(run, runs_dir)
+    picks = _top_archs(record, 1)
+    if not picks:
+        raise UsageError(f"run {record.name!r} has no finished architecture yet")
+    arch, objectives = picks[0]
+    return _export_one(record, 1, arch, objectives, Path(directory) if directory else record.run_dir / "best", [], {})
+
+
+def _export_one(record: RunRecord, rank: int, arch: dict[str, Any], objectives: dict[str, float], directory: Path,
+                formats: Sequence[str], cache: dict[str, Any]) -> ExportedArch:
+    """One exported arch in `directory`: arch.json and model.pt (+ `formats`); `cache` keeps a loaded supernet."""
+    spec = record.space_spec
+    if not spec.get("name"):
+        raise ConfigError(f"run {record.name!r}: config.yaml names no space")
     extra = (record.result or {}).get("extra") or {}
-    seed = int(record.config.get("seed") or 0)
-    supernet = None
-    exported = []
-    for rank, (arch, objectives) in enumerate(picks, 1):
-        doc = arch_document(spec["name"], spec["options"], arch, objectives=objectives,
-                            source={"run": record.name, "method": record.method, "rank": rank,
-                                    "data": record.config.get("data"), "data_dir": record.config.get("data_dir"),
-                                    "image_size": record.config.get("image_size")})
-        model, search_space = build_model(doc, seed=seed)
-        key = search_space.space.validate(arch).key
-        weights = "init"
-        weight_path = _weights_for(record.run_dir, extra, key, rank)
-        if weight_path is not None:
-            model.load_state_dict(_load_state(weight_path))
-            weights = "trained"
-        elif extra.get("supernet_weights"):
-            if supernet is None:
-                supernet = search_space.supernet()
-                supernet.load_state_dict(_load_state(record.run_dir / extra["supernet_weights"]))
-            child = search_space.inherit(supernet, search_space.space.validate(arch))
-            model.load_state_dict(child.state_dict())  # proves the child is the standalone net, key for key
-            weights = "supernet"
-        doc["weights"] = weights
-        directory = out_root / f"rank{rank}"
-        if directory.exists():
-            shutil.rmtree(directory)
-        files = save_model(model, directory, search_space.input_shape, formats)
-        files["arch"] = directory / "arch.json"
-        files["arch"].write_text(json.dumps(doc, indent=1) + "\n", encoding="utf-8")
-        exported.append(ExportedArch(rank, directory, dict(arch), weights, files))
-    return exported
+    final = record.final if rank == 1 else None
+    doc = arch_document(spec["name"], spec["options"], arch, objectives=objectives,
+                        source={"run": record.name, "method": record.method, "rank": rank,
+                                "data": record.config.get("data"), "data_dir": record.config.get("data_dir"),
+                                "image_size": record.config.get("image_size")})
+    doc["accuracy"] = record.accuracy  # what `objectives["accuracy"]` is (e.g. supernet acc.)
+    if final:
+        doc["final"] = {k: v for k, v in final.items() if k not in ("recipe", "weights")}
+        doc["recipe"] = dict(final.get("recipe") or {})  # `archsearch train` retrains with it by default
+    model, search_space = build_model(doc, seed=int(record.config.get("seed") or 0))
+    key = search_space.space.validate(arch).key
+    weights = "init"
+    weight_path = _weights_for(record.run_dir, extra, key, rank, final)
+    if weight_path is not None:
+        model.load_state_dict(_load_state(weight_path))
+        weights = "trained"
+    elif extra.get("supernet_weights"):
+        if "supernet" not in cache:
+            cache["supernet"] = search_space.supernet()
+            cache["supernet"].load_state_dict(_load_state(record.run_dir / extra["supernet_weights"]))
+        child = search_space.inherit(cache["supernet"], search_space.space.validate(arch))
+        model.load_state_dict(child.state_dict())  # proves the child is the standalone net, key for key
+        weights = "supernet"
+    doc["weights"] = weights
+    if directory.exists():
+        shutil.rmtree(directory)
+    files = save_model(model, directory, search_space.input_shape, formats)
+    files["arch"] = directory / "arch.json"
+    files["arch"].write_text(json.dumps(doc, indent=1) + "\n", encoding="utf-8")
+    return ExportedArch(rank, directory, dict(arch), weights, files)
 
 
 def _top_archs(record: RunRecord, top: int) -> list[tuple[dict[str, Any], dict[str, float]]]:
@@ -235,9 +257,13 @@ def _top_archs(record: RunRecord, top: int) -> list[tuple[dict[str, Any], dict[s
     return picks
 
 
-def _weights_for(run_dir: Path, extra: Mapping[str, Any], key: str, rank: int) -> Path | None:
-    """The standalone weights a method left for this arch: ``weights`` ({arch.key: path} or the best's path) or
-    ``export`` (the best's ``model.pt``, or a directory holding it), relative to the run dir or absolute."""
+def _weights_for(run_dir: Path, extra: Mapping[str, Any], key: str, rank: int,
+                 final: Mapping[str, Any] | None = None) -> Path | None:
+    """The trained standalone weights of this arch: the final training's (the chosen arch, rank 1), else those a
+    method left: ``weights`` ({arch.key: path} or the best's path) or ``export`` (the best's ``model.pt``, or a
+    directory holding it), relative to the run dir or absolute."""
+    if final and final.get("weights") and _in_run(run_dir, str(final["weights"])).is_file():
+        return _in_run(run_dir, str(final["weights"]))
     per_arch = extra.get("weights")
     if isinstance(per_arch, dict):
         found = per_arch.get(key)

@@ -463,6 +463,11 @@ def test_nars_joint_run_meets_every_constraint_and_records_the_stages(tmp_path):
     assert result.extra["teacher"]["found_index"] == largest and (tmp_path / "weights" / "teacher.pt").exists()
     assert all(f["distilled"] for f in result.extra["finals"])
     assert {"pretrain", "samples", "early_stop", "evolution_0", "evolution_1", "finals"} <= set(ctx.metrics)
+    # the best pair's final training is the run's final block (the one final training, summarised alike), and
+    # the search's clock stopped before the final trainings
+    assert ctx.search_ended and result.final is not None and result.final.epochs == 1
+    assert result.final.test_accuracy == result.best.attrs["test_accuracy"] and len(result.final.seeds) == 1
+    assert result.final.recipe["ema"] is True  # FBNetV3 sec. 4.3
 
 
 @pytest.fixture(scope="module")
@@ -531,8 +536,13 @@ def test_nars_experiment_resume_equals_an_uninterrupted_run(tmp_path, crash_afte
     resumed = run_with_crash("nars", crash_after, runs_dir=tmp_path, name="crashed", **E2E)
     assert dict(resumed.best.arch) == dict(full.best.arch) and resumed.best.objectives == full.best.objectives
     assert [dict(c.arch) for c in resumed.pareto_front] == [dict(c.arch) for c in full.pareto_front]
-    for key in ("stop_epoch", "correlations", "per_constraint", "teacher", "finals"):
+    for key in ("stop_epoch", "correlations", "per_constraint", "teacher"):
         assert resumed.extra[key] == full.extra[key], key
+
+    def untimed(finals):  # each final's block holds its measured training time
+        return [{**f, "final": {**f["final"], "seconds": 0, "cpu_seconds": 0}} for f in finals]
+
+    assert untimed(resumed.extra["finals"]) == untimed(full.extra["finals"])
     assert [{**s, "seconds": 0} for s in resumed.extra["stage3"]] == [{**s, "seconds": 0} for s in full.extra["stage3"]]
     for name in ("samples", "early_stop", "stage2", "evolution_0", "evolution_1", "finals"):  # cut back, not doubled
         assert (tmp_path / "crashed" / "metrics" / f"{name}.jsonl").read_text() == \

@@ -1,9 +1,12 @@
-"""Experiments: the run directory, the trial ledger (Optuna storage), atomic checkpoints, run / resume."""
+"""Experiments: the run directory, the trial ledger (Optuna storage), atomic checkpoints, run / resume.
+
+(`retrain` is ``archsearch.retrain`` / ``archsearch.experiment.retrain.retrain``: not re-exported here, where its
+name would hide its module.)"""
 
 from archsearch.experiment.checkpoint import CheckpointStore
 from archsearch.experiment.ledger import OptunaLedger, TrialRecord
-from archsearch.experiment.retrain import FinalResult, final_tasks, retrain, summarise_final
+from archsearch.experiment.retrain import FinalResult, final_tasks, summarise_final
 from archsearch.experiment.run import Experiment, RunSettings, SimulatedCrash, resume, run
 
 __all__ = ["CheckpointStore", "Experiment", "FinalResult", "OptunaLedger", "RunSettings", "SimulatedCrash",
-           "TrialRecord", "final_tasks", "resume", "retrain", "run", "summarise_final"]
+           "TrialRecord", "final_tasks", "resume", "run", "summarise_final"]

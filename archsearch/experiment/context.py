@@ -76,8 +76,14 @@ class RunContext(Protocol):
         returns `name` (paths in results are relative to the run directory). Methods save files only this way."""
         ...
 
-    def progress(self, description: str, total: int | None) -> Any:
-        """A progress bar (rich) with ETA: ``with ctx.progress("supernet", total=n) as bar: bar.advance()``."""
+    def progress(self, description: str, total: int | None, *, status: str | None = None) -> Any:
+        """A progress bar (rich) with ETA: ``with ctx.progress("supernet", total=n) as bar: bar.advance()``; its
+        line ends with `status`, by default the best accuracy recorded so far, named by its kind."""
+        ...
+
+    def end_search(self) -> None:
+        """The search is over: a method that runs its own final training says so first, so that training is not
+        counted as search time (the experiment ends the search itself when `run` returns)."""
         ...
 
     def log(self, message: str) -> None: ...

@@ -50,12 +50,21 @@ class OptunaLedger:
     """The `Ledger` protocol of `archsearch.experiment.context` over an Optuna RDB storage."""
 
     def __init__(self, url: str, study_name: str, *, objective_names: Sequence[str] = OBJECTIVES,
-                 spaces: Sequence[Space] = (), cost: Callable[[Arch], Any] | None = None) -> None:
+                 spaces: Sequence[Space] = (), cost: Callable[[Arch], Any] | None = None,
+                 metric_names: Sequence[str] | None = None,
+                 on_complete: Callable[[dict[str, float]], None] | None = None) -> None:
+        """`objective_names` are the keys methods use (``accuracy`` first); `metric_names` what Optuna shows for
+        them, in the same order (e.g. ``supernet_accuracy``: which accuracy it is; None: the study's own, for a
+        reader); `on_complete(values)` sees every completed trial's objectives (the live progress line)."""
         import optuna
 
         optuna.logging.set_verbosity(optuna.logging.WARNING)
         self.url = url
         self.objective_names = tuple(objective_names)
+        self.metric_names = tuple(metric_names or objective_names)
+        if len(self.metric_names) != len(self.objective_names):
+            raise ValueError(f"ledger: metric names {self.metric_names} do not match {self.objective_names}")
+        self.on_complete = on_complete
         self._cost = cost
         self._distributions = _distributions(spaces)
         from optuna.distributions import distribution_to_json
@@ -80,13 +89,16 @@ class OptunaLedger:
             raise UsageError(f"cannot open the ledger at {_redact(url)}: {str(err).splitlines()[0]}") from None
         if self._server_lock is not None:  # one writer per study across machines, as the run lock is per host
             self._server_lock.hold(study_name)
-        if list(study.metric_names or []) != list(self.objective_names):
-            if study.metric_names:
-                raise UsageError(f"ledger study {study_name!r} records {study.metric_names}, "
-                                 f"not {list(self.objective_names)}")
+        stored = list(study.metric_names or [])
+        if metric_names is None and len(stored) == len(self.objective_names) and all(
+                o in m for m, o in zip(stored, self.objective_names)):  # a reader takes the run's names as they are
+            self.metric_names = tuple(stored)
+        if stored not in (list(self.metric_names), list(self.objective_names)):  # objective names: an older run
+            if stored:
+                raise UsageError(f"ledger study {study_name!r} records {stored}, not {list(self.metric_names)}")
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")  # ExperimentalWarning: the API is stable since Optuna 3.2
-                study.set_metric_names(list(self.objective_names))
+                study.set_metric_names(list(self.metric_names))
         self.study = study
         self.study_id = study._study_id
         self._states: dict[int, str] = {}  # trial id -> Optuna state name, for the trials seen by this process
@@ -155,6 +167,8 @@ class OptunaLedger:
         else:
             self._set_attrs(trial, attrs)
             self._set_state(trial, TrialState.COMPLETE, values_in_order)
+        if self.on_complete is not None:
+            self.on_complete(full)
 
     def fail(self, trial: int, reason: str) -> None:
         from optuna.trial import TrialState

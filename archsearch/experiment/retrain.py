@@ -10,19 +10,35 @@ from __future__ import annotations
 
 from typing import Any, Callable, Mapping, Sequence
 
-from archsearch.train.final import (FinalResult, final_recipe, final_tasks, mean_ci95, run_final_task, seed_list,
-                                    summarise_final)
+from archsearch.train.final import (FinalResult, check_input_shape, final_recipe, final_tasks, mean_ci95,
+                                    run_final_task, seed_list, summarise_final)
 from archsearch.train.recipe import Recipe
 from archsearch.train.task import EvalResult, EvalTask
 
 ResultCallback = Callable[[EvalTask, Any], None]  # (task, EvalResult or the exception it raised)
 
 
+def final_plan(config: Any) -> tuple[int, int, dict[str, Any]] | None:
+    """(epochs, seeds, recipe fields) of a method config's final-training section (``final_epochs``,
+    ``final_seeds``, ``final_recipe``); None when the config has none (a user's method that declares no final
+    training)."""
+    epochs = getattr(config, "final_epochs", None)
+    if epochs is None:
+        return None
+    return int(epochs), int(getattr(config, "final_seeds", 1)), dict(getattr(config, "final_recipe", None) or {})
+
+
+def final_split(split: Mapping[str, Any]) -> dict[str, Any]:
+    """A run's split options for its final training: none held out for validation (the papers retrain on the
+    whole training set); a `train_size` cap (smoke) and the split seed stay."""
+    return {**dict(split), "val_size": 0, "small_val_size": 0}
+
+
 def retrain(arch: Mapping[str, Any], *, space: str | Mapping[str, Any], space_options: Mapping[str, Any] | None = None,
             data: str = "fashion-mnist", data_dir: str | None = None, image_size: int | None = None,
             split: Mapping[str, Any] | None = None,
             epochs: int, seeds: int | Sequence[int] = 1, recipe: Recipe | Mapping[str, Any] | None = None,
-            executor: Any = None, workers: int | None = None, threads: int | None = None, device: str | None = None,
+            executor: Any = None, workers: int | None = None, threads: int = 1, device: str | None = None,
             keep_weights: bool = False, done: Mapping[int, EvalResult] | None = None,
             on_result: ResultCallback | None = None,
             on_epoch: Callable[[int, int, dict[str, Any]], None] | None = None) -> FinalResult:
@@ -32,7 +48,7 @@ def retrain(arch: Mapping[str, Any], *, space: str | Mapping[str, Any], space_op
       (FBNetV3's joint space) or `Recipe`'s defaults; `split`: `make_splits` options (default: every training
       image); `image_size`: an image folder's images resized to that size, as the search did.
     - `executor`: None or "local" (in this process), "ray", or an executor object (left running; one made here is
-      shut down). `threads`: torch threads per job, default 1 on a parallel executor, else the process's own.
+      shut down). `threads`: torch threads per job (see `final_tasks`).
     - `done`: {seed: EvalResult} already trained (a resumed run reads them from its ledger): not trained again.
       `on_result(task, result)` sees each new result as it arrives (to record it); `on_epoch(seed, epoch, metrics)`
       follows the training, with the in-process executor only.
@@ -44,8 +60,7 @@ def retrain(arch: Mapping[str, Any], *, space: str | Mapping[str, Any], space_op
     pool = create_executor(executor or "local", workers=workers) if owned else executor
     try:
         in_process = bool(getattr(pool, "in_process", False))
-        if threads is None:
-            threads = 0 if in_process or int(getattr(pool, "workers", 1)) <= 1 else 1
+        check_input_shape(space, data, data_dir, space_options, image_size)
         tasks = final_tasks(arch, space=space, space_options=space_options, data=data, data_dir=data_dir,
                             image_size=image_size, split=split, epochs=epochs, seeds=seeds, recipe=recipe,
                             threads=threads, device=device)
@@ -85,5 +100,5 @@ def run_tasks(executor: Any, tasks: Sequence[EvalTask], *, done: Mapping[int, Ev
     return [results[i] for i in range(len(tasks))]
 
 
-__all__ = ["FinalResult", "final_recipe", "final_tasks", "mean_ci95", "retrain", "run_tasks", "seed_list",
-           "summarise_final"]
+__all__ = ["FinalResult", "final_plan", "final_recipe", "final_split", "final_tasks", "mean_ci95", "retrain",
+           "run_tasks", "seed_list", "summarise_final"]

@@ -30,17 +30,21 @@ import yaml
 
 from archsearch.cost.constraints import Constraint, parse_constraints
 from archsearch.cost.latency import needs_latency, with_latency
+from archsearch.accuracy import TEST, accuracy_spec
 from archsearch.errors import CheckpointError, ConfigError, DamagedRunError, UsageError
+from archsearch.experiment.accounting import MeteredExecutor, SearchClock
 from archsearch.experiment.checkpoint import CheckpointStore, atomic_save, atomic_write_text
 from archsearch.experiment.ledger import OBJECTIVES, OptunaLedger, sqlite_url
 from archsearch.experiment.lock import RunLock
 from archsearch.methods import create_method, default_space, make_config, method_entry
 from archsearch.methods._base import Candidate, SearchResult
 from archsearch.train import distributed
+from archsearch.train.final import FinalResult
 
 CONFIG_FILE = "config.yaml"
 RESULT_FILE = "result.json"
 DATA_FILE = "data.npz"  # an in-memory dataset, saved into the run directory
+FINAL_WEIGHTS = "final/model.pt"  # the final training's weights (its first seed), exported to best/model.pt
 DEFAULT_DATA = "fashion-mnist"  # the default dataset (README, "Data")
 
 
@@ -100,15 +104,19 @@ class Experiment:
             self.space = with_latency(self.space, device="cpu" if self.device.type == "cpu" else self.device,
                                       log=self.log)
         self.config = make_config(settings.method, settings.preset, settings.budget, **settings.method_options)
+        self.accuracy = accuracy_spec(self.config)  # what the search's accuracies are ("supernet acc.", ...)
         self._crash_after = crash_after_checkpoints
         self._checkpoints_written = 0
         self.checkpoints = CheckpointStore(self.run_dir / "checkpoints", log=self.log)
-        url = settings.storage or sqlite_url(self.run_dir / "ledger.db")
-        choices = getattr(self.space, "space", None)
-        self.ledger: Any = (OptunaLedger(url, settings.name, spaces=[choices] if choices is not None else [],
-                                         cost=getattr(self.space, "cost", None)) if self.main else _RankLedger())
+        self.clock = SearchClock()  # the search's wall and CPU seconds (continued from a checkpoint on resume)
+        self._best_seen: float | None = None  # the best accuracy recorded so far (the live progress line)
+        self._live_bar: Any = None
+        self._ledger_url = settings.storage or sqlite_url(self.run_dir / "ledger.db")
+        self.ledger: Any = self._open_ledger(settings.name, self.accuracy["metric"], on_complete=self._saw_trial)
+        self._final_ledger: Any = None
         self._executor = None
         self._method: Any = None
+        self._search_document: str | None = None  # the finished search (JSON), kept in every later checkpoint
         if self.lock is not None and self.lock.taken_over:
             gone = self.lock.taken_over
             self.log(f"took over the lock of pid {gone.get('pid')} on {gone.get('host')} ({gone.get('command')} "
@@ -126,7 +134,8 @@ class Experiment:
             from archsearch.executors import create_executor
 
             s = self.settings
-            self._executor = create_executor(s.executor, workers=s.workers, address=s.ray_address, log=self.log)
+            self._executor = MeteredExecutor(create_executor(s.executor, workers=s.workers, address=s.ray_address,
+                                                             log=self.log), self.clock.add_remote)
         return self._executor
 
     def splits(self) -> Any:
@@ -144,10 +153,12 @@ class Experiment:
     def checkpoint(self, method: Any) -> None:
         if self.main:
             state = {"method": method.state_dict(), "metrics_sizes": self._metric_sizes(),
-                     "saved": _dt.datetime.now().isoformat(timespec="seconds")}
+                     "saved": _dt.datetime.now().isoformat(timespec="seconds"), "clock": self.clock.state()}
             snapshot = getattr(self.ledger, "snapshot", None)
             if snapshot is not None:  # what the ledger held: a resume refuses a ledger that lost any of it
                 state["ledger"] = snapshot()
+            if self._search_document is not None:
+                state["search"] = self._search_document
             self.checkpoints.save(state)
         self._checkpoints_written += 1
         if self._crash_after is not None and self._checkpoints_written >= self._crash_after:
@@ -160,8 +171,13 @@ class Experiment:
             atomic_save(self.run_dir / name, state)
         return name
 
+    def end_search(self) -> None:
+        """The search is over (a method calls this when it starts its own final training): its clock stops."""
+        self.clock.stop()
+
     @contextlib.contextmanager
-    def progress(self, description: str, total: int | None) -> Iterator[Any]:
+    def progress(self, description: str, total: int | None, *, status: str | None = None) -> Iterator[Any]:
+        """A progress bar whose line ends with the best accuracy so far, named by its kind (or `status`)."""
         if self._quiet:
             yield _SilentBar()
             return
@@ -169,10 +185,26 @@ class Experiment:
                                    TimeRemainingColumn)
 
         columns = [TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                   TextColumn("ETA"), TimeRemainingColumn()]
+                   TextColumn("ETA"), TimeRemainingColumn(), TextColumn("{task.fields[status]}")]
         with Progress(*columns, transient=False, refresh_per_second=2) as progress:
-            task = progress.add_task(description, total=total)
-            yield _RichBar(progress, task)
+            task = progress.add_task(description, total=total,
+                                     status=self._best_text() if status is None else status)
+            bar = _RichBar(progress, task)
+            previous, self._live_bar = self._live_bar, (bar if status is None else None)
+            try:
+                yield bar
+            finally:
+                self._live_bar = previous
+
+    def _saw_trial(self, values: Mapping[str, float]) -> None:
+        accuracy = values.get("accuracy")
+        if accuracy is not None and math.isfinite(accuracy) and (self._best_seen is None or accuracy > self._best_seen):
+            self._best_seen = float(accuracy)
+            if self._live_bar is not None:
+                self._live_bar.update(status=self._best_text())
+
+    def _best_text(self) -> str:
+        return "" if self._best_seen is None else f"best {self.accuracy['label']} {100 * self._best_seen:.2f}%"
 
     def log(self, message: str) -> None:
         if not self.main:
@@ -211,22 +243,23 @@ class Experiment:
 
     def _execute(self, *, resume: bool) -> SearchResult:
         method = self.prepare()
-        if resume:
-            state = self.checkpoints.load_latest()
-            if state is not None:
-                self._check_ledger(state.get("ledger"), self.checkpoints.loaded)
-                method.load_state_dict(state["method"])
-                self._cut_metrics(state.get("metrics_sizes") or {})
-                self.log(f"resumed {self.settings.name} from checkpoint {self.checkpoints.loaded}")
-            else:
-                self.log(f"no checkpoint yet in {self.run_dir}: starting {self.settings.name} from the beginning")
-                self._cut_metrics({})
+        state = self._load_checkpoint() if resume else None
         started = time.perf_counter()
         try:
-            result = method.run()
+            if state is not None and state.get("search") is not None:
+                self._search_document = str(state["search"])
+                result = self._search_result(json.loads(self._search_document))
+                self.log("the search had finished before the interruption: on to its final training")
+            else:
+                result = method.run()
+                self.end_search()
+                self._search_document = json.dumps(self._search_json(result), allow_nan=False, default=str)
+                self.checkpoint(method)  # a kill during the final training resumes there, not in the search
+            final = self._final_training(result)
         finally:
-            if self._executor is not None and hasattr(self._executor, "shutdown"):
+            if self._executor is not None:
                 self._executor.shutdown()
+        result = dataclasses.replace(result, final=final)
         if not self.main:
             distributed.barrier()
             return result
@@ -236,13 +269,20 @@ class Experiment:
         extra = dict(result.extra or {})
         extra["run_dir"] = str(self.run_dir)
         result = dataclasses.replace(result, extra=extra)
-        document = {"method": self.settings.method, "name": self.settings.name, "best": candidate_json(result.best),
-                    "pareto_front": [candidate_json(c) for c in result.pareto_front],
-                    "extra": _json_value(extra), "seconds_this_session": time.perf_counter() - started,
+        final_json = None if final is None else {**final.to_json(), "accuracy": dict(TEST)}
+        if final_json is not None and (self.run_dir / FINAL_WEIGHTS).is_file():
+            final_json["weights"] = FINAL_WEIGHTS
+        document = {"method": self.settings.method, "name": self.settings.name, "accuracy": self.accuracy,
+                    "final": final_json,
+                    "search": {"seconds": self.clock.seconds, "cpu_seconds": self.clock.cpu_seconds},
+                    **_without(self._search_json(result), "method_final"),
+                    "seconds_this_session": time.perf_counter() - started,
                     "finished": _dt.datetime.now().isoformat(timespec="seconds")}
         atomic_write_text(self.run_dir / RESULT_FILE, json.dumps(document, indent=1, allow_nan=False,
                                                                  default=str) + "\n")
-        self.log(f"finished: best {result.best.objectives}")
+        estimate, tested = result.best.objectives.get("accuracy"), None if final is None else final.test_accuracy
+        self.log(f"finished: the chosen arch's {self.accuracy['label']} {_percent(estimate)}"
+                 + ("" if final is None else f", {TEST['label']} {_percent(tested)} after {final.epochs} epoch(s)"))
         distributed.barrier()
         return result
 
@@ -259,6 +299,124 @@ class Experiment:
                 f"run {self.settings.name!r}: its ledger holds {have['trials']} trials but checkpoint {index} was "
                 f"saved with {expected.get('trials')}; {len(missing)} trial keys are missing{example}. The ledger "
                 "was emptied or replaced: resuming would lose those trials (restore the ledger, or start a new run)")
+
+    def _load_checkpoint(self) -> dict[str, Any] | None:
+        """The newest good checkpoint, loaded into the method, the metric files and the search clock (None: none
+        yet, start from the beginning)."""
+        state = self.checkpoints.load_latest()
+        if state is None:
+            self.log(f"no checkpoint yet in {self.run_dir}: starting {self.settings.name} from the beginning")
+            self._cut_metrics({})
+            return None
+        self._check_ledger(state.get("ledger"), self.checkpoints.loaded)
+        self.prepare().load_state_dict(state["method"])
+        self._cut_metrics(state.get("metrics_sizes") or {})
+        self.clock = SearchClock(state.get("clock"))
+        self.log(f"resumed {self.settings.name} from checkpoint {self.checkpoints.loaded}")
+        return state
+
+    # -- the end of a run: the chosen arch trained from scratch ------------------------------------------------------
+    def _search_json(self, result: SearchResult) -> dict[str, Any]:
+        return {"best": candidate_json(result.best), "pareto_front": [candidate_json(c) for c in result.pareto_front],
+                "extra": _json_value(dict(result.extra or {})),
+                "method_final": None if result.final is None else result.final.to_json()}
+
+    def _search_result(self, document: Mapping[str, Any]) -> SearchResult:
+        """The finished search, as a checkpoint kept it (for a run resumed in its final training)."""
+        def candidate(data: Mapping[str, Any]) -> Candidate:
+            return Candidate(self._arch(data["arch"]), dict(data["objectives"]), dict(data.get("attrs") or {}))
+
+        final = document.get("method_final")
+        return SearchResult(candidate(document["best"]), tuple(candidate(c) for c in document["pareto_front"]),
+                            dict(document.get("extra") or {}), None if final is None else FinalResult.from_json(final))
+
+    def _arch(self, values: Mapping[str, Any]) -> Any:
+        from archsearch.space.space import Arch
+
+        choices = getattr(self.space, "space", None)
+        return choices.validate(dict(values)) if choices is not None else Arch(dict(values))
+
+    def _final_training(self, result: SearchResult) -> FinalResult | None:
+        """Train the chosen arch from scratch with the method's final recipe (`archsearch.retrain`, through the
+        executor), each seed recorded in the ledger's final study by key, so a resumed run trains only the
+        missing seeds. None when the method's config skips it (``final_epochs=0``)."""
+        from archsearch.experiment.retrain import final_plan, final_split, retrain, seed_list
+
+        if result.final is not None:  # the method trained its own (NARS: every found pair, its searched recipe)
+            return result.final
+        plan = final_plan(self.config)
+        if plan is None or plan[0] <= 0:
+            why = "final_epochs=0" if plan is not None else f"method {self.settings.method!r} declares none"
+            self.log(f"final training skipped ({why})")
+            return None
+        epochs, seeds, recipe = plan
+        seeds_list = seed_list(seeds, first=self.seed)
+        done = distributed.broadcast_object(self._finals_done(seeds_list, epochs) if self.main else None)
+        self.log(f"final training of the chosen arch: {epochs} epochs x {len(seeds_list)} seed(s), test set"
+                 + (f" ({len(done)} seed(s) already trained)" if done else ""))
+        with self.progress("final training", total=len(seeds_list), status="") as bar:
+            bar.advance(len(done))
+
+            def record(task: Any, outcome: Any) -> None:
+                self._record_final(task, outcome, bar)
+
+            final = retrain(dict(result.best.arch), space=self.space_spec, data=self.settings.data,
+                            data_dir=self.settings.data_dir, image_size=self.settings.image_size,
+                            split=final_split(self.settings.split), epochs=epochs,
+                            seeds=seeds_list, recipe=recipe, executor=self.executor, device=self.settings.device,
+                            keep_weights=True, done=done, on_result=record)
+        if final.test_accuracy is None:
+            self.log(f"final training failed for every seed: {[e for e in final.errors if e]}")
+        return final
+
+    @property
+    def final_ledger(self) -> Any:
+        """The final trainings' trials: a study of their own beside the search's (``<name>:final``), so the
+        leaderboard ranks search trials only and each study's metric says which accuracy it holds."""
+        if self._final_ledger is None:
+            self._final_ledger = self._open_ledger(f"{self.settings.name}:final", TEST["metric"])
+        return self._final_ledger
+
+    def _open_ledger(self, study: str, accuracy_metric: str, **kwargs: Any) -> Any:
+        if not self.main:
+            return _RankLedger()
+        choices = getattr(self.space, "space", None)
+        return OptunaLedger(self._ledger_url, study, spaces=[choices] if choices is not None else [],
+                            cost=getattr(self.space, "cost", None), metric_names=(accuracy_metric, *OBJECTIVES[1:]),
+                            **kwargs)
+
+    def _finals_done(self, seeds: Sequence[int], epochs: int) -> dict[int, Any]:
+        """{seed: EvalResult} of the final trainings a previous session of this run completed."""
+        from archsearch.train.task import EvalResult
+
+        done = {}
+        for seed in seeds:
+            record = self.final_ledger.find(f"final/{seed}")
+            if record is not None and record.state == "complete" and record.attrs.get("epochs") == epochs:
+                done[seed] = EvalResult([], None, record.values["accuracy"], int(record.values["macs"]),
+                                        int(record.values["params"]), float(record.attrs.get("seconds", 0.0)),
+                                        cpu_seconds=float(record.attrs.get("cpu_seconds", 0.0)))
+        return done
+
+    def _record_final(self, task: Any, outcome: Any, bar: Any) -> None:
+        key = f"final/{task.seed}"
+        ledger = self.final_ledger
+        trial = ledger.start(self._arch(task.arch), key=key, phase="final",
+                             attrs={"seed": task.seed, "epochs": task.epochs, "recipe": task.recipe})
+        ok = not isinstance(outcome, BaseException) and not outcome.diverged and outcome.test_accuracy is not None
+        if ok:
+            if task.seed == self.seed and outcome.weights is not None:  # the first seed's: best/model.pt
+                self.save_weights(FINAL_WEIGHTS, outcome.weights)
+            ledger.complete(trial, {"accuracy": outcome.test_accuracy, "macs": outcome.macs, "params": outcome.params},
+                            {"seconds": outcome.seconds, "cpu_seconds": outcome.cpu_seconds, "epochs": task.epochs})
+            bar.update(status=f"seed {task.seed}: {TEST['label']} {100 * outcome.test_accuracy:.2f}%")
+        else:
+            reason = (f"{type(outcome).__name__}: {outcome}" if isinstance(outcome, BaseException)
+                      else outcome.error or "no test accuracy")
+            ledger.fail(trial, reason)
+            self.log(f"final training, seed {task.seed} failed: {reason}")
+        bar.advance()
+        self.checkpoint(self._method)
 
     # -- metric files follow the checkpoint ---------------------------------------------------------------------------
     def _metric_sizes(self) -> dict[str, int]:
@@ -542,6 +700,7 @@ def start(settings: RunSettings, runs_dir: str | Path | None = None, **experimen
         document = dataclasses.asdict(settings)
         document["space_options"] = settings.space["options"]
         document["method_config"] = _json_value(dataclasses.asdict(experiment.config))
+        document["accuracy"] = experiment.accuracy  # what the search's accuracies are (reports name them)
         document["created"] = _dt.datetime.now().isoformat(timespec="seconds")
         document["study_name"] = settings.name
         atomic_write_text(run_dir / CONFIG_FILE, yaml.safe_dump(document, sort_keys=False))
@@ -703,6 +862,14 @@ def _check_overrides(values: Mapping[str, Any]) -> None:
     check_device(typed.get("device"))
     if "executor" in typed:  # the whole picture (the run's own executor with the new address, say)
         check_executor(typed["executor"] or "local", typed.get("ray_address"))
+
+
+def _percent(value: float | None) -> str:
+    return "-" if value is None or not math.isfinite(value) else f"{100 * value:.2f}%"
+
+
+def _without(document: Mapping[str, Any], key: str) -> dict[str, Any]:
+    return {k: v for k, v in document.items() if k != key}
 
 
 # -- JSON of results ------------------------------------------------------------------------------------------------------

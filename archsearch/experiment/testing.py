@@ -127,6 +127,7 @@ class MemoryContext:
         self.metrics: dict[str, list[dict[str, float]]] = {}
         self.messages: list[str] = []
         self.weights: dict[str, Any] = {}  # save_weights without a run_dir
+        self.search_ended = False  # set by `end_search`
 
     def rng(self, *phase: object) -> np.random.Generator:
         return np.random.default_rng([self.seed] + [zlib.crc32(str(p).encode()) for p in phase])
@@ -164,9 +165,12 @@ class MemoryContext:
             atomic_save(self.run_dir / name, state)
         return name
 
+    def end_search(self) -> None:
+        self.search_ended = True
+
     @contextlib.contextmanager
-    def progress(self, description: str, total: int | None) -> Iterator[Any]:
-        yield types.SimpleNamespace(advance=lambda n=1: None)
+    def progress(self, description: str, total: int | None, *, status: str | None = None) -> Iterator[Any]:
+        yield types.SimpleNamespace(advance=lambda n=1: None, update=lambda **fields: None)
 
     def log(self, message: str) -> None:
         self.messages.append(message)

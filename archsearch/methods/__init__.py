@@ -115,6 +115,7 @@ def make_config(name: str, preset: str = "quick", budget: float | None = None, *
     for key, err in deferred.items():
         if not matches(getattr(config, key), types[key]):
             raise err
+    check_final_training(name, config)
     return config
 
 
@@ -149,6 +150,22 @@ def check_budget(name: str, config: Any, *, force: bool = False,
                               "anyway")
         if paper and value > BUDGET_WARN * paper and warn is not None:
             warn(f"{name} {f.name}={value:g} is {value / paper:.0f}x the paper's {paper:g}: this run will take long")
+
+
+def check_final_training(name: str, config: Any) -> None:
+    """The final-training section every built-in config has (``final_epochs``, ``final_seeds``, ``final_recipe``):
+    whole numbers (0 epochs: no final training) and a valid recipe, checked before a run starts."""
+    from archsearch.train.recipe import Recipe
+
+    for field_name, least in (("final_epochs", 0), ("final_seeds", 1)):
+        value = getattr(config, field_name, None)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < least):
+            raise ConfigError(f"method {name!r}: {field_name} must be a whole number >= {least}, got {value!r}")
+    recipe = getattr(config, "final_recipe", None)
+    if recipe is not None:
+        if not isinstance(recipe, dict):
+            raise ConfigError(f"method {name!r}: final_recipe must be a mapping of recipe fields, got {recipe!r}")
+        Recipe.from_dict(recipe)
 
 
 def create_method(name: str, config: Any, ctx: Any) -> Any:

@@ -13,6 +13,7 @@ from typing import Any, ClassVar, Protocol, runtime_checkable
 
 from archsearch.errors import ConfigError
 from archsearch.space.space import Arch
+from archsearch.train.final import FinalResult
 
 
 @dataclass(frozen=True)
@@ -26,11 +27,14 @@ class Candidate:
 
 @dataclass(frozen=True)
 class SearchResult:
-    """What `run()` returns: the chosen arch(es) and the Pareto front over (accuracy, cost)."""
+    """What `run()` returns: the chosen arch(es) and the Pareto front over (accuracy, cost); `final`: the chosen
+    arch's final training (from scratch, test set), which the experiment runs after the search unless the method
+    ran its own (NARS trains every found pair with its searched recipe)."""
 
     best: Candidate
     pareto_front: tuple[Candidate, ...] = ()
     extra: dict[str, Any] = field(default_factory=dict)
+    final: FinalResult | None = None
 
 
 @runtime_checkable

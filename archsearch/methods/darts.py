@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import copy
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Callable, ClassVar, Sequence
 
 import numpy as np
@@ -53,6 +53,14 @@ from archsearch.train.task import seeded
 
 ZERO_ONE_FORMS = ("l2", "l1")
 ZERO_OPS = ("none", "zero")  # candidate names of a user's zero op: DARTS's derivation never picks one (sec. 2.4)
+
+# DARTS sec. A.2 / code train.py: SGD momentum 0.9, lr 0.025 cosine (to 0), wd 3e-4, batch 96, grad clip 5; the
+# auxiliary tower (0.4) and drop-path 0.2 are the darts space's "paper" evaluation network. (Cutout is not applied.)
+DARTS_FINAL_RECIPE = {"optimizer": "sgd", "lr": 0.025, "momentum": 0.9, "weight_decay": 3e-4, "schedule": "cosine",
+                      "grad_clip": 5.0, "batch_size": 96}
+# quick: one epoch on every training image (a few CPU minutes on Fashion-MNIST); smoke: seconds (tests)
+QUICK_FINAL = {"final_epochs": 1, "final_seeds": 1, "final_recipe": {**DARTS_FINAL_RECIPE, "batch_size": 64}}
+SMOKE_FINAL = {"final_epochs": 1, "final_seeds": 1, "final_recipe": {**DARTS_FINAL_RECIPE, "batch_size": 32}}
 
 
 # -- configs ----------------------------------------------------------------------------------------------------------
@@ -79,15 +87,20 @@ class DartsConfig:
     augment: bool = True  # DARTS code: both halves use the training transform (crop + flip)
     bn_recalibration_batches: int = 20  # generic spaces only: BN re-estimation of the inherited child (SPOS sec.
     #                                     3.3 / ProxylessNAS code; interpretation: DARTS retrains, never inherits)
+    # -- final training of the derived cell (from scratch in the space's evaluation network; test set) ------------
+    final_epochs: int = 600  # DARTS sec. 3.3 / A.2: the 20-cell, C=36 network trained 600 epochs on CIFAR-10
+    final_seeds: int = 10  # DARTS table 1: the derived cell's test error, mean +- std over 10 independent runs
+    final_recipe: dict[str, Any] = field(default_factory=lambda: dict(DARTS_FINAL_RECIPE))
 
     PRESETS: ClassVar[dict[str, dict[str, Any]]] = {
         "paper": {},
-        "quick": {"epochs": 10, "steps_per_epoch": 40, "batch_size": 32},
-        "smoke": {"epochs": 2, "steps_per_epoch": 2, "batch_size": 8, "bn_recalibration_batches": 4},
+        "quick": {"epochs": 10, "steps_per_epoch": 40, "batch_size": 32, **QUICK_FINAL},
+        "smoke": {"epochs": 2, "steps_per_epoch": 2, "batch_size": 8, "bn_recalibration_batches": 4, **SMOKE_FINAL},
     }
     BUDGET_FIELD: ClassVar[str] = "epochs"
     DEFAULT_SPACE: ClassVar[str] = "darts"
     CLI_FLAGS: ClassVar[dict[str, str]] = {"--order": "order"}
+    ACCURACY: ClassVar[str] = "supernet"  # the mixed-op supernet's validation accuracy (weights shared by all ops)
 
     def __post_init__(self) -> None:
         self.order = int(self.order)
@@ -119,15 +132,21 @@ class FairDartsConfig:
     arch_init_std: float = 0.0  # code: alphas initialised to zeros (every sigmoid starts at 0.5)
     augment: bool = True  # code: both halves use the training transform (crop + flip)
     bn_recalibration_batches: int = 20  # generic spaces only, as in DartsConfig (interpretation)
+    # -- final training of the derived cell (from scratch in the space's evaluation network; test set) ------------
+    final_epochs: int = 600  # code fairdarts/train.py --epochs 600 (20 cells, C=36, CIFAR-10)
+    final_seeds: int = 1  # code: one training per cell (--seed 0)
+    final_recipe: dict[str, Any] = field(default_factory=lambda: dict(DARTS_FINAL_RECIPE))  # code train.py: the
+    #   same batch 96, lr 0.025 cosine, momentum 0.9, wd 3e-4, grad clip 5 as DARTS
 
     PRESETS: ClassVar[dict[str, dict[str, Any]]] = {
         "paper": {},
-        "quick": {"epochs": 10, "steps_per_epoch": 40, "batch_size": 32},
-        "smoke": {"epochs": 2, "steps_per_epoch": 2, "batch_size": 8, "bn_recalibration_batches": 4},
+        "quick": {"epochs": 10, "steps_per_epoch": 40, "batch_size": 32, **QUICK_FINAL},
+        "smoke": {"epochs": 2, "steps_per_epoch": 2, "batch_size": 8, "bn_recalibration_batches": 4, **SMOKE_FINAL},
     }
     BUDGET_FIELD: ClassVar[str] = "epochs"
     DEFAULT_SPACE: ClassVar[str] = "darts"
     CLI_FLAGS: ClassVar[dict[str, str]] = {"--zero-one": "zero_one", "--w01": "w01"}
+    ACCURACY: ClassVar[str] = "supernet"  # the sigmoid-weighted supernet's validation accuracy
 
     def __post_init__(self) -> None:
         self.zero_one = str(self.zero_one).lower()

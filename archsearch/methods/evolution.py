@@ -49,6 +49,22 @@ def _paper_recipe() -> dict[str, Any]:
             "batch_size": 256}
 
 
+def _paper_final_recipe() -> dict[str, Any]:
+    # sec. 4.1 (interpretation: the paper gives the fitness training's recipe, the large model is trained alike):
+    # SGD momentum 0.9, lr 0.1 cosine, weight decay 3e-4, batch 256
+    return _paper_recipe()
+
+
+# quick: one epoch on every training image (~1.5 CPU minutes on Fashion-MNIST, within the README's first command's
+# 5 minutes); smoke: seconds (tests). The quick search recipe at the default batch.
+QUICK_FINAL = {"final_epochs": 1, "final_seeds": 1,
+               "final_recipe": {"optimizer": "sgd", "lr": 0.1, "momentum": 0.9, "weight_decay": 3e-4,
+                                "schedule": "cosine", "batch_size": 128}}
+SMOKE_FINAL = {"final_epochs": 1, "final_seeds": 1,
+               "final_recipe": {"optimizer": "sgd", "lr": 0.05, "momentum": 0.9, "schedule": "cosine",
+                                "batch_size": 32}}
+
+
 @dataclass
 class EvolutionConfig:
     """Hierarchical evolution defaults (paper values; presets scale sizes only)."""
@@ -59,14 +75,15 @@ class EvolutionConfig:
         # validate; no crops and lr 0.1 (three random genotypes: 18/56/53% vs 29/12/40% with crops at lr 0.05)
         "quick": {"population": 4, "evaluations": 12, "epochs": 1, "train_size": 1024, "val_size": 1000,
                   "recipe": {"optimizer": "sgd", "lr": 0.1, "momentum": 0.9, "weight_decay": 3e-4,
-                             "schedule": "cosine", "batch_size": 32, "augment": False}},
+                             "schedule": "cosine", "batch_size": 32, "augment": False}, **QUICK_FINAL},
         "smoke": {"population": 3, "evaluations": 6, "init_mutations": 100, "epochs": 1, "train_size": 64,
                   "val_size": 64, "recipe": {"optimizer": "sgd", "lr": 0.05, "momentum": 0.9, "schedule": "cosine",
-                                             "batch_size": 32}},
+                                             "batch_size": 32}, **SMOKE_FINAL},
     }
     BUDGET_FIELD: ClassVar[str] = "evaluations"
     CLI_FLAGS: ClassVar[dict[str, str]] = {"--strategy": "strategy"}
     DEFAULT_SPACE: ClassVar[str] = "hierarchical"
+    ACCURACY: ClassVar[str] = "trained"  # validation accuracy after `epochs` of training from scratch
 
     strategy: str = "evolution"  # sec. 3.3: "evolution" (tournament + mutation) or "random" (random search)
     population: int = 200  # sec. 4.2: initial population of 200 random genotypes
@@ -81,6 +98,11 @@ class EvolutionConfig:
     train_size: int | None = None  # images of the training split (None: all; paper 40k CIFAR-10 train)
     val_size: int | None = None  # validation split (None: the data default; paper: 10k held out of train)
     threads: int = 1  # torch threads per evaluation (one evaluation per core)
+    # -- final training of the chosen genotype (from scratch on every training image; test set) ---------------------
+    final_epochs: int = 410  # sec. 4.1: the found cell's large model is trained 80K steps at batch 256 (~410 CIFAR-10
+    #                          epochs)
+    final_seeds: int = 4  # (interpretation) sec. 4.3 reports test errors as mean +- std over a few trainings
+    final_recipe: dict[str, Any] = field(default_factory=_paper_final_recipe)
 
     def __post_init__(self) -> None:
         if self.strategy not in STRATEGIES:
@@ -363,7 +385,7 @@ class RandomSearchConfig(EvolutionConfig):
         # each (64 steps of 64; ~64% validation accuracy for a typical candidate), 2000 images to validate
         "quick": {"population": 16, "evaluations": 16, "epochs": 1, "train_size": 4096, "val_size": 2000,
                   "recipe": {"optimizer": "sgd", "lr": 0.1, "momentum": 0.9, "weight_decay": 3e-4,
-                             "schedule": "cosine", "batch_size": 64}},
+                             "schedule": "cosine", "batch_size": 64}, **QUICK_FINAL},
         "smoke": EvolutionConfig.PRESETS["smoke"],
     }
     CLI_FLAGS: ClassVar[dict[str, str]] = {}

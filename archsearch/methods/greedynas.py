@@ -61,6 +61,19 @@ def _default_recipe() -> dict[str, Any]:
     return {"optimizer": "sgd", "lr": 0.05, "momentum": 0.9, "weight_decay": 4e-5, "schedule": "cosine"}
 
 
+def _final_recipe() -> dict[str, Any]:
+    # (interpretation) GreedyNAS sec. 4.1 retrains the found net from scratch on ImageNet with the schedule of its
+    # baseline SPOS (Guo et al. 2019, released evaluation): SGD momentum 0.9, lr 0.5 at batch 1024 (linear decay;
+    # cosine here), weight decay 4e-5, label smoothing 0.1
+    return {"optimizer": "sgd", "lr": 0.5, "momentum": 0.9, "weight_decay": 4e-5, "schedule": "cosine",
+            "label_smoothing": 0.1, "batch_size": 1024}
+
+
+# quick: one epoch on every training image (~1.5 CPU minutes on Fashion-MNIST); smoke: seconds (tests)
+QUICK_FINAL = {"final_epochs": 1, "final_seeds": 1, "final_recipe": {**_default_recipe(), "batch_size": 128}}
+SMOKE_FINAL = {"final_epochs": 1, "final_seeds": 1, "final_recipe": {**_default_recipe(), "batch_size": 32}}
+
+
 @dataclass
 class GreedyNASConfig:
     """GreedyNAS defaults (paper values; the presets scale only sizes)."""
@@ -70,13 +83,14 @@ class GreedyNASConfig:
         # a few CPU minutes on Fashion-MNIST (49k training images, 382 batches an epoch): half an epoch of
         # trained batches (38 greedy iterations, ~380 scored paths), 64 NSGA-II evaluations on 1000 val images
         "quick": {"supernet_epochs": 0.5, "pool_size": 100, "early_stop_every_epochs": 0.1, "population": 16,
-                  "generations": 3, "search_val_images": 1000, "checkpoint_every": 10},
+                  "generations": 3, "search_val_images": 1000, "checkpoint_every": 10, **QUICK_FINAL},
         # seconds (tests): a checkpoint mid-training, so crash-and-resume tests can cut there
         "smoke": {"supernet_epochs": 1.0, "pool_size": 10, "early_stop_every_epochs": 0.25, "population": 4,
                   "generations": 1, "search_val_images": 128, "batch_size": 32, "score_batch_size": 32,
-                  "checkpoint_every": 2},
+                  "checkpoint_every": 2, **SMOKE_FINAL},
     }
     BUDGET_FIELD: ClassVar[str] = "supernet_epochs"
+    ACCURACY: ClassVar[str] = "supernet"  # NSGA-II ranks paths by their accuracy with inherited supernet weights
 
     sampling: str = "greedy"  # "greedy" = GreedyNAS; "uniform" = SPOS (Guo et al. 2019), the paper's baseline
     supernet_epochs: float = 120.0  # (interpretation) SPOS's 120-epoch supernet budget, the uniform baseline of
@@ -103,6 +117,10 @@ class GreedyNASConfig:
     generations: int = 20  # SPOS search GreedyNAS compares with (Guo et al. sec. 4: population 50, 20 iterations)
     search_val_images: int = 10000  # validation images per supernet accuracy in the search (all of our val split)
     checkpoint_every: int = 50  # iterations between checkpoints (plus after training and each NSGA-II generation)
+    # -- final training of the chosen path (from scratch on every training image; test set) -------------------------
+    final_epochs: int = 240  # (interpretation) SPOS's evaluation: 300K iterations at batch 1024 ~ 240 ImageNet epochs
+    final_seeds: int = 1  # one training of the found net, as GreedyNAS / SPOS report it
+    final_recipe: dict[str, Any] = field(default_factory=_final_recipe)
 
     def __post_init__(self) -> None:
         if self.sampling not in SAMPLINGS:

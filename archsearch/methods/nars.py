@@ -50,6 +50,7 @@ from archsearch.search.predictor_evolution import (RANK_CORRELATIONS, EvolutionC
 from archsearch.space.choices import Categorical
 from archsearch.space.space import Arch, Space, product
 from archsearch.spaces.fbnet import RECIPE_FIELDS, recipe_from_arch, recipe_space
+from archsearch.train.final import FinalResult, final_tasks, run_final_task, summarise_final
 from archsearch.train.recipe import Recipe
 from archsearch.train.task import EvalResult, EvalTask, run_eval_task, seeded
 
@@ -80,6 +81,8 @@ class NARSConfig:
     }
     BUDGET_FIELD: ClassVar[str] = "iterations"
     CLI_FLAGS: ClassVar[dict[str, str]] = {"--mode": "mode"}
+    ACCURACY: ClassVar[str] = "trained_up_to"  # stage-2 labels: validation accuracy after <= `epochs` of training
+    #                                            (later iterations stop at the early-stop epoch e)
     DEFAULT_SPACE: ClassVar[str] = "fbnet-recipe"  # FBNetV3 Table 3: architecture x recipe (experiment-layer hint)
 
     mode: str = "joint"  # FBNetV3 sec. 4: "joint" architecture-recipe search, or "recipe" only (fixed arch)
@@ -110,6 +113,8 @@ class NARSConfig:
     patience: int = 3  # stop after this many generations without improvement (interpretation of "saturates")
     max_generations: int = 100  # safety cap (interpretation)
     final_epochs: int = 150  # final training of each found pair (interpretation: same length as `epochs`)
+    final_recipe: dict[str, Any] = field(default_factory=lambda: {"ema": True})  # over each pair's searched recipe;
+    #                                     FBNetV3 sec. 4.3: the final models are trained with EMA
     distill: bool = True  # FBNetV3 sec. 4.3 "Training settings": the largest found model trained on the labels
     #   teaches every found model (itself too), loss 0.8 KD + 0.2 CE; False: trained on the labels only
     joint_always_ema: bool = True  # FBNetV3 sec. 4.2: the joint search "always uses EMA" (shrinks the space)
@@ -171,7 +176,7 @@ def train_until(task: EvalTask, stop_epoch: int | None = None) -> EvalResult:
 
 def _train_cut_short(task: EvalTask, stop_epoch: int) -> EvalResult:
     history: list[dict[str, float | None]] = []
-    start = time.perf_counter()
+    start, cpu_start = time.perf_counter(), time.process_time()
 
     def stop(epoch: int, metrics: dict[str, float | None]) -> None:
         history.append(metrics)
@@ -187,16 +192,15 @@ def _train_cut_short(task: EvalTask, stop_epoch: int) -> EvalResult:
         cost = search_space.cost(search_space.space.validate(task.arch))
         last = history[-1]
         return EvalResult(history, last.get("val_accuracy"), None, int(cost.macs), int(cost.params),
-                          time.perf_counter() - start, val_loss=last.get("val_loss"))
+                          time.perf_counter() - start, val_loss=last.get("val_loss"),
+                          cpu_seconds=time.process_time() - cpu_start)
 
 
 def train_final(task: EvalTask, teacher: dict[str, Any] | None = None) -> EvalResult:
-    """Final training of a found pair (module-level, so executors can pickle it): `run_eval_task` keeping the
-    trained weights (the EMA ones when the recipe has EMA) in ``weights``; ``teacher`` = ``{"arch": ...,
-    "state": state_dict}`` in the task's space turns on distillation (FBNetV3 sec. 4.3). Dropout and drop-path
-    draw from the global RNG seeded as in `train_until`."""
-    with seeded(task.seed + 1):
-        return run_eval_task(task, teacher=teacher, keep_weights=True)
+    """Final training of a found pair (module-level, so executors can pickle it): the one final training
+    (`run_final_task`) keeping the trained weights (the EMA ones when the recipe has EMA); ``teacher`` =
+    ``{"arch": ..., "state": state_dict}`` in the task's space turns on distillation (FBNetV3 sec. 4.3)."""
+    return run_final_task(task, teacher, keep_weights=True)
 
 
 @register_method("nars", NARSConfig)
@@ -389,6 +393,9 @@ class NARS:
             self.phase = "final"
             self.ctx.checkpoint(self)
         if self.phase == "final":
+            end_search = getattr(self.ctx, "end_search", None)
+            if end_search is not None:  # the final trainings are not search cost
+                end_search()
             self.final_training()
             self.phase = "done"
             self.ctx.checkpoint(self)
@@ -635,7 +642,7 @@ class NARS:
         return self.ctx.run_dir / "weights" / (f"final_{i}.pt" if role == "final" else "teacher.pt")
 
     def _final_recipe(self, point: Arch, distilled: bool) -> Recipe:
-        recipe = self.recipe_of(point).replace(ema=True)  # FBNetV3 sec. 4.3: the final models are trained with EMA
+        recipe = self.recipe_of(point).replace(**self.config.final_recipe)  # FBNetV3 sec. 4.3: with EMA
         return recipe if not distilled else recipe.replace(distill_weight=0.8)  # sec. 4.3: 0.8 KD + 0.2 CE
 
     def _run_finals(self, indices: list[int], teacher: dict[str, Any] | None, role: str = "final") -> None:
@@ -643,26 +650,27 @@ class NARS:
         trained on the labels to teach the others, recorded in `self.teacher`."""
         ctx = self.ctx
         handles: list[Any] = []
-        infos: list[tuple[int, int]] = []
+        infos: list[tuple[int, int, EvalTask]] = []
         for i in indices:
             point = self._found_point(i)
             key = f"final/{i}" if role == "final" else "final/teacher"
-            task = self._task(point, key)
-            task = EvalTask(**{**asdict(task), "recipe": self._final_recipe(point, teacher is not None).to_dict(),
-                               "epochs": self.config.final_epochs, "test": True})
+            (task,) = final_tasks(self.task_arch(point).to_dict(), space=self.ctx.space_spec,
+                                  **{"split": {}, **self.ctx.data_spec},
+                                  epochs=self.config.final_epochs, seeds=[self._task(point, key).seed],
+                                  recipe=self._final_recipe(point, teacher is not None), threads=self.config.threads)
             macs, params = self.cost(point)
             trial = ctx.ledger.start(self.full(point), key=key, phase="final",
                                      attrs={"macs": macs, "params": params, "phase": "final", "key": key,
                                             "recipe": task.recipe, "distilled": teacher is not None, "role": role})
             handles.append(ctx.executor.submit(train_final, task, teacher))
-            infos.append((i, trial))
+            infos.append((i, trial, task))
         with ctx.progress(f"nars {role} training", total=len(handles)) as bar:
             while handles:
                 handle, outcome = ctx.executor.wait_any(list(handles))
                 position = next(n for n, h in enumerate(handles) if h is handle)
                 handles.pop(position)
-                i, trial = infos.pop(position)
-                record = self._record_final(i, trial, outcome, teacher is not None, role)
+                i, trial, task = infos.pop(position)
+                record = self._record_final(i, trial, task, outcome, teacher is not None, role)
                 if role == "teacher":
                     self.teacher = record
                 else:
@@ -670,7 +678,8 @@ class NARS:
                 bar.advance()
                 ctx.checkpoint(self)
 
-    def _record_final(self, i: int, trial: int, outcome: Any, distilled: bool, role: str = "final") -> dict[str, Any]:
+    def _record_final(self, i: int, trial: int, task: EvalTask, outcome: Any, distilled: bool,
+                      role: str = "final") -> dict[str, Any]:
         macs, params = self.cost(self._found_point(i))
         result = None if isinstance(outcome, BaseException) else outcome
         ok = result is not None and not result.diverged and result.val_accuracy is not None
@@ -697,7 +706,8 @@ class NARS:
         return {"found_index": i, "key": key, "val_accuracy": result.val_accuracy if ok else None,
                 "test_accuracy": result.test_accuracy if ok else None, "macs": macs, "params": params,
                 "distilled": distilled, "constraint": self.found[i]["constraint"],
-                "predicted": self.found[i]["predicted"], "weights": weights}
+                "predicted": self.found[i]["predicted"], "weights": weights,
+                **({"final": summarise_final([outcome], [task]).to_json()} if role == "final" else {})}
 
     # -- result -----------------------------------------------------------------------------------------------------
     def _candidate(self, point: Arch, accuracy: float, attrs: dict[str, Any]) -> Candidate:
@@ -736,7 +746,11 @@ class NARS:
                                     "recipe": c.attrs["recipe"], **c.objectives,
                                     "predicted_accuracy": c.attrs["predicted_accuracy"],
                                     "test_accuracy": c.attrs["test_accuracy"]} for c in found]
-        return SearchResult(best, tuple(front), extra)
+        # the best's final training is the run's (trained on the run's training split: its validation accuracy
+        # chose the best among the found pairs)
+        best_final = next((f["final"] for f in finals if f.get("final") and found[f["found_index"]] is best), None)
+        return SearchResult(best, tuple(front), extra,
+                            None if best_final is None else FinalResult.from_json(best_final))
 
     # -- state ------------------------------------------------------------------------------------------------------
     def state_dict(self) -> dict[str, Any]:

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any, ClassVar, Mapping
 
 import numpy as np
@@ -46,6 +46,12 @@ ALGOS = ("gradient", "reinforce")
 GRAD_MODES = ("full", "two")
 ARCH_MEMORY = ("recompute", "keep")
 LOSS_FORMS = ("mul_log", "add", "linear")
+
+
+# code search/imagenet_run_exp.py (training a found net): SGD Nesterov momentum 0.9, lr 0.05 at batch 256, cosine,
+# weight decay 4e-5 (not on BN), label smoothing 0.1; README: dropout 0.1 for the mobile net
+FINAL_RECIPE = {"optimizer": "nesterov", "lr": 0.05, "momentum": 0.9, "weight_decay": 4e-5, "schedule": "cosine",
+                "label_smoothing": 0.1, "batch_size": 256, "dropout": 0.1}
 
 
 @dataclass
@@ -112,14 +118,24 @@ class ProxylessConfig:
     # -- evaluation of the derived arch -----------------------------------------------------------------------------
     bn_recalibration_batches: int = 20  # the child's BN statistics re-estimated on train batches (interpretation:
     #                                     the code validates in train mode for the same reason)
+    # -- final training of the derived net (from scratch on every training image; test set) -------------------------
+    final_epochs: int = 300  # code search/imagenet_run_exp.py --n_epochs 300 (ImageNet)
+    final_seeds: int = 1  # code: one training (--manual_seed 0)
+    final_recipe: dict[str, Any] = field(default_factory=lambda: dict(FINAL_RECIPE))
 
     PRESETS: ClassVar[dict[str, dict[str, Any]]] = {
         "paper": {},
-        "quick": {"warmup_epochs": 2, "epochs": 8, "steps_per_epoch": 100, "batch_size": 128},
+        "quick": {"warmup_epochs": 2, "epochs": 8, "steps_per_epoch": 100, "batch_size": 128,
+                  # one epoch on every training image (~1.5 CPU minutes on Fashion-MNIST)
+                  "final_epochs": 1, "final_seeds": 1, "final_recipe": {**FINAL_RECIPE, "lr": 0.025,
+                                                                        "batch_size": 128}},
         "smoke": {"warmup_epochs": 1, "epochs": 2, "steps_per_epoch": 6, "batch_size": 16,
-                  "bn_recalibration_batches": 2, "rl_batch_size": 3},
+                  "bn_recalibration_batches": 2, "rl_batch_size": 3,
+                  "final_epochs": 1, "final_seeds": 1, "final_recipe": {**FINAL_RECIPE, "lr": 0.025,
+                                                                        "batch_size": 32, "dropout": None}},
     }
     BUDGET_FIELD: ClassVar[str] = "epochs"
+    ACCURACY: ClassVar[str] = "supernet"  # the derived child with the supernet's weights (BN recalibrated)
     CLI_FLAGS: ClassVar[dict[str, str]] = {"--latency-target": "latency_target_ms", "--flops-target": "flops_target",
                                            "--grad-mode": "grad_mode", "--algo": "algo"}
 

@@ -79,6 +79,19 @@ class RunRecord:
             return str(storage)
         return f"sqlite:///{(self.run_dir / 'ledger.db').resolve()}"
 
+    @property
+    def accuracy(self) -> dict[str, str]:
+        """What the search's accuracies are: ``{"kind", "label", "metric"}`` (e.g. label "supernet acc.")."""
+        from archsearch.accuracy import recorded_accuracy
+
+        return recorded_accuracy(self.config, self.result or {})
+
+    @property
+    def final(self) -> dict[str, Any] | None:
+        """result.json's ``final`` block: the chosen arch trained from scratch (test acc.), None without one."""
+        final = (self.result or {}).get("final")
+        return final if isinstance(final, dict) else None
+
     def status(self) -> str:
         from archsearch.experiment.lock import holder_alive, read_holder
 
@@ -155,9 +168,11 @@ _STATES = {"COMPLETE": "complete", "RUNNING": "running", "FAIL": "failed", "PRUN
 
 
 def _objective_names(study: Any) -> list[str]:
+    """The objectives' keys; a metric name that says which accuracy it is (``supernet_accuracy``,
+    ``accuracy_after_1_epochs``) is the ``accuracy`` objective."""
     names = study.metric_names or study.user_attrs.get("objective_names")
     if names:
-        return list(names)
+        return ["accuracy" if "accuracy" in str(n) else str(n) for n in names]
     if len(study.directions) == 1:
         return ["accuracy"]
     return [f"value_{i}" for i in range(len(study.directions))]

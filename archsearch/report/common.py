@@ -73,8 +73,9 @@ def _figure(width: float = 6.0, height: float = 4.0):
 _LABELS = {"macs": "MACs (multiply-adds)", "params": "parameters", "latency_ms": "latency (ms)"}
 
 
-def plot_pareto(trials: Sequence[TrialRow], cost: str, path: Path) -> Path | None:
-    """Accuracy vs `cost` for every completed trial, the Pareto front as a step line; None without data."""
+def plot_pareto(trials: Sequence[TrialRow], cost: str, path: Path, label: str = "val. acc.") -> Path | None:
+    """Accuracy (of kind `label`) vs `cost` for every completed trial, the Pareto front as a step line; None
+    without data."""
     points = [t for t in leaderboard(trials) if t.metric(cost) is not None]
     if not points:
         return None
@@ -86,18 +87,19 @@ def plot_pareto(trials: Sequence[TrialRow], cost: str, path: Path) -> Path | Non
     ax.step([t.metric(cost) for t in front], [100 * (t.metric("accuracy") or 0) for t in front],
             where="post", color="tab:red", marker="o", markersize=4, label=f"Pareto front ({len(front)})")
     ax.set_xlabel(_LABELS.get(cost, cost))
-    ax.set_ylabel("validation accuracy (%)")
+    ax.set_ylabel(f"{label} (%)")
     if cost in ("macs", "params"):
         ax.set_xscale("log")
     ax.grid(alpha=0.3)
     ax.legend(loc="lower right")
-    ax.set_title(f"accuracy vs {cost}")
+    ax.set_title(f"{label} vs {cost}")
     fig.savefig(path)
     return path
 
 
-def plot_progress(trials: Sequence[TrialRow], path: Path) -> Path | None:
-    """Best accuracy so far against completed trials and against wall time; None without completed trials."""
+def plot_progress(trials: Sequence[TrialRow], path: Path, label: str = "val. acc.") -> Path | None:
+    """Best accuracy (of kind `label`) so far against completed trials and against wall time; None without
+    completed trials."""
     curve = best_so_far(trials)
     if not curve:
         return None
@@ -110,11 +112,11 @@ def plot_progress(trials: Sequence[TrialRow], path: Path) -> Path | None:
     by_trial.step([c[0] for c in curve], [100 * c[2] for c in curve], where="post", color="tab:blue",
                   label="best so far")
     by_trial.set_xlabel("completed trials")
-    by_trial.set_ylabel("validation accuracy (%)")
+    by_trial.set_ylabel(f"{label} (%)")
     by_trial.legend(loc="lower right")
     by_time.step([c[1] / 60 for c in curve], [100 * c[2] for c in curve], where="post", color="tab:blue")
     by_time.set_xlabel("wall time (min)")
-    by_time.set_ylabel("best validation accuracy (%)")
+    by_time.set_ylabel(f"best {label} (%)")
     for ax in (by_trial, by_time):
         ax.grid(alpha=0.3)
     fig.savefig(path)
@@ -123,11 +125,12 @@ def plot_progress(trials: Sequence[TrialRow], path: Path) -> Path | None:
 
 def common_plots(record: RunRecord, out_dir: Path, trials: Sequence[TrialRow] | None = None) -> list[Path]:
     trials = record.trials() if trials is None else trials
-    made = [plot_pareto(trials, "macs", out_dir / "pareto_macs.png"),
-            plot_pareto(trials, "params", out_dir / "pareto_params.png")]
+    label = record.accuracy["label"]
+    made = [plot_pareto(trials, "macs", out_dir / "pareto_macs.png", label),
+            plot_pareto(trials, "params", out_dir / "pareto_params.png", label)]
     if any(t.metric("latency_ms") is not None for t in trials):
-        made.append(plot_pareto(trials, "latency_ms", out_dir / "pareto_latency.png"))
-    made.append(plot_progress(trials, out_dir / "progress.png"))
+        made.append(plot_pareto(trials, "latency_ms", out_dir / "pareto_latency.png", label))
+    made.append(plot_progress(trials, out_dir / "progress.png", label))
     return [p for p in made if p is not None]
 
 
@@ -155,6 +158,41 @@ def arch_text(arch: dict[str, Any], limit: int = 0) -> str:
     else:
         text = " ".join(f"{k}={v}" for k, v in arch.items())
     return text if not limit or len(text) <= limit else text[: limit - 1] + "…"
+
+
+def column_title(column: str, accuracy_label: str) -> str:
+    """A leaderboard column's heading: the accuracy named by its kind (``supernet acc.``, ...)."""
+    return {"accuracy": accuracy_label, "test_accuracy": "test acc.", "latency_ms": "latency"}.get(column, column)
+
+
+def final_lines(record: RunRecord) -> list[str]:
+    """What a run ends with, in words: the chosen arch's test accuracy after its final training (mean, 95%
+    interval, per seed), the search's own estimate beside it, and what the search cost."""
+    final, result = record.final, record.result or {}
+    label = record.accuracy["label"]
+    estimate = ((result.get("best") or {}).get("objectives") or {}).get("accuracy")
+    lines = []
+    if final and final.get("test_accuracy") is not None:
+        seeds = final.get("seeds") or []
+        per_seed = ", ".join(human(a, "accuracy") for a in final.get("test_accuracies") or [])
+        spread = (f" ± {100 * final['test_accuracy_ci95']:.2f} (95% interval over {len(seeds)} seeds: {per_seed})"
+                  if final.get("test_accuracy_ci95") is not None else
+                  f" ({len(seeds)} seed{'s' if len(seeds) != 1 else ''}: {per_seed})")
+        lines.append(f"test acc. {human(final['test_accuracy'], 'accuracy')}{spread} after {final.get('epochs')} "
+                     f"epoch{'s' if final.get('epochs') != 1 else ''} from scratch, "
+                     f"{human(final.get('seconds'), 'seconds')} of training")
+    elif final:
+        lines.append(f"final training failed: {'; '.join(e for e in final.get('errors') or [] if e)}")
+    elif result:
+        lines.append("no final training (final_epochs=0)")
+    if estimate is not None:
+        lines.append(f"{label} {human(estimate, 'accuracy')}: the search's own estimate for the chosen arch"
+                     + (", not its accuracy" if final else ""))
+    search = result.get("search") or {}
+    if search.get("seconds") is not None:
+        lines.append(f"search: {human(search['seconds'], 'seconds')} wall, {search.get('cpu_seconds', 0):.1f} "
+                     "CPU-seconds (without the final training)")
+    return lines
 
 
 def leaderboard_columns(trials: Sequence[TrialRow]) -> list[str]:
@@ -193,7 +231,8 @@ def _markdown_table(columns: Sequence[str], rows: Sequence[Sequence[str]]) -> st
 
 def write_summary(record: RunRecord, out_dir: Path, plots: Sequence[Path], trials: Sequence[TrialRow],
                   notes: Sequence[str] = (), top: int = 10) -> Path:
-    """summary.md: what was run, how many trials ended how, the best arch, leaderboard, Pareto front, plots."""
+    """summary.md: the final training's test accuracy first, then what was run, how many trials ended how, the best
+    arch, leaderboard and Pareto front (accuracies named by their kind), plots."""
     config = record.config
     states: dict[str, int] = {}
     for t in trials:
@@ -205,25 +244,30 @@ def write_summary(record: RunRecord, out_dir: Path, plots: Sequence[Path], trial
              ("constraints", ", ".join(map(str, config.get("constraints") or [])) or "none"),
              ("executor", config.get("executor")), ("status", record.status()),
              ("trials", ", ".join(f"{n} {s}" for s, n in sorted(states.items())) or "none")]
-    lines += [f"- **{k}**: {v}" for k, v in facts if v not in (None, {}, "")]
-    lines.append("")
     result = record.result or {}
+    label = record.accuracy["label"]
+    if result:  # the run's number first: the chosen arch trained from scratch, judged on the test set
+        lines += ["## Final training (test set)", ""] + [f"- {line}" for line in final_lines(record)] + [""]
+    lines += [f"- **{k}**: {v}" for k, v in facts if v not in (None, {}, "")]
+    lines.append(f"- **search accuracy**: {label} (what the leaderboard ranks by)")
+    lines.append("")
     best = result.get("best")
     if isinstance(best, dict):
         lines += ["## Best architecture (result.json)", ""]
         objectives = best.get("objectives") or {}
-        lines.append(", ".join(f"{k} = {human(v, k)}" for k, v in objectives.items()) or "(no objectives)")
+        lines.append(", ".join(f"{column_title(k, label)} = {human(v, k)}" for k, v in objectives.items())
+                     or "(no objectives)")
         lines += ["", "```json", _json(best.get("arch")), "```", ""]
     board = leaderboard(trials, top)
     if board:
         columns = leaderboard_columns(trials)
-        lines += [f"## Leaderboard (top {len(board)} of {len(leaderboard(trials))} by validation accuracy)", "",
-                  _markdown_table(columns, leaderboard_rows(board, columns)), ""]
+        lines += [f"## Leaderboard (top {len(board)} of {len(leaderboard(trials))} by {label})", "",
+                  _markdown_table([column_title(c, label) for c in columns], leaderboard_rows(board, columns)), ""]
         cost = front_cost(config, trials)
         front = pareto_front(trials, cost)
         costs = ["macs", "params"] + (["latency_ms"] if cost == "latency_ms" else [])
-        lines += [f"## Pareto front (accuracy vs {_LABELS[cost]})", "",
-                  _markdown_table(["trial", "accuracy", *costs, "arch"],
+        lines += [f"## Pareto front ({label} vs {_LABELS[cost]})", "",
+                  _markdown_table(["trial", label, *costs, "arch"],
                                   [[str(t.number), human(t.metric("accuracy"), "accuracy"),
                                     *(human(t.metric(c), c) for c in costs), arch_text(t.arch)]
                                    for t in front]), ""]

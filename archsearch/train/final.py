@@ -92,34 +92,49 @@ def final_recipe(search_space: Any, arch: Any, recipe: Recipe | Mapping[str, Any
 def final_tasks(arch: Mapping[str, Any], *, space: str | Mapping[str, Any], space_options: Mapping[str, Any] | None
                 = None, data: str = "fashion-mnist", data_dir: str | None = None, image_size: int | None = None,
                 split: Mapping[str, Any] | None = None, epochs: int, seeds: int | Sequence[int] = 1,
-                recipe: Recipe | Mapping[str, Any] | None = None, threads: int = 0,
+                recipe: Recipe | Mapping[str, Any] | None = None, threads: int = 1,
                 device: str | None = None) -> list[EvalTask]:
     """One from-scratch training job per seed of `arch` (a point of `space`, by name or ``{"name", "options"}``).
 
     `split`: `make_splits` options; default the whole training set (no validation hold-out, as the papers
-    retrain). Each job trains `epochs` epochs with the final recipe (see `final_recipe`) and ends with the test
-    set. The arch, the data's image shape and the recipe are checked here, before any job starts.
+    retrain). Each job trains `epochs` epochs with the final recipe (see `final_recipe`) and ends with the test set.
+    `threads`: torch threads per job; 1 (as a search's candidates train) gives the same numbers on any machine and
+    never oversubscribes a shared one; 0 leaves the worker's setting. The arch and the recipe are checked here,
+    before any job starts.
     """
     from archsearch.spaces import create_space  # lazy, as in `run_eval_task`: spaces import every built-in space
 
-    if isinstance(space, Mapping):
-        space_name, options = str(space["name"]), {**dict(space.get("options") or {}), **dict(space_options or {})}
-    else:
-        space_name, options = str(space), dict(space_options or {})
+    space_name, options = space_spec(space, space_options)
     if int(epochs) < 1:
         raise ConfigError(f"final training needs epochs >= 1, got {epochs}")
     search_space = create_space(space_name, **options)
     point = search_space.space.validate(dict(arch))
-    dataset = cached_dataset(data, data_dir, image_size)
-    shape = tuple(int(s) for s in dataset.x_train.shape[1:])
-    if shape != tuple(search_space.input_shape):
-        raise UsageError(f"data {data!r} has images of shape {shape} but the arch's space expects "
-                         f"{tuple(search_space.input_shape)}; pass the space option that matches (--space-option)")
     recipe_dict = final_recipe(search_space, point, recipe).to_dict()
     split_options = dict(WHOLE_TRAINING_SET if split is None else split)
     return [EvalTask(space=space_name, arch=point.to_dict(), space_options=options, recipe=recipe_dict,
                      epochs=int(epochs), data=data, data_dir=data_dir, image_size=image_size, split=split_options,
                      seed=seed, threads=threads, device=device, test=True) for seed in seed_list(seeds)]
+
+
+def space_spec(space: str | Mapping[str, Any], options: Mapping[str, Any] | None = None) -> tuple[str, dict]:
+    """(name, options) of a space given by name or as ``{"name", "options"}``, `options` over its own."""
+    if isinstance(space, Mapping):
+        return str(space["name"]), {**dict(space.get("options") or {}), **dict(options or {})}
+    return str(space), dict(options or {})
+
+
+def check_input_shape(space: str | Mapping[str, Any], data: str, data_dir: str | None = None,
+                      space_options: Mapping[str, Any] | None = None, image_size: int | None = None) -> None:
+    """A `UsageError` when the data's images do not have the shape the space's networks take (an arch file
+    retrained on other data than it was searched on)."""
+    from archsearch.spaces import create_space
+
+    name, options = space_spec(space, space_options)
+    search_space = create_space(name, **options)
+    shape = tuple(int(s) for s in cached_dataset(data, data_dir, image_size).x_train.shape[1:])
+    if shape != tuple(search_space.input_shape):
+        raise UsageError(f"data {data!r} has images of shape {shape} but the arch's space expects "
+                         f"{tuple(search_space.input_shape)}; pass the space option that matches (--space-option)")
 
 
 def run_final_task(task: EvalTask, teacher: dict[str, Any] | None = None, keep_weights: bool = False,
@@ -187,5 +202,5 @@ def _float(value: Any) -> float | None:
     return None if value is None else float(value)
 
 
-__all__ = ["FinalResult", "WHOLE_TRAINING_SET", "final_recipe", "final_tasks", "mean_ci95", "run_final_task",
-           "seed_list", "summarise_final"]
+__all__ = ["FinalResult", "WHOLE_TRAINING_SET", "check_input_shape", "final_recipe", "final_tasks", "mean_ci95",
+           "run_final_task", "seed_list", "space_spec", "summarise_final"]

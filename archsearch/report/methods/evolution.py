@@ -22,26 +22,29 @@ def plots(run_dir: Path, out_dir: Path) -> list[Path]:
     from archsearch.report import open_run
 
     out_dir.mkdir(parents=True, exist_ok=True)
+    record = open_run(run_dir)
+    label = record.accuracy["label"]  # the fitness: "acc. after E ep."
     rows = read_metric_rows(run_dir / "metrics" / "evolution.jsonl")
     written: list[Path] = []
     if rows:
         fitness = [r.get("fitness") for r in rows]
         path = plot_fitness_curves({"evolution": fitness}, out_dir / "evolution_fitness.png",
-                                   title="hierarchical evolution: fitness per evaluation", scatter=True)
+                                   title="hierarchical evolution: fitness per evaluation", scatter=True,
+                                   ylabel=f"best {label} so far")
         written.append(path)
     compared = compare_runs(run_dir, out_dir / "evolution_vs_random_hierarchical_vs_flat.png")
     if compared is not None:
         written.append(compared)
-    record = open_run(run_dir)
     done = record.completed()
     if done:
         best = max(done, key=lambda t: (t.metric("accuracy") or 0.0, -t.number))
         if not rows:
             ordered = sorted(done, key=lambda t: t.number)
             written.append(plot_fitness_curves({record.method: [t.metric("accuracy") for t in ordered]},
-                                               out_dir / "evolution_fitness.png", scatter=True))
+                                               out_dir / "evolution_fitness.png", scatter=True,
+                                               ylabel=f"best {label} so far"))
         drawn = plot_motifs(best.arch, out_dir / "best_motifs.png",
-                            title=f"best genotype (trial {best.number}, val acc {best.metric('accuracy'):.4f})")
+                            title=f"best genotype (trial {best.number}, {label} {best.metric('accuracy'):.4f})")
         if drawn is not None:
             written.append(drawn)
     return written
@@ -98,7 +101,8 @@ def best_so_far(fitness: Sequence[float | None]) -> list[float]:
 
 
 def plot_fitness_curves(curves: Mapping[str, Sequence[Sequence[float | None]] | Sequence[float | None]], path: Path,
-                        *, title: str = "best fitness vs evaluations", scatter: bool = False) -> Path:
+                        *, title: str = "best fitness vs evaluations", scatter: bool = False,
+                        ylabel: str = "validation accuracy (best so far)") -> Path:
     """Best-so-far fitness against the number of evaluations, one line per label (e.g. h_evo, h_random,
     flat_evo). A label may hold several runs (seeds): the mean is drawn with a min-max band."""
     from matplotlib.figure import Figure
@@ -123,7 +127,7 @@ def plot_fitness_curves(curves: Mapping[str, Sequence[Sequence[float | None]] | 
             if points:
                 ax.scatter(*zip(*points), s=8, color=line.get_color(), alpha=0.4)
     ax.set_xlabel("evaluations")
-    ax.set_ylabel("validation accuracy (best so far)")
+    ax.set_ylabel(ylabel)
     ax.set_title(title)
     ax.grid(alpha=0.3)
     ax.legend(loc="lower right")
