@@ -41,8 +41,8 @@ def _copy(source: Path, root: Path, name: str) -> Path:
     config = yaml.safe_load((target / "config.yaml").read_text())
     config["name"] = config["study_name"] = name
     (target / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
-    with sqlite3.connect(target / "ledger.db") as connection:  # the run's study is named after it
-        connection.execute("UPDATE studies SET study_name = ?", (name,))
+    with sqlite3.connect(target / "ledger.db") as connection:  # the run's studies are named after it (+ ":final")
+        connection.execute("UPDATE studies SET study_name = ? || substr(study_name, ?)", (name, len(source.name) + 1))
     connection.close()
     return target
 
