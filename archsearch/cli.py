@@ -410,7 +410,7 @@ def print_next_steps(record) -> None:
     weights = {"trained": "trained by the final training" if doc.get("final") else "trained by the search",
                "supernet": "inherited from the supernet", "init": "untrained (seeded init)"}.get(doc.get("weights"))
     final = doc.get("final") or {}
-    epochs = max(10, 4 * int(final.get("epochs") or 0))
+    epochs = max(10, 2 * int(final.get("epochs") or 0))
     print(f"you now hold: {arch_file} (the architecture)" + (f" and {best / 'model.pt'} (weights, {weights})"
                                                               if (best / "model.pt").is_file() else ""))
     print(f"train it longer: {PROG} train {arch_file} --epochs {epochs} --out {record.run_dir / f'best-{epochs}ep'}")

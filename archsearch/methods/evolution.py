@@ -60,8 +60,8 @@ def _paper_final_recipe() -> dict[str, Any]:
 QUICK_FINAL = {"final_epochs": 1, "final_seeds": 1,
                "final_recipe": {"optimizer": "sgd", "lr": 0.1, "momentum": 0.9, "weight_decay": 3e-4,
                                 "schedule": "cosine", "batch_size": 128}}
-SMOKE_FINAL = {"final_epochs": 1, "final_seeds": 1,
-               "final_recipe": {"optimizer": "sgd", "lr": 0.05, "momentum": 0.9, "schedule": "cosine",
+SMOKE_FINAL = {"final_epochs": 3, "final_seeds": 1,  # 3 epochs at lr 0.1: well above chance on digits
+               "final_recipe": {"optimizer": "sgd", "lr": 0.1, "momentum": 0.9, "schedule": "cosine",
                                 "batch_size": 32}}
 
 

@@ -131,7 +131,8 @@ class ProxylessConfig:
                                                                         "batch_size": 128}},
         "smoke": {"warmup_epochs": 1, "epochs": 2, "steps_per_epoch": 6, "batch_size": 16,
                   "bn_recalibration_batches": 2, "rl_batch_size": 3,
-                  "final_epochs": 1, "final_seeds": 1, "final_recipe": {**FINAL_RECIPE, "lr": 0.025,
+                  # 3 epochs at lr 0.1: well above chance on digits
+                  "final_epochs": 3, "final_seeds": 1, "final_recipe": {**FINAL_RECIPE, "lr": 0.1,
                                                                         "batch_size": 32, "dropout": None}},
     }
     BUDGET_FIELD: ClassVar[str] = "epochs"
