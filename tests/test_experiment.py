@@ -230,3 +230,16 @@ def test_package_reexports_the_public_api_lazily():
     assert all(getattr(archsearch, name) is not None for name in archsearch.__all__)
     code = "import sys, archsearch; print('torch' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True).stdout.strip() == "False"
+
+
+def test_the_chosen_arch_is_the_leaderboards_first_even_on_ties(tmp_path):
+    """Accuracy ties are common on small validation sets; the run's choice and the leaderboard break them alike
+    (the cheaper arch, then the earlier trial)."""
+    from archsearch.report import leaderboard, open_run
+
+    import archsearch
+
+    result = archsearch.run("random", preset="smoke", data="digits", seed=3, runs_dir=tmp_path, name="ties",
+                            final_epochs=0, quiet=True)
+    first = leaderboard(open_run(tmp_path / "ties").trials())[0]
+    assert dict(result.best.arch) == dict(first.arch)

@@ -325,7 +325,8 @@ class HierarchicalEvolution:
             candidates.append(Candidate(arch, {"accuracy": proposal["fitness"], "macs": float(cost.macs),
                                                "params": float(cost.params)},
                                         {"key": proposal["key"], "origin": proposal["origin"]}))
-        best = max(candidates, key=lambda c: c.objectives["accuracy"])  # first of equals: earliest completed
+        # ties go to the cheaper arch, then the earliest completed: the leaderboard's order (report.common)
+        best = min(candidates, key=lambda c: (-c.objectives["accuracy"], c.objectives["macs"]))
         front = _pareto(candidates)
         extra = {"evaluations": len(self.population) + self._failed(), "failed": self._failed(),
                  "strategy": self.config.strategy,
