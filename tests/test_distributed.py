@@ -47,8 +47,12 @@ def _rank(rank: int, port: int, out: str) -> None:
     try:
         torch.save(_train(_model()).state_dict(), f"{out}/rank{rank}.pt")
         torch.save(mean_across_ranks([rank + 0.25, 2.0]), f"{out}/mean{rank}.pt")
+        dist.barrier()  # neither rank tears the group down while the other still uses it
     finally:
         dist.destroy_process_group()
+    # gloo's threads sometimes abort the interpreter's exit ("terminate called without an active exception") after
+    # the work is done and saved; leave without running the exit-time destructors
+    os._exit(0)
 
 
 def _free_port() -> int:
