@@ -26,7 +26,6 @@ import dataclasses
 import datetime as _dt
 import json
 import math
-import time
 from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 
@@ -132,17 +131,8 @@ def _run_options(settings: StudySettings, *, seed: int, name: str, budget: float
             "image_size": settings.image_size,
             "constraints": list(settings.constraints), "seed": seed, "executor": settings.executor,
             "workers": settings.workers, "ray_address": settings.ray_address, "device": settings.device,
-            "name": name, "budget": budget, **_no_final_training()}
-
-
-def _no_final_training() -> dict[str, Any]:
-    """The study judges every chosen arch itself, so its searches skip their own final retraining (when the run
-    layer offers one)."""
-    import inspect
-
-    from archsearch.experiment.run import resolve_settings
-
-    return {"final_epochs": 0} if "final_epochs" in inspect.signature(resolve_settings).parameters else {}
+            "name": name, "budget": budget,
+            "final_epochs": 0}  # the study judges every chosen net itself: its searches skip their own retraining
 
 
 # -- the study -----------------------------------------------------------------------------------------------------------
@@ -250,7 +240,6 @@ class Study:
         from archsearch.experiment.run import CONFIG_FILE, RESULT_FILE, resume, run
 
         run_dir = self.runs_dir / name
-        started = time.process_time()
         if not (run_dir / RESULT_FILE).is_file():
             if (run_dir / CONFIG_FILE).is_file():
                 self.log(f"resuming {name}")
@@ -259,15 +248,11 @@ class Study:
                 self.log(f"searching {name} ({method}, seed {seed}, budget {budget:g})")
                 run(method, runs_dir=self.runs_dir, quiet=True, **_run_options(self.settings, seed=seed, name=name,
                                                                                budget=budget))
-        measured = time.process_time() - started
         result = json.loads((run_dir / RESULT_FILE).read_text(encoding="utf-8"))
-        search = result.get("search") or {}
-        cpu = search.get("cpu_seconds")
-        best = result["best"]
+        search, best = result["search"], result["best"]  # the search's own clock: kept across resumes
         return {"run": str(run_dir.relative_to(self.dir)), "arch": best["arch"],
-                "objectives": best.get("objectives") or {},
-                "cpu_seconds": float(cpu if cpu is not None else measured),
-                "wall_seconds": float(search.get("seconds") or result.get("seconds_this_session") or 0.0)}
+                "objectives": best.get("objectives") or {}, "cpu_seconds": float(search["cpu_seconds"]),
+                "wall_seconds": float(search["seconds"])}
 
     # -- judgement ------------------------------------------------------------------------------------------------
     def _judge(self, space: Any) -> dict[str, float]:
