@@ -184,6 +184,8 @@ def add_compare_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--final-epochs", type=int, help="epochs of the from-scratch retraining (default by preset)")
     parser.add_argument("--retrain-seeds", type=int, help="retraining seeds per chosen net (default by preset)")
     parser.add_argument("--random-archs", type=int, help="K random nets for the baseline distribution")
+    parser.add_argument("--train-images", type=int, help="the retraining's training images, at most (default by "
+                        "preset: quick 16000, else all)")
     parser.add_argument("--executor", choices=EXECUTORS)
     parser.add_argument("--workers", type=int)
     parser.add_argument("--ray-address")
@@ -460,7 +462,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     from archsearch.api import compare
 
     keys = ("space", "data", "data_dir", "image_size", "preset", "constraints", "seeds", "cpu_budget", "budgets", "final_epochs",
-            "retrain_seeds", "random_archs", "executor", "workers", "ray_address", "device", "name")
+            "retrain_seeds", "random_archs", "train_images", "executor", "workers", "ray_address", "device", "name")
     options = {k: getattr(args, k) for k in keys if getattr(args, k) is not None}
     document = compare(args.methods, runs_dir=args.runs_dir, quiet=not _progress_enabled(), **options)
     _print_study(document, args.runs_dir)

@@ -187,3 +187,25 @@ def test_sigkilled_study_resumes_to_the_same_table(tmp_path):
     b = json.loads((tmp_path / "b" / "s" / "compare.json").read_text())
     assert _accuracies(a) == _accuracies(b)
     _assert_no_duplicate_keys(tmp_path / "b" / "s")
+
+
+def test_the_judgement_trains_on_at_most_train_images_and_names_broken_constraints(tmp_path):
+    from archsearch.data import load_dataset
+
+    options = {**FIXED, "methods": "random", "budgets": {"random": 2}, "seeds": 1, "random_archs": 2}
+    document = compare(runs_dir=tmp_path, name="all", train_images=10**9, constraints=["flops<=1G"], **options)
+    state = json.loads((tmp_path / "all" / "study_state.json").read_text())
+    assert state["run_spec"]["train_images"] == len(load_dataset("digits").y_train)  # at most what there is
+    assert document["methods"][0]["meets_constraints"] == [True]
+
+    compare(runs_dir=tmp_path, name="few", train_images=40, **options)
+    directory = tmp_path / "few"
+    study = study_mod.Study(study_mod.StudySettings(**{k: v for k, v in json.loads(
+        (directory / "compare.json").read_text())["settings"].items()}), directory)
+    arch = study.state["searches"]["random-s0"]["arch"]
+    assert study._task(study_mod._random_space(study.settings).space.validate(arch), seed=0).split["train_size"] == 40
+
+    document["methods"][0]["meets_constraints"] = [False]  # as a DARTS net above the bound would be
+    from archsearch.report.study import table_rows
+
+    assert "1 of 1 break the constraints" in table_rows(document)[1][0][0]

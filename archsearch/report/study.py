@@ -26,7 +26,9 @@ def table_rows(document: Mapping[str, Any]) -> tuple[list[str], list[list[str]]]
                "percentile vs random", "p vs random"]
     rows = []
     for row in document["methods"]:
-        rows.append([row["method"], _pct(row["test_accuracy_mean"], row["test_accuracy_ci95"]),
+        broken = sum(not ok for ok in row.get("meets_constraints", ()))
+        rows.append([row["method"] + (f" ({broken} of {len(row['meets_constraints'])} break the constraints)"
+                                      if broken else ""), _pct(row["test_accuracy_mean"], row["test_accuracy_ci95"]),
                      str(row["test_accuracy_n"]), f"{row['macs'] / 1e6:.2f}M", f"{row['params'] / 1e3:.1f}k",
                      f"{row['search_cpu_seconds']:.1f}" + (" (over)" if row.get("over_budget") else ""),
                      "-" if row["percentile_vs_random"] is None else f"{row['percentile_vs_random']:.0f}",
