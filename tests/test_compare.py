@@ -52,8 +52,12 @@ def test_cli_compare_writes_every_column(tmp_path, capsys):
     assert (directory / "compare.md").read_text().count("|") > 20 and (directory / "compare.png").stat().st_size
     # every search inside is an ordinary run
     runs = sorted(p.name for p in (directory / "runs").iterdir())
-    assert runs == ["pilot-random-1", "pilot-random-2", "pilot-spos-0.062", "pilot-spos-0.25", "random-s0",
-                    "random-s1", "spos-s0", "spos-s1"]
+    searches = json.loads((directory / "study_state.json").read_text())["searches"]
+    assert {"pilot-random-1", "pilot-random-2", "pilot-spos-0.062", "pilot-spos-0.25", "random-s1", "spos-s1"} \
+        <= set(runs) and len(runs) == 4 + len({s["run"] for s in searches.values()} - {f"runs/{r}" for r in runs[:4]})
+    for search in searches.values():  # a seed-0 search at a pilot's budget is that pilot's run, not a second one
+        if search["run"].startswith("runs/pilot-"):
+            assert search["seed"] == 0 and search["run"] == f"runs/pilot-{search['method']}-{search['budget']:g}"
     assert main(["show", str(directory / "runs" / "spos-s1")]) == 0
     assert "random archs" in capsys.readouterr().out
 
@@ -187,6 +191,15 @@ def test_sigkilled_study_resumes_to_the_same_table(tmp_path):
     b = json.loads((tmp_path / "b" / "s" / "compare.json").read_text())
     assert _accuracies(a) == _accuracies(b)
     _assert_no_duplicate_keys(tmp_path / "b" / "s")
+
+
+def test_a_method_over_budget_runs_one_pilot_and_reuses_it(tmp_path):
+    options = {**FIXED, "methods": "random", "budgets": {}, "random_archs": 2}
+    document = compare(runs_dir=tmp_path, name="s", cpu_budget=1e-3, **options)
+    state = json.loads((tmp_path / "s" / "study_state.json").read_text())
+    assert len(state["pilots"]["random"]["points"]) == 1 and state["pilots"]["random"]["over"]
+    assert sorted(p.name for p in (tmp_path / "s" / "runs").iterdir()) == ["pilot-random-1", "random-s1"]
+    assert [s["budget"] for s in state["searches"].values()] == [1, 1] and document["methods"][0]["over_budget"]
 
 
 def test_the_judgement_trains_on_at_most_train_images_and_names_broken_constraints(tmp_path):

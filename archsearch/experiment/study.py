@@ -5,8 +5,8 @@ A study is a run of runs, in ``runs/<study>/``:
     validate every method on the common space, data and constraints         (nothing is created on bad input)
     pilot:    each method searches twice with small budgets (1/16 and 1/4 of its preset's); a line through the two
               (search CPU-seconds = fixed cost + cost per unit x budget) gives the budget that costs the study's
-              CPU-seconds target. A method whose fixed cost alone exceeds the target runs at the small budget and
-              is marked over budget
+              CPU-seconds target. A method whose smaller pilot alone costs the target runs at that budget
+              (marked over budget; its second pilot is skipped, its seed-0 search is that pilot)
     search:   each method x each seed searches at that budget            -> runs/<study>/runs/<method>-s<seed>/
     random:   K architectures drawn uniformly under the same constraints   (the random baseline's distribution)
     judge:    every chosen arch and every random arch is retrained from scratch with ONE fixed recipe for E epochs
@@ -177,9 +177,10 @@ class Study:
         self.log(f"study {self.settings.name} finished: {self.dir / COMPARE_JSON}")
         return document
 
-    def _pilot(self, method: str) -> dict[str, Any]:
+    def _pilot(self, method: str, target: float | None = None) -> dict[str, Any]:
         """Two short searches; the line through their (budget, CPU-seconds): a fixed cost (data, building, a
-        search phase of fixed size) and a cost per budget unit."""
+        search phase of fixed size) and a cost per budget unit. When the smaller one alone already costs `target`,
+        the method will run at that budget whatever the line says, so the larger one is not run ("over")."""
         done = self.state["pilots"].get(method)
         if done is not None:
             return done
@@ -187,15 +188,17 @@ class Study:
         low, high = (_round_budget(preset_budget * f, integer) for f in PILOT_FRACTIONS)
         if high <= low:  # a small whole-number budget: the next unit up
             high = low + 1
-        points = [(budget, self._run(method, 0, budget, name=f"pilot-{method}-{budget:g}")["cpu_seconds"])
-                  for budget in (low, high)]
-        (b0, c0), (b1, c1) = points
-        # timing noise can flatten the line (or tilt it down) when the fixed cost dominates: the cost per unit is
-        # taken as at least a tenth of the larger pilot's average cost per unit
-        per_unit = max((c1 - c0) / (b1 - b0), 0.1 * c1 / b1)
-        done = {"budget_field": field, "preset_budget": preset_budget, "integer": integer, "points": points,
-                "per_unit": per_unit,
-                "fixed": max(c0 - per_unit * b0, 0.0)}
+        done = {"budget_field": field, "preset_budget": preset_budget, "integer": integer,
+                "points": [(low, self._run(method, 0, low, name=_pilot_name(method, low))["cpu_seconds"])]}
+        if target is not None and done["points"][0][1] >= target:
+            done["over"] = True
+        else:
+            done["points"].append((high, self._run(method, 0, high, name=_pilot_name(method, high))["cpu_seconds"]))
+            (b0, c0), (b1, c1) = done["points"]
+            # timing noise can flatten the line (or tilt it down) when the fixed cost dominates: the cost per unit
+            # is taken as at least a tenth of the larger pilot's average cost per unit
+            per_unit = max((c1 - c0) / (b1 - b0), 0.1 * c1 / b1)
+            done.update(per_unit=per_unit, fixed=max(c0 - per_unit * b0, 0.0))
         self.state["pilots"][method] = done
         self._save_state()
         return done
@@ -225,8 +228,10 @@ class Study:
         if method in self.settings.budgets:
             return float(self.settings.budgets[method])
         assert target is not None
-        pilot = self._pilot(method)
+        pilot = self._pilot(method, target)
         smallest = pilot["points"][0][0]
+        if pilot.get("over"):
+            return smallest
         budget = (target - pilot["fixed"]) / pilot["per_unit"]
         budget = min(budget, MAX_PRESET_MULTIPLE * pilot["preset_budget"])  # a line read far beyond its points
         return max(_round_budget(budget, pilot["integer"]), smallest)
@@ -236,7 +241,12 @@ class Study:
         done = self.state["searches"].get(key)
         if done is not None:
             return done
-        outcome = self._run(method, seed, budget, name=key)
+        pilot = self.state["pilots"].get(method) or {}
+        if seed == 0 and any(b == budget for b, _ in pilot.get("points", ())):
+            name = _pilot_name(method, budget)  # this very search (seed 0, this budget) already ran as a pilot
+        else:
+            name = key
+        outcome = self._run(method, seed, budget, name=name)
         done = {"method": method, "seed": seed, "budget": budget, **outcome}
         self.state["searches"][key] = done
         self._save_state()
@@ -359,6 +369,15 @@ def random_archs(settings: StudySettings, space: Any, count: int | None = None) 
     return [space.space.sample(rng, where=within) for _ in range(count or settings.judge("random_archs"))]
 
 
+def _pilot_name(method: str, budget: float) -> str:
+    return f"pilot-{method}-{budget:g}"
+
+
+def _over_budget(pilot: Mapping[str, Any] | None, target: float | None) -> bool:
+    """Even the method's smallest pilot budget cost more than the target: it ran at that budget, above it."""
+    return bool(pilot and target is not None and (pilot.get("over") or pilot["points"][0][1] >= target))
+
+
 def _budget_field(method: str, preset: str) -> tuple[str, float, bool]:
     from archsearch.methods import make_config, method_config
 
@@ -403,8 +422,7 @@ def analyse(settings: StudySettings, state: Mapping[str, Any], results: Mapping[
                                "search_cpu_seconds": float(np.mean([s["cpu_seconds"] for s in searches])),
                                "search_cpu_seconds_each": [s["cpu_seconds"] for s in searches],
                                "budget": searches[0]["budget"] if searches else None,
-                               "over_budget": bool(target is not None and method in state.get("pilots", {})
-                                                   and state["pilots"][method]["fixed"] > target),
+                               "over_budget": _over_budget(state.get("pilots", {}).get(method), target),
                                "archs": [s["arch"] for s in searches]}
         costs = [cost_of(s["arch"]) for s in searches]
         # DARTS and Fair DARTS know no constraint (as in their papers): a chosen net that breaks one is named

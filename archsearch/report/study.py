@@ -65,7 +65,7 @@ def _budget_text(document: Mapping[str, Any]) -> str:
         parts.append("given budgets " + ", ".join(f"{m}={b:g}" for m, b in given.items()))
     text = "; ".join(parts)
     if any(row.get("over_budget") for row in document["methods"]):
-        text += ' ("over": the method\'s fixed cost alone exceeds the target; it ran at its smaller pilot budget)'
+        text += ' ("over": even the method\'s smaller pilot budget costs more than the target; it ran at that budget)'
     return text
 
 
