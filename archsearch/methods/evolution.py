@@ -34,6 +34,7 @@ from archsearch.errors import ConfigError, ConstraintError, unknown_name
 from archsearch.methods import register_method
 from archsearch.methods._base import Candidate, SearchResult
 from archsearch.search.evolution import mutate, random_genotype, tournament_select
+from archsearch.search.pareto import pareto_front
 from archsearch.space.space import Arch
 from archsearch.train.recipe import Recipe
 from archsearch.train.task import EvalTask, run_eval_task
@@ -327,7 +328,7 @@ class HierarchicalEvolution:
                                         {"key": proposal["key"], "origin": proposal["origin"]}))
         # ties go to the cheaper arch, then the earliest completed: the leaderboard's order (report.common)
         best = min(candidates, key=lambda c: (-c.objectives["accuracy"], c.objectives["macs"]))
-        front = _pareto(candidates)
+        front = pareto_front(candidates, lambda c: c.objectives["accuracy"], lambda c: c.objectives["macs"])
         extra = {"evaluations": len(self.population) + self._failed(), "failed": self._failed(),
                  "strategy": self.config.strategy,
                  "controller_ms": self.controller_ms()}
@@ -396,14 +397,3 @@ class RandomSearchConfig(EvolutionConfig):
 
 
 register_method("random", RandomSearchConfig)(HierarchicalEvolution)
-
-
-def _pareto(candidates: list[Candidate]) -> list[Candidate]:
-    """Candidates no other beats on both accuracy (higher) and MACs (lower), by increasing MACs."""
-    ordered = sorted(candidates, key=lambda c: (c.objectives["macs"], -c.objectives["accuracy"]))
-    front, best = [], -math.inf
-    for candidate in ordered:
-        if candidate.objectives["accuracy"] > best:
-            front.append(candidate)
-            best = candidate.objectives["accuracy"]
-    return front

@@ -44,6 +44,7 @@ from archsearch.methods import register_method
 from archsearch.methods._base import Candidate, SearchResult
 from archsearch.ops.drop_path import DropPath
 from archsearch.predictors.nars import NARSPredictor, PredictorConfig
+from archsearch.search.pareto import pareto_front
 from archsearch.search.predictor_evolution import (RANK_CORRELATIONS, EvolutionConfig, correlation_per_epoch,
                                                    early_stop_epoch, evolve, initial_population,
                                                    select_by_flops_bins, sobol_pool)
@@ -778,14 +779,7 @@ class NARS:
 
 def _pareto_front(candidates: list[Candidate]) -> list[Candidate]:
     """Non-dominated candidates over (accuracy up, MACs down), most accurate first."""
-    ordered = sorted(candidates, key=lambda c: (-c.objectives["accuracy"], c.objectives["macs"]))
-    front: list[Candidate] = []
-    best_macs = math.inf
-    for c in ordered:
-        if c.objectives["macs"] < best_macs:
-            front.append(c)
-            best_macs = c.objectives["macs"]
-    return front
+    return pareto_front(candidates, lambda c: c.objectives["accuracy"], lambda c: c.objectives["macs"])[::-1]
 
 
 __all__ = ["MODES", "NARS", "NARSConfig", "train_final", "train_until"]

@@ -37,6 +37,7 @@ from archsearch.data.batches import Batches
 from archsearch.errors import ConfigError, unknown_name
 from archsearch.methods import register_method
 from archsearch.methods._base import Candidate, SearchResult, require_supernet
+from archsearch.search.pareto import pareto_front
 from archsearch.space.space import Arch
 from archsearch.supernet import BinaryGate, MixedOp, mixed_ops, recompute_allowed, set_policy
 from archsearch.train import Recipe, Trainer, evaluate, recalibrate_bn
@@ -779,15 +780,10 @@ def _value_of(choice: Any, text: object) -> object:
 
 
 def _pareto(candidates: list[Candidate]) -> list[Candidate]:
+    """The front over latency when every candidate has one, else over MACs; one candidate per arch (the last)."""
     cost = "latency_ms" if all("latency_ms" in c.objectives for c in candidates) else "macs"
     unique = {c.arch.key: c for c in candidates}
-    ordered = sorted(unique.values(), key=lambda c: (c.objectives[cost], -c.objectives["accuracy"]))
-    front, best = [], -math.inf
-    for c in ordered:
-        if c.objectives["accuracy"] > best:
-            front.append(c)
-            best = c.objectives["accuracy"]
-    return front
+    return pareto_front(unique.values(), lambda c: c.objectives["accuracy"], lambda c: c.objectives[cost])
 
 
 __all__ = ["ExpectedCost", "ProxylessConfig", "ProxylessNAS", "hardware_loss", "init_weights", "recalibrate_bn",

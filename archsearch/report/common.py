@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from archsearch.report._runs import RunRecord, TrialRow
+from archsearch.search.pareto import pareto_front as _front
 
 
 def leaderboard(trials: Sequence[TrialRow], top: int | None = None) -> list[TrialRow]:
@@ -22,16 +23,8 @@ def leaderboard(trials: Sequence[TrialRow], top: int | None = None) -> list[Tria
 
 def pareto_front(trials: Sequence[TrialRow], cost: str = "macs") -> list[TrialRow]:
     """The trials no other trial beats on both accuracy (higher) and `cost` (lower), by increasing cost."""
-    points = [t for t in leaderboard(trials) if t.metric(cost) is not None]
-    points.sort(key=lambda t: (t.metric(cost), -(t.metric("accuracy") or 0.0), t.number))
-    front: list[TrialRow] = []
-    best = float("-inf")
-    for t in points:  # sweep by increasing cost: a point is on the front iff it beats every cheaper one
-        accuracy = t.metric("accuracy") or 0.0
-        if accuracy > best:
-            front.append(t)
-            best = accuracy
-    return front
+    points = sorted((t for t in leaderboard(trials) if t.metric(cost) is not None), key=lambda t: t.number)
+    return _front(points, lambda t: t.metric("accuracy") or 0.0, lambda t: t.metric(cost))  # ties: the earliest
 
 
 def front_cost(config: Any, trials: Sequence[TrialRow]) -> str:

@@ -30,6 +30,7 @@ from pymoo.core.termination import NoTermination
 from pymoo.operators.crossover.ux import UniformCrossover
 
 from archsearch.errors import ConfigError
+from archsearch.search.pareto import pareto_front
 from archsearch.space.choices import Categorical, Numeric
 from archsearch.space.space import Arch, Space
 
@@ -136,10 +137,7 @@ class ArchNSGA2:
     def pareto_front(self) -> list[Evaluated]:
         """Non-dominated feasible archs among everything evaluated (max accuracy, min cost), by cost."""
         feasible = [e for e in self.evaluated.values() if e.feasible and e.accuracy is not None]
-        front = [e for e in feasible
-                 if not any((o.accuracy >= e.accuracy and o.cost <= e.cost)
-                            and (o.accuracy > e.accuracy or o.cost < e.cost) for o in feasible)]
-        return sorted(front, key=lambda e: (e.cost, -e.accuracy))
+        return pareto_front(feasible, lambda e: e.accuracy, lambda e: e.cost, ties=True)
 
     # -- state ----------------------------------------------------------------------------------------------------
     def state_dict(self) -> dict[str, Any]:
