@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Iterable, Mapping
+from typing import Any, Callable, Iterable, Mapping
 
 from archsearch.errors import ConstraintError, unknown_name
 
@@ -93,6 +93,17 @@ def parse_constraints(texts: Iterable[str | Constraint] | str | None) -> tuple[C
 
 def satisfied(constraints: Iterable[Constraint], cost: Cost) -> bool:
     return all(c.satisfied(cost) for c in constraints)
+
+
+def cost_predicate(constraints: Iterable[Constraint], cost: Callable[[Any], Cost]) -> Callable[[Any], bool]:
+    """A predicate (for `Space.sample(where=...)`, a search's feasibility test) that keeps the archs whose `cost`
+    meets every constraint; with no constraints it passes every arch without costing it."""
+    constraints = tuple(constraints)
+
+    def within(arch: Any) -> bool:
+        return not constraints or satisfied(constraints, cost(arch))
+
+    return within
 
 
 def cost_dict(cost: Cost) -> Mapping[str, float]:

@@ -360,11 +360,9 @@ def _random_space(settings: StudySettings) -> Any:
 
 def random_archs(settings: StudySettings, space: Any, count: int | None = None) -> list[Any]:
     """K uniform draws under the study's constraints (rejection sampling), the same for every study seed 0."""
-    from archsearch.cost.constraints import parse_constraints
-    from archsearch.spaces import cost_predicate
+    from archsearch.cost.constraints import cost_predicate, parse_constraints
 
-    constraints = parse_constraints(settings.constraints)
-    within = cost_predicate(space, constraints) if constraints else None
+    within = cost_predicate(parse_constraints(settings.constraints), space.cost)
     rng = np.random.default_rng([20, 24, 1])  # fixed: the baseline distribution is part of the protocol
     return [space.space.sample(rng, where=within) for _ in range(count or settings.judge("random_archs"))]
 

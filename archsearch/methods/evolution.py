@@ -29,7 +29,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from archsearch.cost.constraints import satisfied
+from archsearch.cost.constraints import cost_predicate
 from archsearch.errors import ConfigError, ConstraintError, unknown_name
 from archsearch.methods import register_method
 from archsearch.methods._base import Candidate, SearchResult
@@ -137,6 +137,7 @@ class HierarchicalEvolution:
         self.search_space = ctx.space
         self.hierarchy = getattr(ctx.space, "hierarchy", None)
         self.constraints = tuple(getattr(ctx, "constraints", ()) or ())
+        self._within = cost_predicate(self.constraints, self.search_space.cost)
         self.check_space(ctx.space, config.strategy, config)
         self.rng = ctx.rng(PHASE, "controller")
         # proposals in order: key, arch (dict), origin ("init" | "mutation" | "random"), parent (proposal index or
@@ -244,9 +245,6 @@ class HierarchicalEvolution:
         if self.hierarchy is not None:
             return mutate(arch, self.hierarchy, self.rng)
         return self.search_space.space.mutate(arch, self.rng, 1)
-
-    def _within(self, arch: Arch) -> bool:
-        return not self.constraints or satisfied(self.constraints, self.search_space.cost(arch))
 
     def _arch_and_cost(self, index: int) -> tuple[Arch, Any]:
         if index not in self._archs:

@@ -34,7 +34,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from archsearch.cost.constraints import METRICS, Constraint, Cost
+from archsearch.cost.constraints import METRICS, Constraint, Cost, cost_predicate
 from archsearch.cost.latency import needs_latency, with_latency
 from archsearch.data.augment import augment_batch
 from archsearch.data.splits import TensorPair
@@ -375,7 +375,7 @@ class GreedyNAS:
         if len(self.search_val) > cfg.search_val_images:
             self.search_val = TensorPair(self.search_val.x[:cfg.search_val_images],
                                          self.search_val.y[:cfg.search_val_images])
-        self._within = lambda arch: all(c.satisfied(self.cost(arch)) for c in self.constraints)
+        self._within = cost_predicate(self.constraints, self.cost)
         self._built = True
         if self._pending_state is not None:
             self._apply_state(self._pending_state)

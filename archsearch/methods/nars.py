@@ -38,7 +38,7 @@ import numpy as np
 import torch
 import torch.nn as nn
 
-from archsearch.cost.constraints import Constraint, Cost, parse_constraint, satisfied
+from archsearch.cost.constraints import Constraint, Cost, cost_predicate, parse_constraint, satisfied
 from archsearch.errors import ConfigError, ConstraintError, DivergedError, unknown_name
 from archsearch.methods import register_method
 from archsearch.methods._base import Candidate, SearchResult
@@ -576,10 +576,7 @@ class NARS:
         return [self.constraints + (Constraint("flops", "<=", float(target)),) for target in family]
 
     def _feasible(self, constraints: tuple[Constraint, ...]) -> Callable[[Arch], bool]:
-        def feasible(point: Arch) -> bool:
-            return not constraints or satisfied(constraints, Cost(*self.cost(point)))
-
-        return feasible
+        return cost_predicate(constraints, lambda point: Cost(*self.cost(point)))
 
     def stage3_evolve(self, index: int) -> None:
         cfg, ctx = self.config, self.ctx

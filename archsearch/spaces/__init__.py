@@ -5,7 +5,7 @@ yourself (a function returning an `nn.Module` with `LayerChoice` / `InputChoice`
 from __future__ import annotations
 
 from archsearch._registry import Registry
-from archsearch.spaces._base import SearchSpace, WeightSharingSpace, cost_predicate
+from archsearch.spaces._base import SearchSpace, WeightSharingSpace
 
 SPACES: Registry[SearchSpace] = Registry("space")
 register_space = SPACES.register
@@ -32,5 +32,4 @@ def _load_builtins() -> None:
 # Each built-in space module registers itself on import; add a module here when you add a space.
 _BUILTIN_MODULES: list[str] = ["fbnet", "hierarchical", "darts", "mobilenet", "user"]
 
-__all__ = ["SPACES", "SearchSpace", "WeightSharingSpace", "cost_predicate", "create_space", "register_space",
-           "space_names"]
+__all__ = ["SPACES", "SearchSpace", "WeightSharingSpace", "create_space", "register_space", "space_names"]

@@ -11,7 +11,7 @@ from typing import Protocol, runtime_checkable
 
 import torch.nn as nn
 
-from archsearch.cost.constraints import Constraint, Cost, satisfied
+from archsearch.cost.constraints import Cost
 from archsearch.space.space import Arch, Space
 
 
@@ -30,12 +30,3 @@ class SearchSpace(Protocol):
 @runtime_checkable
 class WeightSharingSpace(SearchSpace, Protocol):
     def supernet(self) -> nn.Module: ...
-
-
-def cost_predicate(search_space: SearchSpace, constraints: tuple[Constraint, ...]):
-    """A predicate for `Space.sample(where=...)` that keeps archs within the resource constraints."""
-
-    def within(arch: Arch) -> bool:
-        return satisfied(constraints, search_space.cost(arch))
-
-    return within
