@@ -272,11 +272,11 @@ def load_run_config(path: Path) -> dict[str, Any]:
     return data
 
 
-def method_config_class(method: str) -> type:
-    """The config dataclass of a registered method (unknown names fail with a suggestion)."""
+def method_spec(method: str) -> Any:
+    """The `MethodSpec` of a registered method (unknown names fail with a suggestion)."""
     from archsearch import methods
 
-    return methods.method_config(method)
+    return methods.method_spec(method)
 
 
 def method_names() -> list[str]:
@@ -285,16 +285,11 @@ def method_names() -> list[str]:
     return methods.method_names()
 
 
-def config_fields(config_cls: type) -> list[str]:
-    return [f.name for f in dataclasses.fields(config_cls)]
-
-
 def split_method_flags(method: str, extra: Sequence[str]) -> dict[str, Any]:
-    """Map the method's own flags (config class attribute ``CLI_FLAGS``: flag -> field) to config fields."""
+    """Map the method's own flags (its spec's `cli_flags`: flag -> field) to config fields."""
     if not extra:
         return {}
-    config_cls = method_config_class(method)
-    flags: dict[str, str] = dict(getattr(config_cls, "CLI_FLAGS", {}) or {})
+    flags = method_spec(method).cli_flags
     parser = _Parser(prog=f"{PROG} run {method}", add_help=False)
     for flag, field_name in flags.items():
         option = flag if flag.startswith("--") else f"--{flag}"
@@ -338,8 +333,7 @@ def resolve_run_options(args: argparse.Namespace, extra: Sequence[str]) -> dict[
         if args.final_epochs < 0:
             raise UsageError(f"--final-epochs must be >= 0 (0 skips the final training), got {args.final_epochs}")
         method_options["final_epochs"] = args.final_epochs
-    config_cls = method_config_class(method)
-    check_keys(list(method_options), config_fields(config_cls), f"the options of method {method!r}")
+    check_keys(list(method_options), method_spec(method).fields, f"the options of method {method!r}")
     options["constraints"] = list(options.get("constraints") or [])
     options["space_options"] = space_options
     options["method_options"] = method_options
@@ -842,9 +836,9 @@ def _fail(err: object, code: int) -> None:
 
 def method_help(method: str) -> str:
     """The fields of a method's config (with defaults and presets) and its own flags, for ``run METHOD --help``."""
-    config_cls = method_config_class(method)
+    spec = method_spec(method)
     lines = [f"\noptions of method {method!r} (--set FIELD=VALUE, or under method_options: in --config):"]
-    for f in dataclasses.fields(config_cls):
+    for f in dataclasses.fields(spec.config_cls):
         if f.default is not dataclasses.MISSING:
             default = repr(f.default)
         elif f.default_factory is not dataclasses.MISSING:  # type: ignore[misc]
@@ -852,15 +846,13 @@ def method_help(method: str) -> str:
         else:
             default = "(required)"
         lines.append(f"  {f.name} = {default}")
-    budget = getattr(config_cls, "BUDGET_FIELD", None)
-    if budget:
-        lines.append(f"--budget sets {budget}.")
-    presets = getattr(config_cls, "PRESETS", {}) or {}
-    for preset, overrides in presets.items():
+    if spec.budget_field:
+        lines.append(f"--budget sets {spec.budget_field}.")
+    for preset, overrides in spec.presets.items():
         lines.append(f"preset {preset}: " + (", ".join(f"{k}={v!r}" for k, v in overrides.items()) or "defaults"))
-    flags = getattr(config_cls, "CLI_FLAGS", {}) or {}
-    if flags:
-        lines.append("method flags: " + ", ".join(f"{flag} VALUE (sets {field})" for flag, field in flags.items()))
+    if spec.cli_flags:
+        lines.append("method flags: " + ", ".join(f"{flag} VALUE (sets {field})"
+                                                 for flag, field in spec.cli_flags.items()))
     return "\n".join(lines) + "\n"
 
 

@@ -179,11 +179,11 @@ def test_smoke_run_on_mobilenet(name, tmp_path):
 # -- a space the method cannot weigh --------------------------------------------------------------------------------
 @pytest.mark.parametrize("name", ["darts", "fairdarts"])
 def test_a_space_without_supernet_is_refused_in_one_line(name):
-    from archsearch.methods import method_entry
+    from archsearch.methods import method_spec
 
     hierarchical = create_space("hierarchical", preset="smoke")
     with pytest.raises(ConfigError, match=rf"^{name} needs a weight-sharing space .* 'hierarchical' has none$"):
-        method_entry(name).cls.check_space(hierarchical, name, _method(name)[1])
+        method_spec(name).check_space(hierarchical, name, _method(name)[1])
     with pytest.raises(ConfigError, match="weight-sharing"):
         _search(name, space=hierarchical)
 

@@ -207,11 +207,11 @@ def toy_training(monkeypatch):
 
 
 def _evolution(ctx, **changes):
-    from archsearch.methods.evolution import EvolutionConfig, HierarchicalEvolution
+    from archsearch.methods.evolution import HierarchicalEvolution, HierarchicalEvolutionConfig
 
     values = dict(population=10, evaluations=60, init_mutations=100, in_flight=2)
     values.update(changes)
-    return HierarchicalEvolution(EvolutionConfig(**values), ctx)
+    return HierarchicalEvolution(HierarchicalEvolutionConfig(**values), ctx)
 
 
 def test_evolution_beats_random_on_a_toy_fitness_and_never_trains_a_genotype_twice(toy_training):

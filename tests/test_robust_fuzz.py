@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 from archsearch._values import field_types
 from archsearch.cli import main
-from archsearch.methods import method_config, method_names
+from archsearch.methods import method_names, method_spec
 
 METHODS = method_names()
 BASE = ["--preset", "smoke", "--data", "digits"]
@@ -60,8 +60,8 @@ def _kind(annotation: typing.Any) -> type | None:
     return origin if origin in BAD_BY_KIND else None
 
 
-FIELDS = {m: [(f.name, _kind(field_types(method_config(m)).get(f.name)))
-              for f in dataclasses.fields(method_config(m))] for m in METHODS}
+FIELDS = {m: [(f.name, _kind(field_types(method_spec(m).config_cls).get(f.name)))
+              for f in dataclasses.fields(method_spec(m).config_cls)] for m in METHODS}
 
 
 @st.composite

@@ -36,7 +36,7 @@ from archsearch.experiment.accounting import MeteredExecutor, SearchClock
 from archsearch.experiment.checkpoint import CheckpointStore, atomic_save, atomic_write_text
 from archsearch.experiment.ledger import OBJECTIVES, OptunaLedger, sqlite_url
 from archsearch.experiment.lock import RunLock
-from archsearch.methods import create_method, default_space, make_config, method_entry
+from archsearch.methods import create_method, make_config, method_spec
 from archsearch.methods._base import Candidate, SearchResult
 from archsearch.train import distributed
 from archsearch.train.final import FinalResult
@@ -507,7 +507,7 @@ def resolve_settings(method: str, *, space: Any = None, preset: str | None = Non
     from archsearch.experiment.checks import check_run_inputs
     from archsearch.methods import check_budget
 
-    method_entry(method)
+    spec = method_spec(method)
     typed = _typed_settings(preset=preset, data=data, data_dir=data_dir, budget=budget, seed=seed,
                             executor=executor, workers=workers, ray_address=ray_address, storage=storage, name=name,
                             device=device)
@@ -529,7 +529,7 @@ def resolve_settings(method: str, *, space: Any = None, preset: str | None = Non
     else:
         space_name, space_options = space, {}
     if space_name is None or space_name == "":
-        space_name = default_space(method)
+        space_name = spec.default_space
     if data is None or isinstance(data, str) and not data:
         data = DEFAULT_DATA
     splits_info = _data_info(data, data_dir, image_size)
@@ -625,7 +625,7 @@ def _resolve_space(method: str, config: Any, space: Any, options: dict[str, Any]
     else:
         raise ConfigError(f"space must be a space name, 'FILE.py:FUNCTION', an nn.Module with LayerChoice / "
                           f"InputChoice or a ModuleSpace; got a {type(space).__name__}")
-    check = getattr(method_entry(method).cls, "check_space", None)
+    check = method_spec(method).check_space
     if check is not None:  # a method that cannot search this space says why before the run directory exists
         check(search_space, method, config)
     return name, options, label

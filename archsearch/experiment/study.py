@@ -377,10 +377,9 @@ def _over_budget(pilot: Mapping[str, Any] | None, target: float | None) -> bool:
 
 
 def _budget_field(method: str, preset: str) -> tuple[str, float, bool]:
-    from archsearch.methods import make_config, method_config
+    from archsearch.methods import make_config, method_spec
 
-    config_cls = method_config(method)
-    field = getattr(config_cls, "BUDGET_FIELD", None)
+    field = method_spec(method).budget_field
     if field is None:
         raise ConfigError(f"method {method!r} has no single budget field, so compare cannot scale its search")
     value = getattr(make_config(method, preset), field)

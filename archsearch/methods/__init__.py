@@ -1,71 +1,110 @@
-"""Search methods, registered by name with their config dataclass: ``archsearch run greedynas``.
+"""Search methods, registered by name with their `MethodSpec`: ``archsearch run greedynas``.
 
 Each method module registers itself on import (``@register_method("darts", DartsConfig)``); the modules are
-imported lazily, the first time a name is looked up, so importing `archsearch` stays cheap.
+imported lazily, the first time a name is looked up, so importing `archsearch` stays cheap. A method's config is a
+frozen dataclass (its fields are the method's options, every default citing the paper) that declares, as class
+attributes, what the experiment and the CLI read through the method's spec: ``PRESETS`` (field values per preset:
+sizes only), ``BUDGET_FIELD`` (what ``--budget`` sets), ``CLI_FLAGS`` (the method's own flags) and
+``DEFAULT_SPACE``; the method class may define ``check_space(search_space, method, config)``.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import importlib
 import re
-from dataclasses import dataclass
-from typing import Any, Callable
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any, Callable, Mapping
 
+from archsearch._registry import Registry
 from archsearch.errors import ConfigError, unknown_name
 from archsearch.methods._base import Candidate, Method, SearchResult
 
 PRESET_NAMES = ("paper", "quick", "smoke")
+DEFAULT_SPACE = "mobilenet"  # the space of a method whose config names none
 
 
 @dataclass(frozen=True)
-class MethodEntry:
+class MethodSpec:
+    """Everything the experiment and the CLI know of a method, read from its classes once, when it registers, and
+    checked there (a preset, budget field or flag naming no config field fails at import, not in a user's run)."""
+
     name: str
-    cls: type
-    config_cls: type
+    method_cls: type  # built as ``method_cls(config, ctx)``
+    config_cls: type  # a frozen dataclass: the method's options
+    presets: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)  # preset -> field values (sizes only)
+    budget_field: str | None = None  # the field ``--budget`` sets; None: the method has no single budget
+    cli_flags: Mapping[str, str] = field(default_factory=dict)  # the method's own flags: flag -> field
+    default_space: str = DEFAULT_SPACE  # the space searched when a run names none
+    check_space: Callable[[Any, str, Any], None] | None = None  # refuses a space it cannot search, before a run
+
+    @classmethod
+    def declared(cls, name: str, method_cls: type, config_cls: type) -> "MethodSpec":
+        """The spec `config_cls` declares (``PRESETS``, ``BUDGET_FIELD``, ``CLI_FLAGS``, ``DEFAULT_SPACE``, each
+        optional and possibly inherited) with `method_cls`'s ``check_space``."""
+        if not (dataclasses.is_dataclass(config_cls) and isinstance(config_cls, type)):
+            raise TypeError(f"method {name!r}: its config {config_cls!r} must be a dataclass")
+        presets = getattr(config_cls, "PRESETS", None) or {}
+        spec = cls(name=name, method_cls=method_cls, config_cls=config_cls,
+                   presets=MappingProxyType({p: MappingProxyType(dict(v)) for p, v in presets.items()}),
+                   budget_field=getattr(config_cls, "BUDGET_FIELD", None),
+                   cli_flags=MappingProxyType(dict(getattr(config_cls, "CLI_FLAGS", None) or {})),
+                   default_space=str(getattr(config_cls, "DEFAULT_SPACE", None) or DEFAULT_SPACE),
+                   check_space=getattr(method_cls, "check_space", None))
+        spec._check()
+        return spec
+
+    @property
+    def fields(self) -> list[str]:
+        """The config's field names: the method's options."""
+        return [f.name for f in dataclasses.fields(self.config_cls)]
+
+    def _check(self) -> None:
+        fields = set(self.fields)
+        where = f"method {self.name!r} ({self.config_cls.__name__})"
+        for preset, values in self.presets.items():
+            if preset not in PRESET_NAMES:
+                raise ValueError(f"{where}: preset {preset!r} is not one of {PRESET_NAMES}")
+            if set(values) - fields:
+                raise ValueError(f"{where}: preset {preset!r} sets no field {sorted(set(values) - fields)}")
+        named = {"BUDGET_FIELD": [self.budget_field] if self.budget_field else [],
+                 "CLI_FLAGS": list(self.cli_flags.values())}
+        for attribute, names in named.items():
+            if set(names) - fields:
+                raise ValueError(f"{where}: {attribute} names no field {sorted(set(names) - fields)}")
 
 
-_METHODS: dict[str, MethodEntry] = {}
+def _same_class(old: MethodSpec, new: MethodSpec) -> bool:
+    """A module re-imported under another name (e.g. by a test) registers the same class again: that is allowed."""
+    def qualified(spec: MethodSpec) -> str:
+        return f"{spec.method_cls.__module__}.{spec.method_cls.__qualname__}"
 
-# Built-in method modules; each registers its names on import. Add a module here when you add a method.
-_BUILTIN_MODULES: tuple[str, ...] = ("evolution", "greedynas", "proxyless", "darts", "nars")
+    return old.method_cls is new.method_cls or qualified(old) == qualified(new)
+
+
+# Built-in method modules, each registering its names on import. Add a module here when you add a method.
+METHODS: Registry[MethodSpec] = Registry("method", [
+    f"archsearch.methods.{module}" for module in ("evolution", "greedynas", "proxyless", "darts", "nars")])
 
 
 def register_method(name: str, config_cls: type) -> Callable[[type], type]:
-    """Class decorator: ``name`` runs ``cls(config_cls(...), ctx)``. Registering a name twice is an error."""
+    """Class decorator: ``name`` runs ``cls(config_cls(...), ctx)`` (see `MethodSpec.declared`). Registering a name
+    twice is an error."""
 
     def decorate(cls: type) -> type:
-        entry = _METHODS.get(name)
-        if entry is not None and entry.cls is not cls:
-            # a module re-imported under another name (e.g. by a test) re-registers the same class: allow that
-            if f"{entry.cls.__module__}.{entry.cls.__qualname__}" != f"{cls.__module__}.{cls.__qualname__}":
-                raise ValueError(f"method {name!r} registered twice ({entry.cls.__qualname__}, {cls.__qualname__})")
-        _METHODS[name] = MethodEntry(name, cls, config_cls)
+        METHODS.add(name, MethodSpec.declared(name, cls, config_cls), same=_same_class)
         return cls
 
     return decorate
 
 
-def _load_builtins() -> None:
-    for module in _BUILTIN_MODULES:
-        importlib.import_module(f"archsearch.methods.{module}")
+def method_spec(name: str) -> MethodSpec:
+    """The registered method `name` (an unknown name fails naming the closest ones)."""
+    return METHODS.get(name)
 
 
 def method_names() -> list[str]:
-    _load_builtins()
-    return sorted(_METHODS)
-
-
-def method_entry(name: str) -> MethodEntry:
-    _load_builtins()
-    if name not in _METHODS:
-        raise unknown_name("method", name, _METHODS)
-    return _METHODS[name]
-
-
-def method_config(name: str) -> type:
-    """The config dataclass of method `name` (its fields are the method's options)."""
-    return method_entry(name).config_cls
+    return METHODS.names()
 
 
 def make_config(name: str, preset: str = "quick", budget: float | None = None, **options: Any) -> Any:
@@ -76,22 +115,20 @@ def make_config(name: str, preset: str = "quick", budget: float | None = None, *
     ones."""
     from archsearch._values import coerce, field_types, matches
 
-    config_cls = method_config(name)
-    fields = {f.name for f in dataclasses.fields(config_cls)}
+    spec = method_spec(name)
+    fields = spec.fields
     for key in options:
         if key not in fields:
             raise unknown_name(f"option of method {name!r}:", key, fields)
-    presets: dict[str, dict[str, Any]] = dict(getattr(config_cls, "PRESETS", {}) or {})
     if preset not in PRESET_NAMES:
         raise unknown_name("preset", preset, PRESET_NAMES)
-    values = dict(presets.get(preset, {}))
+    values = dict(spec.presets.get(preset, {}))
     if budget is not None:
-        budget_field = getattr(config_cls, "BUDGET_FIELD", None)
-        if budget_field is None:
+        if spec.budget_field is None:
             raise ConfigError(f"method {name!r} has no single budget; set its fields with --set")
-        values[budget_field] = budget
+        values[spec.budget_field] = budget
     values.update(options)
-    types = field_types(config_cls)
+    types = field_types(spec.config_cls)
     deferred: dict[str, ConfigError] = {}  # text the config's own __post_init__ reads (proxyless "5ms")
     for key, value in values.items():
         if key not in types:
@@ -107,7 +144,7 @@ def make_config(name: str, preset: str = "quick", budget: float | None = None, *
         if isinstance(number, (int, float)) and not isinstance(number, bool) and number < 0:
             raise ConfigError(f"{name} option {key} must be >= 0, got {number}")  # sizes, rates, weights
     try:
-        config = config_cls(**values)
+        config = spec.config_cls(**values)
     except (TypeError, ValueError) as err:
         if deferred:
             raise next(iter(deferred.values())) from None
@@ -130,9 +167,8 @@ _BUDGET_FIELD = re.compile(r"(epochs?|evaluations|iterations|generations|populat
 def check_budget(name: str, config: Any, *, force: bool = False,
                  warn: Callable[[str], None] | None = None) -> None:
     """Refuse an absurd budget (``epochs=10**12``) unless `force`; `warn` about a merely large one."""
-    config_cls = type(config)
-    budget_field = getattr(config_cls, "BUDGET_FIELD", None)
-    for f in dataclasses.fields(config_cls):
+    budget_field = method_spec(name).budget_field
+    for f in dataclasses.fields(config):
         if f.name != budget_field and not _BUDGET_FIELD.search(f.name):
             continue
         value = getattr(config, f.name)
@@ -169,18 +205,12 @@ def check_final_training(name: str, config: Any) -> None:
 
 
 def create_method(name: str, config: Any, ctx: Any) -> Any:
-    entry = method_entry(name)
-    if not isinstance(config, entry.config_cls):
-        raise ConfigError(f"method {name!r} takes a {entry.config_cls.__name__}, got {type(config).__name__}")
-    return entry.cls(config, ctx)
+    spec = method_spec(name)
+    if not isinstance(config, spec.config_cls):
+        raise ConfigError(f"method {name!r} takes a {spec.config_cls.__name__}, got {type(config).__name__}")
+    return spec.method_cls(config, ctx)
 
 
-def default_space(name: str) -> str:
-    """The space a method searches when none is given (config class attribute ``DEFAULT_SPACE``)."""
-    entry = method_entry(name)
-    return str(getattr(entry.config_cls, "DEFAULT_SPACE", None) or getattr(entry.cls, "DEFAULT_SPACE", None)
-               or "mobilenet")
-
-
-__all__ = ["Candidate", "Method", "MethodEntry", "SearchResult", "check_budget", "create_method", "default_space", "make_config",
-           "method_config", "method_entry", "method_names", "register_method"]
+__all__ = ["Candidate", "METHODS", "Method", "MethodSpec", "PRESET_NAMES", "SearchResult", "check_budget",
+           "check_final_training", "create_method", "make_config", "method_names", "method_spec",
+           "register_method"]

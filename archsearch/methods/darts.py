@@ -65,7 +65,7 @@ SMOKE_FINAL = {"final_epochs": 3, "final_seeds": 1, "final_recipe": {**DARTS_FIN
 
 
 # -- configs ----------------------------------------------------------------------------------------------------------
-@dataclass
+@dataclass(frozen=True)
 class DartsConfig:
     """Defaults: DARTS sec. 3.1.1-3.2 and the released ``train_search.py`` (CIFAR-10 search)."""
 
@@ -104,13 +104,13 @@ class DartsConfig:
     ACCURACY: ClassVar[str] = "supernet"  # the mixed-op supernet's validation accuracy (weights shared by all ops)
 
     def __post_init__(self) -> None:
-        self.order = int(self.order)
+        object.__setattr__(self, "order", int(self.order))  # frozen: __post_init__ alone normalises a field
         if self.order not in (1, 2):
             raise ConfigError(f"darts order={self.order} is invalid (allowed: 1, 2)")
         _check_common(self, "darts")
 
 
-@dataclass
+@dataclass(frozen=True)
 class FairDartsConfig:
     """Defaults: Fair DARTS sec. 4-5 and the released ``fairdarts/train_search.py`` (CIFAR-10 search)."""
 
@@ -150,7 +150,7 @@ class FairDartsConfig:
     ACCURACY: ClassVar[str] = "supernet"  # the sigmoid-weighted supernet's validation accuracy
 
     def __post_init__(self) -> None:
-        self.zero_one = str(self.zero_one).lower()
+        object.__setattr__(self, "zero_one", str(self.zero_one).lower())
         if self.zero_one not in ZERO_ONE_FORMS:
             raise unknown_name("zero-one loss form", self.zero_one, ZERO_ONE_FORMS)
         if not self.w01 >= 0:

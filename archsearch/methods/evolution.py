@@ -66,8 +66,8 @@ SMOKE_FINAL = {"final_epochs": 3, "final_seeds": 1,  # 3 epochs at lr 0.1: well 
                                 "batch_size": 32}}
 
 
-@dataclass
-class EvolutionConfig:
+@dataclass(frozen=True)
+class HierarchicalEvolutionConfig:
     """Hierarchical evolution defaults (paper values; presets scale sizes only)."""
 
     PRESETS: ClassVar[dict[str, dict[str, Any]]] = {
@@ -125,13 +125,13 @@ class EvolutionConfig:
         Recipe.from_dict(self.recipe)  # unknown or bad recipe keys fail here, naming them
 
 
-@register_method("evolution", EvolutionConfig)
+@register_method("evolution", HierarchicalEvolutionConfig)
 class HierarchicalEvolution:
     """Liu et al. 2018, Algorithm 1 (controller) + 2 (workers, via the executor)."""
 
     name: ClassVar[str] = "evolution"
 
-    def __init__(self, config: EvolutionConfig, ctx: Any) -> None:
+    def __init__(self, config: HierarchicalEvolutionConfig, ctx: Any) -> None:
         self.config = config
         self.ctx = ctx
         self.search_space = ctx.space
@@ -160,7 +160,7 @@ class HierarchicalEvolution:
             cached_splits(data["data"], data.get("data_dir"), self._split(data.get("split")))
 
     @staticmethod
-    def check_space(search_space: Any, method: str, config: EvolutionConfig) -> None:
+    def check_space(search_space: Any, method: str, config: HierarchicalEvolutionConfig) -> None:
         """Every candidate is built and trained from scratch (`build`, `cost`); evolution also needs a choice to
         mutate."""
         name = getattr(search_space, "name", search_space)
@@ -374,8 +374,8 @@ class HierarchicalEvolution:
         return {name: self.hierarchy.ops(level)[ord(c) - 48] for (name, level, *_), c in zip(self._edge_names, packed)}
 
 
-@dataclass
-class RandomSearchConfig(EvolutionConfig):
+@dataclass(frozen=True)
+class RandomSearchConfig(HierarchicalEvolutionConfig):
     """Random search: every candidate a uniform draw from the space under the constraints, trained from scratch
     for `epochs` with `recipe` (Liu et al. sec. 3.3 on genotype spaces; the baseline of Li & Talwalkar 2019)."""
 
@@ -386,7 +386,7 @@ class RandomSearchConfig(EvolutionConfig):
         "quick": {"population": 16, "evaluations": 16, "epochs": 1, "train_size": 4096, "val_size": 2000,
                   "recipe": {"optimizer": "sgd", "lr": 0.1, "momentum": 0.9, "weight_decay": 3e-4,
                              "schedule": "cosine", "batch_size": 64}, **QUICK_FINAL},
-        "smoke": EvolutionConfig.PRESETS["smoke"],
+        "smoke": HierarchicalEvolutionConfig.PRESETS["smoke"],
     }
     CLI_FLAGS: ClassVar[dict[str, str]] = {}
     DEFAULT_SPACE: ClassVar[str] = "mobilenet"

@@ -75,7 +75,7 @@ SMOKE_FINAL = {"final_epochs": 3, "final_seeds": 1,  # 3 epochs at lr 0.1: well 
                "final_recipe": {**_default_recipe(), "lr": 0.1, "batch_size": 32}}
 
 
-@dataclass
+@dataclass(frozen=True)
 class GreedyNASConfig:
     """GreedyNAS defaults (paper values; the presets scale only sizes)."""
 
@@ -151,7 +151,7 @@ class GreedyNASConfig:
         return self.sampling == "greedy"
 
 
-@dataclass
+@dataclass(frozen=True)
 class SPOSConfig(GreedyNASConfig):
     """SPOS: uniform single-path training on the same supernet, loop and budget; the pool fields are unused."""
 

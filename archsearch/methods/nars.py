@@ -65,7 +65,7 @@ def _default_recipe() -> dict[str, Any]:
     return {"schedule": "cosine", "ema_decay": 0.999, "batch_size": 128}
 
 
-@dataclass
+@dataclass(frozen=True)
 class NARSConfig:
     """NARS / FBNetV3 defaults (paper values; the presets scale sizes only)."""
 
@@ -144,11 +144,12 @@ class NARSConfig:
         Recipe.from_dict(self.recipe)  # unknown / invalid recipe fields fail here, naming them
         if self.flops_family is not None:
             targets = [self.flops_family] if isinstance(self.flops_family, (str, int, float)) else self.flops_family
-            try:
-                self.flops_family = sorted(parse_constraint(f"flops<={t}").bound for t in targets)
+            try:  # frozen: __post_init__ alone normalises a field
+                family = sorted(parse_constraint(f"flops<={t}").bound for t in targets)
             except ConstraintError:
-                self.flops_family = []
-            if not self.flops_family:
+                family = []
+            object.__setattr__(self, "flops_family", family)
+            if not family:
                 raise ConfigError(f"nars: flops_family={targets!r} must list positive FLOPs targets, e.g. "
                                   "[450M, 550M]")
 

@@ -55,7 +55,7 @@ FINAL_RECIPE = {"optimizer": "nesterov", "lr": 0.05, "momentum": 0.9, "weight_de
                 "label_smoothing": 0.1, "batch_size": 256, "dropout": 0.1}
 
 
-@dataclass
+@dataclass(frozen=True)
 class ProxylessConfig:
     """Defaults: the released code's ImageNet search (`search/imagenet_arch_search.py`, `nas_manager.py`) and the
     paper (sec. 3-4). Presets scale sizes only."""
@@ -142,12 +142,13 @@ class ProxylessConfig:
                                            "--grad-mode": "grad_mode", "--algo": "algo"}
 
     def __post_init__(self) -> None:
+        # text ("5ms", "300M") is read here, the one place a frozen config sets its own fields
         if isinstance(self.latency_target_ms, str):
             text = self.latency_target_ms.strip()
-            self.latency_target_ms = (parse_constraint(f"latency<={text}").bound if text[-1:].isalpha()
-                                      else float(text))
+            object.__setattr__(self, "latency_target_ms", parse_constraint(f"latency<={text}").bound
+                               if text[-1:].isalpha() else float(text))
         if isinstance(self.flops_target, str):
-            self.flops_target = parse_constraint(f"flops<={self.flops_target.strip()}").bound
+            object.__setattr__(self, "flops_target", parse_constraint(f"flops<={self.flops_target.strip()}").bound)
         if self.algo not in ALGOS:
             raise unknown_name("proxyless algo", self.algo, ALGOS)
         if self.grad_mode not in GRAD_MODES:

@@ -1,0 +1,93 @@
+"""One registry for spaces and methods: each method's `MethodSpec` is read once from its classes and checked there;
+method configs are frozen."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import pytest
+
+from archsearch._registry import Registry
+from archsearch.errors import UsageError
+from archsearch.methods import METHODS, MethodSpec, make_config, method_names, method_spec, register_method
+from archsearch.spaces import SPACES
+
+
+def test_spaces_and_methods_are_one_kind_of_registry():
+    assert isinstance(SPACES, Registry) and isinstance(METHODS, Registry)
+    assert {"darts", "evolution", "fairdarts", "greedynas", "nars", "proxyless", "random", "spos"} <= set(
+        method_names())
+    assert all(isinstance(METHODS.get(name), MethodSpec) for name in method_names())
+    with pytest.raises(UsageError, match="unknown method 'dart'; did you mean 'darts'"):
+        method_spec("dart")
+
+
+def test_a_spec_holds_what_its_config_and_class_declare():
+    from archsearch.methods.darts import Darts, DartsConfig
+    from archsearch.methods.evolution import HierarchicalEvolution, RandomSearchConfig
+
+    darts = method_spec("darts")
+    assert (darts.method_cls, darts.config_cls, darts.budget_field, darts.default_space) == (
+        Darts, DartsConfig, "epochs", "darts")
+    assert dict(darts.cli_flags) == {"--order": "order"} and darts.check_space is Darts.check_space
+    assert dict(darts.presets["smoke"]) == DartsConfig.PRESETS["smoke"]
+    random = method_spec("random")  # inherited declarations, its own presets, flags and default space
+    assert (random.method_cls, random.config_cls, random.budget_field) == (
+        HierarchicalEvolution, RandomSearchConfig, "evaluations")
+    assert dict(random.cli_flags) == {} and random.default_space == "mobilenet"
+    assert method_spec("evolution").default_space == "hierarchical"
+    assert method_spec("greedynas").default_space == "mobilenet"  # a config that names none: the default
+
+
+def test_a_declaration_naming_no_config_field_fails_when_the_method_registers():
+    @dataclass(frozen=True)
+    class BadConfig:
+        epochs: int = 1  # test value
+        BUDGET_FIELD: ClassVar[str] = "epoch"
+
+    class Bad:
+        def __init__(self, config: Any, ctx: Any) -> None:
+            self.config = config
+
+    with pytest.raises(ValueError, match=r"BUDGET_FIELD names no field \['epoch'\]"):
+        register_method("test-bad-budget", BadConfig)(Bad)
+
+    @dataclass(frozen=True)
+    class BadPreset:
+        epochs: int = 1  # test value
+        PRESETS: ClassVar[dict[str, dict[str, Any]]] = {"smoke": {"epoch": 1}}
+
+    with pytest.raises(ValueError, match=r"preset 'smoke' sets no field \['epoch'\]"):
+        register_method("test-bad-preset", BadPreset)(Bad)
+    assert "test-bad-budget" not in method_names() and "test-bad-preset" not in method_names()
+
+
+@pytest.mark.parametrize("name", ["darts", "fairdarts", "evolution", "random", "greedynas", "spos", "proxyless",
+                                  "nars"])
+def test_method_configs_are_frozen(name):
+    config = make_config(name, "smoke")
+    field = method_spec(name).budget_field
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        setattr(config, field, 1)
+    assert getattr(dataclasses.replace(config, **{field: 1}), field) == 1  # a changed copy instead
+
+
+def test_a_frozen_config_normalises_its_own_fields_in_post_init():
+    from archsearch.methods.darts import DartsConfig, FairDartsConfig
+
+    order = DartsConfig(order=1.0).order
+    assert order == 1 and type(order) is int
+    assert FairDartsConfig(zero_one="L1").zero_one == "l1"
+    assert make_config("proxyless", "smoke", latency_target_ms="5ms").latency_target_ms == 5.0
+    assert make_config("nars", "smoke", flops_family=["2M", "1M"]).flops_family == [1e6, 2e6]
+
+
+def test_run_method_help_shows_the_spec(capsys):
+    from archsearch.cli import main
+
+    assert main(["run", "darts", "--help"]) == 0
+    out = capsys.readouterr().out
+    assert "--budget sets epochs." in out and "method flags: --order VALUE (sets order)" in out
+    assert "preset paper: defaults" in out and "preset smoke: epochs=2, steps_per_epoch=2, batch_size=8" in out
