@@ -17,16 +17,11 @@ import sys
 from pathlib import Path
 from typing import Any, NoReturn, Sequence
 
-from archsearch.errors import ArchsearchError, ConfigError, UsageError, unknown_name
+from archsearch.errors import ArchsearchError, UsageError, unknown_name
 
 PROG = "archsearch"
 EXECUTORS = ("local", "ray")
 PRESETS = ("paper", "quick", "smoke")
-
-# Keys a run config file (YAML) may hold; CLI flags override them, `--set` overrides `method_options`.
-RUN_KEYS = ("method", "space", "space_options", "preset", "data", "data_dir", "image_size", "budget", "constraints",
-            "seed", "executor", "workers", "ray_address", "storage", "name", "runs_dir", "device", "method_options",
-            "force")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -212,66 +207,7 @@ def _number(text: str) -> int | float:
     return int(value) if value.is_integer() else value
 
 
-# -- values -------------------------------------------------------------------------------------------------------
-def parse_assignments(items: Sequence[str] | None, what: str) -> dict[str, Any]:
-    """``["lr=1e-3", "ema=true", "sizes=[1, 2]"]`` -> {"lr": 0.001, "ema": True, "sizes": [1, 2]} (YAML 1.2
-    scalars; the field's type decides the rest, in `make_config`)."""
-    from archsearch._values import scalar
-
-    out: dict[str, Any] = {}
-    for item in items or ():
-        key, sep, text = item.partition("=")
-        if not sep or not key.strip():
-            raise UsageError(f"{what} {item!r} must look like field=value")
-        out[key.strip().replace("-", "_")] = scalar(text)
-    return out
-
-
-def _reason(err: BaseException) -> str:
-    """Why a file could not be read, in a few words."""
-    if isinstance(err, UnicodeDecodeError):
-        return f"not UTF-8 text (byte {err.start})"
-    if isinstance(err, OSError):
-        return err.strerror or type(err).__name__
-    return str(err)
-
-
-def check_keys(given: Sequence[str], allowed: Sequence[str], where: str) -> None:
-    """Reject an unknown key with the closest allowed one: ``unknown key 'budjet' in x.yaml; did you mean ...``."""
-    for key in given:
-        if key not in allowed:
-            close = difflib.get_close_matches(str(key), list(allowed), n=1)
-            hint = f"; did you mean {close[0]!r}?" if close else ""
-            raise ConfigError(f"unknown key {key!r} in {where}{hint} (allowed: {', '.join(sorted(allowed))})")
-
-
-def load_run_config(path: Path) -> dict[str, Any]:
-    """A run config file: the keys of `RUN_KEYS`, method fields under ``method_options``."""
-    import yaml
-
-    from archsearch._values import load_yaml
-
-    try:
-        data = load_yaml(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise UsageError(f"no config file {str(path)!r}") from None
-    except (OSError, UnicodeDecodeError) as err:
-        raise UsageError(f"cannot read config file {str(path)!r}: {_reason(err)}") from None
-    except yaml.YAMLError as err:
-        raise ConfigError(f"{path} is not valid YAML: {' '.join(str(err).split())}") from None
-    if data is None:
-        return {}
-    if not isinstance(data, dict):
-        raise ConfigError(f"{path} must hold a mapping of run settings")
-    check_keys(list(data), RUN_KEYS, str(path))
-    for key in ("method_options", "space_options"):
-        if data.get(key) is not None and not isinstance(data[key], dict):
-            raise ConfigError(f"{key} in {path} must be a mapping")
-    if isinstance(data.get("constraints"), str):
-        data["constraints"] = [data["constraints"]]
-    return data
-
-
+# -- options ------------------------------------------------------------------------------------------------------
 def method_spec(method: str) -> Any:
     """The `MethodSpec` of a registered method (unknown names fail with a suggestion)."""
     from archsearch import methods
@@ -311,33 +247,14 @@ def split_method_flags(method: str, extra: Sequence[str]) -> dict[str, Any]:
 
 
 def resolve_run_options(args: argparse.Namespace, extra: Sequence[str]) -> dict[str, Any]:
-    """Config file, then flags, then --set / method flags: the keyword arguments of `archsearch.run`."""
-    options: dict[str, Any] = load_run_config(args.config) if args.config else {}
-    for key in RUN_KEYS:
-        value = getattr(args, key, None)
-        if key in ("method_options", "space_options"):
-            continue
-        if value is not None:
-            options[key] = value
-    space_options = dict(options.get("space_options") or {})
-    space_options.update(parse_assignments(args.space_options, "--space-option"))
-    method = options.get("method")
-    if not method:
-        raise UsageError(f"name a method: {PROG} run METHOD (methods: {', '.join(method_names())})")
-    if method not in method_names():
-        raise unknown_name("method", method, method_names())
-    method_options = dict(options.get("method_options") or {})
-    method_options.update(split_method_flags(method, extra))
-    method_options.update(parse_assignments(args.overrides, "--set"))
-    if getattr(args, "final_epochs", None) is not None:
-        if args.final_epochs < 0:
-            raise UsageError(f"--final-epochs must be >= 0 (0 skips the final training), got {args.final_epochs}")
-        method_options["final_epochs"] = args.final_epochs
-    check_keys(list(method_options), method_spec(method).fields, f"the options of method {method!r}")
-    options["constraints"] = list(options.get("constraints") or [])
-    options["space_options"] = space_options
-    options["method_options"] = method_options
-    return options
+    """Config file, then flags, then --set / method flags (`merge_run_options`): the keyword arguments of
+    `archsearch.run`."""
+    from archsearch.experiment.options import RUN_KEYS, merge_run_options
+
+    return merge_run_options(args.config, {key: getattr(args, key, None) for key in RUN_KEYS},
+                             space_options=args.space_options, overrides=args.overrides,
+                             final_epochs=getattr(args, "final_epochs", None),
+                             method_flags=lambda method: split_method_flags(method, extra))
 
 
 # -- output -------------------------------------------------------------------------------------------------------
@@ -624,9 +541,9 @@ def cmd_export(args: argparse.Namespace) -> int:
 def cmd_train(args: argparse.Namespace) -> int:
     """Retrain an arch file from scratch (`archsearch.retrain`) and report its test accuracy."""
     from archsearch.experiment.checkpoint import atomic_write_text
+    from archsearch.experiment.options import merge_recipe_fields, parse_assignments
     from archsearch.experiment.retrain import retrain
     from archsearch.export import read_arch_document, save_model, space_of
-    from archsearch.train import Recipe
 
     if args.epochs < 1:
         raise UsageError(f"--epochs must be >= 1, got {args.epochs}")
@@ -634,11 +551,8 @@ def cmd_train(args: argparse.Namespace) -> int:
         raise UsageError(f"--val-size and --threads must be >= 0, got {args.val_size} and {args.threads}")
     doc = read_arch_document(args.arch, space=args.space,
                              space_options=parse_assignments(args.space_options, "--space-option"))
-    recipe_fields: dict[str, Any] = dict(doc.get("recipe") or {})  # a run's best/arch.json: its final recipe
-    if args.recipe:
-        recipe_fields.update(_read_mapping(args.recipe, "recipe"))
-    recipe_fields.update(parse_assignments(args.overrides, "--set"))
-    check_keys(list(recipe_fields), [f.name for f in dataclasses.fields(Recipe)], "the recipe")
+    # over the arch file's own recipe (a run's best/arch.json holds its final recipe)
+    recipe_fields = merge_recipe_fields(doc.get("recipe"), args.recipe, args.overrides)
     source = doc.get("source") or {}
     data = args.data or source.get("data") or "fashion-mnist"
     data_dir = args.data_dir or source.get("data_dir")
@@ -711,28 +625,13 @@ class _epoch_bar:
             self.progress.stop()
 
 
-def _read_mapping(path: Path, what: str) -> dict[str, Any]:
-    import yaml
-
-    from archsearch._values import load_yaml
-
-    try:
-        data = load_yaml(path.read_text(encoding="utf-8"))  # YAML is a superset of JSON
-    except FileNotFoundError:
-        raise UsageError(f"no {what} file {str(path)!r}") from None
-    except (OSError, UnicodeDecodeError) as err:
-        raise UsageError(f"cannot read {what} file {str(path)!r}: {_reason(err)}") from None
-    except yaml.YAMLError as err:
-        raise ConfigError(f"{path} is not valid YAML/JSON: {' '.join(str(err).split())}") from None
-    if not isinstance(data, dict):
-        raise ConfigError(f"{path} must hold a mapping of {what} fields")
-    return data
-
-
 def cmd_latency_build(args: argparse.Namespace) -> int:
     """Measure every candidate op of a space on this device (ProxylessNAS sec. 3.3) into the per-device cache,
-    where methods with a latency objective or a ``latency<=`` constraint find it."""
+    where methods with a latency objective or a ``latency<=`` constraint find it (`cost.latency.build_table_file`)."""
+    import contextlib
+
     from archsearch.cost import latency
+    from archsearch.experiment.options import parse_assignments, run_space_options
     from archsearch.spaces import create_space
 
     if args.batch_size < 1 or args.repeats < 1 or args.rounds < 1 or args.warmup < 0 or (
@@ -742,30 +641,23 @@ def cmd_latency_build(args: argparse.Namespace) -> int:
     if args.preset is not None:
         options["preset"] = args.preset
     if args.data is not None:  # the same space options a run on this data resolves, so the run finds this table
-        from archsearch.experiment.run import _data_info, _space_options
-
-        options = _space_options(args.space, options, args.preset or "quick", _data_info(args.data, args.data_dir))
+        options = run_space_options(args.space, options, args.preset or "quick", args.data, args.data_dir)
     search_space = create_space(args.space, **options)
-    ops = latency.space_ops(search_space)  # a clear error for spaces without per-op blocks
-    fingerprint = latency.device_fingerprint(args.device, args.batch_size, args.threads, args.clock)
-    path = Path(args.out) if args.out else latency.table_path(search_space, device=args.device,
-                                                              batch_size=args.batch_size, threads=args.threads,
-                                                              clock=args.clock)
-    if path.exists() and not args.force:
-        table = latency.LatencyTable.load(path, expect=fingerprint)
+    noisy: list[str] = []
+    with contextlib.ExitStack() as stack:
+        def start(ops: int, fingerprint: Any) -> Any:
+            print(f"measuring {ops} ops of space {args.space!r} on {args.device} (batch {args.batch_size}, "
+                  f"{fingerprint['threads']} thread(s), {fingerprint['clock']} clock, {args.rounds} round(s) x "
+                  f"{args.repeats} interleaved sweeps)")
+            return stack.enter_context(_op_bar(args.rounds * args.repeats))
+
+        path, table, measured = latency.build_table_file(
+            search_space, path=args.out, force=args.force, device=args.device, batch_size=args.batch_size,
+            warmup=args.warmup, repeats=args.repeats, rounds=args.rounds, threads=args.threads, clock=args.clock,
+            meta={"space_options": options}, on_start=start, warn=noisy.append)
+    if not measured:
         print(f"a latency table for this device exists: {path} ({len(table.entries)} ops); --force re-measures")
         return 0
-    keys = {key for key, _, _ in ops}
-    print(f"measuring {len(keys)} ops of space {args.space!r} on {args.device} (batch {args.batch_size}, "
-          f"{fingerprint['threads']} thread(s), {fingerprint['clock']} clock, {args.rounds} round(s) x {args.repeats} "
-          "interleaved sweeps)")
-    with _op_bar(args.rounds * args.repeats) as on_sweep:
-        noisy: list[str] = []
-        table = latency.build_table(search_space, batch_size=args.batch_size, device=args.device,
-                                    warmup=args.warmup, repeats=args.repeats, rounds=args.rounds,
-                                    on_sweep=on_sweep, threads=args.threads, clock=args.clock, warn=noisy.append)
-    table.meta["space_options"] = options
-    table.save(path)
     fixed = sum(v for k, v in table.entries.items() if k.startswith(latency.FIXED_PREFIX))
     print(f"wrote {path} ({len(table.entries)} ops; fixed parts {fixed:.3f} ms)")
     fit = table.meta.get("calibration")

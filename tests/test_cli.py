@@ -13,9 +13,10 @@ import torch
 import torch.nn as nn
 import yaml
 
-from archsearch.cli import check_keys, load_run_config, main, parse_assignments
+from archsearch.cli import main
 from archsearch.cost.constraints import Cost
 from archsearch.errors import ArchsearchError, ConfigError, UsageError
+from archsearch.experiment.options import check_keys, load_run_config, parse_assignments
 from archsearch.export import export_run, load_exported, require_onnx
 from archsearch.space import Categorical, Space
 from archsearch.spaces import SPACES, register_space

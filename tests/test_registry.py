@@ -1,5 +1,5 @@
 """One registry for spaces and methods: each method's `MethodSpec` is read once from its classes and checked there;
-method configs are frozen."""
+method configs are frozen; a run's options are merged in `experiment.options`."""
 
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ from typing import Any, ClassVar
 import pytest
 
 from archsearch._registry import Registry
-from archsearch.errors import UsageError
+from archsearch.errors import ConfigError, UsageError
+from archsearch.experiment.options import merge_recipe_fields, merge_run_options, run_space_options
 from archsearch.methods import METHODS, MethodSpec, make_config, method_names, method_spec, register_method
 from archsearch.spaces import SPACES
 
@@ -91,3 +92,37 @@ def test_run_method_help_shows_the_spec(capsys):
     out = capsys.readouterr().out
     assert "--budget sets epochs." in out and "method flags: --order VALUE (sets order)" in out
     assert "preset paper: defaults" in out and "preset smoke: epochs=2, steps_per_epoch=2, batch_size=8" in out
+
+
+def test_run_options_merge_file_then_flags_then_method_fields(tmp_path):
+    config = tmp_path / "run.yaml"
+    config.write_text("method: random\nseed: 3\npreset: quick\nspace_options: {preset: smoke}\n"
+                      "method_options: {evaluations: 4, epochs: 2}\n", encoding="utf-8")
+    options = merge_run_options(config, {"preset": "smoke", "seed": None}, space_options=["se=true"],
+                                overrides=["evaluations=5"], final_epochs=0,
+                                method_flags=lambda method: {"epochs": 3, "population": 2})
+    assert options["method"] == "random" and options["seed"] == 3 and options["preset"] == "smoke"
+    assert options["space_options"] == {"preset": "smoke", "se": True}
+    assert options["method_options"] == {"evaluations": 5, "epochs": 3, "population": 2, "final_epochs": 0}
+    assert options["constraints"] == []
+    with pytest.raises(ConfigError, match="unknown key 'evaluation' in the options of method 'random'"):
+        merge_run_options(None, {"method": "random"}, overrides=["evaluation=5"])
+    with pytest.raises(UsageError, match="name a method"):
+        merge_run_options(None, {})
+
+
+def test_recipe_fields_of_a_retraining_merge_arch_file_then_recipe_file_then_set(tmp_path):
+    recipe = tmp_path / "recipe.json"
+    recipe.write_text('{"lr": 0.2, "batch_size": 16}', encoding="utf-8")
+    fields = merge_recipe_fields({"lr": 0.1, "ema": True}, recipe, ["batch_size=8"])
+    assert fields == {"lr": 0.2, "ema": True, "batch_size": 8}
+    with pytest.raises(ConfigError, match="unknown key 'lrr' in the recipe"):
+        merge_recipe_fields(None, None, ["lrr=1"])
+
+
+def test_the_space_options_of_a_run_on_some_data_are_what_a_latency_table_is_built_for():
+    from archsearch.spaces import create_space
+
+    options = run_space_options("mobilenet", {"se": True}, "smoke", "digits")
+    assert options["se"] is True and options["preset"] == "smoke" and options["input_size"] == 8  # digits: 8 x 8
+    assert tuple(create_space("mobilenet", **options).input_shape) == (1, 8, 8)

@@ -663,6 +663,32 @@ def build_table(search_space: object, *, batch_size: int = 1, device: torch.devi
     return table
 
 
+def build_table_file(search_space: object, *, path: str | Path | None = None, force: bool = False,
+                     device: torch.device | str = "cpu", batch_size: int = 1, warmup: int = BUILD_WARMUP,
+                     repeats: int = BUILD_REPEATS, rounds: int = BUILD_ROUNDS, threads: int | None = None,
+                     clock: str | None = None, meta: Mapping[str, object] | None = None,
+                     on_start: Callable[[int, Mapping[str, object]], Callable[[int, int], None] | None] | None = None,
+                     warn: Callable[[str], None] | None = None) -> tuple[Path, LatencyTable, bool]:
+    """What ``archsearch latency build`` does: measure this device's table for `search_space` (`build_table`) into
+    `path` (default: the per-device cache, where methods with a latency objective or a ``latency<=`` constraint
+    find it), with `meta` (the space's options) in its meta. A table already there is loaded and kept unless
+    `force`. Returns (path, table, measured now). `on_start(op count, device fingerprint)` hears that measuring
+    begins and may return the `on_sweep(done, total)` callback of `build_table` (a progress bar); `warn` hears
+    `noise_warnings`."""
+    ops = space_ops(search_space)  # a clear error for spaces without per-op blocks
+    fingerprint = device_fingerprint(device, batch_size, threads, clock)
+    path = Path(path) if path else table_path(search_space, device=device, batch_size=batch_size, threads=threads,
+                                              clock=clock)
+    if path.exists() and not force:
+        return path, LatencyTable.load(path, expect=fingerprint), False
+    on_sweep = on_start(len({key for key, _, _ in ops}), fingerprint) if on_start is not None else None
+    table = build_table(search_space, batch_size=batch_size, device=device, warmup=warmup, repeats=repeats,
+                        rounds=rounds, on_sweep=on_sweep, threads=threads, clock=clock, warn=warn)
+    table.meta.update(meta or {})
+    table.save(path)
+    return path, table, True
+
+
 def ensure_table(search_space: object, *, path: str | Path | None = None, device: torch.device | str = "cpu",
                  batch_size: int = 1, force: bool = False, build_if_missing: bool = True,
                  log: Callable[[str], None] | None = None, threads: int | None = None,

@@ -532,7 +532,7 @@ def resolve_settings(method: str, *, space: Any = None, preset: str | None = Non
         space_name = spec.default_space
     if data is None or isinstance(data, str) and not data:
         data = DEFAULT_DATA
-    splits_info = _data_info(data, data_dir, image_size)
+    splits_info = data_info(data, data_dir, image_size)
     data = splits_info["data"]
     split_options = (dict(split) if split is not None
                      else _default_split(preset, splits_info["train_images"], splits_info["name"]))
@@ -561,7 +561,7 @@ def _warn(message: str) -> None:
     print(f"archsearch: warning: {message}", file=sys.stderr)
 
 
-def _data_info(data: Any, data_dir: str | None, image_size: int | None = None) -> dict[str, Any]:
+def data_info(data: Any, data_dir: str | None, image_size: int | None = None) -> dict[str, Any]:
     """Load and check the data (before anything is created): what the run records of it, and its shape.
 
     ``data``: the name or absolute path to record (a `Dataset` stays an object until `start` saves it;
@@ -620,7 +620,7 @@ def _resolve_space(method: str, config: Any, space: Any, options: dict[str, Any]
                              "cannot build it; give it as 'FILE.py:FUNCTION' or a function importable from a module")
         name = user.NAME
     elif isinstance(space, str):
-        name, options, label = space, _space_options(space, options, preset, info), space
+        name, options, label = space, fit_space_options(space, options, preset, info), space
         search_space = create_space(name, **options)
     else:
         raise ConfigError(f"space must be a space name, 'FILE.py:FUNCTION', an nn.Module with LayerChoice / "
@@ -631,7 +631,7 @@ def _resolve_space(method: str, config: Any, space: Any, options: dict[str, Any]
     return name, options, label
 
 
-def _space_options(name: str, options: dict[str, Any], preset: str, info: Mapping[str, Any]) -> dict[str, Any]:
+def fit_space_options(name: str, options: dict[str, Any], preset: str, info: Mapping[str, Any]) -> dict[str, Any]:
     """The space's options with the run's preset and the data's image shape and class count filled in (where the
     space takes them and the user did not set them), so the space fits the data and workers rebuild it exactly."""
     import inspect
@@ -899,5 +899,5 @@ def _json_value(value: Any) -> Any:
     return str(value)
 
 
-__all__ = ["CheckpointError", "Experiment", "RunSettings", "SimulatedCrash", "candidate_json", "read_settings",
-           "resolve_settings", "resume", "run", "start"]
+__all__ = ["CheckpointError", "Experiment", "RunSettings", "SimulatedCrash", "candidate_json", "data_info",
+           "fit_space_options", "read_settings", "resolve_settings", "resume", "run", "start"]
