@@ -59,6 +59,33 @@ def test_se_and_activation_choices_reach_the_network():
     assert "SqueezeExcite" not in names and "ReLU" in names and "Hardswish" not in names
 
 
+def test_fbnet_blocks_are_mbconv_with_rounded_widths_stochastic_depth_and_the_saved_weight_names():
+    """FBNet builds on ops/mbconv's MBConv with MobileNetV3's options: the inner width rounded to a multiple of 8
+    (ProxylessNAS' default keeps c_in * e), the searched activation, stochastic depth on residual blocks only; the
+    state-dict names are the ones weights saved by earlier runs carry."""
+    from archsearch.ops.drop_path import DropPath
+    from archsearch.ops.mbconv import MBConv, expanded_width
+
+    assert (expanded_width(12, 3), expanded_width(12, 3, 8), expanded_width(12, 1, 8)) == (36, 40, 12)
+    plain = MBConv(8, 8, kernel=3, expansion=3)  # the mobilenet space's block is unchanged
+    assert plain.depthwise[0].out_channels == 24 and plain.drop_path is None
+    assert [type(m).__name__ for m in plain.depthwise] == ["Conv2d", "BatchNorm2d", "ReLU6"]
+    space = create_space("fbnet", preset="smoke")
+    arch = space.default_arch().replace(**{"s2.se": True, "s2.act": "hswish", "s2.repeats": 2})
+    model = space.build(arch)
+    assert all(isinstance(b, MBConv) for b in model.blocks)
+    first, second = model.blocks[1], model.blocks[2]  # stage 2: stride 2 (no residual), then a residual block
+    assert first.depthwise[0].out_channels == expanded_width(first.expand[0].in_channels, arch["s2.first_expansion"],
+                                                             8)
+    assert first.drop_path is None and isinstance(second.drop_path, DropPath)
+    assert [type(m).__name__ for m in second.depthwise] == ["Conv2d", "BatchNorm2d", "Hardswish"]
+    bn = ("weight", "bias", "running_mean", "running_var", "num_batches_tracked")
+    expected = ({f"{p}.0.weight" for p in ("expand", "depthwise", "project")}
+                | {f"{p}.1.{b}" for p in ("expand", "depthwise", "project") for b in bn}
+                | {f"se.{c}.{w}" for c in ("reduce", "expand") for w in ("weight", "bias")})
+    assert {k.removeprefix("blocks.2.") for k in model.state_dict() if k.startswith("blocks.2.")} == expected
+
+
 def test_recipe_from_arch_multiplies_sgd_lr_by_four_and_sets_every_field():
     arch = recipe_space("quick").validate({"optimizer": "sgd", "lr": 0.005, "weight_decay": 2e-5, "ema": True,
                                            "dropout": 0.1, "drop_path": 0.05, "mixup_alpha": 0.2})

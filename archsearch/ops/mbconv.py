@@ -3,6 +3,8 @@
 The block is ProxylessNAS' ``MBInvertedConvLayer`` (released code): 1x1 expand (left out when e = 1) BN ReLU6,
 depthwise k x k BN ReLU6, [SE], 1x1 project BN (linear bottleneck), plus the residual when the stride is 1 and the
 widths match. The residual sits *inside* the block, so a supernet's ``skip`` candidate is a plain identity.
+MobileNetV3's variant (FBNetV3 builds on it) is the same block with three options: the activation (relu or
+hswish), the expanded width rounded to a multiple of 8 (``width_divisor``) and stochastic depth on the residual.
 
 `mbconv_cost` gives multiply-adds and parameters without building the block. MACs count convolutions and linears
 only (what ``torch.utils.flop_counter`` counts, halved): BN, activations, pooling, the SE product and the residual
@@ -11,11 +13,20 @@ add are not counted, nor are biases in MACs.
 
 from __future__ import annotations
 
+from typing import Callable
+
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from archsearch.ops.drop_path import DropPath
+
 SE_REDUCTION = 4  # MobileNetV3 (Howard et al. 2019, sec. 5.3): squeeze to 1/4 of the expanded channels
+ACTIVATION_LAYERS: dict[str, Callable[[], nn.Module]] = {
+    "relu6": lambda: nn.ReLU6(inplace=True),  # MobileNetV2 / ProxylessNAS
+    "relu": nn.ReLU,
+    "hswish": nn.Hardswish,  # MobileNetV3 sec. 5.2
+}
 
 
 def make_divisible(value: float, divisor: int = 8) -> int:
@@ -31,15 +42,20 @@ def out_size(size: int, kernel: int, stride: int) -> int:
     return (size + 2 * (kernel // 2) - kernel) // stride + 1
 
 
+def activation(name: str) -> nn.Module:
+    """A fresh activation layer by name (``relu6``, ``relu`` or ``hswish``)."""
+    return ACTIVATION_LAYERS[name]()
+
+
 class ConvBNAct(nn.Sequential):
-    """Conv (no bias) + BN [+ ReLU6]: the building unit of MobileNetV2 / ProxylessNAS."""
+    """Conv (no bias) + BN [+ activation, ReLU6 unless named]: the building unit of MobileNetV2 / V3."""
 
     def __init__(self, c_in: int, c_out: int, kernel: int = 1, stride: int = 1, *, groups: int = 1,
-                 act: bool = True) -> None:
+                 act: str | None = "relu6") -> None:
         layers: list[nn.Module] = [nn.Conv2d(c_in, c_out, kernel, stride, kernel // 2, groups=groups, bias=False),
                                    nn.BatchNorm2d(c_out)]
-        if act:
-            layers.append(nn.ReLU6(inplace=True))
+        if act is not None:
+            layers.append(activation(act))
         super().__init__(*layers)
 
 
@@ -71,28 +87,44 @@ def se_channels(channels: int) -> int:
     return make_divisible(channels / SE_REDUCTION)
 
 
+def expanded_width(c_in: int, expansion: int, width_divisor: int | None = None) -> int:
+    """The block's inner width: ``c_in * e`` as ProxylessNAS' code has it (no rounding), or with `width_divisor`
+    rounded by `make_divisible` as MobileNetV3 does (e = 1 keeps ``c_in``)."""
+    if width_divisor is None:
+        return c_in * expansion
+    return make_divisible(c_in * expansion, width_divisor) if expansion != 1 else c_in
+
+
 class MBConv(nn.Module):
-    """Inverted residual block; ``residual`` is True when stride 1 and c_in == c_out (then out = x + f(x))."""
+    """Inverted residual block; ``residual`` is True when stride 1 and c_in == c_out (then out = x + f(x)).
+
+    ``act`` names the activation of the expand and depthwise convs, ``width_divisor`` rounds the inner width
+    (`expanded_width`), and ``drop_path`` puts stochastic depth (a `DropPath` the recipe sets) on the residual."""
 
     def __init__(self, c_in: int, c_out: int, *, kernel: int, expansion: int, stride: int = 1,
-                 se: bool = False) -> None:
+                 se: bool = False, act: str = "relu6", width_divisor: int | None = None,
+                 drop_path: bool = False) -> None:
         super().__init__()
-        mid = c_in * expansion  # ProxylessNAS code: round(in_channels * expand_ratio), no divisor rounding
-        self.expand = ConvBNAct(c_in, mid, 1) if expansion != 1 else nn.Identity()
-        self.depthwise = ConvBNAct(mid, mid, kernel, stride, groups=mid)
+        mid = expanded_width(c_in, expansion, width_divisor)
+        self.expand = ConvBNAct(c_in, mid, 1, act=act) if expansion != 1 else nn.Identity()
+        self.depthwise = ConvBNAct(mid, mid, kernel, stride, groups=mid, act=act)
         self.se = SqueezeExcite(mid) if se else nn.Identity()
-        self.project = ConvBNAct(mid, c_out, 1, act=False)
+        self.project = ConvBNAct(mid, c_out, 1, act=None)
         self.residual = stride == 1 and c_in == c_out
+        self.drop_path = DropPath(0.0) if drop_path and self.residual else None
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         out = self.project(self.se(self.depthwise(self.expand(x))))
+        if self.drop_path is not None:
+            return x + self.drop_path(out)
         return x + out if self.residual else out
 
 
 def mbconv_cost(c_in: int, c_out: int, *, kernel: int, expansion: int, stride: int, se: bool,
-                size: tuple[int, int]) -> tuple[int, int, tuple[int, int]]:
-    """(MACs, params, output size) of an `MBConv` at input spatial `size`, equal to the built block's counts."""
-    mid = c_in * expansion
+                size: tuple[int, int], width_divisor: int | None = None) -> tuple[int, int, tuple[int, int]]:
+    """(MACs, params, output size) of an `MBConv` at input spatial `size`, equal to the built block's counts
+    (the activation and stochastic depth add neither)."""
+    mid = expanded_width(c_in, expansion, width_divisor)
     macs = params = 0
     if expansion != 1:
         m, p, _ = conv_bn_cost(c_in, mid, 1, 1, size)
@@ -107,5 +139,5 @@ def mbconv_cost(c_in: int, c_out: int, *, kernel: int, expansion: int, stride: i
     return macs + m, params + p, size
 
 
-__all__ = ["ConvBNAct", "MBConv", "SE_REDUCTION", "SqueezeExcite", "conv_bn_cost", "make_divisible",
-           "mbconv_cost", "out_size", "se_channels"]
+__all__ = ["ACTIVATION_LAYERS", "ConvBNAct", "MBConv", "SE_REDUCTION", "SqueezeExcite", "activation", "conv_bn_cost",
+           "expanded_width", "make_divisible", "mbconv_cost", "out_size", "se_channels"]

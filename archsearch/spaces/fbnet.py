@@ -15,7 +15,6 @@ FLOPs / 2), so a predictor's free proxy labels (stage 1 of NARS) cost microsecon
 from __future__ import annotations
 
 import functools
-import math
 from dataclasses import dataclass, field
 from typing import Mapping, Sequence
 
@@ -25,7 +24,7 @@ import torch.nn.functional as F
 
 from archsearch.cost.constraints import Cost
 from archsearch.errors import ConfigError, unknown_name
-from archsearch.ops.drop_path import DropPath
+from archsearch.ops.mbconv import ConvBNAct, MBConv, activation, conv_bn_cost, make_divisible, mbconv_cost
 from archsearch.space.choices import Categorical, Choice, Numeric
 from archsearch.space.space import Arch, Space, product
 from archsearch.spaces import register_space
@@ -33,6 +32,7 @@ from archsearch.train.recipe import Recipe
 
 ACTIVATIONS = ("relu", "hswish")
 PRESETS = ("paper", "quick", "smoke")
+WIDTH_DIVISOR = 8  # MobileNetV3 (the `_make_divisible` of its code): expanded and head widths are multiples of 8
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -125,63 +125,14 @@ def _range_choice(values: Sequence[int]) -> Choice:
 
 
 # ---------------------------------------------------------------------------------------------------------------
-# Network pieces (own module: MobileNetV3-style MBConv with SE + hswish; stochastic depth on residual blocks)
+# Network pieces: MobileNetV3's MBConv (ops/mbconv.py) with SE, relu / hswish, widths rounded to multiples of 8 and
+# stochastic depth on residual blocks
 # ---------------------------------------------------------------------------------------------------------------
-def make_divisible(value: float, divisor: int = 8) -> int:
-    """Round channels to a multiple of `divisor`, never down by more than 10% (MobileNetV2 `_make_divisible`)."""
-    rounded = max(divisor, int(value + divisor / 2) // divisor * divisor)
-    if rounded < 0.9 * value:
-        rounded += divisor
-    return rounded
-
-
-def _activation(name: str) -> nn.Module:
-    return nn.Hardswish() if name == "hswish" else nn.ReLU()
-
-
-def _conv_bn_act(c_in: int, c_out: int, kernel: int, stride: int, act: str | None, groups: int = 1) -> nn.Sequential:
-    layers: list[nn.Module] = [nn.Conv2d(c_in, c_out, kernel, stride, kernel // 2, groups=groups, bias=False),
-                               nn.BatchNorm2d(c_out)]
-    if act is not None:
-        layers.append(_activation(act))
-    return nn.Sequential(*layers)
-
-
-class SqueezeExcite(nn.Module):
-    """MobileNetV3 SE: pool, 1x1 conv to C/4 (rounded to 8), relu, 1x1 conv back, hard sigmoid gate."""
-
-    def __init__(self, channels: int) -> None:
-        super().__init__()
-        squeezed = make_divisible(channels / 4)
-        self.reduce = nn.Conv2d(channels, squeezed, 1)
-        self.expand = nn.Conv2d(squeezed, channels, 1)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        scale = F.adaptive_avg_pool2d(x, 1)
-        scale = F.hardsigmoid(self.expand(F.relu(self.reduce(scale))))
-        return x * scale
-
-
-class FBNetBlock(nn.Module):
-    """Inverted residual (MobileNetV2) with optional SE and hswish (MobileNetV3); residual + stochastic depth
-    when the stride is 1 and the channels match."""
-
-    def __init__(self, c_in: int, c_out: int, *, kernel: int, expansion: int, stride: int, se: bool,
-                 act: str) -> None:
-        super().__init__()
-        mid = make_divisible(c_in * expansion) if expansion != 1 else c_in
-        self.expand = _conv_bn_act(c_in, mid, 1, 1, act) if expansion != 1 else nn.Identity()
-        self.depthwise = _conv_bn_act(mid, mid, kernel, stride, act, groups=mid)
-        self.se = SqueezeExcite(mid) if se else nn.Identity()
-        self.project = _conv_bn_act(mid, c_out, 1, 1, None)
-        self.residual = stride == 1 and c_in == c_out
-        self.drop_path = DropPath(0.0) if self.residual else None
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        out = self.project(self.se(self.depthwise(self.expand(x))))
-        if self.drop_path is not None:
-            return x + self.drop_path(out)
-        return out
+def fbnet_block(c_in: int, c_out: int, *, kernel: int, expansion: int, stride: int, se: bool, act: str) -> MBConv:
+    """Inverted residual (MobileNetV2) with optional SE and hswish (MobileNetV3), its inner width rounded to a
+    multiple of 8; residual + stochastic depth when the stride is 1 and the channels match."""
+    return MBConv(c_in, c_out, kernel=kernel, expansion=expansion, stride=stride, se=se, act=act,
+                  width_divisor=WIDTH_DIVISOR, drop_path=True)
 
 
 class FBNet(nn.Module):
@@ -278,7 +229,7 @@ class FBNetSpace:
     def _head_widths(self, arch: Mapping[str, object], blocks: list[_Block] | None = None) -> tuple[int, int]:
         blocks = self._blocks(arch) if blocks is None else blocks
         last = blocks[-1].c_out if blocks else self._stem_channels(arch)
-        return last, make_divisible(last * self.config.head_expansion)
+        return last, make_divisible(last * self.config.head_expansion, WIDTH_DIVISOR)
 
     def default_arch(self) -> Arch:
         """The middle of every range (the fixed baseline of recipe-only search; interpretation: the paper used a
@@ -290,14 +241,14 @@ class FBNetSpace:
         arch = self.space.validate(arch)
         stem_act = str(arch["stem.act"])
         c_stem = self._stem_channels(arch)
-        stem = _conv_bn_act(self.input_shape[0], c_stem, 3, self.config.stem_stride, stem_act)
+        stem = ConvBNAct(self.input_shape[0], c_stem, 3, self.config.stem_stride, act=stem_act)
         specs = self._blocks(arch)
-        blocks = [FBNetBlock(b.c_in, b.c_out, kernel=b.kernel, expansion=b.expansion, stride=b.stride, se=b.se,
-                             act=b.act) for b in specs]
+        blocks = [fbnet_block(b.c_in, b.c_out, kernel=b.kernel, expansion=b.expansion, stride=b.stride, se=b.se,
+                              act=b.act) for b in specs]
         last, wide = self._head_widths(arch)
         head_act = specs[-1].act if specs else stem_act
-        head = _conv_bn_act(last, wide, 1, 1, head_act)
-        classifier = nn.Sequential(nn.Linear(wide, self.config.head_channels), _activation(head_act),
+        head = ConvBNAct(last, wide, 1, 1, act=head_act)
+        classifier = nn.Sequential(nn.Linear(wide, self.config.head_channels), activation(head_act),
                                    nn.Dropout(self.config.dropout), nn.Linear(self.config.head_channels,
                                                                               self.num_classes))
         return FBNet(int(arch["resolution"]), stem, blocks, head, classifier)
@@ -308,47 +259,30 @@ class FBNetSpace:
         Reads only this space's choices, so a point of a product space (`FBNetRecipeSpace`) works as it is."""
         arch = arch if isinstance(arch, Arch) else self.space.validate(arch)
         values = arch.to_dict()
-        size = int(values["resolution"])
-        c_stem = self._stem_channels(values)
+        resolution = int(values["resolution"])
         blocks = self._blocks(values)
-        size = _out_size(size, 3, self.config.stem_stride)
-        macs = size * size * c_stem * self.input_shape[0] * 9
-        params = c_stem * self.input_shape[0] * 9 + 2 * c_stem
+        macs, params, (size, _) = conv_bn_cost(self.input_shape[0], self._stem_channels(values), 3,
+                                               self.config.stem_stride, (resolution, resolution))
         for b in blocks:
             block_macs, block_params, size = _block_cost(size, b.c_in, b.c_out, b.kernel, b.expansion, b.stride, b.se)
             macs += block_macs
             params += block_params
         last, wide = self._head_widths(values, blocks)
+        head_macs, head_params, _ = conv_bn_cost(last, wide, 1, 1, (size, size))
         hidden = self.config.head_channels
-        macs += size * size * last * wide + wide * hidden + hidden * self.num_classes
-        params += last * wide + 2 * wide + wide * hidden + hidden + hidden * self.num_classes + self.num_classes
+        macs += head_macs + wide * hidden + hidden * self.num_classes
+        params += head_params + wide * hidden + hidden + hidden * self.num_classes + self.num_classes
         return Cost(macs=int(macs), params=int(params))
 
 
 @functools.lru_cache(maxsize=65536)
 def _block_cost(size: int, c_in: int, c_out: int, kernel: int, expansion: int, stride: int,
                 se: bool) -> tuple[int, int, int]:
-    """(MACs, params, output size) of one MBConv block. Memoised: NARS stage 3 checks the constraint of ~10^5
-    children, which repeat the same few hundred blocks."""
-    mid = make_divisible(c_in * expansion) if expansion != 1 else c_in
-    macs = params = 0
-    if expansion != 1:
-        macs += size * size * c_in * mid
-        params += c_in * mid + 2 * mid
-    size = _out_size(size, kernel, stride)
-    macs += size * size * mid * kernel * kernel
-    params += mid * kernel * kernel + 2 * mid
-    if se:
-        squeezed = make_divisible(mid / 4)
-        macs += 2 * mid * squeezed
-        params += 2 * mid * squeezed + squeezed + mid
-    macs += size * size * mid * c_out
-    params += mid * c_out + 2 * c_out
-    return macs, params, size
-
-
-def _out_size(size: int, kernel: int, stride: int) -> int:
-    return (size + 2 * (kernel // 2) - kernel) // stride + 1
+    """(MACs, params, output size) of one `fbnet_block` on a square input. Memoised: NARS stage 3 checks the
+    constraint of ~10^5 children, which repeat the same few hundred blocks."""
+    macs, params, (out, _) = mbconv_cost(c_in, c_out, kernel=kernel, expansion=expansion, stride=stride, se=se,
+                                         size=(size, size), width_divisor=WIDTH_DIVISOR)
+    return macs, params, out
 
 
 def _input_shape(input_size: int | Sequence[int] | None, default: tuple[int, int, int]) -> tuple[int, int, int]:
@@ -507,6 +441,6 @@ def recipe_from_arch(arch: Mapping[str, object], base: Recipe | None = None) -> 
     return base.replace(**changes)
 
 
-__all__ = ["FBNet", "FBNetBlock", "FBNetConfig", "FBNetRecipeSpace", "FBNetSpace", "PAPER", "QUICK", "RECIPE_FIELDS", "SMOKE",
-           "SqueezeExcite", "StageSpec", "create_fbnet_recipe_space", "create_fbnet_space", "joint_space", "make_divisible", "recipe_from_arch",
-           "recipe_space", "split_joint"]
+__all__ = ["FBNet", "FBNetConfig", "FBNetRecipeSpace", "FBNetSpace", "PAPER", "QUICK", "RECIPE_FIELDS", "SMOKE",
+           "StageSpec", "WIDTH_DIVISOR", "create_fbnet_recipe_space", "create_fbnet_space", "fbnet_block",
+           "joint_space", "recipe_from_arch", "recipe_space", "split_joint"]
