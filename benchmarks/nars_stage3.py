@@ -49,21 +49,21 @@ def main() -> None:
                        joint_always_ema=False,  # the cached pairs were drawn with EMA on and off
                        **PAPER_STAGE3)
         probe = make_context(Path(tmp) / "probe", **options)
-        pool_flops = NARS(probe.config, probe).pool_flops
+        pool_flops = NARS(probe.config, probe).space.pool_flops
         bounds = np.quantile(pool_flops, [0.2, 0.4, 0.6, 0.8])
         targets = [float(b) for b in bounds]
         ctx = make_context(Path(tmp) / "runs", flops_family=targets, **options)
         method = NARS(ctx.config, ctx)
 
         # stage 1 (the method's pool and predictor) and stage 2's history (the cached trained pairs)
-        pool = list(method.pool)
-        method.stage1_pretrain()
-        archs = [method.joint.validate(r["arch"]) for r in records]
-        method._pool = pool + archs
-        method._pool_cost = np.array([method.cost(a) for a in method._pool], dtype=np.float64)
-        method.evaluated = [{"index": len(pool) + k, "label": float(r["val_accuracy"]), "iteration": 0}
+        pool = list(method.space.pool)
+        method.pretraining.run()
+        archs = [method.space.joint.validate(r["arch"]) for r in records]
+        method.space._pool = pool + archs
+        method.space._pool_cost = np.array([method.space.cost(a) for a in method.space._pool], dtype=np.float64)
+        method.optimisation.evaluated = [{"index": len(pool) + k, "label": float(r["val_accuracy"]), "iteration": 0}
                             for k, r in enumerate(records)]
-        method.predictor.fit(method.joint.encode_many(archs), np.array([r["val_accuracy"] for r in records]),
+        method.predictor.fit(method.space.joint.encode_many(archs), np.array([r["val_accuracy"] for r in records]),
                              frozen_epochs=50, unfrozen_epochs=50)
         method.phase = "stage3"
         print(f"predictor: encoder pretrained on {len(pool)} Sobol archs, accuracy head fitted on {len(archs)} "

@@ -358,9 +358,9 @@ class _CostLovingScorer:
     the search pushes against every resource bound."""
 
     def __init__(self, method):
-        points = method.pool
-        costs = np.log(np.array([method.cost(p) for p in points], dtype=np.float64)).sum(axis=1)
-        x = method.joint.encode_many(points)
+        points = method.space.pool
+        costs = np.log(np.array([method.space.cost(p) for p in points], dtype=np.float64)).sum(axis=1)
+        x = method.space.joint.encode_many(points)
         self.w = np.linalg.lstsq(np.c_[x, np.ones(len(x))], costs, rcond=None)[0]
 
     def predict(self, x):
@@ -373,9 +373,9 @@ def _stage3_alone(tmp_path, constraints, **changes):
     method = NARS(_smoke(pool_size=256, population=100, from_history=0, keep=40, children_per_parent=24,
                          max_generations=5, **changes), _context(tmp_path, constraints=constraints))
     method.predictor.predict = _CostLovingScorer(method).predict
-    for index in range(len(method.stage3_searches())):
-        method.stage3_evolve(index)
-    return method.found
+    for index in range(len(method.evolution.searches())):
+        method.evolution.search(index, history=[])
+    return method.evolution.found
 
 
 def test_stage3_is_one_search_under_every_constraint_at_once(tmp_path):
@@ -415,15 +415,15 @@ def test_final_training_distils_every_found_model_from_the_largest_one_unless_tu
     ctx = _context(tmp_path, constraints=parse_constraints(["flops<=75K"]))
     method = NARS(_smoke(pool_size=64, final_epochs=1, distill=distill), ctx)
     method.predictor.predict = _CostLovingScorer(method).predict
-    method.stage3_evolve(0)
-    method.final_training()
+    method.evolution.search(0, history=[])
+    method.final_training.run(method.evolution.found)
     trials = sorted((t.attrs["key"], t.attrs["distilled"], t.state) for t in ctx.ledger.trials(phase="final"))
     if distill:
         assert trials == [("final/0", True, "complete"), ("final/teacher", False, "complete")]
-        assert method.teacher["found_index"] == 0 and method.finals[0]["distilled"]
+        assert method.final_training.teacher["found_index"] == 0 and method.final_training.finals[0]["distilled"]
         assert (tmp_path / "weights" / "teacher.pt").exists()
     else:
-        assert trials == [("final/0", False, "complete")] and method.teacher is None
+        assert trials == [("final/0", False, "complete")] and method.final_training.teacher is None
     assert (tmp_path / "weights" / "final_0.pt").exists()
 
 
@@ -530,12 +530,34 @@ def test_nars_recipe_mode_keeps_the_architecture_fixed(tmp_path):
     ctx = _context(tmp_path)
     method = NARS(_smoke(mode="recipe", final_epochs=0), ctx)
     result = method.run()
-    archs = {json.dumps(method.split(method.pool[e["index"]])[0].to_dict()) for e in method.evaluated}
+    archs = {json.dumps(method.space.split(method.space.pool[e["index"]])[0].to_dict())
+             for e in method.optimisation.evaluated}
     assert archs == {json.dumps(ctx.space.default_arch().to_dict())}
     assert result.best.arch == ctx.space.default_arch()  # a point of the run's (plain fbnet) space, ...
     assert set(recipe_space("smoke").choices) <= set(result.best.attrs["recipe"])  # ... its recipe beside it
     assert len({json.dumps(t.attrs["recipe"], sort_keys=True) for t in ctx.ledger.trials(phase="stage2")}) > 1
-    assert method.pretrained_state is None  # recipe-only search: no pretrained embedding (FBNetV3 appendix)
+    assert method.pretraining.pretrained_state is None  # recipe-only search: no pretrained embedding (FBNetV3 appendix)
+
+
+def test_the_checkpoint_is_one_flat_dict_each_stage_restoring_its_own_keys(tmp_path):
+    """The checkpoint format of runs saved before the method was split into its stages: the same flat keys, so
+    those runs resume; each stage restores its part (a checkpoint older still has no teacher)."""
+    from archsearch.methods.nars import NARS
+
+    state = NARS(_smoke(), _context(tmp_path)).state_dict()
+    assert set(state) == {"config", "phase", "iteration", "evaluated", "current", "stop_epoch", "correlations",
+                          "pretrained_state", "pretrain_history", "predictor", "found", "teacher", "finals"}
+    found = [{"constraint": "none", "arch": "{}", "predicted": 0.5, "macs": 1, "params": 1}]
+    state = {**state, "phase": "final", "iteration": 2, "stop_epoch": 1, "correlations": [0.5, 1.0],
+             "evaluated": json.dumps([{"index": 3, "label": 0.25}]), "pretrain_history": '{"val_mse": [1.0]}',
+             "found": json.dumps(found)}
+    del state["teacher"]
+    method = NARS(_smoke(), _context(tmp_path))
+    method.load_state_dict(state)
+    assert method.phase == "final" and method.optimisation.iteration == 2 and method.optimisation.stop_epoch == 1
+    assert method.optimisation.correlations == [0.5, 1.0] and method.optimisation.evaluated[0]["label"] == 0.25
+    assert method.pretraining.history == {"val_mse": [1.0]} and method.evolution.found == found
+    assert method.final_training.teacher is None and method.final_training.finals == []
 
 
 # -- end to end through the experiment layer ---------------------------------------------------------------------------

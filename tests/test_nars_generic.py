@@ -45,21 +45,22 @@ def _nars(space: ModuleSpace, **changes):
 def test_the_predictor_encodes_the_user_choices_and_the_recipe_fields_that_act_on_the_network(dropout):
     space = ModuleSpace(Toy(dropout=dropout), input_shape=(1, 8, 8), num_classes=10, name="toy")
     method = _nars(space)
-    searched = set(method.recipes.choices)
+    searched = set(method.space.recipes.choices)
     assert "drop_path" not in searched  # no DropPath module anywhere: the field would change nothing
     assert ("dropout" in searched) == (dropout is not None)
     assert searched | {"dropout", "drop_path"} == set(RECIPE_FIELDS)
-    assert list(method.joint.choices)[:2] == ["first", "second"]
-    assert method.predictor.input_width == method.joint.encoding_width == 3 + 3 + method.recipes.encoding_width
-    point = method.pool[0]
-    code = method.joint.encode(point)
-    arch, recipe = method.split(point)
+    assert list(method.space.joint.choices)[:2] == ["first", "second"]
+    joint = method.space.joint
+    assert method.predictor.input_width == joint.encoding_width == 3 + 3 + method.space.recipes.encoding_width
+    point = method.space.pool[0]
+    code = method.space.joint.encode(point)
+    arch, recipe = method.space.split(point)
     np.testing.assert_array_equal(code[:6], space.space.encode(arch))  # the space's own one-hot encoding first
-    assert method.cost(point) == (space.cost(arch).macs, space.cost(arch).params)  # the recipe costs nothing
-    assert method.full(point) == arch and method.recipe_of(point).lr == pytest.approx(
+    assert method.space.cost(point) == (space.cost(arch).macs, space.cost(arch).params)  # the recipe costs nothing
+    assert method.space.full(point) == arch and method.space.recipe_of(point).lr == pytest.approx(
         float(recipe["lr"]) * (4 if recipe["optimizer"] == "sgd" else 1))  # FBNetV3 Table 3: SGD lr x4
-    method.stage1_pretrain()  # FLOPs / params proxies of the user space's archs
-    assert method.pretrain_history["val_mse"][-1] < method.pretrain_history["val_mse"][0]
+    method.pretraining.run()  # FLOPs / params proxies of the user space's archs
+    assert method.pretraining.history["val_mse"][-1] < method.pretraining.history["val_mse"][0]
 
 
 def test_a_choice_named_like_a_recipe_field_is_refused_in_one_line(tmp_path):

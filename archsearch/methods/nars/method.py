@@ -1,0 +1,151 @@
+"""`NARS`: runs the stages of FBNetV3's Algorithm 1 in order, checkpoints between them, and assembles the result.
+
+Each stage is its own unit with its own progress (`stage1.py` .. `final.py`); the method holds the pieces they share
+(the searched space, the predictor) and the phase reached, and its checkpoint is the stages' states together.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Any, ClassVar
+
+from archsearch.cost.constraints import Constraint
+from archsearch.errors import ConfigError
+from archsearch.methods import register_method
+from archsearch.methods._base import Candidate, SearchResult
+from archsearch.methods.nars.config import NARSConfig
+from archsearch.methods.nars.final import FinalTraining
+from archsearch.methods.nars.space import NARSSpace, check_space
+from archsearch.methods.nars.stage1 import PredictorPretraining
+from archsearch.methods.nars.stage2 import ConstrainedOptimisation
+from archsearch.methods.nars.stage3 import PredictorEvolution
+from archsearch.predictors.nars import NARSPredictor, PredictorConfig
+from archsearch.search.pareto import pareto_front
+from archsearch.space.space import Arch
+from archsearch.train.final import FinalResult
+
+
+@register_method("nars", NARSConfig)
+class NARS:
+    """Neural Architecture-Recipe Search: predictor pretraining, constrained iterative optimisation, evolution."""
+
+    name: ClassVar[str] = "nars"
+    check_space = staticmethod(check_space)
+
+    def __init__(self, config: NARSConfig, ctx: Any) -> None:
+        self.config = config
+        self.ctx = ctx
+        self.space = NARSSpace(ctx.space, config, preset=getattr(ctx, "preset", "quick"), rng=ctx.rng, log=ctx.log)
+        constraints: tuple[Constraint, ...] = tuple(getattr(ctx, "constraints", ()) or ())
+        self.predictor = NARSPredictor(
+            self.space.joint.encoding_width,
+            PredictorConfig(embedding_width=config.embedding_width, huber_delta=config.huber_delta,
+                            lr=config.predictor_lr, unfrozen_lr_factor=config.unfrozen_lr_factor),
+            generator=ctx.torch_generator("nars", "predictor"))
+        self.phase = "pretrain"  # -> "stage2" -> "stage3" -> "final" -> "done"
+
+        def checkpoint() -> None:
+            ctx.checkpoint(self)
+
+        self.pretraining = PredictorPretraining(self.space, self.predictor, config, ctx)
+        self.optimisation = ConstrainedOptimisation(self.space, self.predictor, self.pretraining, config, ctx,
+                                                    constraints, checkpoint)
+        self.evolution = PredictorEvolution(self.space, self.predictor, config, ctx, constraints)
+        self.final_training = FinalTraining(self.space, config, ctx, checkpoint)
+        if self.space.fixed_arch is not None:
+            self.space.check_fixed_arch((c for search in self.evolution.searches() for c in search),
+                                        ctx.rng("nars", "check"))
+
+    # -- Algorithm 1 ----------------------------------------------------------------------------------------------------
+    def run(self) -> SearchResult:
+        if self.phase == "pretrain":  # stage 1
+            self.pretraining.run()
+            self.phase = "stage2"
+            self.ctx.checkpoint(self)
+        while self.phase == "stage2" and not self.optimisation.done:  # stage 2, T iterations
+            self.optimisation.iterate()
+        if self.phase == "stage2":
+            self.phase = "stage3"
+            self.ctx.checkpoint(self)
+        if self.phase == "stage3":  # stage 3, one search per constraint set
+            for index in range(len(self.evolution.found), len(self.evolution.searches())):
+                self.evolution.search(index, self.optimisation.ranked())
+                self.ctx.checkpoint(self)
+            self.phase = "final"
+            self.ctx.checkpoint(self)
+        if self.phase == "final":  # final training of the found pairs
+            end_search = getattr(self.ctx, "end_search", None)
+            if end_search is not None:  # the final trainings are not search cost
+                end_search()
+            self.final_training.run(self.evolution.found)
+            self.phase = "done"
+            self.ctx.checkpoint(self)
+        return self._result()
+
+    # -- result ---------------------------------------------------------------------------------------------------------
+    def _candidate(self, point: Arch, accuracy: float, attrs: dict[str, Any]) -> Candidate:
+        """A result entry: the point of the run's space (`full`), its accuracy, costs and searched recipe."""
+        macs, params = self.space.cost(point)
+        return Candidate(self.space.full(point),
+                         {"accuracy": float(accuracy), "macs": float(macs), "params": float(params)},
+                         {"recipe": self.space.recipe_of(point).to_dict(), **attrs})
+
+    def _result(self) -> SearchResult:
+        found_entries, stage2 = self.evolution.found, self.optimisation
+        trained = self.final_training.finals
+        found = []
+        for i, entry in enumerate(found_entries):
+            final = next((f for f in trained if f["found_index"] == i), None)
+            measured = final["val_accuracy"] if final and final["val_accuracy"] is not None else None
+            accuracy = measured if measured is not None else entry["predicted"]
+            attrs = {"constraint": entry["constraint"], "predicted_accuracy": entry["predicted"],
+                     "measured": measured is not None, "test_accuracy": final["test_accuracy"] if final else None}
+            found.append(self._candidate(self.space.joint.from_json(entry["arch"]), accuracy, attrs))
+        measured = [self._candidate(self.space.pool[r["index"]], r["label"], {"source": "stage2", "measured": True})
+                    for r in stage2.evaluated if r["label"] is not None]
+        everything = found + measured
+        if not everything:
+            raise ConfigError("nars: nothing was trained or found")
+        front = _pareto_front(everything)
+        # the best: the most accurate model found under the constraints (measured ones first: a final training
+        # beats a prediction); with nothing found, the best stage-2 label
+        best = (max(found, key=lambda c: (c.attrs["measured"], c.objectives["accuracy"])) if found else
+                max(measured, key=lambda c: c.objectives["accuracy"]))
+        finals = sorted(trained, key=lambda f: f["found_index"])
+        extra = {"mode": self.config.mode, "iterations": stage2.iteration, "stop_epoch": stage2.stop_epoch,
+                 "correlations": stage2.correlations, "rank_correlation": self.config.rank_correlation,
+                 "trained": len(stage2.evaluated),
+                 "stage3": [{k: v for k, v in f.items() if k != "history"} for f in found_entries],
+                 "teacher": self.final_training.teacher, "finals": finals,
+                 "weights": {found[f["found_index"]].arch.key: f["weights"] for f in finals if f.get("weights")}}
+        extra["per_constraint"] = [{"constraint": c.attrs["constraint"], "arch": c.arch.to_dict(),
+                                    "recipe": c.attrs["recipe"], **c.objectives,
+                                    "predicted_accuracy": c.attrs["predicted_accuracy"],
+                                    "test_accuracy": c.attrs["test_accuracy"]} for c in found]
+        # the best's final training is the run's (trained on the run's training split: its validation accuracy
+        # chose the best among the found pairs)
+        best_final = next((f["final"] for f in finals if f.get("final") and found[f["found_index"]] is best), None)
+        return SearchResult(best, tuple(front), extra,
+                            None if best_final is None else FinalResult.from_json(best_final))
+
+    # -- state ----------------------------------------------------------------------------------------------------------
+    def state_dict(self) -> dict[str, Any]:
+        return {"config": asdict(self.config), "phase": self.phase, **self.optimisation.state_dict(),
+                **self.pretraining.state_dict(), "predictor": self.predictor.state_dict(),
+                **self.evolution.state_dict(), **self.final_training.state_dict()}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.phase = str(state["phase"])
+        self.optimisation.load_state_dict(state)
+        self.pretraining.load_state_dict(state)
+        self.predictor.load_state_dict(state["predictor"])
+        self.evolution.load_state_dict(state)
+        self.final_training.load_state_dict(state)
+
+
+def _pareto_front(candidates: list[Candidate]) -> list[Candidate]:
+    """Non-dominated candidates over (accuracy up, MACs down), most accurate first."""
+    return pareto_front(candidates, lambda c: c.objectives["accuracy"], lambda c: c.objectives["macs"])[::-1]
+
+
+__all__ = ["NARS"]
