@@ -482,11 +482,10 @@ def _ls_storage(url: str) -> int:
     """The runs (Optuna studies) in a shared ledger database, with their trials, opened read-only."""
     from rich.table import Table
 
-    from archsearch.experiment.ledger import _redact, open_storage_read_only
+    from archsearch.experiment.ledger import _redact, read_studies
     from archsearch.report.common import human
 
-    storage = open_storage_read_only(url)
-    studies = sorted(storage.get_all_studies(), key=lambda s: s.study_name)
+    studies = read_studies(url)
     if not studies:
         print(f"no runs in {_redact(url)}")
         return 0
@@ -494,13 +493,12 @@ def _ls_storage(url: str) -> int:
     for column in ("name", "trials", "complete", "running", "failed", "best accuracy"):
         table.add_column(column)
     for study in studies:
-        trials = storage.get_all_trials(study._study_id, deepcopy=False)
-        states = [t.state.name for t in trials]
-        names = list(study.system_attrs.get("study:metric_names") or ["accuracy"])  # Study.metric_names' store
-        index = names.index("accuracy") if "accuracy" in names else 0
-        accuracies = [t.values[index] for t in trials if t.state.name == "COMPLETE" and t.values]
-        table.add_row(study.study_name, str(len(trials)), str(states.count("COMPLETE")), str(states.count("RUNNING")),
-                      str(states.count("FAIL")), human(max(accuracies) if accuracies else None, "accuracy"))
+        trials = study.trials()
+        states = [t.state for t in trials]
+        accuracies = [t.values.get("accuracy", next(iter(t.values.values())))  # else the study's first objective
+                      for t in trials if t.state == "complete" and t.values]
+        table.add_row(study.study_name, str(len(trials)), str(states.count("complete")), str(states.count("running")),
+                      str(states.count("failed")), human(max(accuracies) if accuracies else None, "accuracy"))
     _console().print(table)
     return 0
 

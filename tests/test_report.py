@@ -140,16 +140,16 @@ def test_open_run_by_name_suggests_the_closest(tmp_path):
 
 
 def test_the_text_pareto_front_uses_the_cost_the_run_searched_on():
-    from archsearch.report._runs import TrialRow
+    from archsearch.experiment.ledger import TrialRecord
     from archsearch.report.common import front_cost, pareto_front
 
-    trials = [TrialRow(0, "complete", {}, {"accuracy": 0.9, "macs": 2e6}, {"latency_ms": 1.0}),
-              TrialRow(1, "complete", {}, {"accuracy": 0.8, "macs": 1e6}, {"latency_ms": 3.0})]
+    trials = [TrialRecord(0, "complete", {}, {"accuracy": 0.9, "macs": 2e6}, {"latency_ms": 1.0}),
+              TrialRecord(1, "complete", {}, {"accuracy": 0.8, "macs": 1e6}, {"latency_ms": 3.0})]
     assert front_cost({"method": "random"}, trials) == "macs"
     assert [t.number for t in pareto_front(trials, "macs")] == [1, 0]
     for config in ({"method": "proxyless"}, {"method": "random", "constraints": ["latency<=5ms"]},
                    {"method": "greedynas", "method_config": {"search_cost": "latency"}}):
         assert front_cost(config, trials) == "latency_ms"
     assert [t.number for t in pareto_front(trials, "latency_ms")] == [0]  # faster and more accurate
-    assert front_cost({"method": "proxyless"}, [TrialRow(0, "complete", {}, {"accuracy": 0.5})]) == "macs"
+    assert front_cost({"method": "proxyless"}, [TrialRecord(0, "complete", {}, {"accuracy": 0.5})]) == "macs"
     assert front_cost({"method_config": {"search_cost": "params"}}, trials) == "params"

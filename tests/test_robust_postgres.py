@@ -1,10 +1,12 @@
 """The shared PostgreSQL ledger on a real server: a throwaway PostgreSQL (Debian's `postgresql` package: initdb
 and pg_ctl on a Unix socket in a temp dir, no TCP port), the README's ``postgresql://`` URL with exactly what
 ``archsearch[postgres]`` installs, two searches writing two runs into one database at once, and a third process
-listing both with ``archsearch ls --storage URL``. Skipped, saying why, where no server can start."""
+listing both with ``archsearch ls --storage URL``. Skipped, saying why, where no server can start. (The ledger
+conformance checks run on such a server too: tests/test_ledger.py.)"""
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import importlib.util
 import os
@@ -17,6 +19,7 @@ import tempfile
 import tomllib
 from collections import Counter
 from pathlib import Path
+from typing import Iterator
 
 import pytest
 
@@ -45,8 +48,9 @@ def _run(command: list[str], **kwargs) -> subprocess.CompletedProcess:
     return subprocess.run(command, capture_output=True, text=True, timeout=120, **kwargs)
 
 
-@pytest.fixture
-def postgres_url():
+@contextlib.contextmanager
+def postgres_server() -> Iterator[str]:
+    """A throwaway PostgreSQL server for as long as the context lasts: its URL (skips the test where none can start)."""
     missing = [m for m in _extra_modules("postgres") if importlib.util.find_spec(m) is None]
     if missing:
         pytest.skip(f"archsearch[postgres] is not installed (no module {missing[0]}): pip install "
@@ -83,6 +87,12 @@ def postgres_url():
     finally:
         _run([*as_user, pg_ctl, "-D", str(data), "-m", "immediate", "-w", "stop"])
         shutil.rmtree(base, ignore_errors=True)
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    with postgres_server() as url:
+        yield url
 
 
 def _cli(*args: str) -> list[str]:
@@ -131,5 +141,5 @@ def test_one_writer_per_run_across_machines_through_the_server(postgres_url):
     first = OptunaLedger(postgres_url, "gamma")
     with pytest.raises(RunInUseError, match="run gamma is in use by another writer of the ledger"):
         OptunaLedger(postgres_url, "gamma")
-    first._server_lock.close()
-    OptunaLedger(postgres_url, "gamma")._server_lock.close()  # free again
+    first.close()
+    OptunaLedger(postgres_url, "gamma").close()  # free again

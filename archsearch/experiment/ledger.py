@@ -7,6 +7,9 @@ accuracy as intermediate values, attributes (macs, params, latency_ms, seconds, 
 
 ``key`` names a trial across a resume (``"random/17"``): starting a key that is already in the ledger returns that
 trial, so a method that re-runs the work done after its last checkpoint writes no duplicate. Only the driver writes.
+
+Every reader gets the same `TrialRecord`s through `LedgerReader`: the writing `OptunaLedger` (``find``, ``trials``)
+and a run read back (`archsearch.report.RunRecord.trials`: reports, ``show``, ``ls``, ``export``).
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ import json
 import math
 import warnings
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, Callable, Mapping, Sequence
 
 from archsearch.errors import UsageError
@@ -30,20 +34,101 @@ _STATE_NAMES = {"COMPLETE": "complete", "RUNNING": "running", "FAIL": "failed", 
 
 @dataclass(frozen=True)
 class TrialRecord:
-    """A ledger trial as plain values (what `Ledger.find` / `Ledger.trials` return)."""
+    """A ledger trial as plain values: what every ledger's `find` / `trials` and a run's `RunRecord.trials`
+    return. ``key`` and ``phase`` are attributes like the others (``attrs["key"]``), shown as properties."""
 
     number: int
-    key: str
-    phase: str
-    state: str  # complete | running | failed | pruned
+    state: str  # complete | running | failed | pruned | waiting
     arch: dict[str, Any]
-    values: dict[str, float] = field(default_factory=dict)
+    values: dict[str, float] = field(default_factory=dict)  # the objectives by name, accuracy first
     attrs: dict[str, Any] = field(default_factory=dict)
+    start: datetime | None = None
+    end: datetime | None = None
     per_epoch: dict[int, float] = field(default_factory=dict)
 
     @property
     def objectives(self) -> dict[str, float]:
         return self.values
+
+    @property
+    def key(self) -> str:
+        return str(self.attrs.get("key", ""))
+
+    @property
+    def phase(self) -> str:
+        return str(self.attrs.get("phase", ""))
+
+    def metric(self, name: str) -> float | None:
+        """An objective, else a numeric attribute (macs / params / latency_ms are attributes for every trial)."""
+        if name in self.values:
+            return float(self.values[name])
+        value = self.attrs.get(name)
+        return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+
+
+class LedgerReader:
+    """One study of a ledger read as `TrialRecord`s: the only code that turns Optuna's trials into records, for the
+    writing `OptunaLedger` and for a run opened read-only (`LedgerReader.load`, `read_studies`) alike."""
+
+    def __init__(self, storage: Any, study_id: int, objective_names: Sequence[str], study_name: str = "") -> None:
+        """`objective_names` key the trials' values, in Optuna's order."""
+        self.storage, self.study_id, self.study_name = storage, study_id, study_name
+        self.objective_names = tuple(objective_names)
+
+    @classmethod
+    def load(cls, storage: Any, study_name: str) -> "LedgerReader":
+        """The study `study_name` of `storage`, its objectives named as the study names them."""
+        import optuna
+
+        study = optuna.load_study(study_name=study_name, storage=storage)
+        return cls(storage, storage.get_study_id_from_name(study_name), stored_objective_names(study), study_name)
+
+    def trials(self, *, phase: str | None = None, state: str | None = None) -> list[TrialRecord]:
+        """The study's trials in trial-number order, those of `phase` / `state` when given."""
+        records = [self.record(t) for t in self.storage.get_all_trials(self.study_id, deepcopy=False)]
+        return [r for r in records if (phase is None or r.phase == phase) and (state is None or r.state == state)]
+
+    def trial(self, trial_id: int) -> TrialRecord:
+        return self.record(self.storage.get_trial(trial_id))
+
+    def record(self, trial: Any) -> TrialRecord:
+        """An Optuna `FrozenTrial` as a record."""
+        attrs = dict(trial.user_attrs)
+        values = {} if trial.values is None else dict(zip(self.objective_names, map(float, trial.values)))
+        return TrialRecord(trial.number, _STATE_NAMES.get(trial.state.name, trial.state.name.lower()),
+                           _arch_of(trial.params, attrs), values, attrs, trial.datetime_start,
+                           trial.datetime_complete, {int(k): float(v) for k, v in trial.intermediate_values.items()})
+
+
+def stored_objective_names(study: Any) -> list[str]:
+    """A study's objectives as the ledger names them; a metric name that says which accuracy it is
+    (``supernet_accuracy``, ``accuracy_after_1_epochs``, ``test_accuracy``) is the ``accuracy`` objective."""
+    names = study.metric_names or study.user_attrs.get("objective_names")
+    if names:
+        return ["accuracy" if "accuracy" in str(n) else str(n) for n in names]
+    if len(study.directions) == 1:
+        return ["accuracy"]
+    return [f"value_{i}" for i in range(len(study.directions))]
+
+
+def read_studies(url: str) -> list[LedgerReader]:
+    """Every study (run) in the ledger database at `url`, opened read-only, by name."""
+    storage = open_storage_read_only(url)
+    names = sorted(s.study_name for s in storage.get_all_studies())
+    return [LedgerReader.load(storage, name) for name in names]
+
+
+def _arch_of(params: Mapping[str, Any], attrs: Mapping[str, Any]) -> dict[str, Any]:
+    """The whole arch (``arch_json``), else what the params hold of it."""
+    text = attrs.get("arch_json")
+    if isinstance(text, str):
+        try:
+            value = json.loads(text)
+            if isinstance(value, dict):
+                return value
+        except json.JSONDecodeError:
+            pass
+    return dict(params)
 
 
 class OptunaLedger:
@@ -67,9 +152,6 @@ class OptunaLedger:
         self.on_complete = on_complete
         self._cost = cost
         self._distributions = _distributions(spaces)
-        from optuna.distributions import distribution_to_json
-
-        self._distribution_json = {n: distribution_to_json(d) for n, d in self._distributions.items()}
         url = resolve_storage_url(url)
         self._server_lock: _ServerLock | None = None  # a database server's own lock on this run's study
         try:
@@ -101,9 +183,12 @@ class OptunaLedger:
                 study.set_metric_names(list(self.metric_names))
         self.study = study
         self.study_id = study._study_id
+        self._reader = LedgerReader(self.storage, self.study_id, self.objective_names, study_name)
         self._states: dict[int, str] = {}  # trial id -> Optuna state name, for the trials seen by this process
         self._checked = False  # has a trial of this process passed Optuna's distribution checks?
-        self._rows = _RowWriter.for_storage(self.storage)  # one transaction per start / complete, or None
+        self._api = _ApiWriter(self.storage, self._distributions)
+        # the fast path when it knows the installed Optuna's tables, else Optuna's public API for every trial
+        self._writer: _ApiWriter | _RowWriter = _RowWriter.for_storage(self.storage, self._distributions) or self._api
         self._by_key: dict[str, int] = {}  # key -> trial id of its latest trial
         self._arch_of: dict[int, Arch] = {}  # trial id -> arch (trials started by this process)
         for trial in self.storage.get_all_trials(self.study_id, deepcopy=False):
@@ -114,7 +199,7 @@ class OptunaLedger:
     # -- writing ------------------------------------------------------------------------------------------------------
     def start(self, arch: Arch, *, key: str, phase: str, attrs: dict[str, Any] | None = None) -> int:
         """Open a RUNNING trial for `arch` (or return the trial `key` already names, unless that one failed)."""
-        from optuna.trial import TrialState, create_trial
+        from optuna.trial import TrialState
 
         existing = self._by_key.get(key)
         if existing is not None:
@@ -124,14 +209,9 @@ class OptunaLedger:
                 return existing
         params = {n: v for n, v in arch.items() if n in self._distributions}
         user_attrs = _jsonable({**(attrs or {}), "key": key, "phase": phase, "arch_json": arch.to_json()})
-        if self._rows is not None and self._checked:
-            trial_id = self._rows.insert_trial(self.study_id, {
-                n: (self._distributions[n].to_internal_repr(v), self._distribution_json[n]) for n, v in params.items()},
-                user_attrs)
-        else:  # the first trial of this process goes through Optuna's checks of the params' distributions
-            template = create_trial(state=TrialState.RUNNING, params=params,
-                                    distributions={n: self._distributions[n] for n in params}, user_attrs=user_attrs)
-            trial_id = self.storage.create_new_trial(self.study_id, template_trial=template)
+        # the first trial of this process goes through Optuna's checks of the params' distributions
+        writer = self._writer if self._checked else self._api
+        trial_id = writer.open_trial(self.study_id, params, user_attrs)
         self._checked = True
         self._states[trial_id] = "RUNNING"
         self._by_key[key] = trial_id
@@ -145,8 +225,6 @@ class OptunaLedger:
     def complete(self, trial: int, values: dict[str, float], attrs: dict[str, Any] | None = None) -> None:
         """Record the objectives; a missing cost comes from `attrs` or the space's cost model. A non-finite
         accuracy fails the trial instead (Optuna stores only finite values)."""
-        from optuna.trial import TrialState
-
         if not self._running(trial):
             return  # completed before a resume re-ran its work: the first record stands
         attrs = dict(attrs or {})
@@ -157,16 +235,11 @@ class OptunaLedger:
                 value = self._cost_metric(trial, name)
             full[name] = float(value)
         if not all(math.isfinite(v) for v in full.values()):
-            self._set_attrs(trial, attrs)
+            self._writer.set_user_attrs(trial, _jsonable(attrs))
             self.fail(trial, f"non-finite objective values {full}")
             return
-        values_in_order = [full[n] for n in self.objective_names]
-        if self._rows is not None:
-            self._rows.complete_trial(trial, values_in_order, _jsonable(attrs))
-            self._states[trial] = "COMPLETE"
-        else:
-            self._set_attrs(trial, attrs)
-            self._set_state(trial, TrialState.COMPLETE, values_in_order)
+        self._writer.complete_trial(trial, [full[n] for n in self.objective_names], _jsonable(attrs))
+        self._states[trial] = "COMPLETE"
         if self.on_complete is not None:
             self.on_complete(full)
 
@@ -194,14 +267,21 @@ class OptunaLedger:
                 count += 1
         return count
 
+    def close(self) -> None:
+        """Let go of the database: the server's lock on this run's study (another process may now write it) and
+        the connections."""
+        if self._server_lock is not None:
+            self._server_lock.close()
+            self._server_lock = None
+        self.storage.engine.dispose()
+
     # -- reading ------------------------------------------------------------------------------------------------------
     def find(self, key: str) -> TrialRecord | None:
         trial_id = self._by_key.get(key)
-        return None if trial_id is None else self._record(self.storage.get_trial(trial_id))
+        return None if trial_id is None else self._reader.trial(trial_id)
 
     def trials(self, *, phase: str | None = None, state: str | None = None) -> list[TrialRecord]:
-        records = [self._record(t) for t in self.storage.get_all_trials(self.study_id, deepcopy=False)]
-        return [r for r in records if (phase is None or r.phase == phase) and (state is None or r.state == state)]
+        return self._reader.trials(phase=phase, state=state)
 
     def __len__(self) -> int:
         return self.storage.get_n_trials(self.study_id)
@@ -218,16 +298,9 @@ class OptunaLedger:
             self._states[trial] = self.storage.get_trial(trial).state.name
         return self._states[trial] == "RUNNING"
 
-    def _set_state(self, trial: int, state: Any, values: list[float] | None = None) -> None:
-        self.storage.set_trial_state_values(trial, state, values)
+    def _set_state(self, trial: int, state: Any) -> None:
+        self.storage.set_trial_state_values(trial, state)
         self._states[trial] = state.name
-
-    def _set_attrs(self, trial: int, attrs: Mapping[str, Any]) -> None:
-        if self._rows is not None:
-            self._rows.set_user_attrs(trial, _jsonable(dict(attrs)))
-        else:
-            for name, value in _jsonable(dict(attrs)).items():
-                self.storage.set_trial_user_attr(trial, name, value)
 
     def _cost_metric(self, trial: int, name: str) -> float:
         arch = self._arch_of.get(trial)
@@ -237,17 +310,6 @@ class OptunaLedger:
         if arch is None or self._cost is None or name == "accuracy":
             raise ValueError(f"ledger: trial {trial} completed without the objective {name!r}")
         return float(self._cost(arch).metric(name))
-
-    def _record(self, trial: Any) -> TrialRecord:
-        attrs = dict(trial.user_attrs)
-        values = {} if trial.values is None else dict(zip(self.objective_names, map(float, trial.values)))
-        try:
-            arch = json.loads(attrs.get("arch_json") or "{}")
-        except json.JSONDecodeError:
-            arch = dict(trial.params)
-        return TrialRecord(trial.number, str(attrs.get("key", "")), str(attrs.get("phase", "")),
-                           _STATE_NAMES.get(trial.state.name, trial.state.name.lower()), arch, values, attrs,
-                           {int(k): float(v) for k, v in trial.intermediate_values.items()})
 
 
 class _nothing:
@@ -325,44 +387,106 @@ def _tune_sqlite(engine: Any) -> None:
     engine.dispose()  # connections opened before the listener existed are replaced
 
 
-class _RowWriter:
-    """Writes a trial's rows in ONE transaction through SQLAlchemy Core on Optuna's own tables (their definitions
-    come from the installed Optuna, so the schema is Optuna's). Optuna's public API commits each param and
-    attribute separately and runs an ORM query before each: at 46 params a trial took ~75 ms to open and ~45 ms to
-    complete on an idle disk (`benchmarks/evolution_controller.py`), most of the controller's time per evaluation.
-    Only the driver writes, as with Optuna's API; the study row is locked while a trial number is taken, as
-    Optuna does, so a second writer on PostgreSQL still gets distinct numbers."""
+class _ApiWriter:
+    """Opens and completes trials through Optuna's public storage API. Each param and attribute is its own query
+    and commit there, so it is the slow path: a process's first trial (its params pass Optuna's distribution
+    checks), and every trial when `_RowWriter` does not know the installed Optuna's tables."""
 
-    def __init__(self, storage: Any, models: Any) -> None:
+    def __init__(self, storage: Any, distributions: Mapping[str, Any]) -> None:
+        self.storage, self.distributions = storage, distributions
+
+    def open_trial(self, study_id: int, params: Mapping[str, Any], attrs: Mapping[str, Any]) -> int:
+        """A RUNNING trial with its params ({name: value}) and user attributes; returns its id."""
+        from optuna.trial import TrialState, create_trial
+
+        template = create_trial(state=TrialState.RUNNING, params=dict(params), user_attrs=dict(attrs),
+                                distributions={n: self.distributions[n] for n in params})
+        return self.storage.create_new_trial(study_id, template_trial=template)
+
+    def complete_trial(self, trial_id: int, values: Sequence[float], attrs: Mapping[str, Any]) -> None:
+        """The attributes, then state COMPLETE with the objective values."""
+        from optuna.trial import TrialState
+
+        self.set_user_attrs(trial_id, attrs)
+        self.storage.set_trial_state_values(trial_id, TrialState.COMPLETE, list(values))
+
+    def set_user_attrs(self, trial_id: int, attrs: Mapping[str, Any]) -> None:
+        for name, value in attrs.items():
+            self.storage.set_trial_user_attr(trial_id, name, value)
+
+
+class _RowWriter:
+    """The fast path, and the only code that writes Optuna's tables itself: `_ApiWriter`'s work for a trial in ONE
+    transaction each to open and to complete it, through SQLAlchemy Core on the installed Optuna's own table
+    definitions. Optuna's public API commits each param and attribute separately and runs an ORM query before each:
+    on SQLite at the hierarchical space's 46 params (Optuna 5.0, a loaded 2-core machine) it took a median 161 ms to
+    open a trial and 16 ms to complete it, 50 ms of CPU per trial; this class 1.4 ms and 0.8 ms, 2.5 ms of CPU. At
+    thousands of trials per run (evolution, NARS) and a controller meant to stay under 20 ms per evaluation, the
+    public API does not keep up. Only the driver writes, as with Optuna's API; the study row is locked while a trial
+    number is taken, as Optuna does, so a second writer on PostgreSQL still gets distinct numbers.
+
+    Used only while the installed Optuna's tables have exactly `COLUMNS` (else `for_storage` gives None and the
+    public API writes); tests compare these columns with Optuna's models and the rows written here with the rows
+    Optuna's API writes for the same trial, so a change of Optuna's schema or of what it stores fails them."""
+
+    # Optuna's schema as of alembic revision v3.2.0.a (unchanged to Optuna 5.0): the tables this class writes
+    COLUMNS = {
+        "studies": {"study_id", "study_name"},
+        "trials": {"trial_id", "number", "study_id", "state", "datetime_start", "datetime_complete"},
+        "trial_params": {"param_id", "trial_id", "param_name", "param_value", "distribution_json"},
+        "trial_values": {"trial_value_id", "trial_id", "objective", "value", "value_type"},
+        "trial_user_attributes": {"trial_user_attribute_id", "trial_id", "key", "value_json"},
+    }
+
+    def __init__(self, storage: Any, models: Any, distributions: Mapping[str, Any]) -> None:
+        import sqlalchemy as sa
+        from optuna.distributions import distribution_to_json
         from optuna.trial import TrialState
 
         self.engine = storage.engine
-        self.trials, self.studies = models.TrialModel.__table__, models.StudyModel.__table__
-        self.params, self.values = models.TrialParamModel.__table__, models.TrialValueModel.__table__
-        self.user_attrs = models.TrialUserAttributeModel.__table__
+        self.distributions = distributions
+        self.distribution_json = {n: distribution_to_json(d) for n, d in distributions.items()}
+        tables = models.BaseModel.metadata.tables
+        self.trials, self.studies = tables["trials"], tables["studies"]
+        self.params, self.values = tables["trial_params"], tables["trial_values"]
+        self.user_attrs = tables["trial_user_attributes"]
         self.stored_value = models.TrialValueModel.value_to_stored_repr
         self.running, self.complete = TrialState.RUNNING, TrialState.COMPLETE
+        self._trial_model = models.TrialModel
+        mapper = sa.inspect(models.TrialModel)
+        self._time_attr = {column: mapper.get_property_by_column(self.trials.c[column]).key
+                           for column in ("datetime_start", "datetime_complete")}
 
     @classmethod
-    def for_storage(cls, storage: Any) -> "_RowWriter | None":
-        """None when this Optuna's storage does not have the (private, stable since Optuna 3) models: its public
-        API is used instead."""
+    def for_storage(cls, storage: Any, distributions: Mapping[str, Any]) -> "_RowWriter | None":
+        """None when the installed Optuna's tables are not the ones this class writes: its public API is used."""
         try:
             from optuna.storages._rdb import models
 
-            needed = (models.TrialModel, models.StudyModel, models.TrialParamModel, models.TrialValueModel,
-                      models.TrialUserAttributeModel)
-            columns = {"trial_id", "number", "study_id", "state", "datetime_start", "datetime_complete"}
-            if not columns <= set(models.TrialModel.__table__.columns.keys()) or not hasattr(storage, "engine"):
+            if not hasattr(storage, "engine") or cls.schema_differences(models):
                 return None
-            return cls(storage, models) if all(hasattr(m, "__table__") for m in needed) else None
-        except (ImportError, AttributeError):
+            return cls(storage, models, distributions)
+        except (ImportError, AttributeError, KeyError):
             return None
 
-    def insert_trial(self, study_id: int, params: Mapping[str, tuple[float, str]], attrs: Mapping[str, Any]) -> int:
-        """A RUNNING trial with its params ({name: (internal value, distribution json)}) and user attributes."""
-        import datetime as _dt
+    @classmethod
+    def schema_differences(cls, models: Any) -> list[str]:
+        """How the tables of Optuna's `models` differ from `COLUMNS` ([] when this class may write them)."""
+        metadata = getattr(getattr(models, "BaseModel", None), "metadata", None)
+        tables = dict(metadata.tables) if metadata is not None else {}
+        differences = []
+        for name, known in cls.COLUMNS.items():
+            if name not in tables:
+                differences.append(f"no table {name!r}")
+                continue
+            columns = set(tables[name].columns.keys())
+            if columns != known:
+                differences.append(f"table {name!r}: new columns {sorted(columns - known)}, "
+                                   f"gone {sorted(known - columns)}")
+        return differences
 
+    def open_trial(self, study_id: int, params: Mapping[str, Any], attrs: Mapping[str, Any]) -> int:
+        """A RUNNING trial with its params ({name: value}) and user attributes; returns its id."""
         import sqlalchemy as sa
 
         t = self.trials
@@ -373,24 +497,24 @@ class _RowWriter:
                                         .where(t.c.study_id == study_id)).scalar_one()
             trial_id = connection.execute(sa.insert(t).values(
                 number=number, study_id=study_id, state=self.running,
-                datetime_start=_dt.datetime.now())).inserted_primary_key[0]
+                datetime_start=self._now("datetime_start"))).inserted_primary_key[0]
             if params:
                 connection.execute(sa.insert(self.params), [
-                    {"trial_id": trial_id, "param_name": name, "param_value": value, "distribution_json": dist}
-                    for name, (value, dist) in params.items()])
+                    {"trial_id": trial_id, "param_name": name,
+                     "param_value": self.distributions[name].to_internal_repr(value),
+                     "distribution_json": self.distribution_json[name]} for name, value in params.items()])
             self._insert_attrs(connection, trial_id, attrs)
         return int(trial_id)
 
     def complete_trial(self, trial_id: int, values: Sequence[float], attrs: Mapping[str, Any]) -> None:
         """State COMPLETE, the objective values and attributes at once; a trial no longer RUNNING is left as is."""
-        import datetime as _dt
-
         import sqlalchemy as sa
 
         t = self.trials
         with self.engine.begin() as connection:
             updated = connection.execute(sa.update(t).where(t.c.trial_id == trial_id, t.c.state == self.running)
-                                         .values(state=self.complete, datetime_complete=_dt.datetime.now()))
+                                         .values(state=self.complete,
+                                                 datetime_complete=self._now("datetime_complete")))
             if updated.rowcount != 1:
                 return
             connection.execute(sa.delete(self.values).where(self.values.c.trial_id == trial_id))
@@ -404,6 +528,12 @@ class _RowWriter:
     def set_user_attrs(self, trial_id: int, attrs: Mapping[str, Any]) -> None:
         with self.engine.begin() as connection:
             self._insert_attrs(connection, trial_id, attrs)
+
+    def _now(self, column: str) -> Any:
+        """The time now as Optuna's own model stores it in `column` of its trials table (naive local time up to
+        Optuna 4, naive UTC since Optuna 5): its model converts it, as it does for the public API."""
+        trial = self._trial_model(**{column: datetime.now()})
+        return getattr(trial, self._time_attr[column])
 
     def _insert_attrs(self, connection: Any, trial_id: int, attrs: Mapping[str, Any]) -> None:
         import sqlalchemy as sa

@@ -5,6 +5,7 @@ full `RunContext` (SQLite ledger, checkpoints, metric files) on scikit-learn's `
 `run_with_crash` kills a run after N checkpoints and resumes it, for resume-equals-uninterrupted tests.
 `MemoryContext` is the same protocol in memory, for unit tests of a method's pieces on a toy space: checkpoints
 are serialised and reloaded as a resume does them, the ledger (`MemoryLedger`) keeps `OptunaLedger`'s rules.
+`LEDGER_CHECKS` is what every ledger implementation must pass (the ledger conformance checks).
 """
 
 from __future__ import annotations
@@ -15,15 +16,16 @@ import math
 import types
 import zlib
 from pathlib import Path
-from typing import Any, Iterator, Sequence
+from typing import Any, Callable, Iterator, Sequence
 
 import numpy as np
 import torch
 
-from archsearch.experiment.ledger import OBJECTIVES, TrialRecord
+from archsearch.experiment.ledger import OBJECTIVES, TrialRecord, _jsonable
 from archsearch.experiment.run import (Experiment, SimulatedCrash, resolve_settings, resume, run, start)
 from archsearch.methods._base import SearchResult
-from archsearch.space.space import Arch
+from archsearch.space.choices import Categorical, Numeric
+from archsearch.space.space import Arch, Space
 
 
 def make_context(tmp_path: str | Path, *, method: str = "random", space: str | None = None,
@@ -51,7 +53,8 @@ def run_with_crash(method: str, crash_after_checkpoints: int, *, runs_dir: str |
 
 class MemoryLedger:
     """The `Ledger` protocol in memory with `OptunaLedger`'s rules: a key names one trial across a resume unless
-    that trial failed, the first completion stands, values other than the objectives are not kept."""
+    that trial failed, the first completion stands, a non-finite objective fails the trial, values other than the
+    objectives are not kept, attributes come back as JSON gives them back. It passes `LEDGER_CHECKS`."""
 
     def __init__(self, objective_names: Sequence[str] = OBJECTIVES) -> None:
         self.objective_names = tuple(objective_names)
@@ -62,8 +65,8 @@ class MemoryLedger:
         existing = self._by_key.get(key)
         if existing is not None and self._rows[existing]["state"] != "failed":
             return existing
-        self._rows.append({"key": key, "phase": phase, "state": "running", "arch": dict(arch), "values": {},
-                           "attrs": {**(attrs or {}), "key": key, "phase": phase}, "per_epoch": {}})
+        self._rows.append({"state": "running", "arch": dict(arch), "values": {}, "per_epoch": {},
+                           "attrs": _jsonable({**(attrs or {}), "key": key, "phase": phase})})
         self._by_key[key] = len(self._rows) - 1
         return len(self._rows) - 1
 
@@ -73,15 +76,25 @@ class MemoryLedger:
 
     def complete(self, trial: int, values: dict[str, float], attrs: dict[str, Any] | None = None) -> None:
         row = self._rows[trial]
-        if row["state"] == "running":  # values of other names are not objectives of this ledger: dropped
-            row.update(state="complete", values={k: float(v) for k, v in values.items() if k in self.objective_names})
-            row["attrs"].update(attrs or {})
+        if row["state"] != "running":
+            return  # the first completion stands
+        attrs = dict(attrs or {})
+        objectives = {}  # values of other names are not objectives of this ledger: dropped
+        for name in self.objective_names:
+            value = values.get(name, attrs.get(name))
+            if value is not None:
+                objectives[name] = float(value)
+        row["attrs"].update(_jsonable(attrs))
+        if not all(math.isfinite(v) for v in objectives.values()):
+            self.fail(trial, f"non-finite objective values {objectives}")
+            return
+        row.update(state="complete", values=objectives)
 
     def fail(self, trial: int, reason: str) -> None:
-        self._end(trial, "failed", fail_reason=str(reason))
+        self._end(trial, "failed", fail_reason=str(reason)[:2000])
 
     def prune(self, trial: int, reason: str = "") -> None:
-        self._end(trial, "pruned", prune_reason=str(reason))
+        self._end(trial, "pruned", **({"prune_reason": str(reason)[:2000]} if reason else {}))
 
     def find(self, key: str) -> TrialRecord | None:
         return self._record(self._by_key[key]) if key in self._by_key else None
@@ -100,8 +113,152 @@ class MemoryLedger:
 
     def _record(self, i: int) -> TrialRecord:
         row = self._rows[i]
-        return TrialRecord(i, row["key"], row["phase"], row["state"], dict(row["arch"]), dict(row["values"]),
-                           dict(row["attrs"]), dict(row["per_epoch"]))
+        return TrialRecord(i, row["state"], dict(row["arch"]), dict(row["values"]), _jsonable(row["attrs"]),
+                           per_epoch=dict(row["per_epoch"]))
+
+
+# -- ledger conformance -----------------------------------------------------------------------------------------------
+# What every `Ledger` implementation must do, as checks in the manner of Optuna's tests of its own storages: a test
+# runs each of `LEDGER_CHECKS` on each implementation (tests/test_ledger.py: the SQLite ledger through its fast
+# writer and through Optuna's API, the PostgreSQL one where a server can start, `MemoryLedger`). A check gets
+# `open_ledger`: its first call opens the implementation's ledger on an empty store, every later call opens that
+# store again, as a resumed driver does (an in-memory ledger returns the same object); the objectives are
+# `OBJECTIVES`, and a ledger that records the arch's choices as typed parameters takes them from `LEDGER_SPACE`.
+# (`_RankLedger` of torchrun's other ranks is left out: it records nothing, on purpose.)
+
+LEDGER_SPACE = Space({"op": Categorical(["conv3", "conv5", "skip"]), "width": Numeric(8, 64, step=8),
+                      "ratio": Numeric(0.0, 1.0), "bias": Categorical([True, False])}, name="conformance")
+_COMPLETE_VALUES = {"accuracy": 0.5, "macs": 1000.0, "params": 20.0}  # every objective of a completed trial
+
+
+def _ledger_arch(i: int) -> Arch:
+    return Arch({"op": ("conv3", "conv5", "skip")[i % 3], "width": 8 * (1 + i % 8), "ratio": (i % 8) / 7,
+                 "bias": i % 2 == 0})
+
+
+def check_start_opens_one_running_trial_per_key(open_ledger: Callable[[], Any]) -> None:
+    ledger = open_ledger()
+    assert tuple(ledger.objective_names) == OBJECTIVES
+    assert ledger.find("a") is None and ledger.trials() == [] and len(ledger) == 0
+    trial = ledger.start(_ledger_arch(1), key="a", phase="search", attrs={"origin": "init"})
+    assert ledger.start(_ledger_arch(1), key="a", phase="search") == trial, "a running key opened a second trial"
+    record = ledger.find("a")
+    assert isinstance(record, TrialRecord)
+    assert (record.number, record.key, record.phase, record.state) == (0, "a", "search", "running")
+    assert record.arch == dict(_ledger_arch(1)) and record.values == {} and record.attrs["origin"] == "init"
+    assert len(ledger) == 1 and ledger.trials() == [record]
+
+
+def check_complete_round_trips_values_attributes_and_epochs(open_ledger: Callable[[], Any]) -> None:
+    ledger = open_ledger()
+    trial = ledger.start(_ledger_arch(2), key="b", phase="search")
+    ledger.report_epoch(trial, 1, 0.25)
+    ledger.report_epoch(trial, 2, float("nan"))  # not a value a ledger keeps
+    ledger.report_epoch(trial, 3, 1 / 3)
+    values = {"accuracy": 1 / 3, "macs": 123456789.0, "params": 4.5e-7}
+    attrs = {"seconds": 1.25, "recipe": {"lr": 0.1, "milestones": (1, 2)}, "parent": None, "distilled": True,
+             "loss": np.float32(0.5), "epochs": np.int64(3)}
+    ledger.complete(trial, {**values, "latency_ms": 2.0}, attrs)  # latency_ms is no objective here
+    record = ledger.find("b")
+    assert record.state == "complete" and record.values == values and list(record.values) == list(OBJECTIVES)
+    assert record.objectives == values and record.metric("accuracy") == 1 / 3 and record.metric("seconds") == 1.25
+    assert record.per_epoch == {1: 0.25, 3: 1 / 3}
+    assert record.attrs["recipe"] == {"lr": 0.1, "milestones": [1, 2]}, "attributes come back as JSON gives them"
+    assert record.attrs["parent"] is None and record.attrs["distilled"] is True
+    assert record.attrs["loss"] == 0.5 and record.attrs["epochs"] == 3 and type(record.attrs["epochs"]) is int
+    assert record.arch == dict(_ledger_arch(2)) and (record.key, record.phase) == ("b", "search")
+
+
+def check_the_first_completion_stands(open_ledger: Callable[[], Any]) -> None:
+    ledger = open_ledger()
+    trial = ledger.start(_ledger_arch(3), key="c", phase="p")
+    ledger.complete(trial, _COMPLETE_VALUES, {"seconds": 1.0})
+    ledger.complete(trial, {**_COMPLETE_VALUES, "accuracy": 0.9}, {"seconds": 9.0})  # a resume re-ran the work
+    ledger.report_epoch(trial, 1, 0.9)
+    ledger.fail(trial, "too late")
+    ledger.prune(trial, "too late")
+    record = ledger.find("c")
+    assert record.state == "complete" and record.values == _COMPLETE_VALUES and record.attrs["seconds"] == 1.0
+    assert record.per_epoch == {} and "fail_reason" not in record.attrs and "prune_reason" not in record.attrs
+    assert ledger.start(_ledger_arch(3), key="c", phase="p") == trial, "a completed key opened a second trial"
+    assert len(ledger) == 1
+
+
+def check_a_failed_key_is_tried_again_in_a_new_trial(open_ledger: Callable[[], Any]) -> None:
+    ledger = open_ledger()
+    first = ledger.start(_ledger_arch(4), key="d", phase="p")
+    ledger.fail(first, "worker died")
+    failed = ledger.find("d")
+    assert failed.state == "failed" and failed.attrs["fail_reason"] == "worker died"
+    second = ledger.start(_ledger_arch(4), key="d", phase="p")
+    assert second != first and ledger.find("d").state == "running" and ledger.find("d").number == 1
+    ledger.complete(second, {**_COMPLETE_VALUES, "accuracy": float("nan")})
+    record = ledger.find("d")
+    assert record.state == "failed" and "non-finite" in record.attrs["fail_reason"] and record.values == {}
+    assert [(r.number, r.key, r.state) for r in ledger.trials()] == [(0, "d", "failed"), (1, "d", "failed")]
+
+
+def check_prune_ends_a_trial_with_its_reason(open_ledger: Callable[[], Any]) -> None:
+    ledger = open_ledger()
+    trial = ledger.start(_ledger_arch(5), key="e", phase="p")
+    ledger.report_epoch(trial, 1, 0.1)
+    ledger.prune(trial, "below the median")
+    record = ledger.find("e")
+    assert record.state == "pruned" and record.attrs["prune_reason"] == "below the median"
+    assert record.per_epoch == {1: 0.1} and record.values == {}
+    other = ledger.start(_ledger_arch(6), key="f", phase="p")
+    ledger.prune(other)
+    assert ledger.find("f").state == "pruned" and "prune_reason" not in ledger.find("f").attrs
+
+
+def check_trials_come_in_start_order_and_filter_by_phase_and_state(open_ledger: Callable[[], Any]) -> None:
+    ledger = open_ledger()
+    phases = ["a", "b", "a", "b", "a"]
+    trials = [ledger.start(_ledger_arch(i), key=f"k/{i}", phase=p) for i, p in enumerate(phases)]
+    ledger.complete(trials[3], _COMPLETE_VALUES)
+    ledger.complete(trials[1], _COMPLETE_VALUES)
+    ledger.fail(trials[0], "x")
+    records = ledger.trials()
+    assert [r.number for r in records] == [0, 1, 2, 3, 4] and len(ledger) == 5
+    assert [r.key for r in records] == [f"k/{i}" for i in range(5)]
+    assert [r.arch for r in records] == [dict(_ledger_arch(i)) for i in range(5)]
+    assert [r.state for r in records] == ["failed", "complete", "running", "complete", "running"]
+    assert [r.key for r in ledger.trials(phase="a")] == ["k/0", "k/2", "k/4"]
+    assert [r.key for r in ledger.trials(state="complete")] == ["k/1", "k/3"]
+    assert [r.key for r in ledger.trials(phase="a", state="running")] == ["k/2", "k/4"]
+    assert ledger.trials(phase="c") == [] and ledger.trials(state="pruned") == []
+    assert [ledger.find(f"k/{i}") for i in range(5)] == records
+
+
+def check_a_resumed_ledger_finds_every_key_and_writes_no_duplicate(open_ledger: Callable[[], Any]) -> None:
+    ledger = open_ledger()
+    done = ledger.start(_ledger_arch(7), key="r/0", phase="p", attrs={"seed": 1})
+    ledger.report_epoch(done, 1, 0.4)
+    ledger.complete(done, _COMPLETE_VALUES, {"seconds": 3.0})
+    running = ledger.start(_ledger_arch(8), key="r/1", phase="p")
+    failed = ledger.start(_ledger_arch(9), key="r/2", phase="p")
+    ledger.fail(failed, "out of memory")
+    before = ledger.trials()
+    if hasattr(ledger, "close"):
+        ledger.close()  # the driver is gone
+    again = open_ledger()
+    assert again.trials() == before, "a resumed driver reads other records than were written"
+    assert again.start(_ledger_arch(7), key="r/0", phase="p") == done and again.find("r/0").values == _COMPLETE_VALUES
+    assert again.start(_ledger_arch(8), key="r/1", phase="p") == running, "a running key opened a second trial"
+    again.complete(running, _COMPLETE_VALUES)
+    retried = again.start(_ledger_arch(9), key="r/2", phase="p")
+    assert retried not in (done, running, failed)
+    assert [(r.number, r.key, r.state) for r in again.trials()] == [
+        (0, "r/0", "complete"), (1, "r/1", "complete"), (2, "r/2", "failed"), (3, "r/2", "running")]
+    assert again.find("r/0").per_epoch == {1: 0.4} and again.find("r/0").attrs["seed"] == 1
+    assert again.find("r/3") is None and len(again) == 4
+
+
+LEDGER_CHECKS: tuple[Callable[[Callable[[], Any]], None], ...] = (
+    check_start_opens_one_running_trial_per_key, check_complete_round_trips_values_attributes_and_epochs,
+    check_the_first_completion_stands, check_a_failed_key_is_tried_again_in_a_new_trial,
+    check_prune_ends_a_trial_with_its_reason, check_trials_come_in_start_order_and_filter_by_phase_and_state,
+    check_a_resumed_ledger_finds_every_key_and_writes_no_duplicate)
 
 
 class MemoryContext:
@@ -179,7 +336,8 @@ class MemoryContext:
         self.metrics.setdefault(series, []).append({"step": step, **values})
 
 
-__all__ = ["MemoryContext", "MemoryLedger", "SimulatedCrash", "die_once", "make_context", "run_with_crash"]
+__all__ = ["LEDGER_CHECKS", "LEDGER_SPACE", "MemoryContext", "MemoryLedger", "SimulatedCrash", "die_once",
+           "make_context", "run_with_crash"]
 
 
 def die_once(marker: str, fn: Any, *args: Any) -> Any:

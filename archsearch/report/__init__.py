@@ -9,8 +9,11 @@ import importlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from archsearch.report._runs import RunRecord, TrialRow, list_runs, open_run
+from archsearch.experiment.ledger import TrialRecord
+from archsearch.report._runs import RunRecord, list_runs, open_run
 from archsearch.report.common import common_plots, leaderboard, pareto_front, write_summary
+
+TrialRow = TrialRecord  # the name this package gave a ledger trial before it read the ledger's own records
 
 
 @dataclass(frozen=True)
@@ -51,5 +54,5 @@ def make_report(run: str | Path | RunRecord, *, runs_dir: str | Path | None = No
     return Report(summary, plots, notes)
 
 
-__all__ = ["Report", "RunRecord", "TrialRow", "leaderboard", "list_runs", "make_report", "method_plots",
+__all__ = ["Report", "RunRecord", "TrialRecord", "TrialRow", "leaderboard", "list_runs", "make_report", "method_plots",
            "open_run", "pareto_front"]

@@ -2,7 +2,8 @@
 
 The ledger is Optuna's storage (SQLite `ledger.db` in the run directory by default, or the run's `storage` URL),
 so reading it needs nothing but Optuna: reports, `archsearch show` and `export` work on a run whether or not the
-method that wrote it is importable, and while it is still running.
+method that wrote it is importable, and while it is still running. Its trials come back as the ledger's own
+`TrialRecord`s, read by the same `LedgerReader` the writing ledger reads through.
 """
 
 from __future__ import annotations
@@ -10,40 +11,19 @@ from __future__ import annotations
 import difflib
 import json
 import os
-from dataclasses import dataclass, field
-from datetime import datetime
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from archsearch.errors import DamagedRunError, UsageError
+from archsearch.errors import ArchsearchError, DamagedRunError, UsageError
+from archsearch.experiment.ledger import LedgerReader, TrialRecord, _redact, open_storage_read_only
 
 # Objectives the ledger records (its trial format: docs/architecture.md, "The ledger"): maximise accuracy, minimise
 # the costs.
 MAXIMISED = ("accuracy",)
 COSTS = ("macs", "params", "latency_ms")
-
-
-@dataclass(frozen=True)
-class TrialRow:
-    """One ledger trial as plain values (an Optuna `FrozenTrial` flattened for tables and plots)."""
-
-    number: int
-    state: str  # "complete" | "running" | "failed" | "pruned" | "waiting"
-    arch: dict[str, Any]
-    objectives: dict[str, float]
-    attrs: dict[str, Any] = field(default_factory=dict)
-    start: datetime | None = None
-    end: datetime | None = None
-    per_epoch: dict[int, float] = field(default_factory=dict)
-
-    def metric(self, name: str) -> float | None:
-        """An objective, else a numeric attribute (macs / params / latency_ms are attributes for every trial)."""
-        if name in self.objectives:
-            return float(self.objectives[name])
-        value = self.attrs.get(name)
-        return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
 
 
 @dataclass
@@ -108,33 +88,18 @@ class RunRecord:
         return "incomplete"
 
     # -- ledger -------------------------------------------------------------------------------------------------
-    def trials(self) -> list[TrialRow]:
+    def trials(self) -> list[TrialRecord]:
         """Every ledger trial in trial-number order ([] when the run has no ledger yet)."""
-        study = self._study()
-        if study is None:
-            return []
-        names = _objective_names(study)
-        rows = []
-        for trial in study.get_trials(deepcopy=False):
-            objectives: dict[str, float] = {}
-            if trial.values is not None:
-                objectives = {n: float(v) for n, v in zip(names, trial.values)}
-            attrs = dict(trial.user_attrs)
-            arch = _arch_of(trial.params, attrs)
-            rows.append(TrialRow(trial.number, _STATES.get(trial.state.name, trial.state.name.lower()), arch, objectives, attrs,
-                                 trial.datetime_start, trial.datetime_complete,
-                                 {int(k): float(v) for k, v in trial.intermediate_values.items()}))
-        return rows
+        ledger = self.ledger()
+        return [] if ledger is None else ledger.trials()
 
-    def completed(self) -> list[TrialRow]:
+    def completed(self) -> list[TrialRecord]:
         return [t for t in self.trials() if t.state == "complete" and "accuracy" in t.objectives]
 
-    def _study(self) -> Any | None:
-        """The run's Optuna study, opened read-only (reading a run never writes its ledger)."""
+    def ledger(self) -> LedgerReader | None:
+        """The run's study in its ledger, opened read-only (reading a run never writes its ledger); None when the
+        run has no ledger yet."""
         import optuna
-
-        from archsearch.errors import ArchsearchError
-        from archsearch.experiment.ledger import _redact, open_storage_read_only
 
         if self.damage is not None:
             raise DamagedRunError(f"run {self.name!r} is damaged: {self.damage}")
@@ -157,37 +122,10 @@ class RunRecord:
         if study_name is None:
             raise UsageError(f"ledger {_redact(url)} holds studies {names} but none named {wanted!r}")
         try:
-            return optuna.load_study(study_name=study_name, storage=storage)
+            return LedgerReader.load(storage, study_name)
         except Exception as err:
             raise DamagedRunError(f"cannot read the ledger of run {self.name!r} at {_redact(url)}: "
                                   f"{type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''}") from None
-
-
-_STATES = {"COMPLETE": "complete", "RUNNING": "running", "FAIL": "failed", "PRUNED": "pruned",
-           "WAITING": "waiting"}
-
-
-def _objective_names(study: Any) -> list[str]:
-    """The objectives' keys; a metric name that says which accuracy it is (``supernet_accuracy``,
-    ``accuracy_after_1_epochs``) is the ``accuracy`` objective."""
-    names = study.metric_names or study.user_attrs.get("objective_names")
-    if names:
-        return ["accuracy" if "accuracy" in str(n) else str(n) for n in names]
-    if len(study.directions) == 1:
-        return ["accuracy"]
-    return [f"value_{i}" for i in range(len(study.directions))]
-
-
-def _arch_of(params: dict[str, Any], attrs: dict[str, Any]) -> dict[str, Any]:
-    text = attrs.get("arch_json")
-    if isinstance(text, str):
-        try:
-            value = json.loads(text)
-            if isinstance(value, dict):
-                return value
-        except json.JSONDecodeError:
-            pass
-    return dict(params)
 
 
 # -- finding runs ---------------------------------------------------------------------------------------------------
@@ -198,8 +136,6 @@ def default_runs_dir() -> Path:
 def list_runs(runs_dir: str | Path | None = None) -> list[RunRecord]:
     """Every run directory under `runs_dir` (those holding a config.yaml), newest first. A run whose files are
     damaged is listed too, with `damage` saying why; it does not hide the others."""
-    from archsearch.errors import ArchsearchError
-
     root = Path(runs_dir) if runs_dir is not None else default_runs_dir()
     if not root.is_dir():
         return []

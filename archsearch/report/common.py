@@ -10,24 +10,25 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Sequence
 
-from archsearch.report._runs import RunRecord, TrialRow
+from archsearch.experiment.ledger import TrialRecord
+from archsearch.report._runs import RunRecord
 from archsearch.search.pareto import pareto_front as _front
 
 
-def leaderboard(trials: Sequence[TrialRow], top: int | None = None) -> list[TrialRow]:
+def leaderboard(trials: Sequence[TrialRecord], top: int | None = None) -> list[TrialRecord]:
     """Completed trials by validation accuracy (best first); ties go to the cheaper arch, then the earlier trial."""
     done = [t for t in trials if t.state == "complete" and t.metric("accuracy") is not None]
     done.sort(key=lambda t: (-(t.metric("accuracy") or 0.0), t.metric("macs") or 0.0, t.number))
     return done if top is None else done[:top]
 
 
-def pareto_front(trials: Sequence[TrialRow], cost: str = "macs") -> list[TrialRow]:
+def pareto_front(trials: Sequence[TrialRecord], cost: str = "macs") -> list[TrialRecord]:
     """The trials no other trial beats on both accuracy (higher) and `cost` (lower), by increasing cost."""
     points = sorted((t for t in leaderboard(trials) if t.metric(cost) is not None), key=lambda t: t.number)
     return _front(points, lambda t: t.metric("accuracy") or 0.0, lambda t: t.metric(cost))  # ties: the earliest
 
 
-def front_cost(config: Any, trials: Sequence[TrialRow]) -> str:
+def front_cost(config: Any, trials: Sequence[TrialRecord]) -> str:
     """The cost a run traded accuracy against, for its Pareto front in text: latency when it searched for or under
     a latency (ProxylessNAS, ``search_cost: latency``, a ``latency<=`` constraint) and its trials carry it, params
     when it searched on params, else MACs."""
@@ -42,7 +43,7 @@ def front_cost(config: Any, trials: Sequence[TrialRow]) -> str:
     return "macs"
 
 
-def best_so_far(trials: Sequence[TrialRow]) -> list[tuple[int, float, float]]:
+def best_so_far(trials: Sequence[TrialRecord]) -> list[tuple[int, float, float]]:
     """(completion index, seconds since the first trial started, best accuracy so far), in completion order."""
     done = [t for t in trials if t.state == "complete" and t.metric("accuracy") is not None]
     done.sort(key=lambda t: (t.end or datetime.max, t.number))
@@ -66,7 +67,7 @@ def _figure(width: float = 6.0, height: float = 4.0):
 _LABELS = {"macs": "MACs (multiply-adds)", "params": "parameters", "latency_ms": "latency (ms)"}
 
 
-def plot_pareto(trials: Sequence[TrialRow], cost: str, path: Path, label: str = "val. acc.") -> Path | None:
+def plot_pareto(trials: Sequence[TrialRecord], cost: str, path: Path, label: str = "val. acc.") -> Path | None:
     """Accuracy (of kind `label`) vs `cost` for every completed trial, the Pareto front as a step line; None
     without data."""
     points = [t for t in leaderboard(trials) if t.metric(cost) is not None]
@@ -90,7 +91,7 @@ def plot_pareto(trials: Sequence[TrialRow], cost: str, path: Path, label: str = 
     return path
 
 
-def plot_progress(trials: Sequence[TrialRow], path: Path, label: str = "val. acc.") -> Path | None:
+def plot_progress(trials: Sequence[TrialRecord], path: Path, label: str = "val. acc.") -> Path | None:
     """Best accuracy (of kind `label`) so far against completed trials and against wall time; None without
     completed trials."""
     curve = best_so_far(trials)
@@ -116,7 +117,7 @@ def plot_progress(trials: Sequence[TrialRow], path: Path, label: str = "val. acc
     return path
 
 
-def common_plots(record: RunRecord, out_dir: Path, trials: Sequence[TrialRow] | None = None) -> list[Path]:
+def common_plots(record: RunRecord, out_dir: Path, trials: Sequence[TrialRecord] | None = None) -> list[Path]:
     trials = record.trials() if trials is None else trials
     label = record.accuracy["label"]
     made = [plot_pareto(trials, "macs", out_dir / "pareto_macs.png", label),
@@ -188,7 +189,7 @@ def final_lines(record: RunRecord) -> list[str]:
     return lines
 
 
-def leaderboard_columns(trials: Sequence[TrialRow]) -> list[str]:
+def leaderboard_columns(trials: Sequence[TrialRecord]) -> list[str]:
     columns = ["rank", "trial", "accuracy", "macs", "params"]
     if any(t.metric("latency_ms") is not None for t in trials):
         columns.append("latency_ms")
@@ -197,7 +198,7 @@ def leaderboard_columns(trials: Sequence[TrialRow]) -> list[str]:
     return columns + ["seconds", "arch"]
 
 
-def leaderboard_rows(rows: Sequence[TrialRow], columns: Sequence[str], arch_limit: int = 0) -> list[list[str]]:
+def leaderboard_rows(rows: Sequence[TrialRecord], columns: Sequence[str], arch_limit: int = 0) -> list[list[str]]:
     out = []
     for rank, t in enumerate(rows, 1):
         cells = []
@@ -222,7 +223,7 @@ def _markdown_table(columns: Sequence[str], rows: Sequence[Sequence[str]]) -> st
     return "\n".join(lines)
 
 
-def write_summary(record: RunRecord, out_dir: Path, plots: Sequence[Path], trials: Sequence[TrialRow],
+def write_summary(record: RunRecord, out_dir: Path, plots: Sequence[Path], trials: Sequence[TrialRecord],
                   notes: Sequence[str] = (), top: int = 10) -> Path:
     """summary.md: the final training's test accuracy first, then what was run, how many trials ended how, the best
     arch, leaderboard and Pareto front (accuracies named by their kind), plots."""
