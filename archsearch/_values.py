@@ -9,6 +9,7 @@ takes ``3`` or ``3.0`` but not ``1.5`` or ``true``, a float field takes finite n
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import re
 import types
@@ -89,6 +90,8 @@ def _describe(annotation: Any) -> str:
     if _is_union(annotation):
         return " or ".join(_describe(a) for a in args)
     origin = typing.get_origin(annotation) or annotation
+    if dataclasses.is_dataclass(origin):  # a typed section (a `Recipe`) is given as a mapping of its fields
+        return "a mapping"
     return {bool: "true or false", int: "a whole number", float: "a finite number", str: "text",
             dict: "a mapping", list: "a list", tuple: "a list"}.get(origin, getattr(origin, "__name__", str(origin)))
 
@@ -162,6 +165,20 @@ def _coerce(value: Any, annotation: Any) -> Any:
         if not isinstance(value, want):
             raise _Mismatch
         return tuple(value) if origin is tuple else value
+    if dataclasses.is_dataclass(origin) and isinstance(origin, type):  # a typed section (a `Recipe`): its fields
+        if isinstance(value, origin):
+            return value
+        if isinstance(value, str):
+            value = scalar(value)
+        if not isinstance(value, typing.Mapping):
+            raise _Mismatch
+        from_dict = getattr(origin, "from_dict", None)  # checks the keys, naming unknown ones
+        if from_dict is not None:
+            return from_dict(value)
+        try:
+            return origin(**value)
+        except TypeError:  # a key that is no field
+            raise _Mismatch from None
     return value  # a class we do not know: the dataclass checks it
 
 

@@ -248,7 +248,7 @@ def main() -> None:
     for name, method in (("greedy", greedy), ("uniform", uniform)):
         count_training(method, trained[name], trained_ops[name])
 
-    recipe = {**greedy.config.recipe, "batch_size": greedy.config.batch_size}
+    recipe = greedy.config.recipe.to_dict()  # its batch_size is the config's batch_size
     started = time.perf_counter()
     truth = standalone_accuracies(archs, args, split, recipe, space_options)
     print(f"stand-alone training: {time.perf_counter() - started:.0f} s", flush=True)

@@ -64,7 +64,7 @@ from archsearch.methods.darts import Darts, DartsConfig, FairDarts, FairDartsCon
 from archsearch.methods.greedynas import GreedyNAS, GreedyNASConfig, SPOSConfig  # noqa: E402
 from archsearch.methods.proxyless import ProxylessConfig, ProxylessNAS  # noqa: E402
 from archsearch.space import LayerChoice, ModuleSpace, freeze  # noqa: E402
-from archsearch.train import Recipe, Trainer  # noqa: E402
+from archsearch.train import Trainer  # noqa: E402
 
 CHANNELS, LAYERS, CLASSES, BATCH, SIDE = 16, 5, 10, 64, 28
 KINDS = ("child", "spos", "greedynas", "darts1", "darts2", "fairdarts", "proxyless", "proxyless-keep",
@@ -125,13 +125,13 @@ def make_step(kind: str, seed: int = 0) -> tuple[Callable[[], None], float]:
     (x, y), (x_val, y_val) = ((pair.x, pair.y) for pair in (_pair(BATCH, g), _pair(BATCH, g)))
     if kind == "child":
         child = freeze(model, {f"layer{i}": "conv3x3" for i in range(LAYERS)})
-        trainer = Trainer(child, Recipe.from_dict({**SPOSConfig().recipe, "batch_size": BATCH, "augment": False}),
+        trainer = Trainer(child, SPOSConfig().recipe.replace(batch_size=BATCH, augment=False),
                           steps_per_epoch=1000, epochs=1)
         return (lambda: trainer.step(x, y)), 1.0
     if kind in ("spos", "greedynas"):
         cls = SPOSConfig if kind == "spos" else GreedyNASConfig
         config = cls(batch_size=BATCH, score_batch_size=BATCH, supernet_epochs=1000.0, early_stop=False,
-                     recipe={**SPOSConfig().recipe, "augment": False})
+                     recipe=SPOSConfig().recipe.replace(augment=False))
         method = GreedyNAS(config, _context(space, seed))
         method._build()
         if kind == "spos":

@@ -1,5 +1,6 @@
 """One registry for spaces and methods: each method's `MethodSpec` is read once from its classes and checked there;
-method configs are frozen; a run's options are merged in `experiment.options`."""
+method configs are frozen, with a typed `recipe` where the method trains with one; a run's options are merged in
+`experiment.options`."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from archsearch.errors import ConfigError, UsageError
 from archsearch.experiment.options import merge_recipe_fields, merge_run_options, run_space_options
 from archsearch.methods import METHODS, MethodSpec, make_config, method_names, method_spec, register_method
 from archsearch.spaces import SPACES
+from archsearch.train.recipe import Recipe
 
 
 def test_spaces_and_methods_are_one_kind_of_registry():
@@ -92,6 +94,22 @@ def test_run_method_help_shows_the_spec(capsys):
     out = capsys.readouterr().out
     assert "--budget sets epochs." in out and "method flags: --order VALUE (sets order)" in out
     assert "preset paper: defaults" in out and "preset smoke: epochs=2, steps_per_epoch=2, batch_size=8" in out
+
+
+def test_the_search_recipe_is_a_typed_recipe_read_from_a_mapping():
+    from archsearch.methods.evolution import RandomSearchConfig
+
+    random = make_config("random", "smoke")
+    assert random.recipe == Recipe.from_dict(RandomSearchConfig.PRESETS["smoke"]["recipe"])
+    assert make_config("random", "smoke", recipe={"lr": 0.2}).recipe == Recipe(lr=0.2)  # --set replaces it whole
+    assert make_config("random", "smoke", recipe="{lr: 0.2}").recipe == Recipe(lr=0.2)  # YAML text too
+    with pytest.raises(UsageError, match="unknown recipe field 'lrr'; did you mean 'lr'"):
+        make_config("random", "smoke", recipe={"lrr": 0.2})
+    with pytest.raises(ConfigError, match="random option recipe must be a mapping, got 5"):
+        make_config("random", "smoke", recipe=5)
+    greedy = make_config("greedynas", "smoke")
+    assert greedy.recipe.batch_size == greedy.batch_size == 32  # what the supernet trains with
+    assert greedy.recipe.lr == 0.05 and make_config("spos", "quick").recipe.batch_size == 128
 
 
 def test_run_options_merge_file_then_flags_then_method_fields(tmp_path):

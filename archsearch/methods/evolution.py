@@ -95,7 +95,7 @@ class HierarchicalEvolutionConfig:
     max_redraws: int = 1000  # proposals tried before giving up on finding a genotype not yet evaluated
     epochs: int = 32  # sec. 4.1: fitness = val accuracy after a short fixed training (~5000 steps x 256 on 40k
     #                   images = 32 epochs; interpretation)
-    recipe: dict[str, Any] = field(default_factory=_paper_recipe)
+    recipe: Recipe = field(default_factory=lambda: Recipe.from_dict(_paper_recipe()))  # the fitness training's
     train_size: int | None = None  # images of the training split (None: all; paper 40k CIFAR-10 train)
     val_size: int | None = None  # validation split (None: the data default; paper: 10k held out of train)
     threads: int = 1  # torch threads per evaluation (one evaluation per core)
@@ -122,7 +122,7 @@ class HierarchicalEvolutionConfig:
         for name in ("train_size", "val_size"):
             if getattr(self, name) is not None and getattr(self, name) < 1:
                 raise ConfigError(f"evolution: {name} must be >= 1 or None, got {getattr(self, name)}")
-        Recipe.from_dict(self.recipe)  # unknown or bad recipe keys fail here, naming them
+        object.__setattr__(self, "recipe", Recipe.of(self.recipe, "evolution recipe"))  # frozen: read here only
 
 
 @register_method("evolution", HierarchicalEvolutionConfig)
@@ -267,7 +267,7 @@ class HierarchicalEvolution:
         split = self._split(data.pop("split", None))
         seed = int(self.ctx.rng(PHASE, "train", index).integers(2**31 - 1))
         return EvalTask(space=spec["name"], space_options=dict(spec.get("options") or {}), arch=arch.to_dict(),
-                        recipe=dict(cfg.recipe), epochs=cfg.epochs, split=split, seed=seed, threads=cfg.threads,
+                        recipe=cfg.recipe.to_dict(), epochs=cfg.epochs, split=split, seed=seed, threads=cfg.threads,
                         test=False, **data)
 
     def _split(self, split: dict[str, Any] | None) -> dict[str, Any]:

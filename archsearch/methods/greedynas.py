@@ -97,7 +97,8 @@ class GreedyNASConfig:
     supernet_epochs: float = 120.0  # (interpretation) SPOS's 120-epoch supernet budget, the uniform baseline of
     #                                 GreedyNAS sec. 4; greedy training stops earlier through the pool early stop
     batch_size: int = 128  # training batch per trained path (see Recipe: batch 128 on these small datasets)
-    recipe: dict[str, Any] = field(default_factory=_default_recipe)  # supernet training recipe (Recipe fields)
+    recipe: Recipe = field(default_factory=lambda: Recipe.from_dict(_default_recipe()))  # supernet training; its
+    #                                                   batch_size is `batch_size` (set in __post_init__)
     num_sampled: int = 10  # GreedyNAS sec. 3.2 / 4.1: m = 10 paths sampled per iteration
     num_kept: int = 5  # GreedyNAS sec. 3.2 / 4.1: k = 5 lowest-loss paths trained
     score_batch_size: int = 128  # (interpretation) one small-val batch per iteration, same size as a train batch
@@ -144,7 +145,8 @@ class GreedyNASConfig:
             raise ConfigError("supernet_epochs and early_stop_every_epochs must be > 0")
         if not 0 <= self.eps_start <= 1 or not 0 <= self.eps_end <= 1:
             raise ConfigError(f"eps_start / eps_end must be in [0, 1], got {self.eps_start} / {self.eps_end}")
-        Recipe.from_dict({**self.recipe, "batch_size": self.batch_size})  # fails early, naming a bad field
+        recipe = Recipe.of(self.recipe, "greedynas recipe")  # fails early, naming a bad field
+        object.__setattr__(self, "recipe", recipe.replace(batch_size=self.batch_size))  # frozen: set here only
 
     @property
     def greedy(self) -> bool:
@@ -352,7 +354,7 @@ class GreedyNAS:
         # method-independent phase: GreedyNAS and SPOS runs of one seed start from the same weights
         with seeded(int(ctx.rng("supernet", "init").integers(2**62))):
             supernet = self.space.supernet()
-        recipe = Recipe.from_dict({**cfg.recipe, "batch_size": cfg.batch_size})
+        recipe = cfg.recipe
         self.stream = TrainStream(splits.train, cfg.batch_size,
                                   lambda *phase: ctx.torch_generator("supernet", "batches", *phase),
                                   augment=recipe.augment)

@@ -99,6 +99,16 @@ class Recipe:
             raise ConfigError(f"unknown recipe fields {unknown} (allowed: {', '.join(sorted(fields))})")
         return cls(**{k: _coerce(k, fields[k].type, v) for k, v in values.items()})
 
+    @classmethod
+    def of(cls, value: "Recipe | Mapping[str, Any]", where: str = "recipe") -> "Recipe":
+        """`value` as a `Recipe`: a typed `recipe` field of a method config is given one, or a mapping of its fields
+        (a preset, YAML, a keyword argument) that the config reads with this in `__post_init__`."""
+        if isinstance(value, Recipe):
+            return value
+        if not isinstance(value, Mapping):
+            raise TypeError(f"{where} must be a Recipe or a mapping of recipe fields, got {value!r}")
+        return cls.from_dict(value)
+
     def replace(self, **changes: Any) -> "Recipe":
         return Recipe.from_dict({**self.to_dict(), **changes})
 
