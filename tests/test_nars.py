@@ -171,7 +171,7 @@ def test_searched_recipe_fields_reach_the_trainer_and_the_fbnet_model():
 
 # -- stage 1 / 2 pieces -----------------------------------------------------------------------------------------------
 from archsearch.predictors import NARSPredictor, PredictorConfig  # noqa: E402
-from archsearch.search.predictor_evolution import (EvolutionConfig, early_stop_epoch, evolve,  # noqa: E402
+from archsearch.search.predictor_evolution import (PredictorEvolutionConfig, early_stop_epoch, evolve,  # noqa: E402
                                                    initial_population, select_by_flops_bins, sobol_pool)
 
 
@@ -266,10 +266,10 @@ def test_evolution_children_always_satisfy_the_constraint_and_the_best_never_dro
 
     rng = np.random.default_rng(0)
     history = [space.space.sample(rng) for _ in range(80)]
-    initial = initial_population(space.space, history, feasible, rng, EvolutionConfig())
+    initial = initial_population(space.space, history, feasible, rng, PredictorEvolutionConfig())
     assert len(initial) == 100 and all(feasible(a) for a in initial)
     assert initial[:5] == [a for a in history if feasible(a)][:5]  # stage-2 best come first
-    result = evolve(space.space, score, feasible, initial, rng, EvolutionConfig(max_generations=5))
+    result = evolve(space.space, score, feasible, initial, rng, PredictorEvolutionConfig(max_generations=5))
     assert all(feasible(a) for a in scored) and feasible(result.best)
     assert np.all(np.diff(result.best_per_generation) >= 0)
     assert result.best_per_generation[-1] > result.best_per_generation[0]
@@ -280,7 +280,7 @@ def test_evolution_stops_when_the_best_score_saturates():
     space = create_space("fbnet", preset="smoke").space
     rng = np.random.default_rng(0)
     initial = [space.sample(rng) for _ in range(10)]
-    config = EvolutionConfig(population=10, from_history=0, children_per_parent=2, keep=4, patience=3)
+    config = PredictorEvolutionConfig(population=10, from_history=0, children_per_parent=2, keep=4, patience=3)
     result = evolve(space, lambda archs: np.zeros(len(archs)), lambda a: True, initial, rng, config)
     assert len(result.best_per_generation) == 1 + 3  # generation 0, then 3 generations without gain
     assert result.scored == 10 + 10 * 2 + 2 * 4 * 2  # generation 1 from all 10 initial, then from the kept 4
@@ -292,7 +292,7 @@ def test_first_generation_has_children_from_all_100_initial_candidates():
     space = create_space("fbnet", preset="quick").space
     rng = np.random.default_rng(0)
     history = [space.sample(rng) for _ in range(50)]
-    initial = initial_population(space, history, lambda a: True, rng, EvolutionConfig())
+    initial = initial_population(space, history, lambda a: True, rng, PredictorEvolutionConfig())
     random_half = set(initial[50:])
     assert len(initial) == 100 and not random_half & set(history)
     batches: list[int] = []
@@ -309,7 +309,7 @@ def test_first_generation_has_children_from_all_100_initial_candidates():
         return space.encode_many(list(archs)).sum(axis=1)  # any deterministic score
 
     space.mutate = spy
-    result = evolve(space, score, lambda a: True, initial, rng, EvolutionConfig(max_generations=2))
+    result = evolve(space, score, lambda a: True, initial, rng, PredictorEvolutionConfig(max_generations=2))
     assert batches[:2] == [100, 2400]
     first = parents_per_generation[0]  # mutate calls while making generation 1 (redraws of a repeat included)
     assert set(first) == set(initial)
@@ -322,7 +322,8 @@ def test_adaptive_mutation_is_gentlest_for_the_best_parent():
     from archsearch.search.predictor_evolution import mutation_counts
 
     scores = np.array([0.9, 0.5, 0.1, 0.1])
-    counts = np.stack([mutation_counts(scores, 20, np.random.default_rng(s), EvolutionConfig()) for s in range(200)])
+    counts = np.stack([mutation_counts(scores, 20, np.random.default_rng(s), PredictorEvolutionConfig())
+                       for s in range(200)])
     assert np.all(counts[:, 0] == 1)  # the best parent changes exactly one choice
     assert counts[:, 2].mean() > counts[:, 1].mean() > 1.0  # below-average parents explore the most
 

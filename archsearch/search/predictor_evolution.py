@@ -119,7 +119,7 @@ def early_stop_epoch(curves: np.ndarray, threshold: float = 0.92, kind: str = "k
 # Stage 3: predictor-based evolution
 # ---------------------------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
-class EvolutionConfig:
+class PredictorEvolutionConfig:
     population: int = 100  # FBNetV3 appendix: initial generation of 100 ...
     from_history: int = 50  # ... = 50 best candidates of constrained iterative optimisation + 50 random
     children_per_parent: int = 24  # FBNetV3 appendix: 24 children per candidate (all 100 initial ones: 2,400)
@@ -149,7 +149,7 @@ class EvolutionResult:
 
 
 def initial_population(space: Space, history: Sequence[Arch], feasible: Feasible, rng: np.random.Generator,
-                       config: EvolutionConfig) -> list[Arch]:
+                       config: PredictorEvolutionConfig) -> list[Arch]:
     """`from_history` best feasible archs of `history` (ordered best first) + random feasible archs up to
     `population` (more random ones when the history has fewer feasible archs)."""
     chosen: list[Arch] = []
@@ -174,7 +174,7 @@ def initial_population(space: Space, history: Sequence[Arch], feasible: Feasible
 
 
 def mutation_counts(scores: np.ndarray, n_mutable: int, rng: np.random.Generator,
-                    config: EvolutionConfig) -> np.ndarray:
+                    config: PredictorEvolutionConfig) -> np.ndarray:
     """Per parent, how many choices a child changes: ``1 + Binomial(n - 1, q)``, with q from the adaptive mutation
     probability of Srinivas & Patnaik (p = k (f_max - f) / (f_max - f_avg) above the mean, k below it): good parents
     are perturbed gently, weak ones explore."""
@@ -191,13 +191,13 @@ def mutation_counts(scores: np.ndarray, n_mutable: int, rng: np.random.Generator
 
 
 def evolve(space: Space, score: Scorer, feasible: Feasible, initial: Sequence[Arch], rng: np.random.Generator,
-           config: EvolutionConfig | None = None,
+           config: PredictorEvolutionConfig | None = None,
            on_generation: Callable[[int, float, int], None] | None = None) -> EvolutionResult:
     """Run the genetic search from `initial`; `on_generation(generation, best_score, population_size)`.
 
     Generation 0 is the whole initial population (best first): every initial candidate is a parent of the first
     generation's children; only then are the top `keep` of parents + children kept."""
-    config = config or EvolutionConfig()
+    config = config or PredictorEvolutionConfig()
     population = [a for a in dict.fromkeys(initial) if feasible(a)]
     if not population:
         raise ConstraintError("predictor evolution: no feasible architecture in the initial population")
@@ -243,6 +243,6 @@ def evolve(space: Space, score: Scorer, feasible: Feasible, initial: Sequence[Ar
     return EvolutionResult(parents[0], float(parent_scores[0]), parents, parent_scores, history, scored, rejected)
 
 
-__all__ = ["EvolutionConfig", "EvolutionResult", "RANK_CORRELATIONS", "correlation_per_epoch", "early_stop_epoch",
-           "evolve", "initial_population", "mutation_counts", "rank_correlation", "select_by_flops_bins",
-           "sobol_pool"]
+__all__ = ["EvolutionResult", "PredictorEvolutionConfig", "RANK_CORRELATIONS", "correlation_per_epoch",
+           "early_stop_epoch", "evolve", "initial_population", "mutation_counts", "rank_correlation",
+           "select_by_flops_bins", "sobol_pool"]

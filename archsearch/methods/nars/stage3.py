@@ -16,7 +16,7 @@ from archsearch.errors import ConstraintError
 from archsearch.methods.nars.config import NARSConfig
 from archsearch.methods.nars.space import NARSSpace
 from archsearch.predictors.nars import NARSPredictor
-from archsearch.search.predictor_evolution import EvolutionConfig, evolve, initial_population
+from archsearch.search.predictor_evolution import PredictorEvolutionConfig, evolve, initial_population
 from archsearch.space.space import Arch
 
 
@@ -49,9 +49,9 @@ class PredictorEvolution:
         feasible = self._feasible(constraints)
         if space.fixed_arch is not None and not feasible(space.pool[0]):
             raise ConstraintError(f"nars recipe mode: the fixed architecture breaks {described}")
-        evolution = EvolutionConfig(population=cfg.population, from_history=cfg.from_history,
-                                    children_per_parent=cfg.children_per_parent, keep=cfg.keep,
-                                    patience=cfg.patience, max_generations=cfg.max_generations)
+        evolution = PredictorEvolutionConfig(population=cfg.population, from_history=cfg.from_history,
+                                             children_per_parent=cfg.children_per_parent, keep=cfg.keep,
+                                             patience=cfg.patience, max_generations=cfg.max_generations)
         rng = ctx.rng("nars", "stage3", index)
         start = time.perf_counter()
         initial = initial_population(space.joint, list(history), feasible, rng, evolution)
