@@ -183,9 +183,10 @@ import torch.nn as nn  # noqa: E402
 
 from archsearch.cost.constraints import Cost, parse_constraint  # noqa: E402
 from archsearch.data.splits import Splits, TensorPair  # noqa: E402
-from archsearch.methods.greedynas import (GreedyNAS, GreedyNASConfig, SPOSConfig, batch_statistics,  # noqa: E402
-                                          constraint_violation, select_lowest)
+from archsearch.methods.greedynas import (GreedyNAS, GreedyNASConfig, SPOSConfig, constraint_violation,  # noqa: E402
+                                          select_lowest)
 from archsearch.supernet import MixedOp, set_path  # noqa: E402
+from archsearch.train import batch_statistics  # noqa: E402
 
 _OPS = {"c3": 3, "c5": 5, "skip": 0}
 

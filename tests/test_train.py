@@ -3,6 +3,7 @@ exact resume, and `run_eval_task` on a tiny test-only space."""
 
 from __future__ import annotations
 
+import copy
 import io
 import math
 import pickle
@@ -19,7 +20,7 @@ from archsearch.ops.drop_path import DropPath
 from archsearch.space import Categorical, Space
 from archsearch.spaces import SPACES, register_space
 from archsearch.train import (EvalTask, Recipe, Trainer, evaluate, lr_factor, mixup_batch, mixup_cross_entropy,
-                              run_eval_task, train)
+                              recalibrate_bn, run_eval_task, train)
 from archsearch.train._model_setup import parameter_groups, set_drop_path, set_dropout
 
 
@@ -237,6 +238,42 @@ def test_evaluate_builds_no_autograd_graph(digits):
     evaluate(model, digits.val)
     assert modes and not any(modes)
     assert torch.is_grad_enabled()
+
+
+def test_evaluate_normalises_with_the_bn_statistics_asked_for(digits):
+    """running: eval mode; batch: each batch's own statistics, running ones untouched; train: train mode, running
+    statistics updated. The model's mode comes back either way."""
+    model = small_cnn()
+    Trainer(model, Recipe(), device="cpu", steps_per_epoch=1, epochs=1).step(*batch(32))  # running stats != init
+    pair = digits.val
+    state = {k: v.clone() for k, v in model.state_dict().items()}
+    x = pair.x.contiguous(memory_format=torch.channels_last)  # the Trainer made the model channels_last
+    model.eval()
+    with torch.no_grad():
+        assert evaluate(model, pair, batch_size=len(pair))[1] == int((model(x).argmax(1) == pair.y).sum()) / len(pair)
+        reference = copy.deepcopy(model)
+        for m in reference.modules():
+            if isinstance(m, nn.BatchNorm2d):
+                m.train()  # normalises with the batch's statistics
+        per_batch = int((reference(x).argmax(1) == pair.y).sum()) / len(pair)
+    model.train()
+    assert evaluate(model, pair, batch_size=len(pair), bn="batch")[1] == per_batch and model.training
+    assert all(torch.equal(v, model.state_dict()[k]) for k, v in state.items())
+    model.eval()
+    evaluate(model, pair, bn="train")
+    assert not model.training and not torch.equal(model[1].running_mean, state["1.running_mean"])
+    with pytest.raises(UsageError, match="unknown BatchNorm mode 'eval'"):
+        evaluate(model, pair, bn="eval")
+
+
+def test_recalibrated_bn_statistics_are_the_plain_average_over_the_batches():
+    model = nn.Sequential(nn.Conv2d(1, 4, 3), nn.BatchNorm2d(4, momentum=0.3))
+    xs = [batch(8, seed)[0] for seed in range(3)]
+    model.eval()
+    recalibrate_bn(model, xs)
+    means = [model[0](x).mean(dim=(0, 2, 3)) for x in xs]
+    assert torch.allclose(model[1].running_mean, torch.stack(means).mean(0), atol=1e-6)
+    assert model[1].momentum == 0.3 and not model.training and int(model[1].num_batches_tracked) == 3
 
 
 def test_dropout_and_drop_path_rates_are_set_on_the_model():

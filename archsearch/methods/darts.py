@@ -48,7 +48,7 @@ from archsearch.methods._base import Candidate, SearchResult, require_supernet
 from archsearch.space.space import Arch
 from archsearch.spaces.darts import CELL_KINDS, DartsSpace, arch_from_edges, discretise
 from archsearch.supernet import Weighted, make_alphas, mixed_ops, set_path, set_policy
-from archsearch.train import Recipe, Trainer, evaluate, recalibrate_bn
+from archsearch.train import Recipe, Trainer, evaluate, model_input, recalibrate_bn
 from archsearch.train.task import seeded
 
 ZERO_ONE_FORMS = ("l2", "l1")
@@ -618,10 +618,8 @@ class BilevelSearch:
             self._pending_trainer_state = None
 
     def _to_device(self, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        x, y = x.to(self.device, non_blocking=True), y.to(self.device, non_blocking=True)
-        if self.trainer is not None and self.trainer.channels_last and x.dim() == 4:
-            x = x.contiguous(memory_format=torch.channels_last)
-        return x, y
+        channels_last = self.trainer is not None and self.trainer.channels_last
+        return model_input(x, self.device, channels_last), y.to(self.device, non_blocking=True)
 
     def state_dict(self) -> dict[str, Any]:
         self._setup()

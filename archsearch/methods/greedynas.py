@@ -23,11 +23,10 @@ Budgets are counted in *trained path-batches* (optimiser steps): a greedy iterat
 
 from __future__ import annotations
 
-import contextlib
 import math
 import time
 from dataclasses import asdict, dataclass, field
-from typing import Any, ClassVar, Iterator, Sequence
+from typing import Any, ClassVar, Sequence
 
 import numpy as np
 import torch
@@ -44,7 +43,7 @@ from archsearch.methods._base import Candidate, SearchResult, require_supernet
 from archsearch.search.candidate_pool import POOL_DIFFERENCES, CandidatePool, PoolEarlyStop, linear_eps
 from archsearch.space.space import Arch
 from archsearch.supernet.mixed_op import set_path
-from archsearch.train._model_setup import uses_channels_last
+from archsearch.train import batch_statistics, evaluate, model_input, recalibrate_bn, uses_channels_last
 from archsearch.train.distributed import mean_across_ranks
 from archsearch.train.recipe import Recipe
 from archsearch.train.task import seeded
@@ -182,38 +181,6 @@ def constraint_violation(constraints: Sequence[Constraint], cost: Cost) -> float
     return 0.0 if worst == -math.inf else worst
 
 
-@contextlib.contextmanager
-def batch_statistics(model: nn.Module) -> Iterator[None]:
-    """Evaluate a single path with BatchNorm on the batch's own statistics, leaving the running ones untouched.
-
-    A supernet's running BN statistics mix every path that was trained, so they fit no single path; SPOS
-    recalibrates them per path, we (interpretation) normalise with the evaluated batch itself, which costs
-    nothing. Dropout and other train-mode behaviour stay off.
-    """
-    was_training = model.training
-    model.eval()
-    saved = []
-    for module in model.modules():
-        if isinstance(module, nn.modules.batchnorm._BatchNorm) and module.track_running_stats:
-            saved.append((module, module.momentum,
-                          None if module.num_batches_tracked is None else module.num_batches_tracked.clone()))
-            module.train()
-            module.momentum = 0.0  # running = (1 - 0) * running + 0 * batch: unchanged
-    try:
-        yield
-    finally:
-        for module, momentum, tracked in saved:
-            module.momentum = momentum
-            if tracked is not None:
-                module.num_batches_tracked.copy_(tracked)
-        model.train(was_training)
-
-
-def _channels_last(model: nn.Module) -> bool:
-    """Whether the trainer converted the supernet to channels_last (inputs then follow; see Trainer)."""
-    return uses_channels_last(model)
-
-
 @torch.no_grad()
 def path_losses(supernet: nn.Module, paths: Sequence[Arch], x: torch.Tensor, y: torch.Tensor) -> list[float]:
     """Cross-entropy of each path on one batch (GreedyNAS sec. 3.2: loss ranks paths better than accuracy)."""
@@ -235,42 +202,12 @@ def pool_scores(losses: Sequence[float], kind: str = "loss") -> list[float]:
     return [v - mean for v in losses]
 
 
-@torch.no_grad()
 def path_accuracy(supernet: nn.Module, path: Arch, pair: TensorPair, *, batch_size: int = 500,
                   device: torch.device | None = None) -> float:
-    """Accuracy of one path of the supernet on `pair` (BN on batch statistics, see `batch_statistics`)."""
-    device = device if device is not None else next(supernet.parameters()).device
+    """Accuracy of one path of the supernet on `pair` (BN on batch statistics, see `batch_statistics`; 0 on no
+    images)."""
     set_path(supernet, path)
-    channels_last = _channels_last(supernet)
-    correct = 0
-    with batch_statistics(supernet):
-        for start in range(0, len(pair), batch_size):
-            x = pair.x[start:start + batch_size].to(device)
-            if channels_last and x.dim() == 4:
-                x = x.contiguous(memory_format=torch.channels_last)
-            correct += int((supernet(x).argmax(1) == pair.y[start:start + batch_size].to(device)).sum())
-    return correct / max(1, len(pair))
-
-
-@torch.no_grad()
-def recalibrate_batchnorm(model: nn.Module, batches: Sequence[tuple[torch.Tensor, torch.Tensor]]) -> None:
-    """Recompute BN running statistics as the plain average over `batches` (SPOS' BN recalibration), for an
-    exported child whose inherited statistics mix all paths of the supernet."""
-    norms = [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm) and m.track_running_stats]
-    if not norms or not batches:
-        return
-    momenta = [m.momentum for m in norms]
-    for m in norms:
-        m.reset_running_stats()
-        m.momentum = None  # cumulative moving average
-    was_training = model.training
-    model.train()
-    device = next(model.parameters()).device
-    for x, _ in batches:
-        model(x.to(device))
-    for m, momentum in zip(norms, momenta):
-        m.momentum = momentum
-    model.train(was_training)
+    return evaluate(supernet, pair, batch_size=batch_size, device=device, bn="batch")[1] if len(pair) else 0.0
 
 
 class TrainStream:
@@ -465,9 +402,7 @@ class GreedyNAS:
         size = min(self.config.score_batch_size, n)
         per_pass = n // size
         start = (iteration % per_pass) * size
-        x = self.small_val.x[start:start + size].to(self.device)
-        if _channels_last(self.supernet) and x.dim() == 4:
-            x = x.contiguous(memory_format=torch.channels_last)
+        x = model_input(self.small_val.x[start:start + size], self.device, uses_channels_last(self.supernet))
         return x, self.small_val.y[start:start + size].to(self.device)
 
     def _train_path(self, path: Arch) -> float:
@@ -575,8 +510,7 @@ class GreedyNAS:
         inherit = getattr(self.space, "inherit", None)
         if inherit is not None:
             child = inherit(self.supernet, arch).to(self.device)
-            calibration = [self.stream.batch(step) for step in range(min(self.stream.per_epoch, 20))]
-            recalibrate_batchnorm(child, calibration)
+            recalibrate_bn(child, [self.stream.batch(step)[0] for step in range(min(self.stream.per_epoch, 20))])
             paths["export"] = self.ctx.save_weights("weights/best_child.pt", child.state_dict())
         return paths
 
@@ -632,8 +566,8 @@ def _completed_accuracy(record: Any) -> float | None:
     return None
 
 
-__all__ = ["GreedyNAS", "GreedyNASConfig", "SPOSConfig", "TrainStream", "batch_statistics", "constraint_violation",
-           "path_accuracy", "path_losses", "recalibrate_batchnorm", "select_lowest"]
+__all__ = ["GreedyNAS", "GreedyNASConfig", "SPOSConfig", "TrainStream", "constraint_violation",
+           "path_accuracy", "path_losses", "select_lowest"]
 
 
 register_method("greedynas", GreedyNASConfig)(GreedyNAS)

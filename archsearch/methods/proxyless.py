@@ -40,7 +40,7 @@ from archsearch.methods._base import Candidate, SearchResult, require_supernet
 from archsearch.search.pareto import pareto_front
 from archsearch.space.space import Arch
 from archsearch.supernet import BinaryGate, MixedOp, mixed_ops, recompute_allowed, set_policy
-from archsearch.train import Recipe, Trainer, evaluate, recalibrate_bn
+from archsearch.train import Recipe, Trainer, evaluate, model_input, recalibrate_bn
 from archsearch.train.task import seeded
 
 ALGOS = ("gradient", "reinforce")
@@ -571,14 +571,10 @@ class ProxylessNAS:
         for op in self.ops:
             op.policy.set_active(self.choices[op.name].index(str(arch[op.name])))
         start = time.perf_counter()
-        self.supernet.train()  # code validate(use_train_mode=True): BN statistics of the supernet mix all paths
-        with torch.no_grad():
-            pair = splits.small_val
-            correct = 0
-            for lo in range(0, len(pair), 512):
-                xb = pair.x[lo:lo + 512].to(self.device)
-                correct += int((self.supernet(xb).argmax(1) == pair.y[lo:lo + 512].to(self.device)).sum())
-        accuracy = correct / max(1, len(pair))
+        pair = splits.small_val
+        # train mode (code validate(use_train_mode=True): the running BN statistics mix all paths); NCHW inputs
+        accuracy = (evaluate(self.supernet, pair, device=self.device, bn="train", channels_last=False)[1]
+                    if len(pair) else 0.0)
         objectives = {"accuracy": accuracy, **self._cost_values(arch)}
         key = f"proxyless/epoch/{self.epoch}"
         self._record(key, "search", arch, objectives, seconds=time.perf_counter() - start, epoch=self.epoch)
@@ -651,10 +647,8 @@ class ProxylessNAS:
         """A random batch of the validation split (code: valid_next_batch; a fresh draw, so resume is exact)."""
         pair = self.ctx.splits().val
         index = torch.randperm(len(pair), generator=self.val_generator)[:self.config.batch_size]
-        x, y = pair.x[index].to(self.device), pair.y[index].to(self.device)
-        if x.dim() == 4 and self.device.type == "cpu":
-            x = x.contiguous(memory_format=torch.channels_last)
-        return x, y
+        # channels_last on CPU, where the Trainer made the supernet channels_last
+        return model_input(pair.x[index], self.device, self.device.type == "cpu"), pair.y[index].to(self.device)
 
     def _sample_cost(self, sample: Mapping[str, int]) -> float | None:
         objective = self.objective

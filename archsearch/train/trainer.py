@@ -20,9 +20,10 @@ from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
 from archsearch.data.batches import Batches
 from archsearch.data.splits import Splits, TensorPair
-from archsearch.errors import CheckpointError, ConfigError, DivergedError
+from archsearch.errors import CheckpointError, ConfigError, DivergedError, unknown_name
 from archsearch.train._model_setup import (make_optimizer, set_dropout, set_drop_path, uses_channels_last,
                                            wants_channels_last)
+from archsearch.train.batchnorm import batch_statistics
 from archsearch.train.device import resolve_device
 from archsearch.train.distributed import average_gradients, shard
 from archsearch.train.mixup import MixedBatch, mixup_batch, mixup_cross_entropy
@@ -165,10 +166,8 @@ class Trainer:
         for group in self.optimizer.param_groups:
             group["lr"] = self.recipe.lr * factor
         x, y = shard(x, y)  # under torchrun: this rank's part of the global batch (all ranks draw the same one)
-        x = x.to(self.device, non_blocking=True)
+        x = model_input(x, self.device, self.channels_last)
         y = y.to(self.device, non_blocking=True)
-        if self.channels_last and x.dim() == 4:
-            x = x.contiguous(memory_format=torch.channels_last)
         if not self.model.training:
             self.model.train()
 
@@ -311,49 +310,50 @@ def train(model: nn.Module, splits: Splits, recipe: Recipe, epochs: int, *,
     return history
 
 
-def recalibrate_bn(model: nn.Module, batches: list[torch.Tensor]) -> None:
-    """Re-estimate BN running statistics of an inherited child (its supernet statistics mix every path)."""
-    bns = [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
-    if not bns or not batches:
-        return
-    saved = [(m, m.momentum) for m in bns]
-    for m in bns:
-        m.reset_running_stats()
-        m.momentum = None  # cumulative average over the recalibration batches
-    was_training = model.training
-    model.train()
-    with torch.no_grad():
-        for x in batches:
-            model(x)
-    model.train(was_training)
-    for m, momentum in saved:
-        m.momentum = momentum
+def model_input(x: torch.Tensor, device: torch.device | str, channels_last: bool) -> torch.Tensor:
+    """`x` on `device`, in channels_last when the network takes it so (4-D image batches only): the one place an
+    input batch follows a network's memory format."""
+    x = x.to(device, non_blocking=True)
+    if channels_last and x.dim() == 4:
+        x = x.contiguous(memory_format=torch.channels_last)
+    return x
+
+
+BN_MODES = ("running", "batch", "train")
 
 
 @torch.no_grad()
-def evaluate(model: nn.Module, pair: TensorPair, *, batch_size: int = 512,
-             device: torch.device | str | None = None) -> tuple[float, float]:
-    """(mean cross-entropy, accuracy) of `model` on `pair`, in eval mode (restored afterwards)."""
+def evaluate(model: nn.Module, pair: TensorPair, *, batch_size: int = 512, device: torch.device | str | None = None,
+             bn: str = "running", channels_last: bool | None = None) -> tuple[float, float]:
+    """(mean cross-entropy, accuracy) of `model` on `pair`; the model's mode is restored afterwards.
+
+    `bn`, the BatchNorm statistics that normalise: "running" (eval mode, the usual evaluation), "batch" (eval
+    mode with BN on each batch's own statistics, the running ones untouched: one path of a supernet, see
+    `batch_statistics`; the batch size then matters), "train" (the whole model in train mode, BN statistics
+    updated as in training: ProxylessNAS' ``validate(use_train_mode=True)``). Inputs are channels_last when
+    `channels_last` says so; by default when the model's weights are (the Trainer converted it).
+    """
+    if bn not in BN_MODES:
+        raise unknown_name("BatchNorm mode", bn, BN_MODES)
     if len(pair) == 0:
         return math.nan, math.nan
     if device is None:
         first = next(model.parameters(), None)
         device = first.device if first is not None else resolve_device(None)
     device = torch.device(device)
-    channels_last = uses_channels_last(model)
+    channels_last = uses_channels_last(model) if channels_last is None else channels_last
     was_training = model.training
-    model.eval()
+    model.train(bn == "train")
     loss_sum = torch.zeros((), dtype=torch.float64, device=device)
     correct = torch.zeros((), dtype=torch.int64, device=device)
     try:
-        for start in range(0, len(pair), batch_size):
-            x = pair.x[start:start + batch_size].to(device, non_blocking=True)
-            y = pair.y[start:start + batch_size].to(device, non_blocking=True)
-            if channels_last and x.dim() == 4:
-                x = x.contiguous(memory_format=torch.channels_last)
-            logits = model(x).float()
-            loss_sum += F.cross_entropy(logits, y, reduction="sum")
-            correct += (logits.argmax(1) == y).sum()
+        with batch_statistics(model) if bn == "batch" else contextlib.nullcontext():
+            for start in range(0, len(pair), batch_size):
+                x = model_input(pair.x[start:start + batch_size], device, channels_last)
+                y = pair.y[start:start + batch_size].to(device, non_blocking=True)
+                logits = model(x).float()
+                loss_sum += F.cross_entropy(logits, y, reduction="sum")
+                correct += (logits.argmax(1) == y).sum()
     finally:
         model.train(was_training)
     return float(loss_sum) / len(pair), int(correct) / len(pair)
