@@ -238,7 +238,7 @@ def main() -> None:
     k = greedy.config.num_kept
     budget -= budget % k  # both train exactly the same number of path-batches
     print(f"mobilenet {space_options} ({space.space}), {len(splits.train)} train images, budget {budget} trained "
-          f"path-batches ({budget / greedy.stream.per_epoch:.1f} epochs) per supernet, pool {args.pool_size} ({args.pool_score} scores), "
+          f"path-batches ({budget / len(greedy.stream):.1f} epochs) per supernet, pool {args.pool_size} ({args.pool_score} scores), "
           f"early-stop check every {greedy.early_stop.every} greedy iterations; {len(archs)} archs x "
           f"{args.epochs} stand-alone epochs; seed {args.seed}, arch seed {args.arch_seed}, "
           f"{torch.get_num_threads()} torch thread(s)", flush=True)

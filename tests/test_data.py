@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 import torch
 
-from archsearch.data import (Augmentation, Batches, TensorPair, from_arrays, load_dataset, make_splits, random_crop,
-                             random_flip)
+from archsearch.data import (Augmentation, Batches, TensorPair, augment_batch, from_arrays, load_dataset, make_splits,
+                             random_crop, random_flip)
 from archsearch.data import _locate, datasets
 from archsearch.data._idx import KnownFile, parse_idx, read_verified
 from archsearch.errors import ConfigError, DataError, UsageError
@@ -176,6 +176,30 @@ def test_augmented_batches_are_reproducible_and_keep_labels():
     assert any(not torch.equal(x, pair.x[y]) for x, y in first)
     with pytest.raises(ConfigError, match="no Augmentation"):
         Batches(TensorPair(pair.x, pair.y), 3, augment=True)
+
+
+def test_batch_of_a_step_is_a_pure_function_of_the_step():
+    """``batch(step)``: epoch e permuted by generator_for("perm", e), step s augmented by generator_for("aug", s),
+    whatever was asked before (a resumed run needs no loader position)."""
+    pair = _pair(10)
+    calls = []
+
+    def generator_for(kind, index):
+        calls.append((kind, index))
+        return torch.Generator().manual_seed(100 * (kind == "aug") + index)
+
+    stream = Batches(pair, 4, shuffle=True, augment=True, drop_last=True, generator_for=generator_for)
+    forward = [stream.batch(step) for step in range(6)]
+    assert calls[:3] == [("perm", 0), ("aug", 0), ("aug", 1)] and ("perm", 2) in calls
+    fresh = Batches(pair, 4, shuffle=True, augment=True, drop_last=True, generator_for=generator_for)
+    for step in (5, 0, 3):
+        assert all(torch.equal(a, b) for a, b in zip(fresh.batch(step), forward[step]))
+    order = torch.randperm(10, generator=generator_for("perm", 1))
+    x, y = forward[3]  # epoch 1, second batch
+    assert torch.equal(y, order[4:8])
+    assert torch.equal(x, augment_batch(pair.x[order[4:8]], pair.augmentation, generator_for("aug", 3)))
+    with pytest.raises(ConfigError, match="needs generator_for"):
+        Batches(pair, 4).batch(0)
 
 
 # -- IDX files: verification and errors -------------------------------------------------------------------------------

@@ -35,7 +35,7 @@ import torch.nn.functional as F
 
 from archsearch.cost.constraints import METRICS, Constraint, Cost, cost_predicate
 from archsearch.cost.latency import needs_latency, with_latency
-from archsearch.data.augment import augment_batch
+from archsearch.data.batches import Batches
 from archsearch.data.splits import TensorPair
 from archsearch.errors import ConfigError, unknown_name
 from archsearch.methods import register_method
@@ -210,36 +210,6 @@ def path_accuracy(supernet: nn.Module, path: Arch, pair: TensorPair, *, batch_si
     return evaluate(supernet, pair, batch_size=batch_size, device=device, bn="batch")[1] if len(pair) else 0.0
 
 
-class TrainStream:
-    """Training batches as a pure function of the step number, so a resumed run sees exactly the same batches
-    without saving a data-loader position: epoch e uses the permutation drawn from ``generator_for("perm", e)``,
-    step s augments with ``generator_for("aug", s)``."""
-
-    def __init__(self, pair: TensorPair, batch_size: int, generator_for, *, augment: bool = True) -> None:
-        if len(pair) < batch_size:
-            raise ConfigError(f"the training split has {len(pair)} images, fewer than batch_size={batch_size}")
-        self.pair = pair
-        self.batch_size = batch_size
-        self.generator_for = generator_for
-        self.augmentation = pair.augmentation if augment and pair.augmentation is not None else None
-        if self.augmentation is not None and self.augmentation.is_identity:
-            self.augmentation = None
-        self.per_epoch = len(pair) // batch_size  # drop the ragged last batch (BN on a handful of images)
-        self._epoch = -1
-        self._order: torch.Tensor | None = None
-
-    def batch(self, step: int) -> tuple[torch.Tensor, torch.Tensor]:
-        epoch, index = divmod(step, self.per_epoch)
-        if epoch != self._epoch:
-            self._order = torch.randperm(len(self.pair), generator=self.generator_for("perm", epoch))
-            self._epoch = epoch
-        rows = self._order[index * self.batch_size:(index + 1) * self.batch_size]
-        x, y = self.pair.x.index_select(0, rows), self.pair.y.index_select(0, rows)
-        if self.augmentation is not None:
-            x = augment_batch(x, self.augmentation, self.generator_for("aug", step))
-        return x, y
-
-
 # -- the method -----------------------------------------------------------------------------------------------------
 class GreedyNAS:
     """Greedy (or, with ``sampling="uniform"``, SPOS) supernet training, then NSGA-II on the supernet."""
@@ -292,18 +262,23 @@ class GreedyNAS:
         with seeded(int(ctx.rng("supernet", "init").integers(2**62))):
             supernet = self.space.supernet()
         recipe = cfg.recipe
-        self.stream = TrainStream(splits.train, cfg.batch_size,
-                                  lambda *phase: ctx.torch_generator("supernet", "batches", *phase),
-                                  augment=recipe.augment)
-        self.total_steps = max(1, round(cfg.supernet_epochs * self.stream.per_epoch))
+        if len(splits.train) < cfg.batch_size:
+            raise ConfigError(f"the training split has {len(splits.train)} images, fewer than "
+                              f"batch_size={cfg.batch_size}")
+        # batches as a pure function of the step (a resumed run needs no data-loader position); no ragged last
+        # batch (BN on a handful of images)
+        self.stream = Batches(splits.train, cfg.batch_size, shuffle=True, drop_last=True,
+                              augment=recipe.augment and splits.train.augmentation is not None,
+                              generator_for=lambda *phase: ctx.torch_generator("supernet", "batches", *phase))
+        self.total_steps = max(1, round(cfg.supernet_epochs * len(self.stream)))
         per_iteration = cfg.num_kept if cfg.greedy else 1
         self.total_iterations = max(1, self.total_steps // per_iteration)
-        epochs = max(1, math.ceil(self.total_steps / self.stream.per_epoch))
-        self.trainer = Trainer(supernet, recipe, device=self.device, steps_per_epoch=self.stream.per_epoch,
+        epochs = max(1, math.ceil(self.total_steps / len(self.stream)))
+        self.trainer = Trainer(supernet, recipe, device=self.device, steps_per_epoch=len(self.stream),
                                epochs=epochs, generator=ctx.torch_generator(self.method_name, "trainer"))
         self.supernet = self.trainer.model
         self.early_stop = PoolEarlyStop(
-            every=max(1, round(cfg.early_stop_every_epochs * self.stream.per_epoch / per_iteration)),
+            every=max(1, round(cfg.early_stop_every_epochs * len(self.stream) / per_iteration)),
             threshold=cfg.early_stop_threshold, metric=cfg.pool_difference)
         small_val = splits.small_val
         if len(small_val) == 0 and cfg.greedy:
@@ -510,7 +485,7 @@ class GreedyNAS:
         inherit = getattr(self.space, "inherit", None)
         if inherit is not None:
             child = inherit(self.supernet, arch).to(self.device)
-            recalibrate_bn(child, [self.stream.batch(step)[0] for step in range(min(self.stream.per_epoch, 20))])
+            recalibrate_bn(child, [self.stream.batch(step)[0] for step in range(min(len(self.stream), 20))])
             paths["export"] = self.ctx.save_weights("weights/best_child.pt", child.state_dict())
         return paths
 
@@ -566,8 +541,8 @@ def _completed_accuracy(record: Any) -> float | None:
     return None
 
 
-__all__ = ["GreedyNAS", "GreedyNASConfig", "SPOSConfig", "TrainStream", "constraint_violation",
-           "path_accuracy", "path_losses", "select_lowest"]
+__all__ = ["GreedyNAS", "GreedyNASConfig", "SPOSConfig", "constraint_violation", "path_accuracy", "path_losses",
+           "select_lowest"]
 
 
 register_method("greedynas", GreedyNASConfig)(GreedyNAS)
