@@ -98,6 +98,7 @@ def test_run_method_help_shows_the_spec(capsys):
 
 def test_the_search_recipe_is_a_typed_recipe_read_from_a_mapping():
     from archsearch.methods.evolution import RandomSearchConfig
+    from archsearch.methods.nars import NARSConfig
 
     random = make_config("random", "smoke")
     assert random.recipe == Recipe.from_dict(RandomSearchConfig.PRESETS["smoke"]["recipe"])
@@ -110,6 +111,8 @@ def test_the_search_recipe_is_a_typed_recipe_read_from_a_mapping():
     greedy = make_config("greedynas", "smoke")
     assert greedy.recipe.batch_size == greedy.batch_size == 32  # what the supernet trains with
     assert greedy.recipe.lr == 0.05 and make_config("spos", "quick").recipe.batch_size == 128
+    assert make_config("nars", "smoke").recipe == Recipe.from_dict(NARSConfig.PRESETS["smoke"]["recipe"])
+    assert NARSConfig().recipe == Recipe(schedule="cosine", ema_decay=0.999, batch_size=128)  # the paper preset's
 
 
 def test_run_options_merge_file_then_flags_then_method_fields(tmp_path):

@@ -75,7 +75,7 @@ class NARSConfig:
     #   teaches every found model (itself too), loss 0.8 KD + 0.2 CE; False: trained on the labels only
     joint_always_ema: bool = True  # FBNetV3 sec. 4.2: the joint search "always uses EMA" (shrinks the space)
     arch: dict[str, Any] | None = None  # recipe mode: the fixed architecture (None: the space's default_arch)
-    recipe: dict[str, Any] = field(default_factory=_default_recipe)  # Recipe fields that are not searched
+    recipe: Recipe = field(default_factory=lambda: Recipe.from_dict(_default_recipe()))  # the fields not searched
     threads: int = 1  # torch threads per training task (one task per executor worker)
 
     def __post_init__(self) -> None:
@@ -96,7 +96,7 @@ class NARSConfig:
         if self.arch is not None and self.mode != "recipe":
             raise ConfigError("nars: arch is the fixed architecture of mode 'recipe'; mode 'joint' searches it "
                               "(add --set mode=recipe)")
-        Recipe.from_dict(self.recipe)  # unknown / invalid recipe fields fail here, naming them
+        object.__setattr__(self, "recipe", Recipe.of(self.recipe, "nars recipe"))  # frozen: read here only
         if self.flops_family is not None:
             targets = [self.flops_family] if isinstance(self.flops_family, (str, int, float)) else self.flops_family
             try:  # frozen: __post_init__ alone normalises a field

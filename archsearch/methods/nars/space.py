@@ -61,7 +61,7 @@ class NARSSpace:
                                  name=run_recipes.name)
         else:
             self.recipes = self._fit_recipes(recipe_space("paper" if preset == "paper" else "quick", ema=ema), log)
-        self.base_recipe = Recipe.from_dict(config.recipe)
+        self.base_recipe = config.recipe
         if config.mode == "joint":
             self.joint: Space = product(self.arch_space.space, self.recipes, name=f"{self.arch_space.name}+recipe")
             self.fixed_arch: Arch | None = None
