@@ -17,6 +17,7 @@ from archsearch.cost.constraints import Cost
 from archsearch.data import Batches, load_dataset, make_splits
 from archsearch.errors import CheckpointError, ConfigError, DivergedError, UsageError
 from archsearch.ops.drop_path import DropPath
+from archsearch.ops.init import init_weights
 from archsearch.space import Categorical, Space
 from archsearch.spaces import SPACES, register_space
 from archsearch.train import (EvalTask, Recipe, Trainer, evaluate, lr_factor, mixup_batch, mixup_cross_entropy,
@@ -274,6 +275,29 @@ def test_recalibrated_bn_statistics_are_the_plain_average_over_the_batches():
     means = [model[0](x).mean(dim=(0, 2, 3)) for x in xs]
     assert torch.allclose(model[1].running_mean, torch.stack(means).mean(0), atol=1e-6)
     assert model[1].momentum == 0.3 and not model.training and int(model[1].num_batches_tracked) == 3
+
+
+def test_init_weights_draws_from_the_generator_alone():
+    """"pytorch" is PyTorch's own default init, bit for bit, but drawn from the generator; "he_fout" the
+    ProxylessNAS release's. Neither reads nor moves torch's global RNG."""
+    def net() -> nn.Module:
+        return nn.Sequential(nn.Conv2d(3, 8, 3), nn.BatchNorm2d(8), nn.Flatten(), nn.Linear(8, 5))
+
+    torch.manual_seed(3)
+    reference = net()
+    model = net()
+    state = torch.get_rng_state()
+    init_weights(model, torch.Generator().manual_seed(3), "pytorch")
+    assert torch.equal(torch.get_rng_state(), state)
+    assert all(torch.equal(a, b) for a, b in zip(reference.state_dict().values(), model.state_dict().values()))
+    init_weights(model, torch.Generator().manual_seed(4), "he_fout")
+    assert torch.equal(torch.get_rng_state(), state)
+    conv, bn, _, linear = model.requires_grad_(False)
+    assert not conv.bias.any() and not linear.bias.any()
+    assert torch.equal(bn.weight, torch.ones(8)) and torch.equal(bn.bias, torch.zeros(8))
+    assert float(linear.weight.abs().max()) <= 1 / math.sqrt(8) and not torch.equal(conv.weight, reference[0].weight)
+    with pytest.raises(UsageError, match="unknown init scheme 'kaiming'"):
+        init_weights(model, torch.Generator(), "kaiming")
 
 
 def test_dropout_and_drop_path_rates_are_set_on_the_model():

@@ -45,6 +45,7 @@ from archsearch.data.splits import TensorPair
 from archsearch.errors import ConfigError, unknown_name
 from archsearch.methods import register_method
 from archsearch.methods._base import Candidate, SearchResult, require_supernet
+from archsearch.ops.init import init_weights
 from archsearch.space.space import Arch
 from archsearch.spaces.darts import CELL_KINDS, DartsSpace, arch_from_edges, discretise
 from archsearch.supernet import Weighted, make_alphas, mixed_ops, set_path, set_policy
@@ -294,18 +295,6 @@ def second_order_alpha_grads(alphas: Sequence[torch.Tensor], weights: Sequence[t
                 w.copy_(w0)
 
 
-def init_weights(model: nn.Module, generator: torch.Generator) -> None:
-    """PyTorch's default init for conv / linear layers, drawn from `generator` (reproducible without the global
-    RNG): weights kaiming-uniform with a = sqrt(5), biases uniform in +-1/sqrt(fan_in)."""
-    for module in model.modules():
-        if isinstance(module, (nn.Conv2d, nn.Linear)):
-            nn.init.kaiming_uniform_(module.weight, a=5 ** 0.5, generator=generator)
-            if module.bias is not None:
-                fan_in = module.weight[0].numel()
-                bound = 1.0 / fan_in ** 0.5
-                nn.init.uniform_(module.bias, -bound, bound, generator=generator)
-
-
 def split_halves(pair: TensorPair, portion: float) -> tuple[TensorPair, TensorPair]:
     """The first `portion` of the (already shuffled) training split for weights, the rest for alphas (DARTS code:
     ``indices[:split]`` / ``indices[split:]``)."""
@@ -339,7 +328,7 @@ class BilevelSearch:
         # built under the run's seed: init_weights redraws conv / linear weights; a user's other layers keep these
         with seeded(int(ctx.rng(method, "supernet").integers(2**62))):
             self.supernet: nn.Module = space.supernet(none_op=none_op) if self.cells else space.supernet()
-        init_weights(self.supernet, ctx.torch_generator(method, "weight-init"))
+        init_weights(self.supernet, ctx.torch_generator(method, "weight-init"), "pytorch")
         self.choices = _choice_candidates(self.supernet, space, method)  # MixedOp name -> its candidates
         self.alphas: dict[str, nn.Parameter] = make_alphas(self.supernet)
         if config.arch_init_std > 0:
@@ -720,4 +709,4 @@ class FairDarts:
 
 
 __all__ = ["BilevelSearch", "Darts", "DartsConfig", "FairDarts", "FairDartsConfig", "check_space", "derive_choice",
-           "init_weights", "second_order_alpha_grads", "split_halves", "zero_one_loss"]
+           "second_order_alpha_grads", "split_halves", "zero_one_loss"]

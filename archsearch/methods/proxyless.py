@@ -37,6 +37,7 @@ from archsearch.data.batches import Batches
 from archsearch.errors import ConfigError, unknown_name
 from archsearch.methods import register_method
 from archsearch.methods._base import Candidate, SearchResult, require_supernet
+from archsearch.ops.init import init_weights
 from archsearch.search.pareto import pareto_front
 from archsearch.space.space import Arch
 from archsearch.supernet import BinaryGate, MixedOp, mixed_ops, recompute_allowed, set_policy
@@ -325,26 +326,6 @@ def update_baseline(baseline: float | None, mean_reward: float, decay: float) ->
     return decay * baseline + (1.0 - decay) * mean_reward
 
 
-def init_weights(model: nn.Module, generator: torch.Generator) -> None:
-    """The released code's initialisation (run_manager ``init_model('he_fout')``), drawn from `generator` so a
-    seed fixes the supernet: conv N(0, sqrt(2 / (k_h k_w C_out))), BN (1, 0), linear U(+-1/sqrt(fan_in)), bias 0."""
-    with torch.no_grad():
-        for module in model.modules():
-            if isinstance(module, nn.Conv2d):
-                fan_out = module.kernel_size[0] * module.kernel_size[1] * module.out_channels
-                nn.init.normal_(module.weight, 0.0, math.sqrt(2.0 / fan_out), generator=generator)
-                if module.bias is not None:
-                    module.bias.zero_()
-            elif isinstance(module, nn.modules.batchnorm._BatchNorm) and module.affine:
-                module.weight.fill_(1.0)
-                module.bias.zero_()
-            elif isinstance(module, nn.Linear):
-                bound = 1.0 / math.sqrt(module.in_features)
-                nn.init.uniform_(module.weight, -bound, bound, generator=generator)
-                if module.bias is not None:
-                    module.bias.zero_()
-
-
 # -- the method -------------------------------------------------------------------------------------------------------
 @register_method("proxyless", ProxylessConfig)
 class ProxylessNAS:
@@ -364,7 +345,7 @@ class ProxylessNAS:
         self.device = torch.device(ctx.device)
         with seeded(int(ctx.rng("proxyless", "supernet").integers(2**62))):  # a user space's layers draw here
             self.supernet: nn.Module = self.space.supernet()
-        init_weights(self.supernet, ctx.torch_generator("proxyless", "weight-init"))
+        init_weights(self.supernet, ctx.torch_generator("proxyless", "weight-init"), "he_fout")
         self.ops: list[MixedOp] = list(mixed_ops(self.supernet))
         names = [op.name for op in self.ops]
         if len(set(names)) != len(names):
@@ -781,5 +762,5 @@ def _pareto(candidates: list[Candidate]) -> list[Candidate]:
     return pareto_front(unique.values(), lambda c: c.objectives["accuracy"], lambda c: c.objectives[cost])
 
 
-__all__ = ["ExpectedCost", "ProxylessConfig", "ProxylessNAS", "hardware_loss", "init_weights", "recalibrate_bn",
+__all__ = ["ExpectedCost", "ProxylessConfig", "ProxylessNAS", "hardware_loss", "recalibrate_bn",
            "reinforce_alpha_grads", "reinforce_reward", "update_baseline"]

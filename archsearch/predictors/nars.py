@@ -19,6 +19,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from archsearch.errors import ConfigError
+from archsearch.ops.init import init_weights
 
 
 @dataclass(frozen=True)
@@ -70,11 +71,7 @@ class NARSPredictor:
         with torch.random.fork_rng(devices=[]):  # construction draws a default init from the global RNG: undone
             self.network = _Network(self.input_width, self.config)
         init = torch.Generator().manual_seed(int(torch.randint(0, 2**31 - 1, (1,), generator=self.generator)))
-        for layer in self.network.modules():  # nn.Linear's own default init, drawn from this predictor's generator
-            if isinstance(layer, nn.Linear):
-                nn.init.kaiming_uniform_(layer.weight, a=math.sqrt(5), generator=init)
-                bound = 1 / math.sqrt(layer.in_features)
-                nn.init.uniform_(layer.bias, -bound, bound, generator=init)
+        init_weights(self.network, init, "pytorch")  # nn.Linear's own default init, from this predictor's generator
         self.pretrained = False
         self.fitted = False
         self._proxy_mean = torch.zeros(2)
