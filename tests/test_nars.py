@@ -608,3 +608,17 @@ def test_nars_experiment_resume_equals_an_uninterrupted_run(tmp_path, crash_afte
         reference = torch.load(runs / "full" / "weights" / f"{name}.pt", weights_only=True)
         for key, value in reference.items():
             torch.testing.assert_close(mine[key], value, rtol=0, atol=0)
+
+
+def test_stage2_candidates_train_on_train_size_images(tmp_path):
+    from archsearch.errors import ConfigError
+    from archsearch.methods.nars import NARS, NARSConfig
+
+    assert NARSConfig.PRESETS["quick"]["train_size"] == 4096 and NARSConfig().train_size is None  # paper: all
+    method = NARS(_smoke(train_size=50), _context(tmp_path))
+    task = method.optimisation._task(method.space.pool[0], "stage2/0/0")
+    assert task.split == {"val_size": 300, "small_val_size": 0, "train_size": 50}
+    assert NARS(_smoke(), _context(tmp_path / "all")).optimisation._task(
+        method.space.pool[0], "stage2/0/0").split == {"val_size": 300, "small_val_size": 0}
+    with pytest.raises(ConfigError, match="train_size"):  # more than the data has: at construction
+        NARS(_smoke(train_size=10**6), _context(tmp_path / "big"))

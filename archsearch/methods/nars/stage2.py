@@ -42,6 +42,11 @@ class ConstrainedOptimisation:
         self.current: dict[str, Any] | None = None
         self.stop_epoch: int | None = None  # the early-stop epoch e, set after the first iteration
         self.correlations: list[float] = []  # each epoch's rank correlation with the final ranking
+        if config.train_size is not None:  # a size the data cannot give fails now, not in the first candidate
+            from archsearch.train.task import cached_splits
+
+            data = self.data_spec
+            cached_splits(data["data"], data.get("data_dir"), dict(data["split"]), data.get("image_size"))
 
     @property
     def done(self) -> bool:
@@ -124,7 +129,15 @@ class ConstrainedOptimisation:
         return EvalTask(space=spec["name"], space_options=dict(spec.get("options", {})),
                         arch=self.space.full(point).to_dict(), recipe=self.space.recipe_of(point).to_dict(),
                         epochs=self.config.epochs, seed=task_seed(self.ctx, key), threads=self.config.threads,
-                        test=False, **self.ctx.data_spec)
+                        test=False, **self.data_spec)
+
+    @property
+    def data_spec(self) -> dict[str, Any]:
+        """The run's data, its training split cut to `train_size` images when the config says so."""
+        data = dict(self.ctx.data_spec)
+        if self.config.train_size is not None:
+            data["split"] = {**(data.get("split") or {}), "train_size": self.config.train_size}
+        return data
 
     def _train(self, t: int, pending: dict[int, int], stop: int) -> None:
         """Train the pending candidates through the executor; record each in the ledger and checkpoint."""
