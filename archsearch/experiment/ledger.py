@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Callable, Mapping, Sequence
 
+from archsearch._json import json_value
 from archsearch.errors import UsageError
 from archsearch.space.choices import Categorical, Numeric
 from archsearch.space.space import Arch, Space
@@ -208,7 +209,8 @@ class OptunaLedger:
                 self._arch_of[existing] = arch
                 return existing
         params = {n: v for n, v in arch.items() if n in self._distributions}
-        user_attrs = _jsonable({**(attrs or {}), "key": key, "phase": phase, "arch_json": arch.to_json()})
+        user_attrs = json_value({**(attrs or {}), "key": key, "phase": phase, "arch_json": arch.to_json()},
+                                finite=False)  # Optuna stores NaN
         # the first trial of this process goes through Optuna's checks of the params' distributions
         writer = self._writer if self._checked else self._api
         trial_id = writer.open_trial(self.study_id, params, user_attrs)
@@ -235,10 +237,10 @@ class OptunaLedger:
                 value = self._cost_metric(trial, name)
             full[name] = float(value)
         if not all(math.isfinite(v) for v in full.values()):
-            self._writer.set_user_attrs(trial, _jsonable(attrs))
+            self._writer.set_user_attrs(trial, json_value(attrs, finite=False))
             self.fail(trial, f"non-finite objective values {full}")
             return
-        self._writer.complete_trial(trial, [full[n] for n in self.objective_names], _jsonable(attrs))
+        self._writer.complete_trial(trial, [full[n] for n in self.objective_names], json_value(attrs, finite=False))
         self._states[trial] = "COMPLETE"
         if self.on_complete is not None:
             self.on_complete(full)
@@ -565,25 +567,6 @@ def _distributions(spaces: Sequence[Space]) -> dict[str, Any]:
                 elif not choice.integral and step is None:
                     out[name] = FloatDistribution(float(choice.low), float(choice.high), log=bool(choice.log))
     return out
-
-
-def _jsonable(attrs: dict[str, Any]) -> dict[str, Any]:
-    """Optuna stores attributes as JSON: numpy scalars and tuples become plain values, the rest their repr."""
-    out = {}
-    for name, value in attrs.items():
-        try:
-            out[name] = json.loads(json.dumps(value, default=_plain))
-        except (TypeError, ValueError):
-            out[name] = repr(value)
-    return out
-
-
-def _plain(value: Any) -> Any:
-    if hasattr(value, "item"):
-        return value.item()
-    if isinstance(value, (set, frozenset)):
-        return sorted(value)
-    raise TypeError(type(value).__name__)
 
 
 def _engine_kwargs(url: str) -> dict[str, Any]:

@@ -28,6 +28,7 @@ import numpy as np
 import torch
 import yaml
 
+from archsearch._json import json_value
 from archsearch.cost.constraints import Constraint, parse_constraints
 from archsearch.cost.latency import needs_latency, with_latency
 from archsearch.accuracy import TEST, accuracy_spec
@@ -221,7 +222,7 @@ class Experiment:
             return
         directory = self.run_dir / "metrics"
         directory.mkdir(parents=True, exist_ok=True)
-        row = {"step": step, **{k: _json_value(v) for k, v in values.items()}}
+        row = {"step": step, **{k: json_value(v) for k, v in values.items()}}
         with open(directory / f"{series}.jsonl", "a", encoding="utf-8") as handle:  # one line per write
             handle.write(json.dumps(row) + "\n")
 
@@ -318,7 +319,7 @@ class Experiment:
     # -- the end of a run: the chosen arch trained from scratch ------------------------------------------------------
     def _search_json(self, result: SearchResult) -> dict[str, Any]:
         return {"best": candidate_json(result.best), "pareto_front": [candidate_json(c) for c in result.pareto_front],
-                "extra": _json_value(dict(result.extra or {})),
+                "extra": json_value(dict(result.extra or {})),
                 "method_final": None if result.final is None else result.final.to_json()}
 
     def _search_result(self, document: Mapping[str, Any]) -> SearchResult:
@@ -699,7 +700,7 @@ def start(settings: RunSettings, runs_dir: str | Path | None = None, **experimen
         experiment.prepare()
         document = dataclasses.asdict(settings)
         document["space_options"] = settings.space["options"]
-        document["method_config"] = _json_value(dataclasses.asdict(experiment.config))
+        document["method_config"] = json_value(dataclasses.asdict(experiment.config))
         document["accuracy"] = experiment.accuracy  # what the search's accuracies are (reports name them)
         document["created"] = _dt.datetime.now().isoformat(timespec="seconds")
         document["study_name"] = settings.name
@@ -874,29 +875,8 @@ def _without(document: Mapping[str, Any], key: str) -> dict[str, Any]:
 
 # -- JSON of results ------------------------------------------------------------------------------------------------------
 def candidate_json(candidate: Candidate) -> dict[str, Any]:
-    return {"arch": dict(candidate.arch), "objectives": _json_value(dict(candidate.objectives)),
-            "attrs": _json_value(dict(candidate.attrs))}
-
-
-def _json_value(value: Any) -> Any:
-    """Plain JSON of method results: tensors and arrays as lists, non-finite floats as None, the rest as str."""
-    if isinstance(value, Mapping):
-        return {str(k): _json_value(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_json_value(v) for v in value]
-    if isinstance(value, torch.Tensor):
-        return _json_value(value.detach().cpu().tolist())
-    if isinstance(value, np.ndarray):
-        return _json_value(value.tolist())
-    if isinstance(value, np.generic):
-        return _json_value(value.item())
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if value is None or isinstance(value, (bool, int, str)):
-        return value
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return _json_value(dataclasses.asdict(value))
-    return str(value)
+    return {"arch": dict(candidate.arch), "objectives": json_value(dict(candidate.objectives)),
+            "attrs": json_value(dict(candidate.attrs))}
 
 
 __all__ = ["CheckpointError", "Experiment", "RunSettings", "SimulatedCrash", "candidate_json", "data_info",

@@ -21,7 +21,8 @@ from typing import Any, Callable, Iterator, Sequence
 import numpy as np
 import torch
 
-from archsearch.experiment.ledger import OBJECTIVES, TrialRecord, _jsonable
+from archsearch._json import json_value
+from archsearch.experiment.ledger import OBJECTIVES, TrialRecord
 from archsearch.experiment.run import (Experiment, SimulatedCrash, resolve_settings, resume, run, start)
 from archsearch.methods._base import SearchResult
 from archsearch.space.choices import Categorical, Numeric
@@ -66,7 +67,7 @@ class MemoryLedger:
         if existing is not None and self._rows[existing]["state"] != "failed":
             return existing
         self._rows.append({"state": "running", "arch": dict(arch), "values": {}, "per_epoch": {},
-                           "attrs": _jsonable({**(attrs or {}), "key": key, "phase": phase})})
+                           "attrs": json_value({**(attrs or {}), "key": key, "phase": phase}, finite=False)})
         self._by_key[key] = len(self._rows) - 1
         return len(self._rows) - 1
 
@@ -84,7 +85,7 @@ class MemoryLedger:
             value = values.get(name, attrs.get(name))
             if value is not None:
                 objectives[name] = float(value)
-        row["attrs"].update(_jsonable(attrs))
+        row["attrs"].update(json_value(attrs, finite=False))
         if not all(math.isfinite(v) for v in objectives.values()):
             self.fail(trial, f"non-finite objective values {objectives}")
             return
@@ -113,8 +114,8 @@ class MemoryLedger:
 
     def _record(self, i: int) -> TrialRecord:
         row = self._rows[i]
-        return TrialRecord(i, row["state"], dict(row["arch"]), dict(row["values"]), _jsonable(row["attrs"]),
-                           per_epoch=dict(row["per_epoch"]))
+        return TrialRecord(i, row["state"], dict(row["arch"]), dict(row["values"]),
+                           json_value(row["attrs"], finite=False), per_epoch=dict(row["per_epoch"]))
 
 
 # -- ledger conformance -----------------------------------------------------------------------------------------------
