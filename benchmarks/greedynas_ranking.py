@@ -70,7 +70,6 @@ never fired). Also prints the per-iteration and per-trained-batch time of greedy
 from __future__ import annotations
 
 import argparse
-import contextlib
 import hashlib
 import json
 import sys
@@ -84,6 +83,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from archsearch.experiment.testing import MemoryContext  # noqa: E402
 from archsearch.methods.greedynas import GreedyNAS, GreedyNASConfig, SPOSConfig  # noqa: E402
 from archsearch.spaces import create_space  # noqa: E402
 from archsearch.train import EvalTask, run_eval_task  # noqa: E402
@@ -92,16 +92,13 @@ from archsearch.train.task import cached_splits  # noqa: E402
 OUT = Path(__file__).resolve().parent / "out"
 
 
-class BenchContext:
-    """The parts of a RunContext the method uses, without a run directory's ledger or checkpoints: the
-    benchmark measures training and ranking, not persistence (tests cover resume)."""
+class BenchContext(MemoryContext):
+    """A `MemoryContext` without checkpoints, with the benchmark's own random streams and its metric rows as one
+    list: the benchmark measures training and ranking, not persistence (tests cover resume)."""
 
     def __init__(self, space, splits, run_dir: Path, seed: int = 0) -> None:
-        self.space, self._splits, self.run_dir, self.seed = space, splits, run_dir, seed
-        self.device = torch.device("cpu")
-        self.constraints = ()
-        self.ledger = None
-        self.metrics: list[tuple[str, int, dict[str, float]]] = []
+        super().__init__(space, splits=splits, seed=seed, run_dir=run_dir)
+        self.metrics: list[tuple[str, int, dict[str, float]]] = []  # type: ignore[assignment]
 
     def _seed(self, phase) -> list[int]:
         return [self.seed, zlib.crc32(repr(phase).encode())]
@@ -112,18 +109,8 @@ class BenchContext:
     def torch_generator(self, *phase):
         return torch.Generator().manual_seed(int(np.random.SeedSequence(self._seed(phase)).generate_state(1)[0]))
 
-    def splits(self):
-        return self._splits
-
     def checkpoint(self, method) -> None:
         pass
-
-    def progress(self, description, total):
-        class _Bar:
-            def advance(self, n: int = 1) -> None:
-                pass
-
-        return contextlib.nullcontext(_Bar())
 
     def log(self, message: str) -> None:
         print(f"  [{message}]", flush=True)

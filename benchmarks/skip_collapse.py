@@ -60,7 +60,6 @@ Ends with ``RESULT {"darts_skips_mean": a, "fair_skips_mean": b, "fair_polarized
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import multiprocessing
 import os
@@ -80,20 +79,20 @@ if str(ROOT) not in sys.path:
 
 from archsearch.data.datasets import load_dataset  # noqa: E402
 from archsearch.data.splits import Splits, make_splits  # noqa: E402
+from archsearch.experiment.testing import MemoryContext  # noqa: E402
 from archsearch.methods.darts import Darts, DartsConfig, FairDarts, FairDartsConfig  # noqa: E402
 from archsearch.spaces import create_space  # noqa: E402
 
 OUT = ROOT / "benchmarks" / "out"
 
 
-class _BenchContext:
-    """The slice of a RunContext the two methods use, in memory (no run directory: this measures the search)."""
+class _BenchContext(MemoryContext):
+    """A `MemoryContext` without a run directory or checkpoints (this measures the search), with the benchmark's
+    own random streams and its metric rows as one list."""
 
     def __init__(self, space: Any, splits: Splits, seed: int) -> None:
-        self.space, self._splits, self.seed = space, splits, seed
-        self.device = torch.device("cpu")
-        self.ledger = None
-        self.metrics: list[tuple[str, int, dict[str, float]]] = []
+        super().__init__(space, splits=splits, seed=seed)
+        self.metrics: list[tuple[str, int, dict[str, float]]] = []  # type: ignore[assignment]
 
     def torch_generator(self, *phase: object) -> torch.Generator:
         seed = np.random.SeedSequence([self.seed, zlib.crc32(repr(phase).encode())]).generate_state(1)[0]
@@ -102,20 +101,7 @@ class _BenchContext:
     def rng(self, *phase: object) -> np.random.Generator:
         return np.random.default_rng([self.seed, zlib.crc32(repr(phase).encode())])
 
-    def splits(self) -> Splits:
-        return self._splits
-
     def checkpoint(self, method: Any) -> None:
-        pass
-
-    def progress(self, description: str, total: int | None):
-        class _Bar:
-            def advance(self, n: int = 1) -> None:
-                pass
-
-        return contextlib.nullcontext(_Bar())
-
-    def log(self, message: str) -> None:
         pass
 
     def log_metrics(self, series: str, step: int, **values: float) -> None:

@@ -150,7 +150,7 @@ def test_user_space_run_resumes_exactly_and_scores_the_inherited_child(name, cha
     assert 0.0 <= best.objectives["accuracy"] <= 1.0
     # the child saved for export is the standalone network of the derived arch, with the supernet's weights
     child = space.build(best.arch)
-    child.load_state_dict(torch.load(tmp_path / "straight" / result.extra["weights"][best.arch.key]))
+    child.load_state_dict(torch.load(tmp_path / "straight" / result.weights.per_arch[best.arch.key]))
     assert torch.equal(child.head[2].weight, straight.search.supernet.head[2].weight)
     rows = ctx.metrics["alphas"]
     assert [row["step"] for row in rows] == [0, 1, 2]
@@ -172,7 +172,7 @@ def test_smoke_run_on_mobilenet(name, tmp_path):
     arch = space.space.validate(dict(result.best.arch))
     assert result.best.objectives["macs"] == space.cost(arch).macs
     assert result.extra["choices"] == {b.name: list(b.values) for b in space.blocks}
-    assert (tmp_path / "m" / result.extra["supernet_weights"]).is_file()
+    assert (tmp_path / "m" / result.weights.supernet).is_file()
     assert (tmp_path / "m" / "result.json").is_file()
 
 

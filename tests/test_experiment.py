@@ -149,6 +149,23 @@ def test_make_context_is_a_full_run_context(tmp_path):
     assert json.loads((ctx.run_dir / "metrics" / "series.jsonl").read_text()) == {"step": 1, "value": 0.5}
 
 
+@pytest.mark.parametrize("kind", ["experiment", "memory", "memory without a run directory"])
+def test_every_run_context_keeps_the_protocol(kind, tmp_path):
+    """The conformance suite of `RunContext` on each implementation: what a method relies on holds on all."""
+    from archsearch.experiment.testing import MemoryContext, check_run_context
+    from archsearch.spaces import create_space
+
+    if kind == "experiment":
+        ctx = make_context(tmp_path)
+    else:
+        ctx = MemoryContext(create_space("mobilenet", preset="smoke"), run_dir=tmp_path if kind == "memory" else None)
+    try:
+        check_run_context(ctx)
+    finally:
+        if kind == "experiment":
+            ctx.release()
+
+
 def test_cli_run_show_report_export_and_usage_errors(tmp_path, capsys, monkeypatch):
     monkeypatch.setenv("ARCHSEARCH_PROGRESS", "0")
     common = ["--space", "hierarchical", "--preset", "smoke", "--data", "digits", "--runs-dir", str(tmp_path)]

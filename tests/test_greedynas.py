@@ -342,8 +342,8 @@ def test_greedy_run_logs_pool_metrics_seeds_search_from_pool_and_exports(tmp_pat
     assert ctx.space.cost(result.best.arch).macs <= 60_000
     assert all(record.state == "complete" for record in ctx.ledger.trials())
     assert len(ctx.ledger) == sum(e.feasible for e in method.search.evaluated.values())
-    assert result.extra["export"] == "weights/best_child.pt" and (tmp_path / "weights" / "best_child.pt").is_file()
-    assert (tmp_path / result.extra["supernet_weights"]).is_file()
+    assert result.weights.best == "weights/best_child.pt" and (tmp_path / "weights" / "best_child.pt").is_file()
+    assert (tmp_path / result.weights.supernet).is_file()
 
 
 # -- end to end on the real mobilenet smoke space, through the experiment layer -------------------------------------
@@ -369,11 +369,15 @@ def test_mobilenet_run_crashed_mid_training_and_resumed_equals_an_uninterrupted_
     assert "resumed crashed from checkpoint 1" in (tmp_path / "crashed" / "log.txt").read_text()
     assert resumed.best.arch == full.best.arch and resumed.best.objectives == full.best.objectives
     assert [(c.arch, c.objectives) for c in resumed.pareto_front] == [(c.arch, c.objectives) for c in full.pareto_front]
-    assert {k: v for k, v in resumed.extra.items() if k != "run_dir"} == \
-        {k: v for k, v in full.extra.items() if k != "run_dir"}
+    assert resumed.extra == full.extra and resumed.weights == full.weights
     assert full.extra["iterations"] == 3 and full.extra["trained_path_batches"] == 15
     trials = _completed_trials(tmp_path / "full")
     assert trials == _completed_trials(tmp_path / "crashed") and 0 < len(trials) <= full.extra["evaluated"]
+    # result.json names the weights and the run directory in `extra`, as it always has (export reads them there)
+    assert json.loads((tmp_path / "full" / "result.json").read_text())["extra"] == {
+        **full.extra, "supernet_weights": "weights/supernet.pt", "export": "weights/best_child.pt",
+        "run_dir": str(tmp_path / "full")}
+    assert full.run_dir == tmp_path / "full" and full.weights.supernet == "weights/supernet.pt"
     assert all(dict(values)["macs"] <= 22_000 for *_, values in trials)
     for series in ("supernet", "search"):
         assert (tmp_path / "full" / "metrics" / f"{series}.jsonl").read_text() == \

@@ -457,7 +457,7 @@ def test_resume_equals_an_uninterrupted_run(tmp_path, changes):
     assert row["target"] == 1.5 and 0.2 < row["expected_latency_ms"] < 0.2 + 2 * 0.95
     assert result.best.objectives["latency_ms"] == pytest.approx(predict_latency(straight.latency_table,
                                                                                  result.best.arch))
-    assert (tmp_path / "proxyless_child.pt").exists() and result.extra["weights"] == {
+    assert (tmp_path / "proxyless_child.pt").exists() and result.weights.per_arch == {
         result.best.arch.key: "proxyless_child.pt"}
 
 

@@ -164,7 +164,7 @@ def test_the_example_npz_is_learnable_data_the_example_space_searches(tmp_path, 
     result = archsearch.run("random", space=SOURCE, data=str(out), preset="smoke", quiet=True, runs_dir=tmp_path,
                             evaluations=2)
     assert set(result.best.arch) == set(LABELS)
-    assert yaml.safe_load((Path(result.extra["run_dir"]) / "config.yaml").read_text())["space"]["options"][
+    assert yaml.safe_load((Path(result.run_dir) / "config.yaml").read_text())["space"]["options"][
         "input_shape"] == [1, 16, 16]  # the space was called with the file's image shape
 
 

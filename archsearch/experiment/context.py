@@ -1,93 +1,81 @@
-"""`RunContext`: what a method gets from the experiment around it (its only door to storage and compute).
+"""What every implementation of the `RunContext` protocol (`archsearch.methods.context`) shares: evaluations through
+the executor and trial records, written once on top of the context's `ledger` and `executor`.
 
-Methods never open files, databases or Ray themselves: they ask the context. Implemented in
-`archsearch.experiment.run` (the `Experiment`); tests may build one over a temporary directory.
+`Experiment` (`run.py`) and `MemoryContext` (`testing.py`) both build on `ContextServices`; the protocol and its
+parts are re-exported here for code that imported them from this module.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Any, Callable, Protocol
+from typing import Any, Iterable, Iterator, Mapping
 
-import numpy as np
-import torch
-
+from archsearch.methods.context import (DataSpec, Evaluated, Evaluation, Executor, Ledger, RunContext, SpaceSpec,
+                                        failure_reason)
 from archsearch.space.space import Arch
 
-
-class Ledger(Protocol):
-    """The trial ledger, on Optuna's storage (SQLite in the run dir by default, PostgreSQL by URL).
-
-    One trial per evaluated arch: params = the arch's choices, values = the objectives, per-epoch values as
-    intermediate values, attributes (macs, params, latency_ms, seconds, phase, key, ...), state. Only the driver
-    writes. `key` identifies a trial across a resume (e.g. "random/17"): `start` with a key already RUNNING
-    returns that trial instead of opening a second one; `find(key)` tells whether a key already completed.
-    """
-
-    objective_names: tuple[str, ...]
-
-    def start(self, arch: Arch, *, key: str, phase: str, attrs: dict[str, Any] | None = None) -> int: ...
-
-    def report_epoch(self, trial: int, epoch: int, value: float) -> None: ...
-
-    def complete(self, trial: int, values: dict[str, float], attrs: dict[str, Any] | None = None) -> None: ...
-
-    def fail(self, trial: int, reason: str) -> None: ...
-
-    def prune(self, trial: int, reason: str = "") -> None: ...
-
-    def find(self, key: str) -> Any | None: ...  # a TrialRecord or None
-
-    def trials(self, *, phase: str | None = None, state: str | None = None) -> list[Any]: ...  # TrialRecords
+_END = object()
 
 
-class Executor(Protocol):
-    """Runs picklable tasks ``fn(*args)`` locally or on Ray workers; results come back to the driver."""
+class ContextServices:
+    """`RunContext.evaluate_many` and `RunContext.record`, for a class with a `ledger` and an `executor`."""
 
-    def submit(self, fn: Callable[..., Any], *args: Any) -> Any: ...  # a handle
-
-    def wait_any(self, handles: list[Any]) -> tuple[Any, Any]: ...  # (finished handle, its result or exception)
-
-    def map(self, fn: Callable[..., Any], items: list[Any]) -> list[Any]: ...  # results in order
-
-    @property
-    def workers(self) -> int: ...
-
-
-class RunContext(Protocol):
-    run_dir: Path
-    seed: int
-    device: torch.device
     ledger: Ledger
     executor: Executor
 
-    def rng(self, *phase: object) -> np.random.Generator:
-        """A generator seeded from (seed, *phase): the only source of randomness methods use."""
-        ...
+    def evaluate_many(self, evaluations: Iterable[Evaluation | None], *,
+                      in_flight: int | None = None) -> Iterator[Evaluated]:
+        source = iter(evaluations)
+        running: list[tuple[Any, Evaluation, int]] = []  # (executor handle, evaluation, ledger trial)
+        exhausted = False
+        while True:
+            while not exhausted and (in_flight is None or len(running) < in_flight):
+                evaluation = next(source, _END)
+                if evaluation is _END:
+                    exhausted = True
+                elif evaluation is None:  # nothing to submit until one of those running finishes
+                    break
+                else:
+                    assert isinstance(evaluation, Evaluation)
+                    trial = self.ledger.start(evaluation.arch, key=evaluation.key, phase=evaluation.phase,
+                                              attrs=dict(evaluation.attrs))
+                    running.append((self.executor.submit(evaluation.fn, *evaluation.args), evaluation, trial))
+            if not running:
+                return
+            handle, outcome = self.executor.wait_any([h for h, _, _ in running])  # handles need not be hashable
+            position = next(k for k, (h, _, _) in enumerate(running) if h is handle)
+            _, evaluation, trial = running.pop(position)
+            yield Evaluated(evaluation, trial, outcome)
 
-    def torch_generator(self, *phase: object) -> torch.Generator: ...
+    def record(self, subject: Evaluated | Arch, values: Mapping[str, float] | None = None, *,
+               key: str | None = None, phase: str | None = None,
+               attrs: Mapping[str, Any] | None = None) -> float | None:
+        ledger = self.ledger
+        values = dict(values or {})
+        attrs = dict(attrs or {})
+        if isinstance(subject, Evaluated):
+            trial, outcome = subject.trial, subject.outcome
+            if not isinstance(outcome, BaseException):
+                curve = [row.get("val_accuracy") for row in outcome.per_epoch]
+                if len(curve) > 1:  # one epoch: its value is the objective itself (one storage write less)
+                    for epoch, value in enumerate(curve, start=1):
+                        if value is not None:
+                            ledger.report_epoch(trial, epoch, float(value))
+            reason = failure_reason(outcome)
+            if reason is not None:
+                ledger.fail(trial, reason)
+                return None
+            accuracy: float | None = float(outcome.val_accuracy)
+            values = {"accuracy": accuracy, **values}  # type: ignore[dict-item]
+            attrs = {"seconds": float(outcome.seconds), **attrs}
+        else:
+            if key is None or phase is None:
+                raise TypeError("record(arch, values) needs the trial's key= and phase=")
+            # every attribute goes in with `start` (one write); a key already recorded returns its trial
+            trial = ledger.start(subject, key=key, phase=phase, attrs=attrs)
+            attrs = {}
+            accuracy = values.get("accuracy")
+        ledger.complete(trial, {k: v for k, v in values.items() if k in ledger.objective_names}, attrs)
+        return accuracy
 
-    def checkpoint(self, method: Any) -> None:
-        """Atomically save ``method.state_dict()`` (plus counters) so `resume` can continue from here."""
-        ...
 
-    def save_weights(self, name: str, state: Any) -> str:
-        """Save weights (a state_dict) as ``run_dir/name``, atomically, written by rank 0 alone under torchrun;
-        returns `name` (paths in results are relative to the run directory). Methods save files only this way."""
-        ...
-
-    def progress(self, description: str, total: int | None, *, status: str | None = None) -> Any:
-        """A progress bar (rich) with ETA: ``with ctx.progress("supernet", total=n) as bar: bar.advance()``; its
-        line ends with `status`, by default the best accuracy recorded so far, named by its kind."""
-        ...
-
-    def end_search(self) -> None:
-        """The search is over: a method that runs its own final training says so first, so that training is not
-        counted as search time (the experiment ends the search itself when `run` returns)."""
-        ...
-
-    def log(self, message: str) -> None: ...
-
-    def log_metrics(self, series: str, step: int, **values: float) -> None:
-        """Append a row to ``run_dir/metrics/<series>.jsonl`` (atomic append), for reports (pool size, eps, ...)."""
-        ...
+__all__ = ["ContextServices", "DataSpec", "Evaluated", "Evaluation", "Executor", "Ledger", "RunContext", "SpaceSpec"]

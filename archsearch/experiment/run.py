@@ -35,10 +35,11 @@ from archsearch.accuracy import TEST, accuracy_spec
 from archsearch.errors import CheckpointError, ConfigError, DamagedRunError, UsageError
 from archsearch.experiment.accounting import MeteredExecutor, SearchClock
 from archsearch.experiment.checkpoint import CheckpointStore, atomic_save, atomic_write_text
+from archsearch.experiment.context import ContextServices
 from archsearch.experiment.ledger import OBJECTIVES, OptunaLedger, sqlite_url
 from archsearch.experiment.lock import RunLock
-from archsearch.methods import create_method, make_config, method_spec
-from archsearch.methods._base import Candidate, SearchResult
+from archsearch.methods import Candidate, SavedWeights, SearchResult, create_method, make_config, method_spec
+from archsearch.methods.context import DataSpec, SpaceSpec
 from archsearch.train import distributed
 from archsearch.train.final import FinalResult
 
@@ -78,7 +79,7 @@ class RunSettings:
     method_options: dict[str, Any] = dataclasses.field(default_factory=dict)
 
 
-class Experiment:
+class Experiment(ContextServices):
     """A run directory plus the services a method uses through it (the `RunContext` protocol)."""
 
     def __init__(self, settings: RunSettings, run_dir: Path, *, crash_after_checkpoints: int | None = None,
@@ -97,9 +98,10 @@ class Experiment:
         self.preset = settings.preset
         self.device = resolve_device(settings.device)
         self.constraints: tuple[Constraint, ...] = parse_constraints(settings.constraints)
-        self.space_spec = {"name": settings.space["name"], "options": dict(settings.space.get("options") or {})}
-        self.data_spec = {"data": settings.data, "data_dir": settings.data_dir, "image_size": settings.image_size,
-                          "split": dict(settings.split)}
+        self.space_spec: SpaceSpec = {"name": settings.space["name"],
+                                      "options": dict(settings.space.get("options") or {})}
+        self.data_spec: DataSpec = {"data": settings.data, "data_dir": settings.data_dir,
+                                    "image_size": settings.image_size, "split": dict(settings.split)}
         self.space = create_space(self.space_spec["name"], **self.space_spec["options"])
         if needs_latency(self.constraints):  # a latency<= constraint: costs include this device's LUT latency
             self.space = with_latency(self.space, device="cpu" if self.device.type == "cpu" else self.device,
@@ -171,6 +173,10 @@ class Experiment:
         if self.main:
             atomic_save(self.run_dir / name, state)
         return name
+
+    def load_weights(self, name: str) -> Any:
+        """The state_dict `save_weights(name, ...)` wrote, loaded on the CPU."""
+        return torch.load(self.run_dir / name, map_location="cpu", weights_only=True)
 
     def end_search(self) -> None:
         """The search is over (a method calls this when it starts its own final training): its clock stops."""
@@ -267,9 +273,7 @@ class Experiment:
         abandoned = self.ledger.abandon_running()
         if abandoned:
             self.log(f"{abandoned} ledger trials were still running at the end and are marked failed")
-        extra = dict(result.extra or {})
-        extra["run_dir"] = str(self.run_dir)
-        result = dataclasses.replace(result, extra=extra)
+        result = dataclasses.replace(result, run_dir=self.run_dir)
         final_json = None if final is None else {**final.to_json(), "accuracy": dict(TEST)}
         if final_json is not None and (self.run_dir / FINAL_WEIGHTS).is_file():
             final_json["weights"] = FINAL_WEIGHTS
@@ -318,8 +322,13 @@ class Experiment:
 
     # -- the end of a run: the chosen arch trained from scratch ------------------------------------------------------
     def _search_json(self, result: SearchResult) -> dict[str, Any]:
+        """The search's part of result.json (and of every later checkpoint): `extra` holds the method's figures,
+        the weight files it saved and, once set, the run directory."""
+        extra = {**result.extra, **result.weights.to_json()}
+        if result.run_dir is not None:
+            extra["run_dir"] = str(result.run_dir)
         return {"best": candidate_json(result.best), "pareto_front": [candidate_json(c) for c in result.pareto_front],
-                "extra": json_value(dict(result.extra or {})),
+                "extra": json_value(extra),
                 "method_final": None if result.final is None else result.final.to_json()}
 
     def _search_result(self, document: Mapping[str, Any]) -> SearchResult:
@@ -328,8 +337,9 @@ class Experiment:
             return Candidate(self._arch(data["arch"]), dict(data["objectives"]), dict(data.get("attrs") or {}))
 
         final = document.get("method_final")
+        weights, extra = SavedWeights.split(document.get("extra") or {})
         return SearchResult(candidate(document["best"]), tuple(candidate(c) for c in document["pareto_front"]),
-                            dict(document.get("extra") or {}), None if final is None else FinalResult.from_json(final))
+                            extra, None if final is None else FinalResult.from_json(final), weights)
 
     def _arch(self, values: Mapping[str, Any]) -> Any:
         from archsearch.space.space import Arch

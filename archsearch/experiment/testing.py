@@ -22,9 +22,11 @@ import numpy as np
 import torch
 
 from archsearch._json import json_value
+from archsearch.experiment.context import ContextServices
 from archsearch.experiment.ledger import OBJECTIVES, TrialRecord
 from archsearch.experiment.run import (Experiment, SimulatedCrash, resolve_settings, resume, run, start)
-from archsearch.methods._base import SearchResult
+from archsearch.methods import Evaluated, Evaluation, RunContext, SearchResult
+from archsearch.methods.context import DataSpec, SpaceSpec
 from archsearch.space.choices import Categorical, Numeric
 from archsearch.space.space import Arch, Space
 
@@ -262,15 +264,15 @@ LEDGER_CHECKS: tuple[Callable[[Callable[[], Any]], None], ...] = (
     check_a_resumed_ledger_finds_every_key_and_writes_no_duplicate)
 
 
-class MemoryContext:
+class MemoryContext(ContextServices):
     """A `RunContext` in memory. Randomness is derived from (seed, *phase) as in `Experiment`; `checkpoint`
     serialises the method's state with torch.save (`latest()` reloads it with weights_only=True, as a resume does)
     and raises `SimulatedCrash` at checkpoint `crash_after`; ``metrics[series]`` lists the logged rows."""
 
     def __init__(self, space: Any = None, *, splits: Any = None, seed: int = 0, ledger: Any = None,
                  executor: Any = None, constraints: Sequence[Any] = (), crash_after: int | None = None,
-                 run_dir: str | Path | None = None, space_spec: dict[str, Any] | None = None,
-                 data_spec: dict[str, Any] | None = None, preset: str = "smoke", device: str = "cpu") -> None:
+                 run_dir: str | Path | None = None, space_spec: SpaceSpec | None = None,
+                 data_spec: DataSpec | None = None, preset: str = "smoke", device: str = "cpu") -> None:
         from archsearch.executors.local import LocalExecutor
 
         self.space, self.seed, self.device = space, seed, torch.device(device)
@@ -279,12 +281,12 @@ class MemoryContext:
         self.executor = executor if executor is not None else LocalExecutor()
         self.constraints, self.crash_after, self.preset = tuple(constraints), crash_after, preset
         self.run_dir = Path(run_dir) if run_dir is not None else None
-        self.space_spec = space_spec or {"name": getattr(space, "name", None), "options": {}}
-        self.data_spec = data_spec or {"data": "digits"}
+        self.space_spec: SpaceSpec = space_spec or {"name": getattr(space, "name", None), "options": {}}
+        self.data_spec: DataSpec = data_spec or {"data": "digits"}
         self.checkpoints: list[bytes] = []
         self.metrics: dict[str, list[dict[str, float]]] = {}
         self.messages: list[str] = []
-        self.weights: dict[str, Any] = {}  # save_weights without a run_dir
+        self.weights: dict[str, bytes] = {}  # save_weights without a run_dir: the serialised state_dicts
         self.search_ended = False  # set by `end_search`
 
     def rng(self, *phase: object) -> np.random.Generator:
@@ -314,14 +316,21 @@ class MemoryContext:
         return torch.load(io.BytesIO(self.checkpoints[-1]), weights_only=True)
 
     def save_weights(self, name: str, state: Any) -> str:
-        """As `Experiment.save_weights`: into `run_dir` when there is one, else kept in ``weights[name]``."""
+        """As `Experiment.save_weights`: into `run_dir` when there is one, else serialised into ``weights[name]``
+        (a copy, as a file would be: training on does not change it)."""
         if self.run_dir is None:
-            self.weights[name] = state
+            buffer = io.BytesIO()
+            torch.save(state, buffer)
+            self.weights[name] = buffer.getvalue()
         else:
             from archsearch.experiment.checkpoint import atomic_save
 
             atomic_save(self.run_dir / name, state)
         return name
+
+    def load_weights(self, name: str) -> Any:
+        source: Any = io.BytesIO(self.weights[name]) if self.run_dir is None else self.run_dir / name
+        return torch.load(source, map_location="cpu", weights_only=True)
 
     def end_search(self) -> None:
         self.search_ended = True
@@ -337,8 +346,8 @@ class MemoryContext:
         self.metrics.setdefault(series, []).append({"step": step, **values})
 
 
-__all__ = ["LEDGER_CHECKS", "LEDGER_SPACE", "MemoryContext", "MemoryLedger", "SimulatedCrash", "die_once",
-           "make_context", "run_with_crash"]
+__all__ = ["LEDGER_CHECKS", "LEDGER_SPACE", "MemoryContext", "MemoryLedger", "SimulatedCrash", "check_run_context",
+           "die_once", "make_context", "run_with_crash"]
 
 
 def die_once(marker: str, fn: Any, *args: Any) -> Any:
@@ -350,3 +359,141 @@ def die_once(marker: str, fn: Any, *args: Any) -> Any:
         Path(marker).write_text(str(os.getpid()))
         os._exit(1)
     return fn(*args)
+
+
+# -- the RunContext conformance suite ----------------------------------------------------------------------------------
+def check_run_context(ctx: RunContext) -> None:
+    """Check that `ctx` keeps every promise of the `RunContext` protocol, as methods rely on them. Run it on a fresh
+    context (an empty ledger, built without a crash point) of every implementation (`Experiment`, `MemoryContext`,
+    a user's own), as Optuna's storage tests run on every storage; an AssertionError names the broken promise."""
+    assert isinstance(ctx, RunContext), f"{type(ctx).__name__} lacks members of the RunContext protocol"
+    _check_settings(ctx)
+    _check_randomness(ctx)
+    _check_record(ctx)
+    _check_evaluate_many(ctx)
+    _check_weights(ctx)
+    _check_services(ctx)
+
+
+def _check_settings(ctx: RunContext) -> None:
+    assert isinstance(ctx.seed, int) and isinstance(ctx.device, torch.device) and isinstance(ctx.preset, str)
+    assert ctx.run_dir is None or isinstance(ctx.run_dir, Path), "run_dir is a Path or None"
+    assert isinstance(ctx.constraints, tuple), "constraints is a tuple of Constraint"
+    assert isinstance(ctx.space_spec["name"], str) and isinstance(ctx.space_spec["options"], dict)
+    assert "data" in ctx.data_spec, "data_spec names the data (an EvalTask's data fields)"
+    assert ctx.space.space.choices, "space is a search space with choices"
+    splits = ctx.splits()
+    assert len(splits.train) > 0 and len(splits.val) > 0, "splits() gives non-empty train and val splits"
+
+
+def _check_randomness(ctx: RunContext) -> None:
+    first = ctx.rng("conformance", 1).integers(2**62, size=4)
+    assert (first == ctx.rng("conformance", 1).integers(2**62, size=4)).all(), "rng(*phase) is not reproducible"
+    assert (first != ctx.rng("conformance", 2).integers(2**62, size=4)).any(), "two phases share one stream"
+
+    def draw(*phase: object) -> torch.Tensor:
+        return torch.rand(4, generator=ctx.torch_generator(*phase))
+
+    assert torch.equal(draw("conformance"), draw("conformance")), "torch_generator(*phase) is not reproducible"
+    assert not torch.equal(draw("conformance"), draw("other")), "two phases share one torch stream"
+
+
+def _arch(ctx: RunContext, i: int) -> Arch:
+    return ctx.space.space.sample(ctx.rng("conformance", "arch", i))
+
+
+def _check_record(ctx: RunContext) -> None:
+    ledger, key = ctx.ledger, "conformance/values"
+    before = len(ledger.trials())
+    values = {"accuracy": 0.5, "macs": 1e6, "params": 1e3, "not_an_objective": 7.0}
+    assert ctx.record(_arch(ctx, 0), values, key=key, phase="conformance", attrs={"note": "first"}) == 0.5
+    trial = ledger.find(key)
+    assert trial is not None and trial.state == "complete" and trial.phase == "conformance"
+    assert trial.values == {"accuracy": 0.5, "macs": 1e6, "params": 1e3}, "a trial keeps the objectives only"
+    assert trial.attrs["note"] == "first"
+    ctx.record(_arch(ctx, 0), {**values, "accuracy": 0.9}, key=key, phase="conformance", attrs={"note": "again"})
+    again = ledger.find(key)
+    assert again is not None and again.values["accuracy"] == 0.5 and again.attrs["note"] == "first", \
+        "a key recorded again (a resumed run redoing work) keeps its first record"
+    assert len(ledger.trials()) == before + 1, "a key recorded again opens no second trial"
+
+
+def _conformance_task(accuracy: float | None) -> Any:
+    """A training stand-in for `_check_evaluate_many` (module-level: executors pickle it): two epochs reaching
+    `accuracy`, or no data at all."""
+    from archsearch.train.task import EvalResult
+
+    if accuracy is None:
+        raise ValueError("no data for this evaluation")
+    return EvalResult([{"val_accuracy": accuracy / 2}, {"val_accuracy": accuracy}], accuracy, None, 0, 0, 0.01)
+
+
+def _check_evaluate_many(ctx: RunContext) -> None:
+    ledger = ctx.ledger
+    pulled: list[Any] = []
+
+    def evaluations() -> Iterator[Evaluation]:
+        for tag, accuracy in ((0, 0.25), (1, 0.5), (2, 0.75), ("failing", None)):
+            pulled.append(tag)
+            yield Evaluation(f"conformance/eval/{tag}", _arch(ctx, 1), "conformance", _conformance_task, (accuracy,),
+                             attrs={"origin": "conformance"}, tag=tag)
+
+    recorded: dict[Any, float | None] = {}
+    for done in ctx.evaluate_many(evaluations(), in_flight=2):
+        assert isinstance(done, Evaluated)
+        if not recorded:
+            assert pulled == [0, 1], "evaluate_many reads its evaluations lazily, `in_flight` at a time"
+        open_trial = ledger.find(done.evaluation.key)
+        assert open_trial is not None and open_trial.state == "running", "the trial is opened at submission"
+        assert open_trial.attrs["origin"] == "conformance"
+        recorded[done.evaluation.tag] = ctx.record(done, {"macs": 1e6, "params": 1e3}, attrs={"note": "done"})
+    assert recorded == {0: 0.25, 1: 0.5, 2: 0.75, "failing": None}, "each evaluation comes back once, recorded"
+    trial = ledger.find("conformance/eval/1")
+    assert trial is not None and trial.state == "complete" and trial.values["accuracy"] == 0.5
+    assert trial.per_epoch == {1: 0.25, 2: 0.5} and trial.attrs["note"] == "done" and "seconds" in trial.attrs
+    failed = ledger.find("conformance/eval/failing")
+    assert failed is not None and failed.state == "failed"
+    assert failed.attrs["fail_reason"] == "ValueError: no data for this evaluation"
+
+    def pausing() -> Iterator[Evaluation | None]:
+        yield Evaluation("conformance/pause/0", _arch(ctx, 2), "conformance", _conformance_task, (0.5,))
+        yield None  # nothing more until the one running is back (and recorded)
+        first = ledger.find("conformance/pause/0")
+        assert first is not None and first.state == "complete", "a pause waits for the evaluation running"
+        yield Evaluation("conformance/pause/1", _arch(ctx, 3), "conformance", _conformance_task, (0.5,))
+        yield None
+        yield None  # nothing running: the evaluations end here
+        raise AssertionError("evaluate_many read on after a pause with nothing running")
+
+    done_keys = []
+    for done in ctx.evaluate_many(pausing(), in_flight=2):
+        ctx.record(done, {"macs": 1e6, "params": 1e3})
+        done_keys.append(done.evaluation.key)
+    assert done_keys == ["conformance/pause/0", "conformance/pause/1"]
+
+
+def _check_weights(ctx: RunContext) -> None:
+    state = {"weight": torch.arange(4.0)}
+    name = ctx.save_weights("weights/conformance.pt", state)
+    assert name == "weights/conformance.pt", "save_weights returns the path relative to the run directory"
+    state["weight"].add_(1)  # what was saved is a copy
+    assert torch.equal(ctx.load_weights(name)["weight"], torch.arange(4.0)), "load_weights gives back what was saved"
+    assert ctx.run_dir is None or (ctx.run_dir / name).is_file()
+
+
+class _Probe:
+    """The smallest method state a checkpoint takes."""
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"step": 1, "values": torch.ones(2)}
+
+
+def _check_services(ctx: RunContext) -> None:
+    ctx.checkpoint(_Probe())  # type: ignore[arg-type]
+    with ctx.progress("conformance", total=2) as bar:
+        bar.advance()
+        bar.update(status="half way")
+        bar.advance()
+    ctx.log("conformance: a log line")
+    ctx.log_metrics("conformance", 0, value=1.0)
+    ctx.end_search()

@@ -18,7 +18,8 @@ from typing import Any, Callable, Mapping
 
 from archsearch._registry import Registry
 from archsearch.errors import ConfigError, unknown_name
-from archsearch.methods._base import Candidate, Method, SearchResult
+from archsearch.methods._base import Candidate, Method, SavedWeights, SearchResult
+from archsearch.methods.context import Evaluated, Evaluation, RunContext, failure_reason
 
 PRESET_NAMES = ("paper", "quick", "smoke")
 DEFAULT_SPACE = "mobilenet"  # the space of a method whose config names none
@@ -204,13 +205,13 @@ def check_final_training(name: str, config: Any) -> None:
         Recipe.from_dict(recipe)
 
 
-def create_method(name: str, config: Any, ctx: Any) -> Any:
+def create_method(name: str, config: Any, ctx: RunContext) -> Any:
     spec = method_spec(name)
     if not isinstance(config, spec.config_cls):
         raise ConfigError(f"method {name!r} takes a {spec.config_cls.__name__}, got {type(config).__name__}")
     return spec.method_cls(config, ctx)
 
 
-__all__ = ["Candidate", "METHODS", "Method", "MethodSpec", "PRESET_NAMES", "SearchResult", "check_budget",
-           "check_final_training", "create_method", "make_config", "method_names", "method_spec",
-           "register_method"]
+__all__ = ["Candidate", "Evaluated", "Evaluation", "METHODS", "Method", "MethodSpec", "PRESET_NAMES", "RunContext",
+           "SavedWeights", "SearchResult", "check_budget", "check_final_training", "create_method", "failure_reason",
+           "make_config", "method_names", "method_spec", "register_method"]

@@ -1,15 +1,17 @@
 """The contract every search method follows, so that the CLI, the ledger, checkpoints and executors serve all.
 
-A method is built from its config dataclass (defaults citing the paper) and a `RunContext`; `run()` loops like the
-paper's algorithm box and calls ``ctx.checkpoint(self)`` at safe points (after an iteration, an epoch, a recorded
-trial). `state_dict()` must hold *everything* the loop needs to continue exactly (counters, pools, RNG states,
-model/optimizer states, in-flight work), so a run killed at any point and resumed equals an uninterrupted one.
+A method is built from its config dataclass (defaults citing the paper) and a `RunContext` (`context.py`); `run()`
+loops like the paper's algorithm box and calls ``ctx.checkpoint(self)`` at safe points (after an iteration, an
+epoch, a recorded trial). `state_dict()` must hold *everything* the loop needs to continue exactly (counters, pools,
+RNG states, model/optimizer states, in-flight work), so a run killed at any point and resumed equals an
+uninterrupted one.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Protocol, runtime_checkable
+from pathlib import Path
+from typing import Any, ClassVar, Mapping, Protocol, runtime_checkable
 
 from archsearch.errors import ConfigError
 from archsearch.space.space import Arch
@@ -26,15 +28,48 @@ class Candidate:
 
 
 @dataclass(frozen=True)
+class SavedWeights:
+    """The weight files a search left for `archsearch export`, paths relative to the run directory (what
+    `RunContext.save_weights` returned). In result.json's ``extra`` they are ``supernet_weights``, ``weights`` and
+    ``export``."""
+
+    supernet: str | None = None  # the supernet's state_dict: every arch of the space inherits from it
+    per_arch: Mapping[str, str] | None = None  # arch key -> that child's trained state_dict
+    best: str | None = None  # the chosen arch's child (BN statistics recalibrated), when not in `per_arch`
+
+    def to_json(self) -> dict[str, Any]:
+        """The keys of result.json's ``extra`` that hold these paths (only those set)."""
+        document: dict[str, Any] = {}
+        if self.supernet is not None:
+            document["supernet_weights"] = self.supernet
+        if self.per_arch is not None:
+            document["weights"] = dict(self.per_arch)
+        if self.best is not None:
+            document["export"] = self.best
+        return document
+
+    @classmethod
+    def split(cls, extra: Mapping[str, Any]) -> tuple[SavedWeights, dict[str, Any]]:
+        """The weights named in result.json's ``extra``, and the rest of it."""
+        rest = dict(extra)
+        per_arch = dict(rest.pop("weights")) if isinstance(rest.get("weights"), Mapping) else None
+        return cls(rest.pop("supernet_weights", None), per_arch, rest.pop("export", None)), rest
+
+
+@dataclass(frozen=True)
 class SearchResult:
-    """What `run()` returns: the chosen arch(es) and the Pareto front over (accuracy, cost); `final`: the chosen
-    arch's final training (from scratch, test set), which the experiment runs after the search unless the method
-    ran its own (NARS trains every found pair with its searched recipe)."""
+    """What `run()` returns: the chosen arch(es) and the Pareto front over (accuracy, cost); `extra`: the method's
+    own figures (plain JSON values: result.json's ``extra``); `weights`: the files it saved for export; `final`:
+    the chosen arch's final training (from scratch, test set), which the experiment runs after the search unless
+    the method ran its own (NARS trains every found pair with its searched recipe); `run_dir`: where the run lives
+    (set by the experiment)."""
 
     best: Candidate
     pareto_front: tuple[Candidate, ...] = ()
     extra: dict[str, Any] = field(default_factory=dict)
     final: FinalResult | None = None
+    weights: SavedWeights = field(default_factory=SavedWeights)
+    run_dir: Path | None = None
 
 
 @runtime_checkable

@@ -44,7 +44,8 @@ from archsearch.data.batches import Batches
 from archsearch.data.splits import TensorPair
 from archsearch.errors import ConfigError, unknown_name
 from archsearch.methods import register_method
-from archsearch.methods._base import Candidate, SearchResult, require_supernet
+from archsearch.methods._base import Candidate, SavedWeights, SearchResult, require_supernet
+from archsearch.methods.context import RunContext
 from archsearch.ops.init import init_weights
 from archsearch.space.space import Arch
 from archsearch.spaces.darts import CELL_KINDS, DartsSpace, arch_from_edges, discretise
@@ -310,7 +311,7 @@ class BilevelSearch:
     """The loop shared by DARTS and Fair DARTS; what differs is passed in (weighting, op set, order, zero-one).
     `none_op` picks the darts cell space's op set; any other space's supernet keeps the candidates it has."""
 
-    def __init__(self, config: Any, ctx: Any, *, method: str, weighting: str, none_op: bool, order: int,
+    def __init__(self, config: Any, ctx: RunContext, *, method: str, weighting: str, none_op: bool, order: int,
                  zero_one: str | None = None, w01: float = 0.0, threshold: float | None = None) -> None:
         self.config = config
         self.ctx = ctx
@@ -548,11 +549,10 @@ class BilevelSearch:
                      f"{cost.macs / 1e6:.4g}M MACs, {cost.params / 1e6:.4g}M params")
         best = Candidate(arch, objectives, attrs)
         weights = {name: w.tolist() for name, w in self.edge_weights().items()}
-        extra = {"choices": self.choices, "weights_per_choice": weights, "history": self.history,
-                 **self._save_weights(arch, child)}
+        extra: dict[str, Any] = {"choices": self.choices, "weights_per_choice": weights, "history": self.history}
         if self.threshold is not None:
             extra["kept"] = kept
-        return SearchResult(best=best, pareto_front=(best,), extra=extra)
+        return SearchResult(best=best, pareto_front=(best,), extra=extra, weights=self._save_weights(arch, child))
 
     def _inherit(self, arch: Arch) -> nn.Module:
         """The standalone child with the supernet's weights (`inherit` of the space; else the supernet itself on the
@@ -564,25 +564,20 @@ class BilevelSearch:
         set_path(child, arch)
         return child
 
-    def _save_weights(self, arch: Arch, child: nn.Module) -> dict[str, Any]:
-        """The supernet and the derived child for `archsearch export` (paths relative to the run dir)."""
-        run_dir = getattr(self.ctx, "run_dir", None)
-        if run_dir is None:
-            return {}
+    def _save_weights(self, arch: Arch, child: nn.Module) -> SavedWeights:
+        """The supernet and the derived child for `archsearch export` (none without a run directory)."""
+        if self.ctx.run_dir is None:
+            return SavedWeights()
         saved = {name: self.ctx.save_weights(f"weights/{self.method}_{name}.pt", module.state_dict())
                  for name, module in (("supernet", self.supernet), ("child", child))}
-        return {"supernet_weights": saved["supernet"], "weights": {arch.key: saved["child"]}}
+        return SavedWeights(supernet=saved["supernet"], per_arch={arch.key: saved["child"]})
 
     def _record(self, arch: Arch, objectives: dict[str, float], cost: Any, attrs: dict[str, Any]) -> None:
         """The derived arch as the run's one ledger trial."""
-        ledger = getattr(self.ctx, "ledger", None)
-        if ledger is None:
-            return
-        key = f"{self.method}/derive"
-        trial = ledger.start(arch, key=key, phase="derive", attrs={"arch_json": arch.to_json()})
-        ledger.complete(trial, objectives, {"macs": float(cost.macs), "params": float(cost.params),
-                                            "seconds": float(sum(h["seconds"] for h in self.history)),
-                                            "phase": "derive", "key": key, "arch_json": arch.to_json(), **attrs})
+        self.ctx.record(arch, objectives, key=f"{self.method}/derive", phase="derive",
+                        attrs={"macs": float(cost.macs), "params": float(cost.params),
+                               "seconds": float(sum(h["seconds"] for h in self.history)), "phase": "derive",
+                               "arch_json": arch.to_json(), **attrs})
 
     # -- setup and state ---------------------------------------------------------------------------------------------
     def _setup(self) -> None:
@@ -669,7 +664,7 @@ class Darts:
 
     check_space = staticmethod(check_space)  # the run calls it before creating anything
 
-    def __init__(self, config: DartsConfig, ctx: Any) -> None:
+    def __init__(self, config: DartsConfig, ctx: RunContext) -> None:
         self.config = config
         self.search = BilevelSearch(config, ctx, method="darts", weighting="softmax", none_op=True,
                                     order=config.order)
@@ -693,7 +688,7 @@ class FairDarts:
 
     check_space = staticmethod(check_space)
 
-    def __init__(self, config: FairDartsConfig, ctx: Any) -> None:
+    def __init__(self, config: FairDartsConfig, ctx: RunContext) -> None:
         self.config = config
         self.search = BilevelSearch(config, ctx, method="fairdarts", weighting="sigmoid", none_op=False, order=1,
                                     zero_one=config.zero_one, w01=config.w01, threshold=config.threshold)

@@ -25,7 +25,7 @@ import json
 import math
 import time
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Iterator
 
 import numpy as np
 
@@ -33,6 +33,7 @@ from archsearch.cost.constraints import cost_predicate
 from archsearch.errors import ConfigError, ConstraintError, unknown_name
 from archsearch.methods import register_method
 from archsearch.methods._base import Candidate, SearchResult
+from archsearch.methods.context import Evaluated, Evaluation, RunContext
 from archsearch.search.evolution import mutate, random_genotype, tournament_select
 from archsearch.search.pareto import pareto_front
 from archsearch.space.space import Arch
@@ -131,12 +132,12 @@ class HierarchicalEvolution:
 
     name: ClassVar[str] = "evolution"
 
-    def __init__(self, config: HierarchicalEvolutionConfig, ctx: Any) -> None:
+    def __init__(self, config: HierarchicalEvolutionConfig, ctx: RunContext) -> None:
         self.config = config
         self.ctx = ctx
         self.search_space = ctx.space
         self.hierarchy = getattr(ctx.space, "hierarchy", None)
-        self.constraints = tuple(getattr(ctx, "constraints", ()) or ())
+        self.constraints = ctx.constraints
         self._within = cost_predicate(self.constraints, self.search_space.cost)
         self.check_space(ctx.space, config.strategy, config)
         self.rng = ctx.rng(PHASE, "controller")
@@ -146,7 +147,6 @@ class HierarchicalEvolution:
         self.population: list[int] = []  # proposal indices in completion order: the table M
         self._fitness: list[float] = []  # fitness of `population`, same order (for fast tournaments)
         self._seen: dict[str, int] = {}  # arch key -> proposal index (dedup)
-        self._trials: dict[int, int] = {}  # proposal index -> ledger trial of the evaluations in flight
         self._archs: dict[int, Arch] = {}  # proposal index -> validated arch (validation and costs are not free)
         self._costs: dict[int, Any] = {}  # proposal index -> its cost
         self._packed: list[str] = []  # proposals' archs in the checkpoint's compact form, kept as they come
@@ -176,33 +176,33 @@ class HierarchicalEvolution:
     # -- the algorithm box ----------------------------------------------------------------------------------------
     def run(self) -> SearchResult:
         cfg, ctx = self.config, self.ctx
-        limit = cfg.in_flight or max(1, int(getattr(ctx.executor, "workers", 1) or 1))
-        running: list[tuple[Any, int]] = []  # (executor handle, proposal index)
-        for index, proposal in enumerate(self.proposals):  # after a resume: in-flight work is submitted again
-            if proposal["status"] == "running":
-                running.append((self._submit(index), index))
+        limit = cfg.in_flight or max(1, int(ctx.executor.workers or 1))
         with ctx.progress(f"{cfg.strategy} ({ctx.space.name})", total=cfg.evaluations) as bar:
             bar.advance(len(self.population) + self._failed())
-            while True:
-                while len(running) < limit and len(self.proposals) < cfg.evaluations:
-                    start = time.perf_counter()
-                    index = self._propose()
-                    self.propose_seconds.append(time.perf_counter() - start)
-                    if index is None:
-                        ctx.log(f"evolution: no genotype left that was not evaluated after {cfg.max_redraws} draws")
-                        break
-                    running.append((self._submit(index), index))
-                if not running:
-                    break
-                handle, outcome = ctx.executor.wait_any([h for h, _ in running])
-                position = next(k for k, (h, _) in enumerate(running) if h is handle)
-                _, index = running.pop(position)
+            for done in ctx.evaluate_many(self._evaluations(), in_flight=limit):
                 start = time.perf_counter()
-                self._record(index, outcome)
+                self._record(done)
                 self.record_seconds.append(time.perf_counter() - start)
                 bar.advance()
                 ctx.checkpoint(self)
         return self.result()
+
+    def _evaluations(self) -> Iterator[Evaluation | None]:
+        """The evaluations in flight at a resume (submitted again into their running trials), then each new
+        proposal, read when an evaluation may start: it sees every result recorded before it."""
+        for index, proposal in enumerate(self.proposals):
+            if proposal["status"] == "running":
+                yield self._evaluation(index)
+        while len(self.proposals) < self.config.evaluations:
+            start = time.perf_counter()
+            index = self._propose()
+            self.propose_seconds.append(time.perf_counter() - start)
+            if index is None:
+                self.ctx.log(f"evolution: no genotype left that was not evaluated after {self.config.max_redraws} "
+                             "draws")
+                yield None  # none until an evaluation running now is recorded (or none runs: the search ends)
+            else:
+                yield self._evaluation(index)
 
     # -- controller steps -------------------------------------------------------------------------------------------
     def _propose(self) -> int | None:
@@ -253,13 +253,12 @@ class HierarchicalEvolution:
             self._costs[index] = self.search_space.cost(self._archs[index])
         return self._archs[index], self._costs[index]
 
-    def _submit(self, index: int) -> Any:
+    def _evaluation(self, index: int) -> Evaluation:
         proposal = self.proposals[index]
         arch, cost = self._arch_and_cost(index)
         attrs = {"macs": int(cost.macs), "params": int(cost.params), "phase": PHASE, "key": proposal["key"],
                  "arch_json": arch.to_json(), "origin": proposal["origin"], "parent": proposal["parent"]}
-        self._trials[index] = self.ctx.ledger.start(arch, key=proposal["key"], phase=PHASE, attrs=attrs)
-        return self.ctx.executor.submit(run_eval_task, self._task(index, arch))
+        return Evaluation(proposal["key"], arch, PHASE, run_eval_task, (self._task(index, arch),), attrs, tag=index)
 
     def _task(self, index: int, arch: Arch) -> EvalTask:
         cfg, spec = self.config, self.ctx.space_spec
@@ -279,28 +278,18 @@ class HierarchicalEvolution:
             split["val_size"] = self.config.val_size
         return split
 
-    def _record(self, index: int, outcome: Any) -> None:
+    def _record(self, done: Evaluated) -> None:
         """Write the evaluation to the ledger and, when it trained, add the genotype to the population."""
-        proposal, ledger = self.proposals[index], self.ctx.ledger
-        trial = self._trials.pop(index)
+        index = done.evaluation.tag
+        proposal = self.proposals[index]
         _, cost = self._arch_and_cost(index)
-        if isinstance(outcome, BaseException) or outcome.diverged or outcome.val_accuracy is None:
-            reason = (f"{type(outcome).__name__}: {outcome}" if isinstance(outcome, BaseException)
-                      else outcome.error or "no validation accuracy")
-            ledger.fail(trial, reason)
+        # macs, params, phase and key went in with the trial's start: every attribute is one more storage commit
+        accuracy = self.ctx.record(done, {"macs": float(cost.macs), "params": float(cost.params)})
+        if accuracy is None:
             proposal["status"] = "failed"
             fitness = math.nan
         else:
-            if len(outcome.per_epoch) > 1:  # one epoch: its value is the objective itself (one commit less)
-                for epoch, row in enumerate(outcome.per_epoch, start=1):
-                    if row.get("val_accuracy") is not None:
-                        ledger.report_epoch(trial, epoch, float(row["val_accuracy"]))
-            fitness = float(outcome.val_accuracy)
-            values = {"accuracy": fitness, "macs": float(cost.macs), "params": float(cost.params)}
-            names = getattr(ledger, "objective_names", None)
-            # macs, params, phase and key went in with `start`: every attribute is one more storage commit
-            ledger.complete(trial, {k: v for k, v in values.items() if not names or k in names},
-                            {"seconds": float(outcome.seconds)})
+            fitness = accuracy
             proposal["status"] = "complete"
             proposal["fitness"] = fitness
             self.population.append(index)

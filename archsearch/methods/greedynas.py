@@ -39,7 +39,8 @@ from archsearch.data.batches import Batches
 from archsearch.data.splits import TensorPair
 from archsearch.errors import ConfigError, unknown_name
 from archsearch.methods import register_method
-from archsearch.methods._base import Candidate, SearchResult, require_supernet
+from archsearch.methods._base import Candidate, SavedWeights, SearchResult, require_supernet
+from archsearch.methods.context import RunContext
 from archsearch.search.candidate_pool import POOL_DIFFERENCES, CandidatePool, PoolEarlyStop, linear_eps
 from archsearch.space.space import Arch
 from archsearch.supernet.mixed_op import set_path
@@ -216,17 +217,16 @@ class GreedyNAS:
 
     name: ClassVar[str] = "greedynas"
 
-    def __init__(self, config: GreedyNASConfig, ctx: Any) -> None:
+    def __init__(self, config: GreedyNASConfig, ctx: RunContext) -> None:
         self.config = config
         self.ctx = ctx
         self.space = ctx.space
         require_supernet(self.space, self.method_name)  # (no latency table for the space: with_latency says so)
-        self.constraints: tuple[Constraint, ...] = tuple(getattr(ctx, "constraints", ()) or ())
+        self.constraints: tuple[Constraint, ...] = ctx.constraints
         if (config.search_cost == "latency" or needs_latency(self.constraints)) and \
                 not hasattr(self.space, "latency_table"):
             # costs then carry LUT latency (ProxylessNAS' tables), for the constraint and NSGA-II's objective
-            self.space = with_latency(self.space, path=config.latency_table, log=ctx.log,
-                                      device=torch.device(getattr(ctx, "device", "cpu")))
+            self.space = with_latency(self.space, path=config.latency_table, log=ctx.log, device=ctx.device)
         self.cost_metric = METRICS[config.search_cost]  # "macs" | "params" | "latency_ms"
         self.rng = ctx.rng(self.method_name, "paths")
         self.search_rng = ctx.rng(self.method_name, "nsga2")
@@ -413,22 +413,19 @@ class GreedyNAS:
         already completed is read back instead of evaluated again."""
         index = len(self.search.evaluated) if self.search is not None else 0
         key = f"search/{index}"
-        ledger = self.ctx.ledger
-        done = ledger.find(key)
-        accuracy = _completed_accuracy(done)
-        if accuracy is not None:
-            return accuracy
+        done = self.ctx.ledger.find(key)
+        if done is not None and done.state == "complete":
+            return float(done.values["accuracy"])
         cost = self.cost(arch)
         attrs = {"macs": int(cost.macs), "params": int(cost.params), "phase": "search", "key": key,
                  "arch_json": arch.to_json()}
         if cost.latency_ms is not None:
             attrs["latency_ms"] = float(cost.latency_ms)
-        trial = ledger.start(arch, key=key, phase="search", attrs=attrs)
         start = time.perf_counter()
         accuracy = self.supernet_accuracy(arch)
-        values = {"accuracy": accuracy, self.cost_metric: self._search_cost(arch)}
-        # `start` stored the other attrs already; each attr is one storage write
-        ledger.complete(trial, values, {"seconds": time.perf_counter() - start, "supernet_accuracy": accuracy})
+        self.ctx.record(arch, {"accuracy": accuracy, self.cost_metric: self._search_cost(arch)}, key=key,
+                        phase="search",
+                        attrs={**attrs, "seconds": time.perf_counter() - start, "supernet_accuracy": accuracy})
         return accuracy
 
     def _search(self) -> None:
@@ -473,21 +470,20 @@ class GreedyNAS:
             "early_stop_history": [list(p) for p in self.early_stop.history] if self.early_stop else [],
             "search_cost": self.cost_metric,
             "evaluated": len(self.search.evaluated),
-            **self._export(chosen.arch),
         }
-        return SearchResult(best, tuple(self._candidate(e) for e in front), extra)
+        return SearchResult(best, tuple(self._candidate(e) for e in front), extra, weights=self._export(chosen.arch))
 
-    def _export(self, arch: Arch) -> dict[str, str]:
-        """Weights for `archsearch export` (paths relative to the run dir, see `archsearch.export`): the supernet's
-        ``state_dict`` (every arch inherits from it) and the chosen child with the supernet's weights and its BN
-        statistics recalibrated on training batches (the inherited ones mix every path)."""
-        paths = {"supernet_weights": self.ctx.save_weights("weights/supernet.pt", self.supernet.state_dict())}
+    def _export(self, arch: Arch) -> SavedWeights:
+        """Weights for `archsearch export` (see `archsearch.export`): the supernet's ``state_dict`` (every arch
+        inherits from it) and the chosen child with the supernet's weights and its BN statistics recalibrated on
+        training batches (the inherited ones mix every path)."""
+        supernet = self.ctx.save_weights("weights/supernet.pt", self.supernet.state_dict())
         inherit = getattr(self.space, "inherit", None)
-        if inherit is not None:
-            child = inherit(self.supernet, arch).to(self.device)
-            recalibrate_bn(child, [self.stream.batch(step)[0] for step in range(min(len(self.stream), 20))])
-            paths["export"] = self.ctx.save_weights("weights/best_child.pt", child.state_dict())
-        return paths
+        if inherit is None:
+            return SavedWeights(supernet=supernet)
+        child = inherit(self.supernet, arch).to(self.device)
+        recalibrate_bn(child, [self.stream.batch(step)[0] for step in range(min(len(self.stream), 20))])
+        return SavedWeights(supernet=supernet, best=self.ctx.save_weights("weights/best_child.pt", child.state_dict()))
 
     # -- state ----------------------------------------------------------------------------------------------------------
     def state_dict(self) -> dict[str, Any]:
@@ -525,20 +521,6 @@ class GreedyNAS:
         if state["search"] is not None:
             self.search = self._make_search()
             self.search.load_state_dict(state["search"])
-
-
-def _completed_accuracy(record: Any) -> float | None:
-    """The accuracy of a ledger record if it is a completed trial (records are read defensively: any object
-    with `state` and `values`/`objectives`)."""
-    if record is None:
-        return None
-    state = str(getattr(record, "state", "")).lower()
-    if "complete" not in state:
-        return None
-    values = getattr(record, "values", None) or getattr(record, "objectives", None)
-    if isinstance(values, dict) and "accuracy" in values:
-        return float(values["accuracy"])
-    return None
 
 
 __all__ = ["GreedyNAS", "GreedyNASConfig", "SPOSConfig", "constraint_violation", "path_accuracy", "path_losses",

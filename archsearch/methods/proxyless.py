@@ -36,7 +36,8 @@ from archsearch.cost.latency import (FIXED_PREFIX, LatencyTable, ensure_table, o
 from archsearch.data.batches import Batches
 from archsearch.errors import ConfigError, unknown_name
 from archsearch.methods import register_method
-from archsearch.methods._base import Candidate, SearchResult, require_supernet
+from archsearch.methods._base import Candidate, SavedWeights, SearchResult, require_supernet
+from archsearch.methods.context import RunContext
 from archsearch.ops.init import init_weights
 from archsearch.search.pareto import pareto_front
 from archsearch.space.space import Arch
@@ -337,7 +338,7 @@ class ProxylessNAS:
     def check_space(search_space: Any, method: str, config: ProxylessConfig) -> None:
         require_supernet(search_space, method, latency=config.objective == "latency")
 
-    def __init__(self, config: ProxylessConfig, ctx: Any) -> None:
+    def __init__(self, config: ProxylessConfig, ctx: RunContext) -> None:
         self.config = config
         self.ctx = ctx
         self.space = ctx.space
@@ -351,7 +352,7 @@ class ProxylessNAS:
         if len(set(names)) != len(names):
             raise ConfigError("proxyless: every MixedOp needs its own name (one alpha vector per block)")
         self.choices = {op.name: op.choices for op in self.ops}
-        self.objective, self.target = _objective(config, getattr(ctx, "constraints", ()))
+        self.objective, self.target = _objective(config, ctx.constraints)
         self.log_reference = config.mul_log_latency_reference if self.objective == "latency" else None
         if self.objective is not None and config.objective is None:
             ctx.log(f"proxyless: no target given; using the {self.objective} constraint's bound {self.target:g} as T")
@@ -525,8 +526,8 @@ class ProxylessNAS:
             attrs["measured_latency_ms"] = measured
         self._record("proxyless/derived", "derived", arch, objectives, seconds=0.0,
                      **({} if measured is None else {"measured_latency_ms": measured}))
-        self.ctx.save_weights("proxyless_child.pt", child.state_dict())
-        self.ctx.save_weights("proxyless_supernet.pt", self.supernet.state_dict())
+        child_weights = self.ctx.save_weights("proxyless_child.pt", child.state_dict())
+        supernet = self.ctx.save_weights("proxyless_supernet.pt", self.supernet.state_dict())
         self.ctx.log(f"proxyless derived {arch}: val accuracy {accuracy:.4f}, " +
                      ", ".join(f"{k} {v:.4g}" for k, v in objectives.items() if k != "accuracy") +
                      ("" if measured is None else f", measured latency {measured:.4g} ms "
@@ -535,9 +536,8 @@ class ProxylessNAS:
         front = _pareto([best] + [Candidate(self.space.space.validate(h["arch"]), h["objectives"])
                                   for h in self.history])
         return SearchResult(best=best, pareto_front=tuple(front),
-                            extra={"weights": {arch.key: "proxyless_child.pt"},
-                                   "supernet_weights": "proxyless_supernet.pt",
-                                   "probabilities": self.probabilities(),
+                            weights=SavedWeights(supernet=supernet, per_arch={arch.key: child_weights}),
+                            extra={"probabilities": self.probabilities(),
                                    "latency_target_ms": self.config.latency_target_ms,
                                    "target": self.target, "objective": self.objective,
                                    "measured_latency_ms": measured,
@@ -564,20 +564,14 @@ class ProxylessNAS:
     # -- helpers ------------------------------------------------------------------------------------------------------
     def _record(self, key: str, phase: str, arch: Arch, objectives: dict[str, float], *, seconds: float,
                 **attrs: Any) -> None:
-        """One ledger trial (skipped when a resumed run already completed it): the objectives the ledger tracks as
-        values, costs and timings as attributes."""
-        ledger = self.ctx.ledger
-        if ledger.find(key) is not None:
-            return
-        names = getattr(ledger, "objective_names", None) or tuple(objectives)
-        values = {k: v for k, v in objectives.items() if k in names}
-        trial = ledger.start(arch, key=key, phase=phase, attrs={})
-        ledger.complete(trial, values, {**objectives, "seconds": seconds, "phase": phase, "key": key, **attrs})
+        """One ledger trial (a resumed run's record of `key` stands): the objectives the ledger tracks as values,
+        costs and timings as attributes too."""
+        self.ctx.record(arch, objectives, key=key, phase=phase,
+                        attrs={**objectives, "seconds": seconds, "phase": phase, "key": key, **attrs})
 
     def _setup_costs(self) -> None:
         config = self.config
-        needs_table = (self.objective == "latency" or any(getattr(c, "metric", "") == "latency"
-                                                              for c in getattr(self.ctx, "constraints", ())))
+        needs_table = self.objective == "latency" or any(c.metric == "latency" for c in self.ctx.constraints)
         if needs_table and self.latency_table is None:
             self.latency_table = ensure_table(self.space, path=config.latency_table, device=self._latency_device(),
                                               batch_size=config.latency_batch_size, threads=config.latency_threads,

@@ -9,11 +9,10 @@ from __future__ import annotations
 import json
 from typing import Any, Callable
 
-import torch
-
+from archsearch.methods.context import Evaluated, Evaluation, RunContext, failure_reason
 from archsearch.methods.nars.config import NARSConfig
 from archsearch.methods.nars.space import NARSSpace
-from archsearch.methods.nars.training import finished, ledger_values, task_seed, train_final
+from archsearch.methods.nars.training import task_seed, train_final
 from archsearch.space.space import Arch
 from archsearch.train.final import final_tasks, summarise_final
 from archsearch.train.recipe import Recipe
@@ -24,7 +23,8 @@ class FinalTraining:
     """`teacher`: the distillation teacher's training (the largest found model); `finals`: one record per found
     model trained."""
 
-    def __init__(self, space: NARSSpace, config: NARSConfig, ctx: Any, checkpoint: Callable[[], None]) -> None:
+    def __init__(self, space: NARSSpace, config: NARSConfig, ctx: RunContext,
+                 checkpoint: Callable[[], None]) -> None:
         self.space, self.config, self.ctx, self.checkpoint = space, config, ctx, checkpoint
         self.teacher: dict[str, Any] | None = None
         self.finals: list[dict[str, Any]] = []
@@ -41,8 +41,7 @@ class FinalTraining:
                 self._train(found, [largest], None, role="teacher")
             if self.teacher is not None and self.teacher["weights"] is not None:
                 teacher = {"arch": self.space.full(self._point(found, largest)).to_dict(),
-                           "state": torch.load(self.ctx.run_dir / self.teacher["weights"], map_location="cpu",
-                                               weights_only=True)}
+                           "state": self.ctx.load_weights(self.teacher["weights"])}
             else:
                 self.ctx.log("nars: the teacher's training failed; the final models train without distillation")
         done = {f["found_index"] for f in self.finals}
@@ -51,8 +50,9 @@ class FinalTraining:
     def _point(self, found: list[dict[str, Any]], i: int) -> Arch:
         return self.space.joint.from_json(found[i]["arch"])
 
-    def _weights_path(self, i: int, role: str = "final") -> Any:
-        return self.ctx.run_dir / "weights" / (f"final_{i}.pt" if role == "final" else "teacher.pt")
+    @staticmethod
+    def _weights_name(i: int, role: str = "final") -> str:
+        return "weights/" + (f"final_{i}.pt" if role == "final" else "teacher.pt")
 
     def _recipe(self, point: Arch, distilled: bool) -> Recipe:
         recipe = self.space.recipe_of(point).replace(**self.config.final_recipe)  # FBNetV3 sec. 4.3: with EMA
@@ -63,7 +63,7 @@ class FinalTraining:
         """Train found models `indices` (distilled from `teacher` when given); `role` "teacher": the one model
         trained on the labels to teach the others, recorded in `self.teacher`."""
         ctx = self.ctx
-        jobs: list[tuple[Any, tuple[int, int, EvalTask]]] = []
+        evaluations = []
         for i in indices:
             point = self._point(found, i)
             key = f"final/{i}" if role == "final" else "final/teacher"
@@ -72,13 +72,13 @@ class FinalTraining:
                                   epochs=self.config.final_epochs, seeds=[task_seed(ctx, key)],
                                   recipe=self._recipe(point, teacher is not None), threads=self.config.threads)
             macs, params = self.space.cost(point)
-            trial = ctx.ledger.start(self.space.full(point), key=key, phase="final",
-                                     attrs={"macs": macs, "params": params, "phase": "final", "key": key,
-                                            "recipe": task.recipe, "distilled": teacher is not None, "role": role})
-            jobs.append((ctx.executor.submit(train_final, task, teacher), (i, trial, task)))
-        with ctx.progress(f"nars {role} training", total=len(jobs)) as bar:
-            for (i, trial, task), outcome in finished(ctx.executor, jobs):
-                record = self._record(found, i, trial, task, outcome, teacher is not None, role)
+            attrs = {"macs": macs, "params": params, "phase": "final", "key": key, "recipe": task.recipe,
+                     "distilled": teacher is not None, "role": role}
+            evaluations.append(Evaluation(key, self.space.full(point), "final", train_final, (task, teacher), attrs,
+                                          tag=i))
+        with ctx.progress(f"nars {role} training", total=len(evaluations)) as bar:
+            for done in ctx.evaluate_many(evaluations):
+                record = self._record(found, done, teacher is not None, role)
                 if role == "teacher":
                     self.teacher = record
                 else:
@@ -86,33 +86,28 @@ class FinalTraining:
                 bar.advance()
                 self.checkpoint()
 
-    def _record(self, found: list[dict[str, Any]], i: int, trial: int, task: EvalTask, outcome: Any,
-                distilled: bool, role: str = "final") -> dict[str, Any]:
+    def _record(self, found: list[dict[str, Any]], done: Evaluated, distilled: bool,
+                role: str = "final") -> dict[str, Any]:
         ctx = self.ctx
+        i, key, outcome = done.evaluation.tag, done.evaluation.key, done.outcome
+        task: EvalTask = done.evaluation.args[0]
         macs, params = self.space.cost(self._point(found, i))
-        result = None if isinstance(outcome, BaseException) else outcome
-        ok = result is not None and not result.diverged and result.val_accuracy is not None
+        reason = failure_reason(outcome)
+        ok = reason is None
         weights = None
-        key = f"final/{i}" if role == "final" else "final/teacher"
         if ok:
-            weights = ctx.save_weights(str(self._weights_path(i, role).relative_to(ctx.run_dir)), result.weights)
-            for epoch, row in enumerate(result.per_epoch, start=1):
-                if row.get("val_accuracy") is not None:
-                    ctx.ledger.report_epoch(trial, epoch, float(row["val_accuracy"]))
-            ctx.ledger.complete(trial, ledger_values(ctx.ledger, float(result.val_accuracy), macs, params),
-                                {"macs": macs, "params": params, "seconds": result.seconds, "phase": "final",
-                                 "test_accuracy": result.test_accuracy, "distilled": distilled,
-                                 "weights": weights, "role": role})
+            weights = ctx.save_weights(self._weights_name(i, role), outcome.weights)
+            ctx.record(done, {"macs": float(macs), "params": float(params)},
+                       attrs={"macs": macs, "params": params, "phase": "final", "test_accuracy": outcome.test_accuracy,
+                              "distilled": distilled, "weights": weights, "role": role}, full_curve=True)
             if role == "final":
-                ctx.log_metrics("finals", i, accuracy=float(result.val_accuracy), macs=float(macs),
+                ctx.log_metrics("finals", i, accuracy=float(outcome.val_accuracy), macs=float(macs),
                                 predicted=float(found[i]["predicted"]))
         else:
-            reason = (f"{type(outcome).__name__}: {outcome}" if result is None else
-                      result.error or "no validation accuracy")
-            ctx.ledger.fail(trial, reason)
+            ctx.record(done, full_curve=True)
             ctx.log(f"nars {key} training failed: {reason}")
-        return {"found_index": i, "key": key, "val_accuracy": result.val_accuracy if ok else None,
-                "test_accuracy": result.test_accuracy if ok else None, "macs": macs, "params": params,
+        return {"found_index": i, "key": key, "val_accuracy": outcome.val_accuracy if ok else None,
+                "test_accuracy": outcome.test_accuracy if ok else None, "macs": macs, "params": params,
                 "distilled": distilled, "constraint": found[i]["constraint"],
                 "predicted": found[i]["predicted"], "weights": weights,
                 **({"final": summarise_final([outcome], [task]).to_json()} if role == "final" else {})}

@@ -12,7 +12,8 @@ from typing import Any, ClassVar
 from archsearch.cost.constraints import Constraint
 from archsearch.errors import ConfigError
 from archsearch.methods import register_method
-from archsearch.methods._base import Candidate, SearchResult
+from archsearch.methods._base import Candidate, SavedWeights, SearchResult
+from archsearch.methods.context import RunContext
 from archsearch.methods.nars.config import NARSConfig
 from archsearch.methods.nars.final import FinalTraining
 from archsearch.methods.nars.space import NARSSpace, check_space
@@ -32,11 +33,11 @@ class NARS:
     name: ClassVar[str] = "nars"
     check_space = staticmethod(check_space)
 
-    def __init__(self, config: NARSConfig, ctx: Any) -> None:
+    def __init__(self, config: NARSConfig, ctx: RunContext) -> None:
         self.config = config
         self.ctx = ctx
-        self.space = NARSSpace(ctx.space, config, preset=getattr(ctx, "preset", "quick"), rng=ctx.rng, log=ctx.log)
-        constraints: tuple[Constraint, ...] = tuple(getattr(ctx, "constraints", ()) or ())
+        self.space = NARSSpace(ctx.space, config, preset=ctx.preset, rng=ctx.rng, log=ctx.log)
+        constraints: tuple[Constraint, ...] = ctx.constraints
         self.predictor = NARSPredictor(
             self.space.joint.encoding_width,
             PredictorConfig(embedding_width=config.embedding_width, huber_delta=config.huber_delta,
@@ -74,9 +75,7 @@ class NARS:
             self.phase = "final"
             self.ctx.checkpoint(self)
         if self.phase == "final":  # final training of the found pairs
-            end_search = getattr(self.ctx, "end_search", None)
-            if end_search is not None:  # the final trainings are not search cost
-                end_search()
+            self.ctx.end_search()  # the final trainings are not search cost
             self.final_training.run(self.evolution.found)
             self.phase = "done"
             self.ctx.checkpoint(self)
@@ -116,8 +115,9 @@ class NARS:
                  "correlations": stage2.correlations, "rank_correlation": self.config.rank_correlation,
                  "trained": len(stage2.evaluated),
                  "stage3": [{k: v for k, v in f.items() if k != "history"} for f in found_entries],
-                 "teacher": self.final_training.teacher, "finals": finals,
-                 "weights": {found[f["found_index"]].arch.key: f["weights"] for f in finals if f.get("weights")}}
+                 "teacher": self.final_training.teacher, "finals": finals}
+        weights = SavedWeights(per_arch={found[f["found_index"]].arch.key: f["weights"] for f in finals
+                                         if f.get("weights")})
         extra["per_constraint"] = [{"constraint": c.attrs["constraint"], "arch": c.arch.to_dict(),
                                     "recipe": c.attrs["recipe"], **c.objectives,
                                     "predicted_accuracy": c.attrs["predicted_accuracy"],
@@ -126,7 +126,7 @@ class NARS:
         # chose the best among the found pairs)
         best_final = next((f["final"] for f in finals if f.get("final") and found[f["found_index"]] is best), None)
         return SearchResult(best, tuple(front), extra,
-                            None if best_final is None else FinalResult.from_json(best_final))
+                            None if best_final is None else FinalResult.from_json(best_final), weights)
 
     # -- state ----------------------------------------------------------------------------------------------------------
     def state_dict(self) -> dict[str, Any]:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from archsearch.methods.context import RunContext
 from archsearch.methods.nars.config import NARSConfig
 from archsearch.methods.nars.space import NARSSpace
 from archsearch.predictors.nars import NARSPredictor
@@ -15,7 +16,7 @@ class PredictorPretraining:
     """Stage 1. Recipe-only mode skips it: FLOPs/params do not depend on the recipe, and the paper uses no
     pretrained embedding there (appendix)."""
 
-    def __init__(self, space: NARSSpace, predictor: NARSPredictor, config: NARSConfig, ctx: Any) -> None:
+    def __init__(self, space: NARSSpace, predictor: NARSPredictor, config: NARSConfig, ctx: RunContext) -> None:
         self.space, self.predictor, self.config, self.ctx = space, predictor, config, ctx
         self.pretrained_state: dict[str, Any] | None = None  # the predictor right after pretraining
         self.history: dict[str, list[float]] = {}  # per-epoch proxy train / val MSE

@@ -18,10 +18,11 @@ import numpy as np
 
 from archsearch.cost.constraints import Constraint
 from archsearch.errors import ConstraintError
+from archsearch.methods.context import Evaluation, RunContext
 from archsearch.methods.nars.config import NARSConfig
 from archsearch.methods.nars.space import NARSSpace
 from archsearch.methods.nars.stage1 import PredictorPretraining
-from archsearch.methods.nars.training import finished, ledger_values, task_seed, train_until
+from archsearch.methods.nars.training import task_seed, train_until
 from archsearch.predictors.nars import NARSPredictor
 from archsearch.search.predictor_evolution import correlation_per_epoch, early_stop_epoch, select_by_flops_bins
 from archsearch.space.space import Arch
@@ -33,7 +34,7 @@ class ConstrainedOptimisation:
     iteration in progress (chosen pool indices, finished results), so a resumed run continues mid-iteration."""
 
     def __init__(self, space: NARSSpace, predictor: NARSPredictor, pretraining: PredictorPretraining,
-                 config: NARSConfig, ctx: Any, constraints: Sequence[Constraint],
+                 config: NARSConfig, ctx: RunContext, constraints: Sequence[Constraint],
                  checkpoint: Callable[[], None]) -> None:
         self.space, self.predictor, self.pretraining = space, predictor, pretraining
         self.config, self.ctx, self.constraints, self.checkpoint = config, ctx, tuple(constraints), checkpoint
@@ -141,37 +142,27 @@ class ConstrainedOptimisation:
 
     def _train(self, t: int, pending: dict[int, int], stop: int) -> None:
         """Train the pending candidates through the executor; record each in the ledger and checkpoint."""
-        ctx, ledger, space = self.ctx, self.ctx.ledger, self.space
+        ctx, space = self.ctx, self.space
         results = self.current["results"]  # type: ignore[index]
-        jobs: list[tuple[Any, tuple[int, int, str, int]]] = []
+        evaluations = []
         for j, index in pending.items():
             point = space.pool[index]
             key = f"stage2/{t}/{j}"
             macs, params = space.cost(point)
             attrs = {"macs": macs, "params": params, "phase": "stage2", "key": key, "iteration": t,
                      "stop_epoch": stop, "recipe": space.recipe_of(point).to_dict()}
-            trial = ledger.start(space.full(point), key=key, phase="stage2", attrs=attrs)
-            jobs.append((ctx.executor.submit(train_until, self._task(point, key), stop), (j, index, key, trial)))
-        with ctx.progress(f"nars stage 2, iteration {t + 1}", total=len(jobs)) as bar:
-            for (j, index, key, trial), outcome in finished(ctx.executor, jobs):
+            evaluations.append(Evaluation(key, space.full(point), "stage2", train_until,
+                                          (self._task(point, key), stop), attrs, tag=(j, index)))
+        with ctx.progress(f"nars stage 2, iteration {t + 1}", total=len(evaluations)) as bar:
+            for done in ctx.evaluate_many(evaluations):
+                (j, index), key, outcome = done.evaluation.tag, done.evaluation.key, done.outcome
                 macs, params = space.cost(space.pool[index])
-                if isinstance(outcome, BaseException):
-                    ledger.fail(trial, f"{type(outcome).__name__}: {outcome}")
-                    curve: list[float | None] = []
-                    diverged = True
-                else:
-                    curve = [e.get("val_accuracy") for e in outcome.per_epoch]
-                    for epoch, value in enumerate(curve, start=1):
-                        if value is not None:
-                            ledger.report_epoch(trial, epoch, float(value))
-                    diverged = outcome.diverged or outcome.val_accuracy is None
-                    if diverged:
-                        ledger.fail(trial, outcome.error or "no validation accuracy")
-                    else:
-                        ledger.complete(trial, ledger_values(ledger, float(outcome.val_accuracy), macs, params),
-                                        {"macs": macs, "params": params, "seconds": outcome.seconds,
-                                         "phase": "stage2", "key": key, "curve": json.dumps(curve)})
-                results[str(j)] = {"curve": curve, "macs": macs, "params": params, "diverged": diverged,
+                curve: list[float | None] = ([] if isinstance(outcome, BaseException) else
+                                             [e.get("val_accuracy") for e in outcome.per_epoch])
+                accuracy = ctx.record(done, {"macs": float(macs), "params": float(params)},
+                                      attrs={"macs": macs, "params": params, "phase": "stage2", "key": key,
+                                             "curve": json.dumps(curve)}, full_curve=True)
+                results[str(j)] = {"curve": curve, "macs": macs, "params": params, "diverged": accuracy is None,
                                    "key": key}
                 bar.advance()
                 self.checkpoint()

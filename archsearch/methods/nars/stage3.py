@@ -13,6 +13,7 @@ import numpy as np
 
 from archsearch.cost.constraints import Constraint, Cost, cost_predicate
 from archsearch.errors import ConstraintError
+from archsearch.methods.context import RunContext
 from archsearch.methods.nars.config import NARSConfig
 from archsearch.methods.nars.space import NARSSpace
 from archsearch.predictors.nars import NARSPredictor
@@ -23,7 +24,7 @@ from archsearch.space.space import Arch
 class PredictorEvolution:
     """Stage 3; `found` holds one entry per finished search (constraint, arch, predicted accuracy, costs, ...)."""
 
-    def __init__(self, space: NARSSpace, predictor: NARSPredictor, config: NARSConfig, ctx: Any,
+    def __init__(self, space: NARSSpace, predictor: NARSPredictor, config: NARSConfig, ctx: RunContext,
                  constraints: Sequence[Constraint]) -> None:
         self.space, self.predictor, self.config, self.ctx = space, predictor, config, ctx
         self.constraints = tuple(constraints)

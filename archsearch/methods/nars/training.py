@@ -1,15 +1,14 @@
 """Training shared by stage 2 and the final training: the worker side (module-level functions, so executors can
-pickle them) and the driver's side (a task's seed, the ledger's values, results as they finish)."""
+pickle them) and the driver's side (a task's seed; the context evaluates and records)."""
 
 from __future__ import annotations
 
 import time
-from typing import Any, Iterator, TypeVar
+from typing import Any
 
+from archsearch.methods.context import RunContext
 from archsearch.train.final import run_final_task
 from archsearch.train.task import EvalResult, EvalTask, run_eval_task, seeded
-
-Info = TypeVar("Info")
 
 
 # -- worker side ------------------------------------------------------------------------------------------------------
@@ -60,29 +59,10 @@ def train_final(task: EvalTask, teacher: dict[str, Any] | None = None) -> EvalRe
 
 
 # -- driver side ------------------------------------------------------------------------------------------------------
-def task_seed(ctx: Any, key: str) -> int:
+def task_seed(ctx: RunContext, key: str) -> int:
     """The seed of the training task `key` ("stage2/<t>/<j>", "final/<i>", ...): from the run's seed and the key
     alone, so a resumed run trains every candidate as an uninterrupted one does."""
     return int(ctx.rng("nars", "train", key).integers(2**31 - 1))
 
 
-def ledger_values(ledger: Any, accuracy: float, macs: int, params: int) -> dict[str, float]:
-    """A trained model's objective values, restricted to those the ledger records."""
-    values = {"accuracy": accuracy, "macs": float(macs), "params": float(params)}
-    names = getattr(ledger, "objective_names", None)
-    return {k: v for k, v in values.items() if not names or k in names}
-
-
-def finished(executor: Any, jobs: list[tuple[Any, Info]]) -> Iterator[tuple[Info, Any]]:
-    """``(info, outcome)`` of each submitted ``(handle, info)`` as it finishes (handles need not be hashable; an
-    outcome is the result or the exception the task raised)."""
-    handles = [handle for handle, _ in jobs]
-    infos = [info for _, info in jobs]
-    while handles:
-        handle, outcome = executor.wait_any(list(handles))
-        position = next(n for n, h in enumerate(handles) if h is handle)
-        handles.pop(position)
-        yield infos.pop(position), outcome
-
-
-__all__ = ["finished", "ledger_values", "task_seed", "train_final", "train_until"]
+__all__ = ["task_seed", "train_final", "train_until"]
