@@ -158,7 +158,8 @@ def test_every_run_context_keeps_the_protocol(kind, tmp_path):
     if kind == "experiment":
         ctx = make_context(tmp_path)
     else:
-        ctx = MemoryContext(create_space("mobilenet", preset="smoke"), run_dir=tmp_path if kind == "memory" else None)
+        ctx = MemoryContext(create_space("mobilenet", preset="smoke"), run_dir=tmp_path if kind == "memory" else None,
+                            data_spec={"data": "digits", "split": {"val_size": 300, "small_val_size": 100}})
     try:
         check_run_context(ctx)
     finally:

@@ -48,7 +48,7 @@ class ContextServices:
 
     def record(self, subject: Evaluated | Arch, values: Mapping[str, float] | None = None, *,
                key: str | None = None, phase: str | None = None,
-               attrs: Mapping[str, Any] | None = None) -> float | None:
+               attrs: Mapping[str, Any] | None = None, full_curve: bool = False) -> float | None:
         ledger = self.ledger
         values = dict(values or {})
         attrs = dict(attrs or {})
@@ -56,7 +56,7 @@ class ContextServices:
             trial, outcome = subject.trial, subject.outcome
             if not isinstance(outcome, BaseException):
                 curve = [row.get("val_accuracy") for row in outcome.per_epoch]
-                if len(curve) > 1:  # one epoch: its value is the objective itself (one storage write less)
+                if len(curve) > 1 or full_curve:  # one epoch: its value is the objective (one storage write less)
                     for epoch, value in enumerate(curve, start=1):
                         if value is not None:
                             ledger.report_epoch(trial, epoch, float(value))

@@ -428,6 +428,13 @@ def _conformance_task(accuracy: float | None) -> Any:
     return EvalResult([{"val_accuracy": accuracy / 2}, {"val_accuracy": accuracy}], accuracy, None, 0, 0, 0.01)
 
 
+def _one_epoch() -> Any:
+    """A one-epoch training stand-in: its curve is its objective (recorded only when asked for)."""
+    from archsearch.train.task import EvalResult
+
+    return EvalResult([{"val_accuracy": 0.5}], 0.5, None, 0, 0, 0.01)
+
+
 def _check_evaluate_many(ctx: RunContext) -> None:
     ledger = ctx.ledger
     pulled: list[Any] = []
@@ -451,6 +458,11 @@ def _check_evaluate_many(ctx: RunContext) -> None:
     trial = ledger.find("conformance/eval/1")
     assert trial is not None and trial.state == "complete" and trial.values["accuracy"] == 0.5
     assert trial.per_epoch == {1: 0.25, 2: 0.5} and trial.attrs["note"] == "done" and "seconds" in trial.attrs
+    single = Evaluation("conformance/one-epoch", _arch(ctx, 4), "conformance", _one_epoch, ())
+    for done in ctx.evaluate_many([single]):
+        ctx.record(done, {"macs": 1e6, "params": 1e3}, full_curve=True)
+    one_epoch = ledger.find("conformance/one-epoch")
+    assert one_epoch is not None and one_epoch.per_epoch == {1: 0.5}, "full_curve records a one-epoch curve"
     failed = ledger.find("conformance/eval/failing")
     assert failed is not None and failed.state == "failed"
     assert failed.attrs["fail_reason"] == "ValueError: no data for this evaluation"

@@ -196,12 +196,13 @@ class RunContext(Protocol):
 
     def record(self, subject: Evaluated | Arch, values: Mapping[str, float] | None = None, *,
                key: str | None = None, phase: str | None = None,
-               attrs: Mapping[str, Any] | None = None) -> float | None:
+               attrs: Mapping[str, Any] | None = None, full_curve: bool = False) -> float | None:
         """Write one ledger trial and return the accuracy it recorded (None: the trial failed).
 
         From an `Evaluated`: its trial completes with the result's validation accuracy, `values` (the costs,
         known in the driver) and `attrs` plus the training's ``seconds``, its per-epoch validation accuracies as
-        intermediate values (when more than one); a result that is no result fails it (`failure_reason`).
+        intermediate values (when more than one, or always with `full_curve`); a result that is no result fails it
+        (`failure_reason`).
         From an `Arch` measured in the driver: a trial `key` in `phase` with the objective `values` and `attrs`.
         A key already completed (a resumed run redoing work) keeps its first record."""
         ...
