@@ -359,9 +359,8 @@ def _run_dir_of(result: Any, name: str | None, runs_dir: str | None) -> Path | N
     from archsearch.report import list_runs
     from archsearch.report._runs import default_runs_dir
 
-    for candidate in (getattr(result, "run_dir", None), (getattr(result, "extra", None) or {}).get("run_dir")):
-        if candidate:
-            return Path(candidate)
+    if getattr(result, "run_dir", None) is not None:  # a SearchResult: set by the experiment (rank 0)
+        return Path(result.run_dir)
     root = Path(runs_dir) if runs_dir else default_runs_dir()
     if name and (root / name / "config.yaml").is_file():
         return root / name

@@ -6,6 +6,7 @@ full `RunContext` (SQLite ledger, checkpoints, metric files) on scikit-learn's `
 `MemoryContext` is the same protocol in memory, for unit tests of a method's pieces on a toy space: checkpoints
 are serialised and reloaded as a resume does them, the ledger (`MemoryLedger`) keeps `OptunaLedger`'s rules.
 `LEDGER_CHECKS` is what every ledger implementation must pass (the ledger conformance checks).
+`check_run_context(ctx)` is what every `RunContext` implementation must pass (the context conformance suite).
 """
 
 from __future__ import annotations
