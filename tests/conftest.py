@@ -1,4 +1,12 @@
-"""Shared test settings: one intra-op thread (2-core CI machines run the suite), headless plots."""
+"""Shared test settings: one intra-op thread (2-core CI machines run the suite), headless plots, and the tiers.
+
+Tiers (markers registered in pyproject.toml; docs/architecture.md, "Tests"):
+- unit: every test not marked otherwise; runs in seconds each (``python -m pytest -q -m "not integration"``);
+- ``integration``: end-to-end tests that run whole searches, resumes, exports or CLI runs (about a second and more
+  each); part of the default run;
+- ``slow``: long end-to-end tests (torchrun, SIGKILL at random points, Ray worker death); they run only when the
+  ``-m`` expression names them (``-m slow``), so ``-m "not integration"`` does not pull them in.
+"""
 
 import os
 
@@ -8,3 +16,13 @@ import torch
 matplotlib.use("Agg")
 torch.set_num_threads(1)
 os.environ.setdefault("ARCHSEARCH_PROGRESS", "0")  # no progress bars in test logs
+
+
+def pytest_collection_modifyitems(config, items):
+    """Deselect `slow` tests unless the -m expression mentions them (``-m slow``, ``-m "slow or integration"``)."""
+    if "slow" in (config.getoption("markexpr") or ""):
+        return
+    slow = [item for item in items if item.get_closest_marker("slow") is not None]
+    if slow:
+        config.hook.pytest_deselected(items=slow)
+        items[:] = [item for item in items if item.get_closest_marker("slow") is None]
