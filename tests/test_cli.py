@@ -158,6 +158,7 @@ def test_ls_and_show(capsys, tmp_path):
     assert "80.00%" in lines[1] and "70.00%" not in out.split("Pareto")[0]  # top 2 only in the table
 
 
+@pytest.mark.integration
 def test_report_command_writes_pngs_and_summary(capsys, tmp_path):
     run_dir = write_run(tmp_path)
     code, out, _ = run_cli(capsys, "report", str(run_dir))
@@ -219,6 +220,7 @@ def test_onnx_export_without_onnx_names_the_extra(monkeypatch, capsys, tmp_path)
 
 
 # -- train ------------------------------------------------------------------------------------------------------
+@pytest.mark.integration
 def test_train_an_exported_arch_on_digits(capsys, tmp_path):
     run_dir = write_run(tmp_path)
     (export,) = export_run(run_dir)

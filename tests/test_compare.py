@@ -18,6 +18,8 @@ from archsearch.experiment.ledger import OptunaLedger, sqlite_url
 from archsearch.experiment.study import compare, resume_study
 from archsearch.train.final import mean_ci95
 
+pytestmark = pytest.mark.integration  # end to end (docs/architecture.md, "Tests")
+
 ROW_FIELDS = ("test_accuracy_mean", "test_accuracy_ci95", "search_cpu_seconds", "macs", "params",
               "percentile_vs_random", "p_value_vs_random")
 FIXED = {"methods": "random,spos", "preset": "smoke", "data": "digits", "budgets": {"random": 3, "spos": 1},

@@ -246,6 +246,7 @@ def _method(name, **changes):
 
 
 @pytest.mark.parametrize("name,changes", [("darts", {"order": 2}), ("fairdarts", {"zero_one": "l1"})])
+@pytest.mark.integration
 def test_resume_equals_an_uninterrupted_run(name, changes):
     space = create_space("darts", preset="smoke", input_shape=(1, 8, 8), stem_stride=1)
     splits = _tiny_splits()
@@ -309,6 +310,7 @@ def test_fairdarts_and_darts_configs_validate():
 
 # -- report ---------------------------------------------------------------------------------------------------------
 @pytest.mark.parametrize("method", ["darts", "fairdarts"])
+@pytest.mark.integration
 def test_report_plots_from_logged_metrics(tmp_path, method):
     import importlib
     import json

@@ -164,6 +164,7 @@ def test_user_space_run_resumes_exactly_and_scores_the_inherited_child(name, cha
 
 # -- mobilenet, through the experiment layer --------------------------------------------------------------------------
 @pytest.mark.parametrize("name", ["darts", "fairdarts"])
+@pytest.mark.integration
 def test_smoke_run_on_mobilenet(name, tmp_path):
     from archsearch.experiment.run import run
 
@@ -229,6 +230,7 @@ def test_the_cli_refuses_a_space_without_supernet_before_creating_anything(name,
 
 # -- the example user space, by file, through the CLI -----------------------------------------------------------------
 @pytest.mark.parametrize("name", ["darts", "fairdarts"])
+@pytest.mark.integration
 def test_cli_run_on_the_example_user_space_and_show_prints_its_leaderboard(name, tmp_path, capsys):
     from pathlib import Path
 

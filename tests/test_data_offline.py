@@ -53,6 +53,7 @@ def test_an_explicit_data_dir_never_falls_back(no_full_set, tmp_path):
 
 
 @needs_fashion
+@pytest.mark.integration
 def test_the_subset_is_the_documented_selection_of_the_published_files(tmp_path, monkeypatch):
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "empty-cache"))
     monkeypatch.setenv("ARCHSEARCH_OFFLINE", "1")
@@ -77,6 +78,7 @@ def test_a_damaged_subset_file_is_named(tmp_path, monkeypatch):
         load_dataset("fashion-mnist-subset")
 
 
+@pytest.mark.integration
 def test_every_quick_preset_keeps_its_sizes_on_the_subset(no_full_set):
     from archsearch.experiment.run import resolve_settings
     from archsearch.methods import make_config, method_names
@@ -99,6 +101,7 @@ def test_every_quick_preset_keeps_its_sizes_on_the_subset(no_full_set):
             assert cfg.search_val_images <= val
 
 
+@pytest.mark.integration
 def test_a_run_without_the_full_set_says_so_once_and_records_the_subset(no_full_set, tmp_path, capsys):
     from archsearch.experiment.run import run
 

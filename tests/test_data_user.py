@@ -106,6 +106,7 @@ def test_save_dataset_round_trips_exactly(tmp_path):
     assert (tmp_path / "again.npz").read_bytes() == (tmp_path / "d.npz").read_bytes()
 
 
+@pytest.mark.integration
 def test_npz_path_runs_end_to_end_and_records_path_and_hash(tmp_path, monkeypatch):
     path = _write_npz(tmp_path / "mine.npz")
     monkeypatch.chdir(tmp_path)
@@ -115,6 +116,7 @@ def test_npz_path_runs_end_to_end_and_records_path_and_hash(tmp_path, monkeypatc
     assert result.best.objectives["accuracy"] is not None
 
 
+@pytest.mark.integration
 def test_in_memory_dataset_is_saved_into_the_run_and_resume_in_a_new_process_matches(tmp_path):
     dataset = from_arrays(*_arrays(), name="mem")
     full = archsearch.run("random", data=dataset, runs_dir=tmp_path, name="full", budget=4, **SMOKE)
@@ -133,6 +135,7 @@ def test_in_memory_dataset_is_saved_into_the_run_and_resume_in_a_new_process_mat
     assert uninterrupted["best"]["arch"] == dict(full.best.arch)
 
 
+@pytest.mark.integration
 def test_resume_refuses_data_that_changed(tmp_path):
     path = _write_npz(tmp_path / "mine.npz")
     with pytest.raises(SimulatedCrash):
@@ -146,6 +149,7 @@ def test_resume_refuses_data_that_changed(tmp_path):
         resume("r", runs_dir=tmp_path, quiet=True)
 
 
+@pytest.mark.integration
 def test_cli_runs_on_a_generated_png_folder(tmp_path, capsys):
     root = _write_folder(tmp_path / "pets", per_class=(100, 10), size=(14, 14))
     code = main(["run", "random", "--preset", "smoke", "--space", "hierarchical", "--budget", "3", "--data", str(root),

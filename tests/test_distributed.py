@@ -20,6 +20,8 @@ from archsearch.train import Recipe
 from archsearch.train.distributed import mean_across_ranks
 from archsearch.train.trainer import Trainer
 
+pytestmark = pytest.mark.integration  # end to end (docs/architecture.md, "Tests")
+
 RECIPE = Recipe(optimizer="sgd", lr=0.1, momentum=0.9, weight_decay=1e-3, batch_size=8, schedule="cosine",
                 warmup_epochs=0)
 

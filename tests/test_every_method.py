@@ -99,11 +99,11 @@ def _json(path: Path) -> Any:
 
 
 def _untimed(value: Any) -> Any:
-    """`value` without what differs between two runs of one computation: durations (keys naming seconds), the
-    finishing time and the run directory."""
+    """`value` without what differs between two runs of one computation: measured durations (keys naming seconds,
+    or milliseconds as evolution's ``controller_ms``), the finishing time and the run directory."""
     if isinstance(value, dict):
         return {k: _untimed(v) for k, v in value.items()
-                if "seconds" not in k and k not in ("finished", "run_dir")}
+                if "seconds" not in k and not k.endswith("_ms") and k not in ("finished", "run_dir")}
     if isinstance(value, list):
         return [_untimed(v) for v in value]
     return value

@@ -98,6 +98,7 @@ def test_checkpoints_keep_two_and_fall_back_past_a_corrupt_one(tmp_path):
         CheckpointStore(tmp_path).load_latest()
 
 
+@pytest.mark.integration
 def test_random_run_writes_the_run_directory_and_resume_equals_an_uninterrupted_run(tmp_path):
     full = run("random", runs_dir=tmp_path, name="full", **SMOKE)
     resumed = run_with_crash("random", 3, runs_dir=tmp_path, name="crashed", **SMOKE)
@@ -119,6 +120,7 @@ def test_random_run_writes_the_run_directory_and_resume_equals_an_uninterrupted_
     assert result["best"]["arch"] == dict(full.best.arch) and result["pareto_front"]
 
 
+@pytest.mark.integration
 def test_random_search_respects_constraints_and_refuses_impossible_ones(tmp_path):
     result = run("random", runs_dir=tmp_path, name="c", constraints=["params<=6K"], **SMOKE)
     assert all(c.objectives["params"] <= 6000 for c in result.pareto_front)
@@ -126,6 +128,7 @@ def test_random_search_respects_constraints_and_refuses_impossible_ones(tmp_path
         run("random", runs_dir=tmp_path, name="impossible", constraints=["params<=10"], **SMOKE)
 
 
+@pytest.mark.integration
 def test_run_refuses_to_overwrite_and_resume_needs_an_unfinished_run(tmp_path):
     from archsearch.experiment.run import resume
 
@@ -167,6 +170,7 @@ def test_every_run_context_keeps_the_protocol(kind, tmp_path):
             ctx.release()
 
 
+@pytest.mark.integration
 def test_cli_run_show_report_export_and_usage_errors(tmp_path, capsys, monkeypatch):
     monkeypatch.setenv("ARCHSEARCH_PROGRESS", "0")
     common = ["--space", "hierarchical", "--preset", "smoke", "--data", "digits", "--runs-dir", str(tmp_path)]

@@ -16,6 +16,8 @@ from archsearch.experiment.testing import run_with_crash
 from archsearch.report import make_report, open_run
 from archsearch.train.task import EvalResult
 
+pytestmark = pytest.mark.integration  # end to end (docs/architecture.md, "Tests")
+
 SMOKE = dict(preset="smoke", data="digits", quiet=True)
 
 

@@ -355,6 +355,7 @@ def _completed_trials(run_dir: Path) -> list[tuple]:
                   for t in ledger.trials(state="complete"))
 
 
+@pytest.mark.integration
 def test_mobilenet_run_crashed_mid_training_and_resumed_equals_an_uninterrupted_run(tmp_path):
     """`run_with_crash` kills the run right after its first checkpoint (iteration 2 of 3, inside supernet
     training), resumes it from the checkpoint; best arch, objectives, front, ledger and metric rows equal an

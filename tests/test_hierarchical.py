@@ -214,6 +214,7 @@ def _evolution(ctx, **changes):
     return HierarchicalEvolution(HierarchicalEvolutionConfig(**values), ctx)
 
 
+@pytest.mark.integration
 def test_evolution_beats_random_on_a_toy_fitness_and_never_trains_a_genotype_twice(toy_training):
     runs = {strategy: [_evolution(_context(seed=s), strategy=strategy, evaluations=400, tournament_fraction=0.1)
                        .run().best.objectives["accuracy"] for s in range(2)] for strategy in ("evolution", "random")}

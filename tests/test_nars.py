@@ -379,6 +379,7 @@ def _stage3_alone(tmp_path, constraints, **changes):
     return method.evolution.found
 
 
+@pytest.mark.integration
 def test_stage3_is_one_search_under_every_constraint_at_once(tmp_path):
     """FBNetV3 eq. 1: flops<= and params<= together are one search whose network meets both bounds; searched
     under one bound alone, the network breaks the other (so the bounds do bind)."""
@@ -392,6 +393,7 @@ def test_stage3_is_one_search_under_every_constraint_at_once(tmp_path):
     assert params_only["params"] <= 7_000 < flops_only["params"]
 
 
+@pytest.mark.integration
 def test_flops_family_is_one_search_per_target_each_under_every_constraint(tmp_path):
     found = _stage3_alone(tmp_path, parse_constraints(["params<=7K"]), flops_family=["150K", 75_000])
     assert [f["constraint"] for f in found] == ["params<=7K, flops<=75K", "params<=7K, flops<=150K"]
@@ -428,6 +430,7 @@ def test_final_training_distils_every_found_model_from_the_largest_one_unless_tu
     assert (tmp_path / "weights" / "final_0.pt").exists()
 
 
+@pytest.mark.integration
 def test_train_until_keeps_the_full_schedule_and_stops_early():
     from archsearch.methods.nars import train_until
     from archsearch.train import EvalTask
@@ -463,6 +466,7 @@ def test_final_training_returns_its_weights_and_distils_from_a_teacher():
     assert not distilled.weights["classifier.0.weight"].equal(alone.weights["classifier.0.weight"])
 
 
+@pytest.mark.integration
 def test_nars_joint_run_meets_every_constraint_and_records_the_stages(tmp_path):
     from archsearch.methods.nars import NARS
 
@@ -509,6 +513,7 @@ def uninterrupted(tmp_path_factory):
 # checkpoints of the smoke run: 1 after stage 1, 2 the first iteration's picks, 3-5 each trained candidate, 6 end of
 # iteration 1, 7-11 iteration 2, 12 end of stage 2, 13-14 each search of stage 3 (one per FLOPs target)
 @pytest.mark.parametrize("crash_after", [1, 4, 9, 13])
+@pytest.mark.integration
 def test_nars_resume_equals_an_uninterrupted_run(tmp_path, crash_after, uninterrupted):
     from archsearch.methods.nars import NARS
 
@@ -525,6 +530,7 @@ def test_nars_resume_equals_an_uninterrupted_run(tmp_path, crash_after, uninterr
                                        zip(full.extra["stage3"], resumed.extra["stage3"])]
 
 
+@pytest.mark.integration
 def test_nars_recipe_mode_keeps_the_architecture_fixed(tmp_path):
     from archsearch.methods.nars import NARS
 
@@ -576,6 +582,7 @@ def e2e_full(tmp_path_factory):
 # checkpoints of the smoke run: 1 stage 1, 2 iteration 1's picks, 3-5 its candidates, 6 its end, 7-11 iteration 2,
 # 12 end of stage 2, 13-14 the two searches, 15 start of final training, 16 the teacher, 17-18 each final model, 19 done
 @pytest.mark.parametrize("crash_after", [4, pytest.param(17, marks=pytest.mark.slow)])
+@pytest.mark.integration
 def test_nars_experiment_resume_equals_an_uninterrupted_run(tmp_path, crash_after, e2e_full):
     """The real run (Experiment, Optuna ledger, checkpoint and metric files, final weights), killed mid-stage 2
     (or, slow, between the final trainings) and resumed, ends as the uninterrupted run."""

@@ -76,6 +76,7 @@ def test_a_choice_named_like_a_recipe_field_is_refused_in_one_line(tmp_path):
         NARS.check_space(create_space("recipe"), "nars", NARSConfig())
 
 
+@pytest.mark.integration
 def test_nars_on_the_example_user_space_trains_through_tasks_and_exports_the_best(tmp_path):
     from archsearch.experiment.run import run
     from archsearch.export import export_run
@@ -90,6 +91,7 @@ def test_nars_on_the_example_user_space_trains_through_tasks_and_exports_the_bes
     assert exported.weights == "trained" and exported.arch == dict(result.best.arch)
 
 
+@pytest.mark.integration
 def test_nars_on_mobilenet_gives_points_of_mobilenet(tmp_path):
     from archsearch.experiment.run import run
 

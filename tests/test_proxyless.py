@@ -590,6 +590,7 @@ def test_a_latency_or_flops_constraint_is_the_target_when_none_is_given():
 
 
 # -- end to end on the real mobilenet space, through the experiment layer ---------------------------------------------
+@pytest.mark.integration
 def test_mobilenet_smoke_resume_equals_an_uninterrupted_run(tmp_path):
     """The real run (Experiment, SQLite ledger, checkpoint files, metric files) on `mobilenet` smoke: crashed after
     the warm-up and the first search epoch, then resumed, it ends as the uninterrupted run (two-path arch steps

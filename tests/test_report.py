@@ -82,6 +82,7 @@ def test_best_so_far_is_monotone_and_timed(tmp_path):
     assert [c[1] for c in curve] == [5.0, 15.0, 25.0, 55.0, 65.0]
 
 
+@pytest.mark.integration
 def test_report_writes_plots_and_summary(tmp_path):
     run_dir = write_run(tmp_path)
     report = make_report(run_dir)

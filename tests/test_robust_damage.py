@@ -16,6 +16,8 @@ import yaml
 from archsearch.cli import main
 from archsearch.experiment.run import SimulatedCrash, run
 
+pytestmark = pytest.mark.integration  # end to end (docs/architecture.md, "Tests")
+
 OPTIONS = dict(space="hierarchical", preset="smoke", data="digits", seed=5, budget=4, quiet=True)
 
 

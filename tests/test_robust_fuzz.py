@@ -20,6 +20,8 @@ from archsearch._values import field_types
 from archsearch.cli import main
 from archsearch.methods import method_names, method_spec
 
+pytestmark = pytest.mark.integration  # end to end (docs/architecture.md, "Tests")
+
 METHODS = method_names()
 BASE = ["--preset", "smoke", "--data", "digits"]
 

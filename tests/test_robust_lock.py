@@ -19,6 +19,8 @@ from archsearch.cli import main
 from archsearch.experiment.lock import LOCK_FILE, RunLock, read_holder
 from archsearch.experiment.run import SimulatedCrash, run
 
+pytestmark = pytest.mark.integration  # end to end (docs/architecture.md, "Tests")
+
 ARGS = ["random", "--space", "hierarchical", "--preset", "smoke", "--data", "digits", "--seed", "3",
         "--budget", "6"]
 

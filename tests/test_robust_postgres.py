@@ -23,6 +23,8 @@ from typing import Iterator
 
 import pytest
 
+pytestmark = pytest.mark.integration  # end to end (docs/architecture.md, "Tests")
+
 ROOT = Path(__file__).resolve().parents[1]
 ARGS = ["random", "--space", "hierarchical", "--preset", "smoke", "--data", "digits", "--budget", "4"]
 

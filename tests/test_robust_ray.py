@@ -23,8 +23,9 @@ ROOT = Path(__file__).resolve().parents[1]
 ARGS = ["random", "--space", "hierarchical", "--preset", "smoke", "--data", "digits", "--seed", "2", "--budget", "6",
         "--set", "epochs=2"]
 
-pytestmark = pytest.mark.skipif(shutil.which("ray") is None or not Path("/proc").is_dir(),
-                                reason="needs the ray command (pip install 'archsearch[ray]') and Linux /proc")
+pytestmark = [pytest.mark.integration,  # end to end (docs/architecture.md, "Tests")
+              pytest.mark.skipif(shutil.which("ray") is None or not Path("/proc").is_dir(),
+                                 reason="needs the ray command (pip install 'archsearch[ray]') and Linux /proc")]
 
 
 def _env() -> dict[str, str]:

@@ -19,6 +19,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+pytestmark = pytest.mark.integration  # end to end (docs/architecture.md, "Tests")
+
 ARGS = ["random", "--space", "hierarchical", "--preset", "smoke", "--data", "digits", "--seed", "3",
         "--budget", "8"]
 

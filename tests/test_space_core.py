@@ -83,6 +83,7 @@ def test_every_network_space_is_covered():
 
 
 @pytest.mark.parametrize("name", sorted(_TINY))
+@pytest.mark.integration
 def test_registered_space_builds_trains_and_costs_exactly(name):
     search_space = create_space(name, **_TINY[name])
     rng = np.random.default_rng(0)

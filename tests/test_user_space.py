@@ -131,6 +131,7 @@ def test_a_fresh_model_runs_its_first_candidates_until_a_path_is_set():
 
 # -- every method that fits, on the example space -------------------------------------------------------------------
 @pytest.mark.parametrize("method", ["random", "evolution", "spos", "greedynas", "proxyless"])
+@pytest.mark.integration
 def test_each_method_runs_on_the_example_user_space_and_show_prints_its_leaderboard(capsys, tmp_path, method):
     code, out, err = run_cli(capsys, "run", method, "--preset", "smoke", "--space", SOURCE, "--data", "digits",
                              "--runs-dir", str(tmp_path), "--name", "u")
@@ -151,6 +152,7 @@ def test_each_method_runs_on_the_example_user_space_and_show_prints_its_leaderbo
             assert sum(child.arch[n] != parent.arch[n] for n in LABELS) == 1
 
 
+@pytest.mark.integration
 def test_the_example_npz_is_learnable_data_the_example_space_searches(tmp_path, monkeypatch):
     out = tmp_path / "small.npz"
     monkeypatch.setattr(sys, "argv", ["make_npz.py", str(out), "--train", "300", "--test", "100"])
@@ -169,6 +171,7 @@ def test_the_example_npz_is_learnable_data_the_example_space_searches(tmp_path, 
 
 
 # -- reproducibility ------------------------------------------------------------------------------------------------
+@pytest.mark.integration
 def test_same_seed_same_result_whatever_the_global_rng_when_the_space_was_made(tmp_path):
     example = _example_module()
     results = []
