@@ -201,6 +201,7 @@ def _cli(capsys: pytest.CaptureFixture[str], *args: str) -> str:
     return capsys.readouterr().out
 
 
+@pytest.mark.integration
 def test_a_run_written_by_the_previous_version_reads_and_prints_as_it_did(tmp_path, capsys, monkeypatch):
     """`show`, `ls`, `ls --storage`, `report` and `export` print (and write) what the previous version did for
     the same run (tests/data/old_run/expected: that version's outputs for this very run directory)."""
