@@ -91,8 +91,10 @@ def test_every_quick_preset_keeps_its_sizes_on_the_subset(no_full_set):
         train, val = len(splits.train), len(splits.val)
         assert len(splits.small_val) == 1000  # GreedyNAS' small validation set, as on the full set
         cfg = make_config(method, "quick", None)
-        if getattr(cfg, "train_size", None):  # random / evolution: own training and validation sizes
+        if getattr(cfg, "train_size", None) and hasattr(cfg, "val_size"):  # random / evolution: own split sizes
             assert cfg.train_size + cfg.val_size + len(splits.small_val) <= len(subset.y_train)
+        elif getattr(cfg, "train_size", None):  # nars: stage-2 candidates train on part of the run's split
+            assert cfg.train_size <= train, method
         steps = getattr(cfg, "steps_per_epoch", None)
         if steps:  # proxyless: one pass of 100 x 128; darts: 40 x 32 on each half
             per_step = cfg.batch_size * (2 if method in ("darts", "fairdarts") else 1)
