@@ -357,7 +357,7 @@ def cmd_run(args: argparse.Namespace, extra: Sequence[str]) -> int:
 def _run_dir_of(result: Any, name: str | None, runs_dir: str | None) -> Path | None:
     """Where the run just finished lives: what the result says, else its name, else the newest run."""
     from archsearch.report import list_runs
-    from archsearch.report._runs import default_runs_dir
+    from archsearch.report import default_runs_dir
 
     if getattr(result, "run_dir", None) is not None:  # a SearchResult: set by the experiment (rank 0)
         return Path(result.run_dir)
@@ -381,7 +381,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
 def _print_study(document: dict[str, Any], runs_dir: str | None) -> None:
     from archsearch.report.study import COMPARE_MD, print_table
-    from archsearch.report._runs import default_runs_dir
+    from archsearch.report import default_runs_dir
 
     print_table(document)
     directory = (Path(runs_dir) if runs_dir else default_runs_dir()) / document["study"]
@@ -391,7 +391,7 @@ def _print_study(document: dict[str, Any], runs_dir: str | None) -> None:
 def cmd_resume(args: argparse.Namespace) -> int:
     import archsearch.api as api
     from archsearch.report import open_run
-    from archsearch.report._runs import default_runs_dir
+    from archsearch.report import default_runs_dir
 
     for candidate in (Path(args.run), (Path(args.runs_dir) if args.runs_dir else default_runs_dir()) / args.run):
         if api.is_study(candidate):
@@ -435,7 +435,7 @@ def cmd_ls(args: argparse.Namespace) -> int:
     from rich.table import Table
 
     from archsearch.report import leaderboard, list_runs
-    from archsearch.report._runs import default_runs_dir
+    from archsearch.report import default_runs_dir
     from archsearch.report.common import human
 
     if args.storage:
@@ -481,14 +481,14 @@ def _ls_storage(url: str) -> int:
     """The runs (Optuna studies) in a shared ledger database, with their trials, opened read-only."""
     from rich.table import Table
 
-    from archsearch.experiment.ledger import _redact, read_studies
+    from archsearch.experiment.ledger import redact_url, read_studies
     from archsearch.report.common import human
 
     studies = read_studies(url)
     if not studies:
-        print(f"no runs in {_redact(url)}")
+        print(f"no runs in {redact_url(url)}")
         return 0
-    table = Table(title=f"runs in {_redact(url)}", title_justify="left")
+    table = Table(title=f"runs in {redact_url(url)}", title_justify="left")
     for column in ("name", "trials", "complete", "running", "failed", "best accuracy"):
         table.add_column(column)
     for study in studies:

@@ -166,10 +166,10 @@ class OptunaLedger:
                     storage=self.storage, study_name=study_name, load_if_exists=True,
                     directions=["maximize" if n in MAXIMISED else "minimize" for n in self.objective_names])
         except ImportError as err:  # e.g. psycopg2 for PostgreSQL
-            raise UsageError(f"the ledger storage {_redact(url)} needs a driver that is not installed ({err}); "
+            raise UsageError(f"the ledger storage {redact_url(url)} needs a driver that is not installed ({err}); "
                              "for PostgreSQL: pip install 'archsearch[postgres]'") from None
         except Exception as err:  # unreachable server, bad URL, a corrupt database file
-            raise UsageError(f"cannot open the ledger at {_redact(url)}: {str(err).splitlines()[0]}") from None
+            raise UsageError(f"cannot open the ledger at {redact_url(url)}: {str(err).splitlines()[0]}") from None
         if self._server_lock is not None:  # one writer per study across machines, as the run lock is per host
             self._server_lock.hold(study_name)
         stored = list(study.metric_names or [])
@@ -360,7 +360,7 @@ class _ServerLock:
 
         if not self._call("pg_try_advisory_lock", f"archsearch:study:{study_name}"):
             self.close()
-            raise RunInUseError(f"run {study_name} is in use by another writer of the ledger at {_redact(self.url)}")
+            raise RunInUseError(f"run {study_name} is in use by another writer of the ledger at {redact_url(self.url)}")
 
     def close(self) -> None:
         self._connection.close()
@@ -575,7 +575,7 @@ def _engine_kwargs(url: str) -> dict[str, Any]:
     return {"pool_pre_ping": True}
 
 
-def _redact(url: str) -> str:
+def redact_url(url: str) -> str:
     """A database URL with its password hidden, for messages."""
     if "@" in url and "://" in url:
         scheme, rest = url.split("://", 1)
@@ -599,7 +599,7 @@ def resolve_storage_url(url: str) -> str:
     from sqlalchemy.engine import make_url
     from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 
-    shown = _redact(str(url))
+    shown = redact_url(str(url))
     try:
         parsed = make_url(str(url))
     except (ArgumentError, ValueError, TypeError):
@@ -642,7 +642,7 @@ def open_storage_read_only(url: str) -> Any:
     url = resolve_storage_url(url)
     parsed = make_url(url)
     kwargs: dict[str, Any] = {}
-    where = _redact(url)
+    where = redact_url(url)
     if parsed.get_backend_name() == "sqlite":
         from pathlib import Path
         from urllib.parse import quote

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from archsearch.experiment.ledger import TrialRecord
-from archsearch.report._runs import RunRecord, list_runs, open_run
+from archsearch.report._runs import RunRecord, default_runs_dir, list_runs, open_run
 from archsearch.report.common import common_plots, leaderboard, pareto_front, write_summary
 
 TrialRow = TrialRecord  # the name this package gave a ledger trial before it read the ledger's own records
@@ -54,5 +54,5 @@ def make_report(run: str | Path | RunRecord, *, runs_dir: str | Path | None = No
     return Report(summary, plots, notes)
 
 
-__all__ = ["Report", "RunRecord", "TrialRecord", "TrialRow", "leaderboard", "list_runs", "make_report", "method_plots",
+__all__ = ["Report", "RunRecord", "TrialRecord", "TrialRow", "default_runs_dir", "leaderboard", "list_runs", "make_report", "method_plots",
            "open_run", "pareto_front"]

@@ -18,7 +18,7 @@ from typing import Any
 import yaml
 
 from archsearch.errors import ArchsearchError, DamagedRunError, UsageError
-from archsearch.experiment.ledger import LedgerReader, TrialRecord, _redact, open_storage_read_only
+from archsearch.experiment.ledger import LedgerReader, TrialRecord, redact_url, open_storage_read_only
 
 # Objectives the ledger records (its trial format: docs/architecture.md, "The ledger"): maximise accuracy, minimise
 # the costs.
@@ -113,18 +113,18 @@ class RunRecord:
         except ArchsearchError as err:
             raise DamagedRunError(f"run {self.name!r}: {err}") from None
         except Exception as err:  # a broken database or unreachable server: say which, in one line
-            raise DamagedRunError(f"cannot read the ledger of run {self.name!r} at {_redact(url)}: "
+            raise DamagedRunError(f"cannot read the ledger of run {self.name!r} at {redact_url(url)}: "
                                   f"{type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''}") from None
         if not names:
             return None
         wanted = self.config.get("study_name") or self.name
         study_name = wanted if wanted in names else (names[0] if len(names) == 1 else None)
         if study_name is None:
-            raise UsageError(f"ledger {_redact(url)} holds studies {names} but none named {wanted!r}")
+            raise UsageError(f"ledger {redact_url(url)} holds studies {names} but none named {wanted!r}")
         try:
             return LedgerReader.load(storage, study_name)
         except Exception as err:
-            raise DamagedRunError(f"cannot read the ledger of run {self.name!r} at {_redact(url)}: "
+            raise DamagedRunError(f"cannot read the ledger of run {self.name!r} at {redact_url(url)}: "
                                   f"{type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''}") from None
 
 
