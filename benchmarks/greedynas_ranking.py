@@ -86,7 +86,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from archsearch.experiment.testing import MemoryContext  # noqa: E402
 from archsearch.methods.greedynas import GreedyNAS, GreedyNASConfig, SPOSConfig  # noqa: E402
 from archsearch.spaces import create_space  # noqa: E402
-from archsearch.train import EvalTask, run_eval_task  # noqa: E402
+from archsearch.tasks import run_eval_task  # noqa: E402
+from archsearch.train import EvalTask  # noqa: E402
 from archsearch.train.task import cached_splits  # noqa: E402
 
 OUT = Path(__file__).resolve().parent / "out"

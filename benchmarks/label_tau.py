@@ -60,7 +60,7 @@ from predictor_pretraining import OUT, make_task, spaces  # noqa: E402
 
 from archsearch.search.predictor_evolution import rank_correlation, sobol_pool  # noqa: E402
 from archsearch.spaces.fbnet import split_joint  # noqa: E402
-from archsearch.train import run_eval_task  # noqa: E402
+from archsearch.tasks import run_eval_task  # noqa: E402
 
 CACHE = OUT / "label_tau.jsonl"
 VAL_SIZE = 1000

@@ -4,7 +4,7 @@ FBNetV3 (Dai et al. 2021, Fig. 4e / sec. 3.1) reports that a predictor whose enc
 params reaches a given accuracy-prediction MSE with about 5x fewer trained samples. Here, on the project's own data:
 
 1. Labels: `--pairs` architecture-recipe pairs drawn by Sobol QMC from the joint `fbnet` (quick) x `recipe` (quick)
-   space, each trained by `archsearch.train.run_eval_task` on Fashion-MNIST (`--train-size` images, `--epochs`,
+   space, each trained by `archsearch.tasks.run_eval_task` on Fashion-MNIST (`--train-size` images, `--epochs`,
    validation on 2000 held-out images), `--workers` processes of one thread. Results are cached (one JSON line per
    pair) in ``benchmarks/out/nars_pairs.jsonl``: a rerun trains only the missing pairs.
 2. Per seed (`--seeds`, 5 by default): a random test set of `--test` pairs; from the rest, labelled subsets of each
@@ -57,7 +57,8 @@ from archsearch.predictors import NARSPredictor  # noqa: E402
 from archsearch.search.predictor_evolution import rank_correlation, sobol_pool  # noqa: E402
 from archsearch.spaces import create_space  # noqa: E402
 from archsearch.spaces.fbnet import joint_space, recipe_from_arch, recipe_space, split_joint  # noqa: E402
-from archsearch.train import EvalTask, Recipe, run_eval_task  # noqa: E402
+from archsearch.tasks import run_eval_task  # noqa: E402
+from archsearch.train import EvalTask, Recipe  # noqa: E402
 
 OUT = Path(__file__).resolve().parent / "out"
 CACHE = OUT / "nars_pairs.jsonl"

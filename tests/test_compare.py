@@ -16,7 +16,7 @@ from archsearch.cli import main
 from archsearch.experiment import study as study_mod
 from archsearch.experiment.ledger import OptunaLedger, sqlite_url
 from archsearch.experiment.study import compare, resume_study
-from archsearch.train.final import mean_ci95
+from archsearch.tasks.final import mean_ci95
 
 pytestmark = pytest.mark.integration  # end to end (docs/architecture.md, "Tests")
 

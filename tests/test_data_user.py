@@ -240,7 +240,8 @@ def test_ray_workers_get_the_data_from_the_object_store_once(tmp_path):
     pytest.importorskip("ray")
     from archsearch.executors import create_executor
     from archsearch.spaces import create_space
-    from archsearch.train.task import EvalTask, install_dataset, run_eval_task
+    from archsearch.tasks import run_eval_task
+    from archsearch.train.task import EvalTask, install_dataset
 
     dataset = from_arrays(*_arrays(), name="mem")
     ghost = str(tmp_path / "never-written.npz")  # no worker can read this path: only the object store has the data

@@ -20,8 +20,9 @@ from archsearch.ops.drop_path import DropPath
 from archsearch.ops.init import init_weights
 from archsearch.space import Categorical, Space
 from archsearch.spaces import SPACES, register_space
+from archsearch.tasks import run_eval_task
 from archsearch.train import (EvalTask, Recipe, Trainer, evaluate, lr_factor, mixup_batch, mixup_cross_entropy,
-                              recalibrate_bn, run_eval_task, train)
+                              recalibrate_bn, train)
 from archsearch.train._model_setup import parameter_groups, set_drop_path, set_dropout
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any, Callable, Mapping, Sequence
 
-from archsearch.train.final import (FinalResult, check_input_shape, final_recipe, final_tasks, mean_ci95,
+from archsearch.tasks.final import (FinalResult, check_input_shape, final_recipe, final_tasks, mean_ci95,
                                     run_final_task, seed_list, summarise_final)
 from archsearch.train.recipe import Recipe
 from archsearch.train.task import EvalResult, EvalTask

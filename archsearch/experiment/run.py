@@ -41,7 +41,7 @@ from archsearch.experiment.lock import RunLock
 from archsearch.methods import Candidate, SavedWeights, SearchResult, create_method, make_config, method_spec
 from archsearch.methods.context import DataSpec, SpaceSpec
 from archsearch.train import distributed
-from archsearch.train.final import FinalResult
+from archsearch.tasks.final import FinalResult
 
 CONFIG_FILE = "config.yaml"
 RESULT_FILE = "result.json"

@@ -294,7 +294,7 @@ class Study:
                  " epochs each, one fixed recipe)")
         executor = create_executor(self.settings.executor, workers=self.settings.workers,
                                    address=self.settings.ray_address, log=self.log)
-        from archsearch.train.final import run_final_task
+        from archsearch.tasks.final import run_final_task
 
         try:
             handles = {}
@@ -333,7 +333,7 @@ class Study:
     def _task(self, arch: Any, *, seed: int) -> Any:
         """The judgement's job: the one final training every net gets (the whole training split, or the preset's
         cap on it, the study's recipe, E epochs, the test set)."""
-        from archsearch.train.final import WHOLE_TRAINING_SET, final_tasks
+        from archsearch.tasks.final import WHOLE_TRAINING_SET, final_tasks
 
         spec = self.state["run_spec"]
         split = dict(WHOLE_TRAINING_SET)
@@ -406,7 +406,7 @@ def analyse(settings: StudySettings, state: Mapping[str, Any], results: Mapping[
     from scipy import stats
 
     from archsearch.cost.constraints import parse_constraints, satisfied
-    from archsearch.train.final import mean_ci95
+    from archsearch.tasks.final import mean_ci95
 
     constraints = parse_constraints(settings.constraints)
     random_values = [v for k, v in sorted(results.items()) if k.startswith("random/")]

@@ -15,7 +15,7 @@ from typing import Any, ClassVar, Mapping, Protocol, runtime_checkable
 
 from archsearch.errors import ConfigError
 from archsearch.space.space import Arch
-from archsearch.train.final import FinalResult
+from archsearch.tasks.final import FinalResult
 
 
 @dataclass(frozen=True)

@@ -38,7 +38,8 @@ from archsearch.search.evolution import mutate, random_genotype, tournament_sele
 from archsearch.search.pareto import pareto_front
 from archsearch.space.space import Arch
 from archsearch.train.recipe import Recipe
-from archsearch.train.task import EvalTask, run_eval_task
+from archsearch.tasks import run_eval_task
+from archsearch.train.task import EvalTask
 
 STRATEGIES = ("evolution", "random")
 PHASE = "evolution"

@@ -1,4 +1,6 @@
-"""`EvalTask` -> `run_eval_task` -> `EvalResult`: train one candidate from scratch, anywhere.
+"""`EvalTask` and `EvalResult`: one candidate's training job and its outcome, as plain picklable values, and the
+per-process dataset cache the job's worker reads (`archsearch.tasks.run_eval_task` runs a job: it rebuilds the
+space by name, so it sits above the spaces).
 
 Methods that train candidates (random search, hierarchical evolution, FBNetV3's stage 2, retraining of found
 archs) describe each job as a small picklable `EvalTask` and hand it to the executor (local or Ray); the worker
@@ -11,7 +13,6 @@ keeps it (and its splits) in memory for the next task; the Ray executor hands it
 from __future__ import annotations
 
 import contextlib
-import time
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -19,10 +20,6 @@ import torch
 
 from archsearch.data.datasets import Dataset, load_dataset
 from archsearch.data.splits import Splits, make_splits
-from archsearch.errors import DivergedError
-from archsearch.train.device import resolve_device
-from archsearch.train.recipe import Recipe
-from archsearch.train.trainer import evaluate, train
 
 _CACHE_SIZE = 2  # datasets (and split sets) kept per process
 
@@ -113,58 +110,6 @@ def install_dataset(key: tuple, fetch: Callable[[], Dataset]) -> None:
     shipped through its object store."""
     if tuple(key) not in _datasets:
         _remember(_datasets, tuple(key), fetch())
-
-
-def run_eval_task(task: EvalTask, on_epoch: Callable[[int, dict[str, float | None]], None] | None = None, *,
-                  teacher: dict[str, Any] | None = None, keep_weights: bool = False) -> EvalResult:
-    """Build ``task.arch`` in ``task.space``, train it with ``task.recipe`` for ``task.epochs``, evaluate.
-
-    A NaN / inf loss does not raise: the result has ``diverged=True`` and the message in ``error`` (searches
-    record the candidate as failed and go on). Weight init is seeded by ``task.seed`` inside `seeded`, so the
-    process's global RNG is left as it was. ``teacher = {"arch": ..., "state": state_dict}`` (an arch of the same
-    space) turns on distillation; ``keep_weights`` returns the trained state_dict in ``weights``.
-    """
-    from archsearch.spaces import create_space  # lazy: spaces import torch modules of every built-in space
-
-    start, cpu_start = time.perf_counter(), time.process_time()
-    previous_threads = torch.get_num_threads()
-    if task.threads > 0:
-        torch.set_num_threads(task.threads)
-    try:
-        search_space = create_space(task.space, **task.space_options)
-        arch = search_space.space.validate(task.arch)
-        cost = search_space.cost(arch)
-        recipe = Recipe.from_dict(task.recipe)
-        splits = cached_splits(task.data, task.data_dir, dict(task.split), task.image_size)
-        device = resolve_device(task.device)
-        with seeded(task.seed):
-            model = search_space.build(arch)
-            teacher_model = None
-            if teacher is not None:  # its init is overwritten: built here only to leave the global RNG alone
-                teacher_model = search_space.build(search_space.space.validate(teacher["arch"]))
-                teacher_model.load_state_dict(teacher["state"])
-        generator = torch.Generator().manual_seed(task.seed)
-        history: list[dict[str, float | None]] = []
-
-        def record(epoch: int, metrics: dict[str, float | None]) -> None:
-            history.append(metrics)
-            if on_epoch is not None:
-                on_epoch(epoch, metrics)
-
-        try:
-            train(model, splits, recipe, task.epochs, device=device, generator=generator, teacher=teacher_model,
-                  on_epoch=record)
-        except DivergedError as err:
-            return EvalResult(history, None, None, int(cost.macs), int(cost.params), time.perf_counter() - start,
-                              diverged=True, error=str(err), cpu_seconds=time.process_time() - cpu_start)
-        last = history[-1] if history else {}
-        test_accuracy = evaluate(model, splits.test, device=device)[1] if task.test else None
-        weights = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()} if keep_weights else None
-        return EvalResult(history, last.get("val_accuracy"), test_accuracy, int(cost.macs), int(cost.params),
-                          time.perf_counter() - start, val_loss=last.get("val_loss"), weights=weights,
-                          cpu_seconds=time.process_time() - cpu_start)
-    finally:
-        torch.set_num_threads(previous_threads)
 
 
 def _remember(cache: dict, key: tuple, value: Any) -> None:

@@ -14,7 +14,7 @@ from archsearch.methods.nars.config import NARSConfig
 from archsearch.methods.nars.space import NARSSpace
 from archsearch.methods.nars.training import task_seed, train_final
 from archsearch.space.space import Arch
-from archsearch.train.final import final_tasks, summarise_final
+from archsearch.tasks.final import final_tasks, summarise_final
 from archsearch.train.recipe import Recipe
 from archsearch.train.task import EvalTask
 

@@ -23,7 +23,7 @@ from archsearch.methods.nars.stage3 import PredictorEvolution
 from archsearch.predictors.nars import NARSPredictor, PredictorConfig
 from archsearch.search.pareto import pareto_front
 from archsearch.space.space import Arch
-from archsearch.train.final import FinalResult
+from archsearch.tasks.final import FinalResult
 
 
 @register_method("nars", NARSConfig)

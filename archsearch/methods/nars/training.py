@@ -7,8 +7,9 @@ import time
 from typing import Any
 
 from archsearch.methods.context import RunContext
-from archsearch.train.final import run_final_task
-from archsearch.train.task import EvalResult, EvalTask, run_eval_task, seeded
+from archsearch.tasks.final import run_final_task
+from archsearch.tasks import run_eval_task
+from archsearch.train.task import EvalResult, EvalTask, seeded
 
 
 # -- worker side ------------------------------------------------------------------------------------------------------

@@ -14,8 +14,10 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping, Sequence
 
 from archsearch.errors import ConfigError, UsageError
+from archsearch.spaces import create_space
+from archsearch.tasks.evaluate import run_eval_task
 from archsearch.train.recipe import Recipe
-from archsearch.train.task import EvalResult, EvalTask, cached_dataset, run_eval_task, seeded
+from archsearch.train.task import EvalResult, EvalTask, cached_dataset, seeded
 
 WHOLE_TRAINING_SET = {"val_size": 0, "small_val_size": 0}  # the papers retrain on every training image
 
@@ -102,8 +104,6 @@ def final_tasks(arch: Mapping[str, Any], *, space: str | Mapping[str, Any], spac
     never oversubscribes a shared one; 0 leaves the worker's setting. The arch and the recipe are checked here,
     before any job starts.
     """
-    from archsearch.spaces import create_space  # lazy, as in `run_eval_task`: spaces import every built-in space
-
     space_name, options = space_spec(space, space_options)
     if int(epochs) < 1:
         raise ConfigError(f"final training needs epochs >= 1, got {epochs}")
@@ -127,8 +127,6 @@ def check_input_shape(space: str | Mapping[str, Any], data: str, data_dir: str |
                       space_options: Mapping[str, Any] | None = None, image_size: int | None = None) -> None:
     """A `UsageError` when the data's images do not have the shape the space's networks take (an arch file
     retrained on other data than it was searched on)."""
-    from archsearch.spaces import create_space
-
     name, options = space_spec(space, space_options)
     search_space = create_space(name, **options)
     shape = tuple(int(s) for s in cached_dataset(data, data_dir, image_size).x_train.shape[1:])
@@ -191,8 +189,6 @@ def mean_ci95(values: Sequence[float]) -> tuple[float | None, float | None]:
 
 
 def _cost(task: EvalTask) -> tuple[int, int]:
-    from archsearch.spaces import create_space
-
     search_space = create_space(task.space, **task.space_options)
     cost = search_space.cost(search_space.space.validate(task.arch))
     return int(cost.macs), int(cost.params)
