@@ -12,7 +12,7 @@ import numpy as np
 
 from archsearch.errors import ConfigError
 from archsearch.space.space import Arch
-from archsearch.spaces.hierarchical import Hierarchy, edge_name
+from archsearch.search.hierarchy import Hierarchy, edge_name
 
 
 def mutate(arch: Arch, hierarchy: Hierarchy, rng: np.random.Generator) -> Arch:
