@@ -147,3 +147,17 @@ def test_the_space_options_of_a_run_on_some_data_are_what_a_latency_table_is_bui
     options = run_space_options("mobilenet", {"se": True}, "smoke", "digits")
     assert options["se"] is True and options["preset"] == "smoke" and options["input_size"] == 8  # digits: 8 x 8
     assert tuple(create_space("mobilenet", **options).input_shape) == (1, 8, 8)
+
+
+def test_every_weight_sharing_config_has_a_typed_weight_recipe():
+    from archsearch.methods.darts import DartsConfig, FairDartsConfig
+    from archsearch.methods.proxyless import ProxylessConfig
+    from archsearch.train import Recipe
+
+    darts = DartsConfig().weight_recipe(augment=False)  # DARTS sec. 3.1.1
+    assert isinstance(darts, Recipe) and (darts.optimizer, darts.lr, darts.lr_min, darts.grad_clip) == \
+        ("sgd", 0.025, 0.001, 5.0)
+    assert FairDartsConfig().weight_recipe(augment=True).lr == 0.005 and FairDartsConfig().weight_recipe(True).augment
+    proxyless = ProxylessConfig()
+    assert proxyless.weight_recipe("warmup").lr == proxyless.warmup_lr and proxyless.weight_recipe("search").lr == \
+        proxyless.lr and proxyless.weight_recipe("search").optimizer == "nesterov"

@@ -67,8 +67,25 @@ SMOKE_FINAL = {"final_epochs": 3, "final_seeds": 1, "final_recipe": {**DARTS_FIN
 
 
 # -- configs ----------------------------------------------------------------------------------------------------------
+class _WeightRecipe:
+    """DARTS' and Fair DARTS' supernet weights train with one typed `Recipe` built from their paper-named fields."""
+
+    lr: float
+    lr_min: float
+    momentum: float
+    weight_decay: float
+    grad_clip: float
+    batch_size: int
+
+    def weight_recipe(self, augment: bool) -> Recipe:
+        """Momentum SGD, cosine from `lr` to `lr_min`, weight decay, gradient clipping (DARTS sec. 3.1.1)."""
+        return Recipe(optimizer="sgd", lr=self.lr, lr_min=self.lr_min, momentum=self.momentum,
+                      weight_decay=self.weight_decay, schedule="cosine", grad_clip=self.grad_clip,
+                      batch_size=self.batch_size, augment=augment)
+
+
 @dataclass(frozen=True)
-class DartsConfig:
+class DartsConfig(_WeightRecipe):
     """Defaults: DARTS sec. 3.1.1-3.2 and the released ``train_search.py`` (CIFAR-10 search)."""
 
     order: int = 2  # DARTS sec. 2.3 / table 1: second order (xi = the weights' lr) is the paper's main result
@@ -113,7 +130,7 @@ class DartsConfig:
 
 
 @dataclass(frozen=True)
-class FairDartsConfig:
+class FairDartsConfig(_WeightRecipe):
     """Defaults: Fair DARTS sec. 4-5 and the released ``fairdarts/train_search.py`` (CIFAR-10 search)."""
 
     zero_one: str = "l2"  # Fair DARTS eq. 4 (L2 form is the default; "l1" = eq. 6) (code --sep_loss l2)
@@ -592,10 +609,7 @@ class BilevelSearch:
         self._arch_batches = Batches(arch_half, config.batch_size, shuffle=True, augment=augment,
                                      generator=self.arch_generator, drop_last=len(arch_half) >= config.batch_size)
         self._steps = min(len(self._batches), config.steps_per_epoch or len(self._batches))
-        recipe = Recipe(optimizer="sgd", lr=config.lr, lr_min=config.lr_min, momentum=config.momentum,
-                        weight_decay=config.weight_decay, schedule="cosine", grad_clip=config.grad_clip,
-                        batch_size=config.batch_size, augment=augment)
-        self.trainer = Trainer(self.supernet, recipe, device=self.device, steps_per_epoch=self._steps,
+        self.trainer = Trainer(self.supernet, config.weight_recipe(augment), device=self.device, steps_per_epoch=self._steps,
                                epochs=config.epochs, generator=self.ctx.torch_generator(self.method, "trainer"))
         if self._pending_trainer_state is not None:
             self.trainer.load_state_dict(self._pending_trainer_state)

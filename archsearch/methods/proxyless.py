@@ -143,6 +143,13 @@ class ProxylessConfig:
     CLI_FLAGS: ClassVar[dict[str, str]] = {"--latency-target": "latency_target_ms", "--flops-target": "flops_target",
                                            "--grad-mode": "grad_mode", "--algo": "algo"}
 
+    def weight_recipe(self, phase: str) -> Recipe:
+        """The supernet weights' typed `Recipe` in a phase ("warmup" or "search"): Nesterov momentum, cosine, label
+        smoothing, the phase's lr (ProxylessNAS code)."""
+        return Recipe(optimizer="nesterov", lr=self.warmup_lr if phase == "warmup" else self.lr,
+                      momentum=self.momentum, weight_decay=self.weight_decay, schedule="cosine",
+                      label_smoothing=self.label_smoothing, batch_size=self.batch_size, augment=True)
+
     def __post_init__(self) -> None:
         # text ("5ms", "300M") is read here, the one place a frozen config sets its own fields
         if isinstance(self.latency_target_ms, str):
@@ -601,10 +608,7 @@ class ProxylessNAS:
     def _trainer(self, phase: str, steps: int, optimizer_state: dict | None = None) -> Trainer:
         config = self.config
         epochs = config.warmup_epochs if phase == "warmup" else config.epochs
-        recipe = Recipe(optimizer="nesterov", lr=config.warmup_lr if phase == "warmup" else config.lr,
-                        momentum=config.momentum, weight_decay=config.weight_decay, schedule="cosine",
-                        label_smoothing=config.label_smoothing, batch_size=config.batch_size, augment=True)
-        trainer = Trainer(self.supernet, recipe, device=self.device, steps_per_epoch=steps, epochs=epochs,
+        trainer = Trainer(self.supernet, config.weight_recipe(phase), device=self.device, steps_per_epoch=steps, epochs=epochs,
                           generator=self.ctx.torch_generator("proxyless", "trainer", phase))
         if self._trainer_state is not None:
             trainer.load_state_dict(self._trainer_state)
