@@ -114,7 +114,7 @@ def resolve_study(methods: Sequence[str] | str, *, name: str | None = None, **op
         raise unknown_name("preset", settings.preset, PRESET_NAMES)
     for key, low in (("seeds", 1), ("final_epochs", 1), ("retrain_seeds", 1), ("random_archs", 2),
                      ("train_images", 1)):
-        value = settings.seeds if key == "seeds" else getattr(settings, key, None)
+        value = getattr(settings, key)
         if key != "seeds" and value is None:
             continue
         if isinstance(value, bool) or int(value) != value or value < low:
@@ -230,7 +230,7 @@ class Study:
         assert target is not None
         pilot = self._pilot(method, target)
         smallest = pilot["points"][0][0]
-        if pilot.get("over"):
+        if _over_budget(pilot, target):  # the line would read below the smallest pilot anyway
             return smallest
         budget = (target - pilot["fixed"]) / pilot["per_unit"]
         budget = min(budget, MAX_PRESET_MULTIPLE * pilot["preset_budget"])  # a line read far beyond its points
@@ -373,7 +373,7 @@ def _pilot_name(method: str, budget: float) -> str:
 
 def _over_budget(pilot: Mapping[str, Any] | None, target: float | None) -> bool:
     """Even the method's smallest pilot budget cost more than the target: it ran at that budget, above it."""
-    return bool(pilot and target is not None and (pilot.get("over") or pilot["points"][0][1] >= target))
+    return bool(pilot and target is not None and pilot["points"][0][1] >= target)
 
 
 def _budget_field(method: str, preset: str) -> tuple[str, float, bool]:
@@ -409,7 +409,8 @@ def analyse(settings: StudySettings, state: Mapping[str, Any], results: Mapping[
     from archsearch.tasks.final import mean_ci95
 
     constraints = parse_constraints(settings.constraints)
-    random_values = [v for k, v in sorted(results.items()) if k.startswith("random/")]
+    random_values = [results[k] for k in sorted((k for k in results if k.startswith("random/")),
+                                                 key=lambda k: int(k.split("/")[1]))]  # in draw order
     rows = []
     for method in settings.methods:
         searches = [s for s in state["searches"].values() if s["method"] == method]
