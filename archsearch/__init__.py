@@ -15,8 +15,9 @@ __version__ = "0.1.0"
 _EXPORTS = {
     "run": "archsearch.api", "resume": "archsearch.api", "compare": "archsearch.api",
     "Arch": "archsearch.space", "Space": "archsearch.space", "Categorical": "archsearch.space",
-    "Numeric": "archsearch.space", "LayerChoice": "archsearch.space", "InputChoice": "archsearch.space",
-    "ModuleSpace": "archsearch.space", "freeze": "archsearch.space",
+    "Numeric": "archsearch.space", "LayerChoice": "archsearch.spaces", "InputChoice": "archsearch.spaces",
+    "ModuleSpace": "archsearch.spaces", "freeze": "archsearch.spaces", "set_path": "archsearch.spaces",
+    "space_from_module": "archsearch.spaces",
     "create_space": "archsearch.spaces", "space_names": "archsearch.spaces", "register_space": "archsearch.spaces",
     "method_names": "archsearch.methods", "register_method": "archsearch.methods",
     "Candidate": "archsearch.methods", "SearchResult": "archsearch.methods",

@@ -63,7 +63,7 @@ from archsearch.experiment.testing import MemoryContext  # noqa: E402
 from archsearch.methods.darts import Darts, DartsConfig, FairDarts, FairDartsConfig  # noqa: E402
 from archsearch.methods.greedynas import GreedyNAS, GreedyNASConfig, SPOSConfig  # noqa: E402
 from archsearch.methods.proxyless import ProxylessConfig, ProxylessNAS  # noqa: E402
-from archsearch.space import LayerChoice, ModuleSpace, freeze  # noqa: E402
+from archsearch import LayerChoice, ModuleSpace, freeze  # noqa: E402
 from archsearch.train import Trainer  # noqa: E402
 
 CHANNELS, LAYERS, CLASSES, BATCH, SIDE = 16, 5, 10, 64, 28

@@ -12,7 +12,7 @@ from __future__ import annotations
 import torch
 import torch.nn as nn
 
-from archsearch.space import LayerChoice
+from archsearch import LayerChoice
 
 CHANNELS = 16
 LAYERS = 5

@@ -12,7 +12,7 @@ import torch.nn as nn
 
 from archsearch.errors import ConfigError
 from archsearch.experiment.testing import MemoryContext, SimulatedCrash
-from archsearch.space.modules import InputChoice, LayerChoice, ModuleSpace
+from archsearch import InputChoice, LayerChoice, ModuleSpace
 from archsearch.spaces import create_space
 from test_darts import _tiny_splits  # the 8x8 "rows" data set of the cell-space tests
 

@@ -13,7 +13,7 @@ import torch.nn as nn
 
 from archsearch.errors import ConfigError
 from archsearch.experiment.testing import MemoryContext, MemoryLedger
-from archsearch.space.modules import LayerChoice, ModuleSpace
+from archsearch import LayerChoice, ModuleSpace
 from archsearch.spaces import create_space
 from archsearch.spaces.fbnet import RECIPE_FIELDS
 

@@ -20,7 +20,7 @@ from archsearch.cli import main
 from archsearch.errors import ConfigError, UsageError
 from archsearch.experiment.run import SimulatedCrash, resolve_settings
 from archsearch.report import open_run
-from archsearch.space import LayerChoice, ModuleSpace, freeze, set_path
+from archsearch import LayerChoice, ModuleSpace, freeze, set_path
 from archsearch.spaces import create_space, user
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -67,7 +67,7 @@ def test_space_by_module_path_and_space_options_become_keyword_arguments(tmp_pat
     (package / "__init__.py").write_text("")
     (package / "nets.py").write_text(textwrap.dedent("""
         import torch.nn as nn
-        from archsearch.space import LayerChoice
+        from archsearch import LayerChoice
 
         def tiny(input_shape, num_classes, width=4):
             c, h, w = input_shape
@@ -230,7 +230,7 @@ BAD_SPACES = {
 def test_bad_space_input_is_one_line_exit_2_and_creates_nothing(capsys, tmp_path, monkeypatch, case):
     (tmp_path / "bad.py").write_text(textwrap.dedent("""
         import torch.nn as nn
-        from archsearch.space import LayerChoice
+        from archsearch import LayerChoice
 
         def make_space(**data):
             return nn.Sequential(LayerChoice([nn.Identity(), nn.ReLU()], label="a"), nn.Flatten(),

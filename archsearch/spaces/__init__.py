@@ -8,6 +8,8 @@ from typing import Callable
 
 from archsearch._registry import Registry
 from archsearch.spaces._base import SearchSpace, WeightSharingSpace
+from archsearch.spaces.modules import (InputChoice, LayerChoice, ModuleSpace, choice_modules, freeze, set_path,
+                                       space_from_module)
 
 # Each built-in space module registers itself on import (imported on the first lookup); add a module here when you
 # add a space.
@@ -24,4 +26,5 @@ def space_names() -> list[str]:
     return SPACES.names()
 
 
-__all__ = ["SPACES", "SearchSpace", "WeightSharingSpace", "create_space", "register_space", "space_names"]
+__all__ = ["SPACES", "InputChoice", "LayerChoice", "ModuleSpace", "SearchSpace", "WeightSharingSpace", "choice_modules",
+           "create_space", "freeze", "register_space", "set_path", "space_from_module", "space_names"]

@@ -38,7 +38,7 @@ import torch
 import torch.nn as nn
 
 from archsearch.errors import ConfigError, UsageError, unknown_name
-from archsearch.space.modules import ModuleSpace, freeze, space_from_module
+from archsearch.spaces.modules import ModuleSpace, freeze, space_from_module
 from archsearch.spaces import register_space
 
 NAME = "user"  # the registered space every user space is recorded as

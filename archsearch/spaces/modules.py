@@ -8,7 +8,7 @@ mechanism (GreedyNAS / SPOS paths, ProxylessNAS gates, DARTS alphas) applies unc
 Until a method (or `set_path(model, arch)`) picks a path, each choice runs its first candidate, so the model can be
 called as written, e.g. to check its output shape.
 
-`space_from_module(model)` (also ``Space.from_module``) collects the choices into a `Space`; `freeze(model, arch)`
+`space_from_module(model)` collects the choices into a `Space`; `freeze(model, arch)`
 returns a standalone deep copy with each choice replaced by its chosen module (weights kept). `ModuleSpace` wraps a
 user model, or the function that builds it, as a `SearchSpace` + `WeightSharingSpace`, so it can be handed to any
 method.
