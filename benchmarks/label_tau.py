@@ -45,6 +45,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 import time
 import types
@@ -66,15 +67,36 @@ CACHE = OUT / "label_tau.jsonl"
 VAL_SIZE = 1000
 
 
-def protocols(long_epochs: int) -> dict[str, dict]:
-    return {"fixed-2k": {"recipe": "fixed", "epochs": long_epochs, "train_size": 2000},
-            "fixed-8k": {"recipe": "fixed", "epochs": max(1, long_epochs // 4), "train_size": 8000},
-            "joint-2k": {"recipe": "joint", "epochs": long_epochs, "train_size": 2000}}
+LEGACY = ("fixed-2k", "fixed-8k", "joint-2k")
+SPEC = re.compile(r"(fixed|joint)-(\d+)-e(\d+)-v(\d+)$")
+
+
+def protocol(name: str, long_epochs: int) -> dict:
+    """A protocol by name: ``RECIPE-TRAIN-eEPOCHS-vVAL`` (e.g. ``fixed-16000-e2-v10000``: the default recipe, 2
+    epochs over 16,000 images, validation on 10,000), or one of the first table's three (`LEGACY`, whose epochs
+    follow `--long-epochs` and which validate on 1,000 images)."""
+    legacy = {"fixed-2k": ("fixed", long_epochs, 2000), "fixed-8k": ("fixed", max(1, long_epochs // 4), 8000),
+              "joint-2k": ("joint", long_epochs, 2000)}
+    if name in legacy:
+        recipe, epochs, train_size = legacy[name]
+        return {"recipe": recipe, "epochs": epochs, "train_size": train_size, "val_size": VAL_SIZE, "legacy": True}
+    match = SPEC.match(name)
+    if match is None:
+        raise SystemExit(f"unknown protocol {name!r}: use one of {', '.join(LEGACY)} or RECIPE-TRAIN-eEPOCHS-vVAL "
+                         "with RECIPE fixed or joint (e.g. fixed-16000-e2-v10000)")
+    recipe, train_size, epochs, val_size = match.groups()
+    return {"recipe": recipe, "epochs": int(epochs), "train_size": int(train_size), "val_size": int(val_size),
+            "legacy": False}
+
+
+def protocols(names: list[str], long_epochs: int) -> dict[str, dict]:
+    return {name: protocol(name, long_epochs) for name in names}
 
 
 def label(fbnet, recipes, point, index: int, protocol: dict) -> dict:
     """Train one architecture (with its own recipe or the default one) under `protocol`; its per-epoch curve."""
-    args = types.SimpleNamespace(epochs=protocol["epochs"], train_size=protocol["train_size"], val_size=VAL_SIZE)
+    args = types.SimpleNamespace(epochs=protocol["epochs"], train_size=protocol["train_size"],
+                                 val_size=protocol["val_size"])
     arch_part, recipe_part = split_joint(point, fbnet.space, recipes)
     task = make_task(arch_part, recipe_part if protocol["recipe"] == "joint" else None, args, index)
     cpu = time.process_time()
@@ -83,9 +105,9 @@ def label(fbnet, recipes, point, index: int, protocol: dict) -> dict:
             "params": result.params, "diverged": result.diverged, "cpu_seconds": time.process_time() - cpu}
 
 
-def table(records: dict, long_epochs: int) -> list[dict]:
+def table(records: dict, chosen: dict[str, dict]) -> list[dict]:
     rows = []
-    for name, protocol in protocols(long_epochs).items():
+    for name, protocol in chosen.items():
         done = [r for (p, _), r in sorted(records.items()) if p == name and not r["diverged"]]
         epochs = sorted({1, 2, protocol["epochs"] // 2, protocol["epochs"]} & set(range(1, protocol["epochs"] + 1)))
         for e in epochs:
@@ -108,7 +130,10 @@ def main() -> None:
     parser.add_argument("--archs", type=int, default=24)
     parser.add_argument("--long-epochs", type=int, default=8)
     parser.add_argument("--budget-seconds", type=float, default=1100.0, help="CPU seconds of training, at most")
+    parser.add_argument("--protocols", nargs="+", default=list(LEGACY),
+                        help="protocol names (see `protocol`); default: the first table's three")
     args = parser.parse_args()
+    chosen = protocols(args.protocols, args.long_epochs)
     torch.set_num_threads(1)
     fbnet, recipes, joint = spaces(types.SimpleNamespace(fixed_recipe=False))
     pool = sobol_pool(joint, args.archs, np.random.default_rng(12345))  # predictor_pretraining's joint pool
@@ -118,12 +143,14 @@ def main() -> None:
         for line in CACHE.read_text().splitlines():
             if line.strip():
                 r = json.loads(line)
-                if r["long_epochs"] == args.long_epochs and r["index"] < args.archs:
+                legacy = r["protocol"] in LEGACY
+                if (r["protocol"] in chosen and r["index"] < args.archs
+                        and (not legacy or r["long_epochs"] == args.long_epochs)):
                     records[(r["protocol"], r["index"])] = r
-    spent = sum(r["cpu_seconds"] for r in records.values())
+    spent = 0.0  # this call's training: the budget bounds what a (re)run adds
     with CACHE.open("a") as sink:
         for index in range(args.archs):
-            for name, protocol in protocols(args.long_epochs).items():
+            for name, protocol in chosen.items():
                 if (name, index) in records:
                     continue
                 if spent >= args.budget_seconds:
@@ -138,7 +165,7 @@ def main() -> None:
             if spent >= args.budget_seconds:
                 print(f"CPU budget of {args.budget_seconds:.0f} s reached", flush=True)
                 break
-    rows = table(records, args.long_epochs)
+    rows = table(records, chosen)
     print(f"\n{'protocol':>9} | {'label':>10} | {'steps':>5} | {'n':>3} | {'mean acc':>8} | {'tau MACs':>8} | "
           f"{'tau params':>10} | CPU s/run")
     for row in rows:

@@ -5,7 +5,7 @@ params reaches a given accuracy-prediction MSE with about 5x fewer trained sampl
 
 1. Labels: `--pairs` architecture-recipe pairs drawn by Sobol QMC from the joint `fbnet` (quick) x `recipe` (quick)
    space, each trained by `archsearch.tasks.run_eval_task` on Fashion-MNIST (`--train-size` images, `--epochs`,
-   validation on 2000 held-out images), `--workers` processes of one thread. Results are cached (one JSON line per
+   validation on `--val-size` held-out images, 2,000 by default), `--workers` processes of one thread. Results are cached (one JSON line per
    pair) in ``benchmarks/out/nars_pairs.jsonl``: a rerun trains only the missing pairs.
 2. Per seed (`--seeds`, 5 by default): a random test set of `--test` pairs; from the rest, labelled subsets of each
    size in `--sizes`. For each size, interleaved, two predictors with the same seed and the same fit (Huber, 50
@@ -84,7 +84,7 @@ def make_task(arch_part, recipe_part, args, seed: int) -> EvalTask:
     return EvalTask(space="fbnet", space_options={"preset": "quick"}, arch=arch_part.to_dict(),
                     recipe=recipe.to_dict(), epochs=args.epochs,
                     data="fashion-mnist", split={"train_size": args.train_size,
-                                                 "val_size": getattr(args, "val_size", 2000),
+                                                 "val_size": args.val_size,
                                                  "small_val_size": 0, "seed": 0},
                     seed=seed, threads=1, test=False)
 
@@ -101,7 +101,8 @@ def label_pairs(args) -> list[dict]:
             if line.strip():
                 record = json.loads(line)
                 if (record["epochs"] == args.epochs and record["train_size"] == args.train_size
-                        and record.get("batch_size", 128) == BASE_RECIPE.batch_size):
+                        and record.get("batch_size", 128) == BASE_RECIPE.batch_size
+                        and record.get("val_size", 2000) == args.val_size):
                     cached[record["key"]] = record
     todo = [(i, a) for i, a in enumerate(pool) if a.key not in cached]
     print(f"labels: {len(pool) - len(todo)} cached, {len(todo)} to train "
@@ -117,7 +118,8 @@ def label_pairs(args) -> list[dict]:
             for done, future in enumerate(as_completed(futures), start=1):
                 arch, result = futures[future], future.result()
                 record = {"key": arch.key, "arch": arch.to_dict(), "epochs": args.epochs,
-                          "train_size": args.train_size, "batch_size": BASE_RECIPE.batch_size,
+                          "train_size": args.train_size, "val_size": args.val_size,
+                          "batch_size": BASE_RECIPE.batch_size,
                           "val_accuracy": result.val_accuracy,
                           "curve": [e["val_accuracy"] for e in result.per_epoch], "macs": result.macs,
                           "params": result.params, "seconds": result.seconds, "diverged": result.diverged}
@@ -182,6 +184,7 @@ def main() -> None:
     parser.add_argument("--pairs", type=int, default=96)
     parser.add_argument("--epochs", type=int, default=2)
     parser.add_argument("--train-size", type=int, default=2000)
+    parser.add_argument("--val-size", type=int, default=2000, help="held-out images the labels are measured on")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--seeds", type=int, default=5)
     parser.add_argument("--test", type=int, default=24)

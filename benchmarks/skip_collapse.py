@@ -67,17 +67,20 @@ import resource
 import sys
 import time
 import zlib
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from archsearch.data.datasets import load_dataset  # noqa: E402
+from archsearch.data.augment import Augmentation  # noqa: E402
+from archsearch.data.datasets import from_arrays, load_dataset  # noqa: E402
 from archsearch.data.splits import Splits, make_splits  # noqa: E402
 from archsearch.experiment.testing import MemoryContext  # noqa: E402
 from archsearch.methods.darts import Darts, DartsConfig, FairDarts, FairDartsConfig  # noqa: E402
@@ -108,8 +111,23 @@ class _BenchContext(MemoryContext):
         self.metrics.append((series, step, values))
 
 
-def _splits(train_size: int) -> Splits:
-    return make_splits(load_dataset("fashion-mnist"), val_size=1000, small_val_size=0, train_size=train_size)
+def _splits(train_size: int, image_size: int = 28) -> Splits:
+    dataset = load_dataset("fashion-mnist")
+    if image_size != 28:
+        dataset = downsampled(dataset, image_size)
+    return make_splits(dataset, val_size=1000, small_val_size=0, train_size=train_size)
+
+
+def downsampled(dataset: Any, size: int) -> Any:
+    """The same images area-averaged to size x size (uint8 again), with the same kind of augmentation (crop with
+    padding 1 per 14 pixels, flip)."""
+    def shrink(x: torch.Tensor) -> np.ndarray:
+        return F.adaptive_avg_pool2d(x.float(), size).round().clamp(0, 255).to(torch.uint8).numpy()
+
+    augmentation = Augmentation(crop_padding=max(1, round(size / 14)), flip=dataset.augmentation.flip)
+    return from_arrays(shrink(dataset.x_train), dataset.y_train.numpy(), shrink(dataset.x_test),
+                       dataset.y_test.numpy(), name=f"{dataset.name}-{size}px", num_classes=dataset.num_classes,
+                       augmentation=augmentation, classes=dataset.classes)
 
 
 def configs(args: argparse.Namespace) -> tuple[DartsConfig, FairDartsConfig]:
@@ -136,7 +154,8 @@ def _per_epoch(ctx: _BenchContext) -> dict[str, list[float]]:
 
 
 def _search(method: str, seed: int, args: argparse.Namespace, splits: Splits) -> dict[str, Any]:
-    space = create_space("darts", preset="quick", search_channels=args.channels, search_layers=args.layers)
+    space = create_space("darts", preset="quick", search_channels=args.channels, search_layers=args.layers,
+                         input_size=args.image_size, stem_stride=args.stem_stride)
     ctx = _BenchContext(space, splits, seed)
     darts_config, fair_config = configs(args)
     runner = Darts(darts_config, ctx) if method == "darts" else FairDarts(fair_config, ctx)
@@ -145,7 +164,7 @@ def _search(method: str, seed: int, args: argparse.Namespace, splits: Splits) ->
     seconds = time.perf_counter() - start
     edge_weights = runner.search.edge_weights()
     weights = torch.cat([w.reshape(-1) for w in edge_weights.values()]).numpy()
-    ops = list(runner.search.ops)
+    ops = list(runner.search.supernet.op_names)
     skip = ops.index("skip_connect")
     normal, reduce = result.extra["genotype"]["normal"], result.extra["genotype"]["reduce"]
     history = result.extra["history"]
@@ -166,6 +185,12 @@ def _search(method: str, seed: int, args: argparse.Namespace, splits: Splits) ->
         "per_epoch": _per_epoch(ctx),
         "normal_cell": normal,
     }
+
+
+def _search_job(method: str, seed: int, args: argparse.Namespace) -> dict[str, Any]:
+    """One search in a worker process of one thread (each loads its own copy of the data)."""
+    torch.set_num_threads(1)
+    return _search(method, seed, args, _splits(args.train_size, args.image_size))
 
 
 def _measure_supernet(queue: Any, order: int, steps: int) -> None:
@@ -223,7 +248,10 @@ def main() -> None:
     parser.add_argument("--channels", type=int, default=4, help="search supernet channels C")
     parser.add_argument("--layers", type=int, default=5, help="search supernet cells (N-R-N-R-N)")
     parser.add_argument("--train-size", type=int, default=10000, help="images split in halves for w / alpha")
+    parser.add_argument("--image-size", type=int, default=28, help="images area-averaged to this size (28: as is)")
+    parser.add_argument("--stem-stride", type=int, default=2, help="supernet stem stride (2: the quick preset's)")
     parser.add_argument("--order", type=int, default=1, choices=(1, 2), help="DARTS order")
+    parser.add_argument("--workers", type=int, default=1, help="searches run in this many processes (one thread each)")
     parser.add_argument("--no-measure", action="store_true", help="skip the supernet step time / memory record")
     parser.add_argument("--measure-only", action="store_true", help="only the supernet step time / memory record")
     parser.add_argument("--tag", default="", help="write benchmarks/out/skip_collapse_<tag>.json")
@@ -246,12 +274,17 @@ def main() -> None:
     if args.measure_only:
         out_path = OUT / "skip_collapse_supernet.json"
     else:
-        splits = _splits(args.train_size)
+        jobs = []
         for i, seed in enumerate(args.seeds):  # interleaved; alternate which method goes first
             order = ("darts", "fairdarts") if i % 2 == 0 else ("fairdarts", "darts")
-            for method in (m for m in order if m in args.methods):
-                run = _search(method, seed, args, splits)
+            jobs += [(method, seed) for method in order if method in args.methods]
+        context = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(args.workers, mp_context=context) as pool:
+            futures = [pool.submit(_search_job, method, seed, args) for method, seed in jobs]
+            for future in as_completed(futures):
+                run = future.result()
                 runs.append(run)
+                method, seed = run["method"], run["seed"]
                 sigmoid = (f"polarised {run['polarized_fraction']:.2f}, mean|w-.5| "
                            f"{run['mean_distance_from_half']:.3f}, " if method == "fairdarts" else "")
                 print(f"  {method:9s} seed {seed}: normal skips {run['normal_skips']} ({run['normal_edges']} edges), "
@@ -259,6 +292,7 @@ def main() -> None:
                       f"{run['supernet_val_accuracy']:.3f}, {run['seconds']:.0f} s", flush=True)
                 out_path.write_text(json.dumps({"args": vars(args), "runs": runs, "supernet": record}, indent=1,
                                                default=str))
+        runs.sort(key=lambda r: (jobs.index((r["method"], r["seed"]))))
         _print_table(args, runs)
     out_path.write_text(json.dumps({"args": vars(args), "runs": runs, "supernet": record}, indent=1, default=str))
     if args.measure_only:
