@@ -88,6 +88,15 @@ from archsearch.spaces import create_space  # noqa: E402
 
 OUT = ROOT / "benchmarks" / "out"
 
+# Named budgets, the same for both methods. "default": the first run (300 steps on a 28x28 supernet; DARTS does not
+# collapse there). "collapse": the cheapest setting found where first-order DARTS does (see the module docstring).
+SETTINGS: dict[str, dict[str, Any]] = {
+    "default": dict(epochs=10, steps=30, batch_size=16, arch_lr_scale=30.0, channels=4, layers=5, train_size=10000,
+                    image_size=28, stem_stride=2),
+    "collapse": dict(epochs=40, steps=50, batch_size=32, arch_lr_scale=10.0, channels=4, layers=5, train_size=20000,
+                     image_size=14, stem_stride=2),
+}
+
 
 class _BenchContext(MemoryContext):
     """A `MemoryContext` without a run directory or checkpoints (this measures the search), with the benchmark's
@@ -240,29 +249,35 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--methods", nargs="+", default=["darts", "fairdarts"], choices=("darts", "fairdarts"))
-    parser.add_argument("--epochs", type=int, default=10)
-    parser.add_argument("--steps", type=int, default=30, help="search steps per epoch")
-    parser.add_argument("--batch-size", type=int, default=16)
-    parser.add_argument("--arch-lr-scale", type=float, default=30.0,
+    parser.add_argument("--setting", choices=tuple(SETTINGS), default="default",
+                        help="a named budget (below); a flag given explicitly overrides its value")
+    parser.add_argument("--epochs", type=int)
+    parser.add_argument("--steps", type=int, help="search steps per epoch")
+    parser.add_argument("--batch-size", type=int)
+    parser.add_argument("--arch-lr-scale", type=float,
                         help="multiplies BOTH methods' arch lr (paper: DARTS 3e-4, Fair DARTS 3e-3)")
-    parser.add_argument("--channels", type=int, default=4, help="search supernet channels C")
-    parser.add_argument("--layers", type=int, default=5, help="search supernet cells (N-R-N-R-N)")
-    parser.add_argument("--train-size", type=int, default=10000, help="images split in halves for w / alpha")
-    parser.add_argument("--image-size", type=int, default=28, help="images area-averaged to this size (28: as is)")
-    parser.add_argument("--stem-stride", type=int, default=2, help="supernet stem stride (2: the quick preset's)")
+    parser.add_argument("--channels", type=int, help="search supernet channels C")
+    parser.add_argument("--layers", type=int, help="search supernet cells (reductions at 1/3 and 2/3)")
+    parser.add_argument("--train-size", type=int, help="images split in halves for w / alpha")
+    parser.add_argument("--image-size", type=int, help="images area-averaged to this size (28: as they are)")
+    parser.add_argument("--stem-stride", type=int, help="supernet stem stride (2: the quick preset's)")
     parser.add_argument("--order", type=int, default=1, choices=(1, 2), help="DARTS order")
     parser.add_argument("--workers", type=int, default=1, help="searches run in this many processes (one thread each)")
     parser.add_argument("--no-measure", action="store_true", help="skip the supernet step time / memory record")
     parser.add_argument("--measure-only", action="store_true", help="only the supernet step time / memory record")
     parser.add_argument("--tag", default="", help="write benchmarks/out/skip_collapse_<tag>.json")
     args = parser.parse_args()
+    for key, value in SETTINGS[args.setting].items():
+        if getattr(args, key) is None:
+            setattr(args, key, value)
     torch.set_num_threads(1)
     OUT.mkdir(parents=True, exist_ok=True)
     out_path = OUT / (f"skip_collapse_{args.tag}.json" if args.tag else "skip_collapse.json")
     darts_config, fair_config = configs(args)
     if not args.measure_only:
         print(f"budget, equal for both: {args.epochs} epochs x {args.steps} steps x batch {args.batch_size}, supernet "
-              f"C={args.channels} x {args.layers} cells, {args.train_size} training images; arch lr x "
+              f"C={args.channels} x {args.layers} cells, {args.train_size} training images of {args.image_size}x"
+              f"{args.image_size} (setting {args.setting!r}); arch lr x "
               f"{args.arch_lr_scale:g} for both (DARTS {darts_config.arch_lr:g}, Fair DARTS {fair_config.arch_lr:g}); "
               f"weights: each method's paper lr (DARTS {darts_config.lr:g}, Fair DARTS {fair_config.lr:g})",
               flush=True)
@@ -306,7 +321,8 @@ def main() -> None:
 
 def _print_table(args: argparse.Namespace, runs: list[dict[str, Any]]) -> None:
     print()
-    print(f"DARTS (order {args.order}) vs Fair DARTS, Fashion-MNIST, supernet C={args.channels} x {args.layers} "
+    print(f"DARTS (order {args.order}) vs Fair DARTS, Fashion-MNIST {args.image_size}x{args.image_size} "
+          f"(setting {args.setting!r}), supernet C={args.channels} x {args.layers} "
           f"cells, {args.epochs} epochs x {args.steps} steps x batch {args.batch_size}, arch lr x "
           f"{args.arch_lr_scale:g} for both, seeds {args.seeds}")
     header = f"{'':10s} {'normal skips':>13s} {'reduce skips':>13s} {'normal edges':>13s} {'polarised':>10s} " \
