@@ -41,7 +41,7 @@ validation images (1.3 points at 77%), so at these budgets the labels rank mostl
 networks are behind (tau -0.34).
 
 Second table: the same 24 architectures, validation on 10,000 images (0.4 points of sampling noise), more distinct
-training images (quiet 2-core machine, the runs niced beside other jobs; CPU s per run is the process's own):
+training images (2-core machine shared with other jobs; CPU s per run is the process's own time):
 
     nice -n 5 python benchmarks/label_tau.py --archs 24 --protocols fixed-8000-e2-v10000 \
         fixed-16000-e2-v10000 joint-16000-e2-v10000 --budget-seconds 4000
@@ -61,7 +61,7 @@ training images (quiet 2-core machine, the runs niced beside other jobs; CPU s p
 The cheapest protocol with tau >= 0.3 is ``fixed-48000-e1-v10000``: one epoch over 48,000 distinct images (750
 steps, every image new), labels on 10,000. Repeating a smaller set (16,000 x 2 epochs: 500 steps) does not get
 there, and the early-stopped rows fall (0.225 after one of two epochs, 0.101 after both), so at these budgets the
-tau is still within about two standard deviations of noise; it rises with distinct images, not with steps.
+tau is still within about two standard deviations of noise; here it rose with distinct images more than with steps.
 `benchmarks/predictor_pretraining.py --fixed-recipe --epochs 1 --train-size 48000 --val-size 10000` uses it.
 """
 
@@ -103,14 +103,13 @@ def protocol(name: str, long_epochs: int) -> dict:
               "joint-2k": ("joint", long_epochs, 2000)}
     if name in legacy:
         recipe, epochs, train_size = legacy[name]
-        return {"recipe": recipe, "epochs": epochs, "train_size": train_size, "val_size": VAL_SIZE, "legacy": True}
+        return {"recipe": recipe, "epochs": epochs, "train_size": train_size, "val_size": VAL_SIZE}
     match = SPEC.match(name)
     if match is None:
         raise SystemExit(f"unknown protocol {name!r}: use one of {', '.join(LEGACY)} or RECIPE-TRAIN-eEPOCHS-vVAL "
                          "with RECIPE fixed or joint (e.g. fixed-16000-e2-v10000)")
     recipe, train_size, epochs, val_size = match.groups()
-    return {"recipe": recipe, "epochs": int(epochs), "train_size": int(train_size), "val_size": int(val_size),
-            "legacy": False}
+    return {"recipe": recipe, "epochs": int(epochs), "train_size": int(train_size), "val_size": int(val_size)}
 
 
 def protocols(names: list[str], long_epochs: int) -> dict[str, dict]:
