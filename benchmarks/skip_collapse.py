@@ -51,7 +51,7 @@ still cut the loss faster than an identity, so softmax competition favours them.
 a well-trained supernet late in a long search (and of a deeper one: 8 cells in the paper, 5 here), which a
 ~1-hour one-core budget cannot reach; expect it with many more weight steps (``--epochs``, ``--train-size``).
 
-Looking for a collapse (issue: at least 2 skips in the normal cell in 2 of 3 seeds). First-order DARTS alone,
+Looking for a collapse (target: at least 2 skips in the normal cell in 2 of 3 seeds). First-order DARTS alone,
 seed 0 unless said, arch lr x 10, batch 32, images area-averaged to 14x14 (stride-2 stem: cells at 7, 4, 2 pixels,
 so a step costs half as much per image), one thread per search, 2-core machine shared with other jobs:
 
@@ -117,7 +117,7 @@ SETTINGS: dict[str, dict[str, Any]] = {
     "default": dict(epochs=10, steps=30, batch_size=16, arch_lr_scale=30.0, channels=4, layers=5, train_size=10000,
                     image_size=28, stem_stride=2),
     "long-14px": dict(epochs=40, steps=50, batch_size=32, arch_lr_scale=10.0, channels=4, layers=5, train_size=20000,
-                     image_size=14, stem_stride=2),
+                      image_size=14, stem_stride=2),
 }
 
 
