@@ -5,8 +5,9 @@ params reaches a given accuracy-prediction MSE with about 5x fewer trained sampl
 
 1. Labels: `--pairs` architecture-recipe pairs drawn by Sobol QMC from the joint `fbnet` (quick) x `recipe` (quick)
    space, each trained by `archsearch.tasks.run_eval_task` on Fashion-MNIST (`--train-size` images, `--epochs`,
-   validation on `--val-size` held-out images, 2,000 by default), `--workers` processes of one thread. Results are cached (one JSON line per
-   pair) in ``benchmarks/out/nars_pairs.jsonl``: a rerun trains only the missing pairs.
+   validation on `--val-size` held-out images, 2,000 by default), `--workers` processes of one thread. Results
+   are cached (one JSON line per pair) in ``benchmarks/out/nars_pairs.jsonl``: a rerun trains only the missing
+   pairs.
 2. Per seed (`--seeds`, 5 by default): a random test set of `--test` pairs; from the rest, labelled subsets of each
    size in `--sizes`. For each size, interleaved, two predictors with the same seed and the same fit (Huber, 50
    epochs + 50 epochs): *pretrained* (encoder + proxy head first trained on FLOPs/params of 80% of a Sobol pool of
@@ -36,11 +37,11 @@ Measured (2-core machine shared with other jobs; labels cached in benchmarks/out
   0.86): ratio >= 2.0 (a lower bound: scratch never reached the pretrained predictor's 32-label MSE within 64
   labels). Test MSE pretrained / scratch: 1.36 / 1.67 at 8 labels, 0.80 / 1.24 at 16, 0.64 / 1.38 at 32, 0.61 /
   0.99 at 48, 0.67 / 0.82 at 64; Kendall tau 0.29 / 0.04, 0.37 / 0.08, 0.52 / 0.02, 0.44 / 0.21, 0.43 / 0.24.
-With the short labels (the first two lines) pretraining does not pay because these labels do not follow the proxies: after ~62 training steps the
-Kendall tau between accuracy and MACs is -0.05 (fixed recipe) and -0.01 (joint; there the recipe - optimizer,
-lr, EMA - dominates), so an encoder frozen on FLOPs/params gives the accuracy head nothing to use. The paper's
-labels are fully trained ImageNet models, whose accuracy rises with FLOPs; labels of that quality cost hours per
-pair on this CPU.
+With the short labels (the first two lines) pretraining does not pay because these labels do not follow the
+proxies: after ~62 training steps the Kendall tau between accuracy and MACs is -0.05 (fixed recipe) and -0.01
+(joint; there the recipe - optimizer, lr, EMA - dominates), so an encoder frozen on FLOPs/params gives the
+accuracy head nothing to use. The paper's labels are fully trained ImageNet models, whose accuracy rises with FLOPs;
+labels of that quality cost hours per pair on this CPU.
 """
 
 from __future__ import annotations

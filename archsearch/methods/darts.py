@@ -609,8 +609,9 @@ class BilevelSearch:
         self._arch_batches = Batches(arch_half, config.batch_size, shuffle=True, augment=augment,
                                      generator=self.arch_generator, drop_last=len(arch_half) >= config.batch_size)
         self._steps = min(len(self._batches), config.steps_per_epoch or len(self._batches))
-        self.trainer = Trainer(self.supernet, config.weight_recipe(augment), device=self.device, steps_per_epoch=self._steps,
-                               epochs=config.epochs, generator=self.ctx.torch_generator(self.method, "trainer"))
+        self.trainer = Trainer(self.supernet, config.weight_recipe(augment), device=self.device,
+                               steps_per_epoch=self._steps, epochs=config.epochs,
+                               generator=self.ctx.torch_generator(self.method, "trainer"))
         if self._pending_trainer_state is not None:
             self.trainer.load_state_dict(self._pending_trainer_state)
             self._pending_trainer_state = None

@@ -608,8 +608,8 @@ class ProxylessNAS:
     def _trainer(self, phase: str, steps: int, optimizer_state: dict | None = None) -> Trainer:
         config = self.config
         epochs = config.warmup_epochs if phase == "warmup" else config.epochs
-        trainer = Trainer(self.supernet, config.weight_recipe(phase), device=self.device, steps_per_epoch=steps, epochs=epochs,
-                          generator=self.ctx.torch_generator("proxyless", "trainer", phase))
+        trainer = Trainer(self.supernet, config.weight_recipe(phase), device=self.device, steps_per_epoch=steps,
+                          epochs=epochs, generator=self.ctx.torch_generator("proxyless", "trainer", phase))
         if self._trainer_state is not None:
             trainer.load_state_dict(self._trainer_state)
         elif optimizer_state is not None:

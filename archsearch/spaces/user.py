@@ -38,8 +38,8 @@ import torch
 import torch.nn as nn
 
 from archsearch.errors import ConfigError, UsageError, unknown_name
-from archsearch.spaces.modules import ModuleSpace, freeze, space_from_module
 from archsearch.spaces import register_space
+from archsearch.spaces.modules import ModuleSpace, freeze, space_from_module
 
 NAME = "user"  # the registered space every user space is recorded as
 OBJECT_PREFIX = "object:"  # source of a space that exists only in this process
