@@ -112,6 +112,11 @@ from archsearch.methods.darts import Darts, DartsConfig, FairDarts, FairDartsCon
 from archsearch.spaces import create_space  # noqa: E402
 
 OUT = ROOT / "benchmarks" / "out"
+# One JSON per finished search, named by method, seed and budget, kept in git: a later invocation with the same
+# budget reuses it (--fresh reruns), so a multi-hour comparison survives a killed session or a new machine.
+KEPT = ROOT / "benchmarks" / "records" / "skip_collapse"
+BUDGET_KEYS = ("epochs", "steps", "batch_size", "arch_lr_scale", "channels", "layers", "train_size", "image_size",
+               "stem_stride")
 
 # Named budgets, the same for both methods. "default": the first run (300 steps on a 28x28 supernet). "long-14px":
 # the longest search tried while looking for a DARTS collapse (2,000 steps on 20,000 14x14 images; it did not
@@ -124,6 +129,9 @@ SETTINGS: dict[str, dict[str, Any]] = {
     # the first where DARTS reached 3 skips in one seed (of 2): 8 cells, 1,500 steps; the lead to follow
     "deep-14px": dict(epochs=30, steps=50, batch_size=32, arch_lr_scale=10.0, channels=4, layers=8, train_size=20000,
                       image_size=14, stem_stride=2),
+    # deep-14px searched a third longer (2,000 steps): its seed 0 was still gaining skips when 30 epochs ended
+    "deep-14px-long": dict(epochs=40, steps=50, batch_size=32, arch_lr_scale=10.0, channels=4, layers=8,
+                           train_size=20000, image_size=14, stem_stride=2),
 }
 
 
@@ -225,10 +233,28 @@ def _search(method: str, seed: int, args: argparse.Namespace, splits: Splits) ->
     }
 
 
+def kept_run_path(method: str, seed: int, args: argparse.Namespace) -> Path:
+    """Where a finished search is kept: the name carries a checksum of everything that sets its budget."""
+    budget = {key: getattr(args, key) for key in BUDGET_KEYS}
+    if method == "darts":
+        budget["order"] = args.order
+    checksum = zlib.crc32(json.dumps(budget, sort_keys=True).encode())
+    return KEPT / f"{method}-seed{seed}-{checksum:08x}.json"
+
+
 def _search_job(method: str, seed: int, args: argparse.Namespace) -> dict[str, Any]:
-    """One search in a worker process of one thread (each loads its own copy of the data)."""
+    """One search in a worker process of one thread (each loads its own copy of the data), or the kept result of
+    the same search from an earlier invocation."""
+    path = kept_run_path(method, seed, args)
+    if path.exists() and not args.fresh:
+        return {**json.loads(path.read_text()), "kept": True}
     torch.set_num_threads(1)
-    return _search(method, seed, args, _splits(args.train_size, args.image_size))
+    run = _search(method, seed, args, _splits(args.train_size, args.image_size))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_suffix(".partial")
+    partial.write_text(json.dumps({**run, "budget": {key: getattr(args, key) for key in BUDGET_KEYS}}, indent=1))
+    partial.replace(path)
+    return run
 
 
 def _measure_supernet(queue: Any, order: int, steps: int) -> None:
@@ -294,6 +320,8 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=1, help="searches run in this many processes (one thread each)")
     parser.add_argument("--no-measure", action="store_true", help="skip the supernet step time / memory record")
     parser.add_argument("--measure-only", action="store_true", help="only the supernet step time / memory record")
+    parser.add_argument("--fresh", action="store_true",
+                        help="rerun searches even where benchmarks/records/skip_collapse keeps a result")
     parser.add_argument("--tag", default="", help="write benchmarks/out/skip_collapse_<tag>.json")
     args = parser.parse_args()
     for key, value in SETTINGS[args.setting].items():
@@ -333,7 +361,8 @@ def main() -> None:
                            f"{run['mean_distance_from_half']:.3f}, " if method == "fairdarts" else "")
                 print(f"  {method:9s} seed {seed}: normal skips {run['normal_skips']} ({run['normal_edges']} edges), "
                       f"reduce skips {run['reduce_skips']}, {sigmoid}supernet val acc "
-                      f"{run['supernet_val_accuracy']:.3f}, {run['seconds']:.0f} s", flush=True)
+                      f"{run['supernet_val_accuracy']:.3f}, {run['seconds']:.0f} s"
+                      + (" (kept from an earlier invocation)" if run.get("kept") else ""), flush=True)
                 out_path.write_text(json.dumps({"args": vars(args), "runs": runs, "supernet": record}, indent=1,
                                                default=str))
         runs.sort(key=lambda r: (jobs.index((r["method"], r["seed"]))))
