@@ -107,13 +107,15 @@ if str(ROOT) not in sys.path:
 from archsearch.data.augment import Augmentation  # noqa: E402
 from archsearch.data.datasets import from_arrays, load_dataset  # noqa: E402
 from archsearch.data.splits import Splits, make_splits  # noqa: E402
+from archsearch.experiment.checkpoint import atomic_save  # noqa: E402
 from archsearch.experiment.testing import MemoryContext  # noqa: E402
 from archsearch.methods.darts import Darts, DartsConfig, FairDarts, FairDartsConfig  # noqa: E402
 from archsearch.spaces import create_space  # noqa: E402
 
 OUT = ROOT / "benchmarks" / "out"
 # One JSON per finished search, named by method, seed and budget, kept in git: a later invocation with the same
-# budget reuses it (--fresh reruns), so a multi-hour comparison survives a killed session or a new machine.
+# budget reuses it (--fresh reruns), so a multi-hour comparison survives a killed session or a new machine. An
+# unfinished search keeps its last epoch beside it (same name, .pt) and continues from there.
 KEPT = ROOT / "benchmarks" / "records" / "skip_collapse"
 BUDGET_KEYS = ("epochs", "steps", "batch_size", "arch_lr_scale", "channels", "layers", "train_size", "image_size",
                "stem_stride")
@@ -136,12 +138,23 @@ SETTINGS: dict[str, dict[str, Any]] = {
 
 
 class _BenchContext(MemoryContext):
-    """A `MemoryContext` without a run directory or checkpoints (this measures the search), with the benchmark's
-    own random streams and its metric rows as one list."""
+    """A `MemoryContext` without a run directory, with the benchmark's own random streams and its metric rows as one
+    list. Given ``partial``, each epoch's checkpoint (method state, metric rows, seconds so far) goes to that file,
+    atomically, so a search killed mid-way continues from its last epoch in a later invocation."""
 
-    def __init__(self, space: Any, splits: Splits, seed: int) -> None:
+    def __init__(self, space: Any, splits: Splits, seed: int, partial: Path | None = None) -> None:
         super().__init__(space, splits=splits, seed=seed)
         self.metrics: list[tuple[str, int, dict[str, float]]] = []  # type: ignore[assignment]
+        self.partial, self.seconds_before, self.started = partial, 0.0, time.perf_counter()
+
+    def seconds(self) -> float:
+        return self.seconds_before + time.perf_counter() - self.started
+
+    def resume(self, method: Any) -> None:
+        if self.partial is not None and self.partial.exists():
+            state = torch.load(self.partial, weights_only=True)
+            method.load_state_dict(state["method"])
+            self.metrics, self.seconds_before = [tuple(row) for row in state["metrics"]], state["seconds"]
 
     def torch_generator(self, *phase: object) -> torch.Generator:
         seed = np.random.SeedSequence([self.seed, zlib.crc32(repr(phase).encode())]).generate_state(1)[0]
@@ -151,7 +164,9 @@ class _BenchContext(MemoryContext):
         return np.random.default_rng([self.seed, zlib.crc32(repr(phase).encode())])
 
     def checkpoint(self, method: Any) -> None:
-        pass
+        if self.partial is not None:
+            atomic_save(self.partial, {"method": method.state_dict(), "metrics": self.metrics,
+                                       "seconds": self.seconds()})
 
     def log_metrics(self, series: str, step: int, **values: float) -> None:
         self.metrics.append((series, step, values))
@@ -199,15 +214,16 @@ def _per_epoch(ctx: _BenchContext) -> dict[str, list[float]]:
     return out
 
 
-def _search(method: str, seed: int, args: argparse.Namespace, splits: Splits) -> dict[str, Any]:
+def _search(method: str, seed: int, args: argparse.Namespace, splits: Splits,
+            partial: Path | None = None) -> dict[str, Any]:
     space = create_space("darts", preset="quick", search_channels=args.channels, search_layers=args.layers,
                          input_size=args.image_size, stem_stride=args.stem_stride)
-    ctx = _BenchContext(space, splits, seed)
+    ctx = _BenchContext(space, splits, seed, partial)
     darts_config, fair_config = configs(args)
     runner = Darts(darts_config, ctx) if method == "darts" else FairDarts(fair_config, ctx)
-    start = time.perf_counter()
+    ctx.resume(runner)
     result = runner.run()
-    seconds = time.perf_counter() - start
+    seconds = ctx.seconds()
     edge_weights = runner.search.edge_weights()
     weights = torch.cat([w.reshape(-1) for w in edge_weights.values()]).numpy()
     ops = list(runner.search.supernet.op_names)
@@ -246,14 +262,18 @@ def _search_job(method: str, seed: int, args: argparse.Namespace) -> dict[str, A
     """One search in a worker process of one thread (each loads its own copy of the data), or the kept result of
     the same search from an earlier invocation."""
     path = kept_run_path(method, seed, args)
-    if path.exists() and not args.fresh:
+    partial = path.with_suffix(".pt")  # the unfinished search's last epoch
+    if args.fresh:
+        partial.unlink(missing_ok=True)
+    elif path.exists():
         return {**json.loads(path.read_text()), "kept": True}
     torch.set_num_threads(1)
-    run = _search(method, seed, args, _splits(args.train_size, args.image_size))
     path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_suffix(".partial")
-    partial.write_text(json.dumps({**run, "budget": {key: getattr(args, key) for key in BUDGET_KEYS}}, indent=1))
-    partial.replace(path)
+    run = _search(method, seed, args, _splits(args.train_size, args.image_size), partial)
+    written = path.with_suffix(".json.partial")
+    written.write_text(json.dumps({**run, "budget": {key: getattr(args, key) for key in BUDGET_KEYS}}, indent=1))
+    written.replace(path)
+    partial.unlink(missing_ok=True)
     return run
 
 
