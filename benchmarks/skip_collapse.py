@@ -28,6 +28,7 @@ fresh process, with the 1-minute load average at the time (the machine is shared
     python benchmarks/skip_collapse.py --measure-only   # only the supernet record (~2 min)
     python benchmarks/skip_collapse.py --epochs 2 --steps 5 --seeds 0 --no-measure --tag smoke   # a smoke run
     python benchmarks/skip_collapse.py --setting long-14px --workers 2 --no-measure   # the longest search tried
+    python benchmarks/skip_collapse.py --setting deep-14px --workers 2 --no-measure   # where DARTS collapses
 
 Measured (2-core box shared with two or three other CPU jobs, load 2-4; one thread; 454-694 s per search, 57 min
 for the 6; ``python benchmarks/skip_collapse.py``, defaults above):
@@ -63,17 +64,20 @@ so a step costs half as much per image), one thread per search, 2-core machine s
     --setting long-14px (40 x 50 steps, 20,000 images, 5 cells), seeds 0/1  skips 1 / 0, 0.122 / 0.125,
                                                                             0.813 / 0.807, 1,392 s each (2 workers)
 
-(skip weight: the mean softmax weight of skip_connect over the 14 normal edges, uniform 0.125.) None collapses. A
+(skip weight: the mean softmax weight of skip_connect over the 14 normal edges, uniform 0.125.) None of these collapses. A
 small training half (1,000 images, 32 passes) does not help: the weights overfit and the skip weight still falls.
 More distinct images do lift it after the first epochs (10,000 images: from 0.120 to 0.130 over epochs 5-20), but
 with 20,000 images and twice the steps it peaks mid-search (2 skips at epochs 20-22 of seed 0) and falls back as
-the weight lr anneals. A deeper supernet (8 cells) did not help on 2,000 images, but on 20,000 images it is the
-lead: ``--setting deep-14px`` (8 cells, 30 x 50 steps), seeds 0 / 1: 3 / 1 normal skips (seed 0 per epoch: 0 until
-epoch 12, then 1, 2, 3 in the last three epochs; seed 1: 1-2 throughout), val acc 0.789 / 0.771, 1,341 s each
-(2 workers, quiet). That is 1 of 2 seeds at >= 2, not yet the target of 2 of 3, and seed 2 and Fair DARTS in this
-setting were not run for lack of session time. So within about 2 CPU hours we did not yet show a setting where
-DARTS collapses on Fashion-MNIST. Without DARTS's many skips, "Fair DARTS keeps fewer skips than DARTS"
-has nothing to show, so Fair DARTS was not run in these settings.
+the weight lr anneals. A deeper supernet (8 cells) did not help on 2,000 images, but on 20,000 images it collapses:
+``--setting deep-14px`` (8 cells, 30 x 50 steps), seeds 0 / 1 / 2: 3 / 1 / 2 normal skips, so 2 of 3 seeds at >= 2
+(seed 0 per epoch: 0 until epoch 12, then 1, 2, 3 in the last three; seed 1: 1-2 throughout; seed 2: 0 until epoch
+10, then 2-3 to the end), skip weight 0.125 -> 0.136 / 0.133 / 0.133, val acc 0.789 / 0.771 / 0.779; 1,341 s per
+search for seeds 0 / 1 (2 workers, quiet), 5,538 s for seed 2 on a machine about 4x slower (2 workers).
+
+At that pace the six searches of the comparison take about 5 hours on 2 cores, more than one session, so every
+finished search is kept in benchmarks/records/skip_collapse (in git) and an unfinished one continues from its last
+epoch; rerunning the same command completes the rest and prints the RESULT. Seeds 0 / 1 above predate the records
+and are searched again there.
 
 Supernet record (``--measure-only``, load 1.6): DARTS supernet on its default CPU preset (C=8 x 5 cells, batch 32),
 one thread: second order 6,966 ms per search step (arch + weight step), peak RSS 764 MB (+358 MB during the steps);
@@ -122,18 +126,15 @@ BUDGET_KEYS = ("epochs", "steps", "batch_size", "arch_lr_scale", "channels", "la
 
 # Named budgets, the same for both methods. "default": the first run (300 steps on a 28x28 supernet). "long-14px":
 # the longest search tried while looking for a DARTS collapse (2,000 steps on 20,000 14x14 images; it did not
-# collapse either, see the module docstring).
+# collapse either, see the module docstring). "deep-14px": where DARTS does collapse.
 SETTINGS: dict[str, dict[str, Any]] = {
     "default": dict(epochs=10, steps=30, batch_size=16, arch_lr_scale=30.0, channels=4, layers=5, train_size=10000,
                     image_size=28, stem_stride=2),
     "long-14px": dict(epochs=40, steps=50, batch_size=32, arch_lr_scale=10.0, channels=4, layers=5, train_size=20000,
                       image_size=14, stem_stride=2),
-    # the first where DARTS reached 3 skips in one seed (of 2): 8 cells, 1,500 steps; the lead to follow
+    # 8 cells, 1,500 steps: DARTS keeps 3 / 1 / 2 normal-cell skips in seeds 0 / 1 / 2
     "deep-14px": dict(epochs=30, steps=50, batch_size=32, arch_lr_scale=10.0, channels=4, layers=8, train_size=20000,
                       image_size=14, stem_stride=2),
-    # deep-14px searched a third longer (2,000 steps): its seed 0 was still gaining skips when 30 epochs ended
-    "deep-14px-long": dict(epochs=40, steps=50, batch_size=32, arch_lr_scale=10.0, channels=4, layers=8,
-                           train_size=20000, image_size=14, stem_stride=2),
 }
 
 
