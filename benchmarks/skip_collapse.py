@@ -64,8 +64,9 @@ so a step costs half as much per image), one thread per search, 2-core machine s
     --setting long-14px (40 x 50 steps, 20,000 images, 5 cells), seeds 0/1  skips 1 / 0, 0.122 / 0.125,
                                                                             0.813 / 0.807, 1,392 s each (2 workers)
 
-(skip weight: the mean softmax weight of skip_connect over the 14 normal edges, uniform 0.125.) None of these collapses. A
-small training half (1,000 images, 32 passes) does not help: the weights overfit and the skip weight still falls.
+(skip weight: the mean softmax weight of skip_connect over the 14 normal edges, uniform 0.125.) None of these
+collapses. A small training half (1,000 images, 32 passes) does not help: the weights overfit and the skip weight
+still falls.
 More distinct images do lift it after the first epochs (10,000 images: from 0.120 to 0.130 over epochs 5-20), but
 with 20,000 images and twice the steps it peaks mid-search (2 skips at epochs 20-22 of seed 0) and falls back as
 the weight lr anneals. A deeper supernet (8 cells) did not help on 2,000 images, but on 20,000 images it collapses:
@@ -250,12 +251,16 @@ def _search(method: str, seed: int, args: argparse.Namespace, splits: Splits,
     }
 
 
-def kept_run_path(method: str, seed: int, args: argparse.Namespace) -> Path:
-    """Where a finished search is kept: the name carries a checksum of everything that sets its budget."""
+def _budget(method: str, args: argparse.Namespace) -> dict[str, Any]:
     budget = {key: getattr(args, key) for key in BUDGET_KEYS}
     if method == "darts":
         budget["order"] = args.order
-    checksum = zlib.crc32(json.dumps(budget, sort_keys=True).encode())
+    return budget
+
+
+def kept_run_path(method: str, seed: int, args: argparse.Namespace) -> Path:
+    """Where a finished search is kept: the name carries a checksum of everything that sets its budget."""
+    checksum = zlib.crc32(json.dumps(_budget(method, args), sort_keys=True).encode())
     return KEPT / f"{method}-seed{seed}-{checksum:08x}.json"
 
 
@@ -272,7 +277,7 @@ def _search_job(method: str, seed: int, args: argparse.Namespace) -> dict[str, A
     path.parent.mkdir(parents=True, exist_ok=True)
     run = _search(method, seed, args, _splits(args.train_size, args.image_size), partial)
     written = path.with_suffix(".json.partial")
-    written.write_text(json.dumps({**run, "budget": {key: getattr(args, key) for key in BUDGET_KEYS}}, indent=1))
+    written.write_text(json.dumps({**run, "budget": _budget(method, args)}, indent=1))
     written.replace(path)
     partial.unlink(missing_ok=True)
     return run
