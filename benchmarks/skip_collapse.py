@@ -75,10 +75,20 @@ the weight lr anneals. A deeper supernet (8 cells) did not help on 2,000 images,
 10, then 2-3 to the end), skip weight 0.125 -> 0.136 / 0.133 / 0.133, val acc 0.789 / 0.771 / 0.779; 1,341 s per
 search for seeds 0 / 1 (2 workers, quiet), 5,538 s for seed 2 on a machine about 4x slower (2 workers).
 
-At that pace the six searches of the comparison take about 5 hours on 2 cores, more than one session, so every
-finished search is kept in benchmarks/records/skip_collapse (in git) and an unfinished one continues from its last
-epoch; rerunning the same command completes the rest and prints the RESULT. Seeds 0 / 1 above predate the records
-and are searched again there.
+Fair DARTS in the same setting (``--setting deep-14px --workers 2 --no-measure``; the searches are kept in
+benchmarks/records/skip_collapse, in git, and an unfinished one continues from its last epoch, so the run spanned
+three sessions; DARTS seeds 0 / 1 searched again gave the same cells):
+
+    normal skips per seed 0/1/2    DARTS 3, 1, 2 (mean 2.0)      Fair DARTS 0, 1, 1 (mean 0.67)
+    Fair DARTS polarised fraction  0.944, 0.913, 0.944 (mean 0.934)
+    Fair DARTS mean skip sigmoid   0.5 -> 0.12 / 0.15 / 0.32; DARTS skip weight 0.125 -> 0.136 / 0.133 / 0.133
+    Fair DARTS final sigmoids, 588 values, 10 bins over [0, 1]: 339 23 3 3 0 1 2 2 5 210
+    supernet val acc               DARTS 0.789 / 0.771 / 0.779   Fair DARTS 0.746 / 0.744 / 0.761
+    s per search (2 workers)       2,000-2,200 on a 2-core AMD EPYC; 4,800-5,500 on a machine about 4x slower
+    RESULT {"darts_skips_mean": 2.0, "fair_skips_mean": 0.667, "fair_polarized_fraction": 0.934}
+
+b < a: where DARTS collapses, Fair DARTS keeps fewer skips (the paper: 0.29 against 2). Its two single skips sit on
+the same edge (first input to first node, sigmoid 0.93).
 
 Supernet record (``--measure-only``, load 1.6): DARTS supernet on its default CPU preset (C=8 x 5 cells, batch 32),
 one thread: second order 6,966 ms per search step (arch + weight step), peak RSS 764 MB (+358 MB during the steps);
