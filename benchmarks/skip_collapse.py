@@ -81,7 +81,7 @@ three sessions; DARTS seeds 0 / 1 searched again gave the same cells):
 
     normal skips per seed 0/1/2    DARTS 3, 1, 2 (mean 2.0)      Fair DARTS 0, 1, 1 (mean 0.67)
     Fair DARTS polarised fraction  0.944, 0.913, 0.944 (mean 0.934)
-    Fair DARTS mean skip sigmoid   0.5 -> 0.12 / 0.15 / 0.32; DARTS skip weight 0.125 -> 0.136 / 0.133 / 0.133
+    Fair DARTS mean skip sigmoid   0.5 -> 0.12 / 0.15 / 0.32 (DARTS's skip weight rises, above)
     Fair DARTS final sigmoids, 588 values, 10 bins over [0, 1]: 339 23 3 3 0 1 2 2 5 210
     supernet val acc               DARTS 0.789 / 0.771 / 0.779   Fair DARTS 0.746 / 0.744 / 0.761
     s per search (2 workers)       2,000-2,200 on a 2-core AMD EPYC; 4,800-5,500 on a machine about 4x slower
