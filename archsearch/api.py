@@ -34,14 +34,15 @@ def resume(run_dir: str | Path, **overrides: Any) -> SearchResult:
 def compare(methods: Sequence[str] | str, **options: Any) -> dict[str, Any]:
     """A comparison study (`archsearch.experiment.study`): every method searches the same problem at the same search
     CPU-seconds; each chosen net and K random nets are retrained with one recipe and judged on the test set.
-    Options: space, data, data_dir, image_size, preset, constraints, seeds, cpu_budget, budgets, final_epochs,
-    retrain_seeds, random_archs, recipe, executor, workers, ray_address, device, name, runs_dir. Returns the
-    compare.json document."""
+    Options: space, data, data_dir, image_size, preset, constraints, seeds, cpu_budget (one target or several),
+    budgets, final_epochs, retrain_seeds, random_archs, train_images, reference_epochs, reference_archs, recipe,
+    executor, workers, ray_address, device, name, runs_dir. Returns the compare.json document."""
     return _with_report(_compare(methods, **options), options.get("runs_dir"))
 
 
 def resume_study(study_dir: str | Path, **options: Any) -> dict[str, Any]:
-    """Continue a killed study: finished searches and retrainings are not repeated."""
+    """Continue a killed study, or extend it (`add_methods`, `cpu_budget`): finished searches and retrainings are
+    not repeated."""
     document = _resume_study(study_dir, **options)
     write_study_report(Path(study_dir), document)
     return document

@@ -46,6 +46,8 @@ def build_parser() -> argparse.ArgumentParser:
     resume.add_argument("--runs-dir")
     resume.add_argument("--add-methods", metavar="M,...", help="a study only: add methods, searched at the study's "
                         "budget and judged by its protocol")
+    resume.add_argument("--cpu-budget", metavar="S,...", help="a study only: add CPU-second targets (its finished "
+                        "searches and retrainings are kept)")
     resume.add_argument("--device", help="where it continues (what it computes stays the run's)")
     resume.add_argument("--executor", choices=EXECUTORS)
     resume.add_argument("--workers", type=int)
@@ -172,13 +174,17 @@ def add_compare_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--constraint", dest="constraints", action="append", metavar="EXPR",
                         help="resource constraint, e.g. flops<=6M (repeatable)")
     parser.add_argument("--seeds", type=int, help="search seeds per method (default 2)")
-    parser.add_argument("--cpu-budget", type=_number, help="search CPU-seconds per search (default: the median of "
+    parser.add_argument("--cpu-budget", metavar="S,...", help="search CPU-seconds per search, or several targets "
+                        "(150,600,2400: the study at each, an anytime curve; default: the median of "
                         "the methods' preset costs, measured by a pilot search each)")
     parser.add_argument("--budgets", type=_budgets, metavar="M=B,...", help="fixed budgets in each method's own "
                         "unit (e.g. random=16,spos=0.5), instead of calibrating them to --cpu-budget")
     parser.add_argument("--final-epochs", type=int, help="epochs of the from-scratch retraining (default by preset)")
     parser.add_argument("--retrain-seeds", type=int, help="retraining seeds per chosen net (default by preset)")
     parser.add_argument("--random-archs", type=int, help="K random nets for the baseline distribution")
+    parser.add_argument("--reference-epochs", type=int, help="the judge's reliability check: epochs of the longer "
+                        "reference training of a few random nets (default 4x --final-epochs)")
+    parser.add_argument("--reference-archs", type=int, help="how many random nets get the reference training")
     parser.add_argument("--train-images", type=int, help="the retraining's training images, at most (default by "
                         "preset: quick 16000, else all)")
     parser.add_argument("--executor", choices=EXECUTORS)
@@ -371,8 +377,9 @@ def _run_dir_of(result: Any, name: str | None, runs_dir: str | None) -> Path | N
 def cmd_compare(args: argparse.Namespace) -> int:
     from archsearch.api import compare
 
-    keys = ("space", "data", "data_dir", "image_size", "preset", "constraints", "seeds", "cpu_budget", "budgets", "final_epochs",
-            "retrain_seeds", "random_archs", "train_images", "executor", "workers", "ray_address", "device", "name")
+    keys = ("space", "data", "data_dir", "image_size", "preset", "constraints", "seeds", "cpu_budget", "budgets",
+            "final_epochs", "retrain_seeds", "random_archs", "train_images", "reference_epochs", "reference_archs",
+            "executor", "workers", "ray_address", "device", "name")
     options = {k: getattr(args, k) for k in keys if getattr(args, k) is not None}
     document = compare(args.methods, runs_dir=args.runs_dir, quiet=not _progress_enabled(), **options)
     _print_study(document, args.runs_dir)
@@ -395,11 +402,12 @@ def cmd_resume(args: argparse.Namespace) -> int:
 
     for candidate in (Path(args.run), (Path(args.runs_dir) if args.runs_dir else default_runs_dir()) / args.run):
         if api.is_study(candidate):
-            document = api.resume_study(candidate, add_methods=args.add_methods or (), quiet=not _progress_enabled())
+            document = api.resume_study(candidate, add_methods=args.add_methods or (), cpu_budget=args.cpu_budget,
+                                        quiet=not _progress_enabled())
             _print_study(document, str(candidate.parent))
             return 0
-    if args.add_methods:
-        raise UsageError(f"--add-methods extends a study; {args.run!r} is not one")
+    if args.add_methods or args.cpu_budget:
+        raise UsageError(f"--add-methods and --cpu-budget extend a study; {args.run!r} is not one")
     record = open_run(args.run, args.runs_dir)
     overrides = {key: getattr(args, key) for key in ("device", "executor", "workers", "ray_address")
                  if getattr(args, key) is not None}

@@ -21,9 +21,9 @@ from archsearch.tasks.final import mean_ci95
 pytestmark = pytest.mark.integration  # end to end (docs/architecture.md, "Tests")
 
 ROW_FIELDS = ("test_accuracy_mean", "test_accuracy_ci95", "search_cpu_seconds", "macs", "params",
-              "percentile_vs_random", "p_value_vs_random")
+              "percentile_vs_random", "p_value_vs_random", "p_value_holm", "budget", "proxy_tau")
 FIXED = {"methods": "random,spos", "preset": "smoke", "data": "digits", "budgets": {"random": 3, "spos": 1},
-         "random_archs": 4, "final_epochs": 1}
+         "random_archs": 4, "final_epochs": 1, "workers": 1}
 
 
 def _accuracies(document: dict) -> dict:
@@ -42,25 +42,34 @@ def test_cli_compare_writes_every_column(tmp_path, capsys):
     for row in document["methods"]:
         for field in ROW_FIELDS:
             assert row[field] is not None, (row["method"], field)
-        assert row["test_accuracy_n"] == 2 * 2  # 2 search seeds x 2 retraining seeds (smoke)
+        assert row["test_accuracy_n"] == 2  # 2 search seeds, each the mean of 2 retrainings (smoke)
+        assert len(row["test_accuracies"]) == 2 * 2
         assert 0 <= row["percentile_vs_random"] <= 100 and 0 <= row["p_value_vs_random"] <= 1
+        assert row["p_value_vs_random"] <= row["p_value_holm"] <= 1 and -1 <= row["proxy_tau"] <= 1
         assert row["search_cpu_seconds"] > 0
-    assert document["random"]["n"] == 6
+    assert document["random"]["n"] == 6 and len(document["random"]["reference"]) == 3
+    judge = document["judge"]
+    assert -1 <= judge["tau_seed_to_seed"] <= 1 and -1 <= judge["tau_vs_reference"] <= 1
+    assert judge["reference_epochs"] == 4 * judge["epochs"] and 0 <= judge["arch_share"] <= 1
     # the calibration: two pilots per method, a cost line through them, budgets read off it at the target
-    assert set(document["pilots"]) == {"random", "spos"} and document["cpu_budget_target"] > 0
+    assert set(document["pilots"]) == {"random", "spos"} and document["cpu_budget_targets"][0] > 0
     for method, pilot in document["pilots"].items():
         (b0, c0), (b1, c1) = pilot["points"]
         assert b0 < b1 and pilot["per_unit"] > 0 and pilot["fixed"] >= 0
     assert (directory / "compare.md").read_text().count("|") > 20 and (directory / "compare.png").stat().st_size
+    assert "Judge reliability: Kendall tau" in (directory / "compare.md").read_text()
     # every search inside is an ordinary run
     runs = sorted(p.name for p in (directory / "runs").iterdir())
     searches = json.loads((directory / "study_state.json").read_text())["searches"]
-    assert {"pilot-random-1", "pilot-random-2", "pilot-spos-0.062", "pilot-spos-0.25", "random-s1", "spos-s1"} \
-        <= set(runs) and len(runs) == 4 + len({s["run"] for s in searches.values()} - {f"runs/{r}" for r in runs[:4]})
+    assert {"pilot-random-1", "pilot-random-2", "pilot-spos-0.062", "pilot-spos-0.25"} <= set(runs)
+    assert {s["run"] for s in searches.values()} <= {f"runs/{r}" for r in runs}
     for search in searches.values():  # a seed-0 search at a pilot's budget is that pilot's run, not a second one
         if search["run"].startswith("runs/pilot-"):
             assert search["seed"] == 0 and search["run"] == f"runs/pilot-{search['method']}-{search['budget']:g}"
-    assert main(["show", str(directory / "runs" / "spos-s1")]) == 0
+        else:  # and every other search scored the random archs with its own proxy
+            assert len(search["proxy_scores"]) == 6
+    spos_run = next(s["run"] for s in searches.values() if s["method"] == "spos" and s["seed"] == 1)
+    assert main(["show", str(directory / spos_run)]) == 0
     assert "random archs" in capsys.readouterr().out
 
 
@@ -73,27 +82,67 @@ def test_a_dataset_object_is_kept_with_the_study(tmp_path):
     document = compare(runs_dir=tmp_path, name="s", **options)
     saved = tmp_path / "s" / "data.npz"
     assert saved.is_file() and document["settings"]["data"] == str(saved.resolve())
-    assert document["methods"][0]["test_accuracy_n"] == 2
+    assert document["methods"][0]["test_accuracy_n"] == 1 and len(document["methods"][0]["test_accuracies"]) == 2
 
 
 def test_statistics_are_the_protocols():
-    values = [0.5, 0.6, 0.7]
+    """p-values, Holm, proxy tau and the judge's taus, each against scipy (or Holm's definition)."""
     from scipy import stats
 
+    values = [0.5, 0.6, 0.7]
     assert mean_ci95(values)[1] == pytest.approx(stats.t.ppf(0.975, 2) * 0.1 / 3 ** 0.5)
-    state = {"searches": {"a-s0": {"method": "a", "seed": 0, "budget": 1, "cpu_seconds": 2.0, "arch": {}}},
-             "pilots": {}}
-    results = {"chosen/a-s0/r0": 0.9, "chosen/a-s0/r1": 0.92, **{f"random/{k}": 0.5 + 0.01 * k for k in range(10)}}
-    settings = study_mod.StudySettings(name="s", methods=["a"], preset="smoke")
+    random_r0 = [0.50, 0.53, 0.51, 0.58, 0.55, 0.60, 0.52, 0.57, 0.54, 0.59]
+    random_r1 = [0.52, 0.54, 0.50, 0.57, 0.53, 0.61, 0.55, 0.56, 0.51, 0.60]
+    results = {**{f"random/{k}/r0": v for k, v in enumerate(random_r0)},
+               **{f"random/{k}/r1": v for k, v in enumerate(random_r1)},
+               **{f"reference/{k}": 0.7 + 0.01 * k for k in range(4)}}
+    proxy = [0.1, 0.3, 0.2, 0.5, 0.4, 0.9, 0.3, 0.6, 0.2, 0.7]
+    searches = {}
+    for method, accuracies in (("a", [0.62, 0.64, 0.66]), ("b", [0.50, 0.55, 0.58])):
+        for seed, acc in enumerate(accuracies):
+            key = study_mod.search_key(method, 2, seed)
+            searches[key] = {"method": method, "seed": seed, "budget": 2, "cpu_seconds": 1.0, "arch": {},
+                             "proxy_scores": proxy if method == "a" else None}
+            results[f"chosen/{key}/r0"], results[f"chosen/{key}/r1"] = acc - 0.01, acc + 0.01
+    state = {"searches": searches, "pilots": {}, "targets": {"10": {"a": 2, "b": 2}}}
+    settings = study_mod.StudySettings(name="s", methods=["a", "b"], preset="smoke", seeds=3, random_archs=10,
+                                       reference_archs=4)
 
     class _Cost:
         macs, params = 10, 20
 
-    document = study_mod.analyse(settings, state, results, 1.0, cost_of=lambda arch: _Cost())
-    row = document["methods"][0]
-    assert row["percentile_vs_random"] == 100.0  # better than every random arch
-    assert row["p_value_vs_random"] == pytest.approx(
-        stats.mannwhitneyu([0.9, 0.92], [0.5 + 0.01 * k for k in range(10)], alternative="greater").pvalue)
+    document = study_mod.analyse(settings, state, results, cost_of=lambda arch: _Cost())
+    a, b = document["methods"]
+    random_means = [(x + y) / 2 for x, y in zip(random_r0, random_r1)]
+    assert document["random"]["test_accuracies"] == pytest.approx(random_means)
+    assert a["search_accuracies"] == pytest.approx([0.62, 0.64, 0.66]) and a["percentile_vs_random"] == 100.0
+    p_a = stats.mannwhitneyu([0.62, 0.64, 0.66], random_means, alternative="greater").pvalue
+    p_b = stats.mannwhitneyu([0.50, 0.55, 0.58], random_means, alternative="greater").pvalue
+    assert (a["p_value_vs_random"], b["p_value_vs_random"]) == pytest.approx((p_a, p_b))
+    smaller, larger = sorted((p_a, p_b))  # Holm: the smaller x 2, the larger x 1, monotone
+    expected = {p_a: min(1, 2 * smaller) if p_a == smaller else max(min(1, 2 * smaller), larger)}
+    assert a["p_value_holm"] == pytest.approx(expected[p_a])
+    assert a["proxy_tau"] == pytest.approx(stats.kendalltau(proxy, random_means).statistic)
+    assert b["proxy_tau"] is None and a["detectable_difference"] > 0
+    judge = document["judge"]
+    assert judge["tau_seed_to_seed"] == pytest.approx(stats.kendalltau(random_r0, random_r1).statistic)
+    assert judge["tau_vs_reference"] == pytest.approx(stats.kendalltau(random_r0[:4], [0.7, 0.71, 0.72, 0.73])
+                                                      .statistic)
+
+
+def test_holm_matches_its_definition():
+    p = [0.01, 0.04, 0.03, None, 0.005]
+    # sorted: 0.005 x4 = 0.02, 0.01 x3 = 0.03, 0.03 x2 = 0.06, 0.04 x1 = 0.04 -> monotone 0.06
+    assert study_mod.holm(p) == pytest.approx([0.03, 0.06, 0.06, None, 0.02])
+    assert study_mod.holm([0.4, 0.2]) == pytest.approx([0.4, 0.4]) and study_mod.holm([0.9, 0.8]) == [1.0, 1.0]
+
+
+def test_detectable_difference_shrinks_with_more_searches():
+    few = study_mod.detectable_difference(2, 16, 0.01, alpha=0.05 / 8)
+    more = study_mod.detectable_difference(6, 16, 0.01, alpha=0.05 / 8)
+    assert few is None or few > more
+    assert 0.005 < more < 0.05
+    assert study_mod.detectable_difference(6, 16, 0.01, alpha=0.05 / 8) == more  # deterministic
 
 
 @pytest.mark.parametrize("argv, message", [
@@ -116,18 +165,18 @@ def test_killed_study_resumes_to_the_same_table(tmp_path, monkeypatch):
     uninterrupted = compare(runs_dir=tmp_path / "a", name="s", **FIXED)
 
     calls = {"n": 0}
-    real_run = study_mod.Study._run
+    real_job = study_mod._search_job
 
-    def crash_on_third(self, *args, **kwargs):
+    def crash_on_third(*args, **kwargs):
         calls["n"] += 1
         if calls["n"] == 3:
             raise KeyboardInterrupt  # as a kill between two searches would leave it
-        return real_run(self, *args, **kwargs)
+        return real_job(*args, **kwargs)
 
-    monkeypatch.setattr(study_mod.Study, "_run", crash_on_third)
+    monkeypatch.setattr(study_mod, "_search_job", crash_on_third)
     with pytest.raises(KeyboardInterrupt):
         compare(runs_dir=tmp_path / "b", name="s", **FIXED)
-    monkeypatch.setattr(study_mod.Study, "_run", real_run)
+    monkeypatch.setattr(study_mod, "_search_job", real_job)
     resumed = resume_study(tmp_path / "b" / "s")
     assert _accuracies(resumed) == _accuracies(uninterrupted)
     _assert_no_duplicate_keys(tmp_path / "b" / "s")
@@ -145,15 +194,15 @@ def test_a_study_in_use_is_refused(tmp_path):
 
 
 def _crashing_compare(tmp_path):
-    def crash(self, *args, **kwargs):
+    def crash(*args, **kwargs):
         raise KeyboardInterrupt
 
-    real = study_mod.Study._run
-    study_mod.Study._run = crash
+    real = study_mod._search_job
+    study_mod._search_job = crash
     try:
         compare(runs_dir=tmp_path, name="s", **FIXED)
     finally:
-        study_mod.Study._run = real
+        study_mod._search_job = real
 
 
 def test_a_study_takes_more_methods_at_its_budget(tmp_path):
@@ -162,7 +211,7 @@ def test_a_study_takes_more_methods_at_its_budget(tmp_path):
     extended = resume_study(tmp_path / "s", add_methods="spos")
     assert [r["method"] for r in extended["methods"]] == ["random", "spos"]
     assert extended["methods"][0]["test_accuracies"] == first["methods"][0]["test_accuracies"]  # kept, not redone
-    assert extended["random"] == first["random"] and extended["cpu_budget_target"] == 1.0
+    assert extended["random"] == first["random"] and extended["cpu_budget_targets"] == [1.0]
     _assert_no_duplicate_keys(tmp_path / "s")
 
 
@@ -196,12 +245,41 @@ def test_sigkilled_study_resumes_to_the_same_table(tmp_path):
 
 
 def test_a_method_over_budget_runs_one_pilot_and_reuses_it(tmp_path):
-    options = {**FIXED, "methods": "random", "budgets": {}, "random_archs": 2}
+    options = {**FIXED, "methods": "random", "budgets": {}, "random_archs": 3}
     document = compare(runs_dir=tmp_path, name="s", cpu_budget=1e-3, **options)
     state = json.loads((tmp_path / "s" / "study_state.json").read_text())
     assert len(state["pilots"]["random"]["points"]) == 1 and state["pilots"]["random"]["over"]
-    assert sorted(p.name for p in (tmp_path / "s" / "runs").iterdir()) == ["pilot-random-1", "random-s1"]
+    assert sorted(p.name for p in (tmp_path / "s" / "runs").iterdir()) == ["pilot-random-1", "random-b1-s1"]
     assert [s["budget"] for s in state["searches"].values()] == [1, 1] and document["methods"][0]["over_budget"]
+
+
+def _run_files(directory: Path) -> dict[str, bytes]:
+    """The runs' files (the SQLite ledgers aside: closing a connection checkpoints their write-ahead log)."""
+    return {str(p): p.read_bytes() for p in (directory / "runs").rglob("*")
+            if p.is_file() and "ledger.db" not in p.name}
+
+
+def test_a_study_at_more_budgets_repeats_no_finished_search(tmp_path):
+    options = {**FIXED, "methods": "random", "budgets": {}, "random_archs": 3, "seeds": 1}
+    first = compare(runs_dir=tmp_path, name="s", cpu_budget="0.5", **options)
+    directory = tmp_path / "s"
+    state = json.loads((directory / "study_state.json").read_text())
+    made = _run_files(directory)
+    extended = resume_study(directory, cpu_budget="0.5,3")
+    assert extended["cpu_budget_targets"] == [0.5, 3.0]
+    again = _run_files(directory)
+    assert [name for name in made if again.get(name) != made[name]] == []  # every earlier run untouched
+    later = json.loads((directory / "study_state.json").read_text())
+    assert {k: later["searches"][k] for k in state["searches"]} == state["searches"]
+    assert later["pilots"] == state["pilots"]  # the cost line is measured once
+    rows = {row["cpu_budget_target"]: row for row in extended["methods"]}
+    assert rows[0.5]["test_accuracies"] == first["methods"][0]["test_accuracies"]
+    assert rows[3.0]["budget"] >= rows[0.5]["budget"]
+    _assert_no_duplicate_keys(directory)
+    from archsearch.report.study import write_study_report
+
+    write_study_report(directory, extended)
+    assert "0.5, 3 CPU-seconds" in (directory / "compare.md").read_text()
 
 
 def test_the_judgement_trains_on_at_most_train_images_and_names_broken_constraints(tmp_path):
@@ -217,7 +295,7 @@ def test_the_judgement_trains_on_at_most_train_images_and_names_broken_constrain
     directory = tmp_path / "few"
     study = study_mod.Study(study_mod.StudySettings(**{k: v for k, v in json.loads(
         (directory / "compare.json").read_text())["settings"].items()}), directory)
-    arch = study.state["searches"]["random-s0"]["arch"]
+    arch = study.state["searches"]["random-b2-s0"]["arch"]
     assert study._task(study_mod._random_space(study.settings).space.validate(arch), seed=0).split["train_size"] == 40
 
     document["methods"][0]["meets_constraints"] = [False]  # as a DARTS net above the bound would be

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import pytest
@@ -244,3 +243,30 @@ def test_the_chosen_arch_is_the_leaderboards_first_even_on_ties(tmp_path):
                             final_epochs=0, quiet=True)
     first = leaderboard(open_run(tmp_path / "ties").trials())[0]
     assert dict(result.best.arch) == dict(first.arch)
+
+
+def _noise(n_train: int = 256, seed: int = 0):
+    """Images of noise with random labels: no architecture can beat chance on them."""
+    import numpy as np
+
+    from archsearch.data import from_arrays
+
+    rng = np.random.default_rng(seed)
+    images = lambda n: rng.integers(0, 256, (n, 28, 28), dtype=np.uint8)  # noqa: E731
+    return from_arrays(images(n_train), rng.integers(0, 10, n_train), images(64), rng.integers(0, 10, 64))
+
+
+@pytest.mark.parametrize("method, what", [("spos", "the supernet is"), ("random", "the search's estimate is")])
+def test_a_search_at_chance_level_says_so(tmp_path, capsys, method, what):
+    result = run(method, preset="smoke", data=_noise(), runs_dir=tmp_path, name="r", final_epochs=0, quiet=False)
+    (warning,) = result.extra["warnings"]
+    assert warning.startswith(f"{what} at chance level") and "against 10.0% for guessing among 10 classes" in warning
+    assert "raise the budget (--budget)" in warning
+    assert json.loads((tmp_path / "r" / "result.json").read_text())["extra"]["warnings"] == [warning]
+    assert f"warning: {warning}" in capsys.readouterr().err
+
+
+def test_a_search_above_chance_gives_no_warning(tmp_path):
+    result = run("random", preset="smoke", data="digits", runs_dir=tmp_path, name="r", final_epochs=0,
+                 train_size=None, epochs=5)
+    assert result.best.objectives["accuracy"] > 0.3 and "warnings" not in result.extra

@@ -375,7 +375,7 @@ def measure_table(
                                 rounds=rounds, rng=np.random.default_rng(seed), on_sweep=on_sweep, clock=clock,
                                 after_sweep=after_sweep)
         else:
-            for _ in range(rounds):
+            for round_index in range(rounds):
                 for key in keys:
                     samples[key] += _time_samples(prepared[key][0], (), device=device, warmup=warmup,
                                                   repeats=repeats, prepared=prepared[key], clock=clock)

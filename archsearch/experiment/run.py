@@ -77,6 +77,7 @@ class RunSettings:
     storage: str | None = None
     device: str | None = None
     method_options: dict[str, Any] = dataclasses.field(default_factory=dict)
+    proxy_archs: list[dict[str, Any]] | None = None  # scored with the method's own estimate at the end (a study)
 
 
 class Experiment(ContextServices):
@@ -260,6 +261,7 @@ class Experiment(ContextServices):
             else:
                 result = method.run()
                 self.end_search()
+                result = self._with_proxy_scores(method, self._with_chance_warning(result))
                 self._search_document = json.dumps(self._search_json(result), allow_nan=False, default=str)
                 self.checkpoint(method)  # a kill during the final training resumes there, not in the search
             final = self._final_training(result)
@@ -290,6 +292,42 @@ class Experiment(ContextServices):
                  + ("" if final is None else f", {TEST['label']} {_percent(tested)} after {final.epochs} epoch(s)"))
         distributed.barrier()
         return result
+
+    def _with_chance_warning(self, result: SearchResult) -> SearchResult:
+        """Name a search whose proxy could not tell architectures apart: the median estimate over the candidates it
+        recorded (the chosen one's alone, a maximum over noisy estimates, sits above chance even on noise) is within
+        a tenth of the way from chance to perfect: a supernet trained for a few dozen steps, candidates trained on
+        a handful of images. The search then chose at random, and the user is told so, with what to change."""
+        estimates = [t.values.get("accuracy") for t in self.ledger.trials(state="complete")] if self.main else []
+        estimates = [v for v in estimates if v is not None and math.isfinite(v)]
+        if not estimates:
+            estimates = [result.best.objectives.get("accuracy", math.nan)]
+        estimate = float(np.median(estimates))
+        classes = self.splits().num_classes
+        chance = 1.0 / classes
+        if not math.isfinite(estimate) or estimate >= chance + 0.1 * (1 - chance):
+            return result
+        what = "the supernet is" if self.accuracy["kind"] == "supernet" else "the search's estimate is"
+        counted = f"the median {self.accuracy['label']} of its {len(estimates)} candidates" if len(estimates) > 1 \
+            else f"the chosen arch's {self.accuracy['label']}"
+        warning = (f"{what} at chance level: {counted} is {100 * estimate:.1f}% against {100 * chance:.1f}% for "
+                   f"guessing among {classes} classes, so the search chose at random; raise the budget (--budget) "
+                   "or give it more data")
+        self.log(f"warning: {warning}")
+        return dataclasses.replace(result, extra={**result.extra,
+                                                  "warnings": [*result.extra.get("warnings", []), warning]})
+
+    def _with_proxy_scores(self, method: Any, result: SearchResult) -> SearchResult:
+        """A study's proxy tau: the method's own estimate (its `proxy_accuracy`) of the architectures the run was
+        given as `proxy_archs`, scored at the end of the search, outside its clock, into ``extra.proxy``."""
+        archs = self.settings.proxy_archs
+        score = getattr(method, "proxy_accuracy", None)
+        if not archs or score is None:
+            return result
+        scores = score([self.space.space.validate(arch) for arch in archs])
+        proxy = {"kind": self.accuracy["label"],
+                 "scores": None if scores is None else [None if v is None else float(v) for v in scores]}
+        return dataclasses.replace(result, extra={**result.extra, "proxy": proxy})
 
     def _check_ledger(self, expected: Mapping[str, Any] | None, index: int | None) -> None:
         """Refuse to resume on a ledger that lacks trials the checkpoint saw (emptied, replaced, another run's):
@@ -508,7 +546,8 @@ def resolve_settings(method: str, *, space: Any = None, preset: str | None = Non
                      executor: str | None = None, workers: int | None = None, ray_address: str | None = None,
                      storage: str | None = None, name: str | None = None, device: str | None = None,
                      split: Mapping[str, Any] | None = None, image_size: int | None = None, force: bool = False,
-                     warn: Callable[[str], None] | None = None, **method_options: Any) -> RunSettings:
+                     warn: Callable[[str], None] | None = None, proxy_archs: Sequence[Mapping[str, Any]] | None = None,
+                     **method_options: Any) -> RunSettings:
     """Check every input (unknown names fail here, naming the allowed ones; the data is loaded and checked) and
     fill the defaults; nothing is written before all checks pass. `data`: a built-in name, the path of a .npz
     file or image folder, or a `Dataset`. An absurd budget is refused unless `force`; a large one is reported to
@@ -555,7 +594,8 @@ def resolve_settings(method: str, *, space: Any = None, preset: str | None = Non
                        preset=preset, data=data, data_dir=data_dir, split=split_options, budget=budget,
                        constraints=constraint_texts, seed=int(seed or 0), executor=executor, workers=workers,
                        ray_address=ray_address, storage=storage, device=device, method_options=dict(method_options),
-                       image_size=image_size, data_sha256=splits_info["sha256"], data_source=splits_info["source"])
+                       image_size=image_size, data_sha256=splits_info["sha256"], data_source=splits_info["source"],
+                       proxy_archs=None if proxy_archs is None else [dict(arch) for arch in proxy_archs])
 
 
 def _typed_settings(**values: Any) -> dict[str, Any]:

@@ -30,7 +30,6 @@ the validation split, and its MACs / params come from the space's `cost`.
 
 from __future__ import annotations
 
-import copy
 import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, ClassVar, Sequence
@@ -45,12 +44,13 @@ from archsearch.data.splits import TensorPair
 from archsearch.errors import ConfigError, unknown_name
 from archsearch.methods import register_method
 from archsearch.methods._base import Candidate, SavedWeights, SearchResult, require_supernet
+from archsearch.methods._inherited import inherited_accuracy
 from archsearch.methods.context import RunContext
 from archsearch.ops.init import init_weights
 from archsearch.space.space import Arch
 from archsearch.spaces.darts import CELL_KINDS, DartsSpace, arch_from_edges, discretise
-from archsearch.supernet import Weighted, make_alphas, mixed_ops, set_path, set_policy
-from archsearch.train import Recipe, Trainer, evaluate, model_input, recalibrate_bn
+from archsearch.supernet import Weighted, make_alphas, mixed_ops, set_policy
+from archsearch.train import Recipe, Trainer, model_input
 from archsearch.train.task import seeded
 
 ZERO_ONE_FORMS = ("l2", "l1")
@@ -545,13 +545,7 @@ class BilevelSearch:
         """The derived child of a generic space, scored with inherited weights on the validation split."""
         arch = self.derived_arch()
         _, kept = self.derive_choices()
-        splits = self.ctx.splits()
-        child = self._inherit(arch)
-        recalibration = Batches(splits.train, self.config.batch_size, shuffle=True,
-                                generator=self.ctx.torch_generator(self.method, "recalibration"))
-        recalibrate_bn(child, [x.to(self.device) for _, (x, _) in
-                               zip(range(self.config.bn_recalibration_batches), recalibration)])
-        _, accuracy = evaluate(child, splits.val, device=self.device)
+        child, accuracy = self._inherited_accuracy(arch)
         cost = self.space.cost(arch)
         objectives = {"accuracy": float(accuracy), "macs": float(cost.macs), "params": float(cost.params)}
         if cost.latency_ms is not None:
@@ -571,15 +565,24 @@ class BilevelSearch:
             extra["kept"] = kept
         return SearchResult(best=best, pareto_front=(best,), extra=extra, weights=self._save_weights(arch, child))
 
-    def _inherit(self, arch: Arch) -> nn.Module:
-        """The standalone child with the supernet's weights (`inherit` of the space; else the supernet itself on the
-        single path of `arch`, in a copy so the search's weighted policies stay as they are)."""
-        inherit = getattr(self.space, "inherit", None)
-        if inherit is not None:
-            return inherit(self.supernet, arch).to(self.device)
-        child = copy.deepcopy(self.supernet)
-        set_path(child, arch)
-        return child
+    def _inherited_accuracy(self, arch: Arch) -> tuple[nn.Module, float]:
+        """`arch`'s child with the supernet's weights (BN re-estimated on training batches), on the validation
+        split."""
+        splits = self.ctx.splits()
+        recalibration = Batches(splits.train, self.config.batch_size, shuffle=True,
+                                generator=self.ctx.torch_generator(self.method, "recalibration"))
+        calibration = [x for _, (x, _) in zip(range(self.config.bn_recalibration_batches), recalibration)]
+        return inherited_accuracy(self.space, self.supernet, arch, calibration=calibration, val=splits.val,
+                                  device=self.device)
+
+    def proxy_accuracy(self, archs: Sequence[Arch]) -> list[float] | None:
+        """The search's own estimate for other architectures (a study's proxy tau): each one's inherited-weight
+        validation accuracy, as the derived child is scored; None on the cell space (its children are retrained,
+        never inherited)."""
+        if isinstance(self.space, DartsSpace):
+            return None
+        self._setup()
+        return [self._inherited_accuracy(arch)[1] for arch in archs]
 
     def _save_weights(self, arch: Arch, child: nn.Module) -> SavedWeights:
         """The supernet and the derived child for `archsearch export` (none without a run directory)."""
@@ -670,8 +673,26 @@ def _choice_candidates(supernet: nn.Module, search_space: Any, method: str) -> d
 
 
 # -- the registered methods -------------------------------------------------------------------------------------------
+class _Bilevel:
+    """What DARTS and Fair DARTS share: the method is its `BilevelSearch`."""
+
+    search: BilevelSearch
+
+    def run(self) -> SearchResult:
+        return self.search.run()
+
+    def proxy_accuracy(self, archs: Sequence[Arch]) -> list[float] | None:
+        return self.search.proxy_accuracy(archs)
+
+    def state_dict(self) -> dict[str, Any]:
+        return self.search.state_dict()
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.search.load_state_dict(state)
+
+
 @register_method("darts", DartsConfig)
-class Darts:
+class Darts(_Bilevel):
     """DARTS: softmax-weighted mixed ops (with `none` on the cell space; on another space the user's candidates),
     first- or second-order bilevel search."""
 
@@ -684,18 +705,9 @@ class Darts:
         self.search = BilevelSearch(config, ctx, method="darts", weighting="softmax", none_op=True,
                                     order=config.order)
 
-    def run(self) -> SearchResult:
-        return self.search.run()
-
-    def state_dict(self) -> dict[str, Any]:
-        return self.search.state_dict()
-
-    def load_state_dict(self, state: dict[str, Any]) -> None:
-        self.search.load_state_dict(state)
-
 
 @register_method("fairdarts", FairDartsConfig)
-class FairDarts:
+class FairDarts(_Bilevel):
     """Fair DARTS: sigmoid-weighted mixed ops (without `none` on the cell space), first order, zero-one loss,
     threshold derivation."""
 
@@ -707,15 +719,6 @@ class FairDarts:
         self.config = config
         self.search = BilevelSearch(config, ctx, method="fairdarts", weighting="sigmoid", none_op=False, order=1,
                                     zero_one=config.zero_one, w01=config.w01, threshold=config.threshold)
-
-    def run(self) -> SearchResult:
-        return self.search.run()
-
-    def state_dict(self) -> dict[str, Any]:
-        return self.search.state_dict()
-
-    def load_state_dict(self, state: dict[str, Any]) -> None:
-        self.search.load_state_dict(state)
 
 
 __all__ = ["BilevelSearch", "Darts", "DartsConfig", "FairDarts", "FairDartsConfig", "check_space", "derive_choice",

@@ -25,7 +25,7 @@ import json
 import math
 import time
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Iterator
+from typing import Any, ClassVar, Iterator, Sequence
 
 import numpy as np
 
@@ -33,7 +33,7 @@ from archsearch.cost.constraints import cost_predicate
 from archsearch.errors import ConfigError, ConstraintError, unknown_name
 from archsearch.methods import register_method
 from archsearch.methods._base import Candidate, SearchResult
-from archsearch.methods.context import Evaluated, Evaluation, RunContext
+from archsearch.methods.context import Evaluated, Evaluation, RunContext, failure_reason
 from archsearch.search.evolution import mutate, random_genotype, tournament_select
 from archsearch.search.pareto import pareto_front
 from archsearch.space.space import Arch
@@ -125,6 +125,14 @@ class HierarchicalEvolutionConfig:
             if getattr(self, name) is not None and getattr(self, name) < 1:
                 raise ConfigError(f"evolution: {name} must be >= 1 or None, got {getattr(self, name)}")
         object.__setattr__(self, "recipe", Recipe.of(self.recipe, "evolution recipe"))  # frozen: read here only
+
+
+def _evaluation_or_error(task: EvalTask) -> Any:
+    """`run_eval_task`, its exception returned as the result (a failed training fails one score, not the run)."""
+    try:
+        return run_eval_task(task)
+    except Exception as err:
+        return err
 
 
 @register_method("evolution", HierarchicalEvolutionConfig)
@@ -261,11 +269,18 @@ class HierarchicalEvolution:
                  "arch_json": arch.to_json(), "origin": proposal["origin"], "parent": proposal["parent"]}
         return Evaluation(proposal["key"], arch, PHASE, run_eval_task, (self._task(index, arch),), attrs, tag=index)
 
-    def _task(self, index: int, arch: Arch) -> EvalTask:
+    def proxy_accuracy(self, archs: Sequence[Arch]) -> list[float | None]:
+        """The search's own estimate for other architectures (a study's proxy tau): each one trained and validated
+        exactly as a candidate is (None where that training failed)."""
+        tasks = [self._task(i, arch, phase="proxy") for i, arch in enumerate(archs)]
+        results = self.ctx.executor.map(_evaluation_or_error, tasks)
+        return [None if failure_reason(r) else float(r.val_accuracy) for r in results]
+
+    def _task(self, index: int, arch: Arch, phase: str = "train") -> EvalTask:
         cfg, spec = self.config, self.ctx.space_spec
         data = dict(self.ctx.data_spec)
         split = self._split(data.pop("split", None))
-        seed = int(self.ctx.rng(PHASE, "train", index).integers(2**31 - 1))
+        seed = int(self.ctx.rng(PHASE, phase, index).integers(2**31 - 1))
         return EvalTask(space=spec["name"], space_options=dict(spec.get("options") or {}), arch=arch.to_dict(),
                         recipe=cfg.recipe.to_dict(), epochs=cfg.epochs, split=split, seed=seed, threads=cfg.threads,
                         test=False, **data)

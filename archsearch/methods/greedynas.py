@@ -393,6 +393,11 @@ class GreedyNAS:
         self._build()
         return path_accuracy(self.supernet, arch, self.search_val, device=self.device)
 
+    def proxy_accuracy(self, archs: Sequence[Arch]) -> list[float]:
+        """The search's own estimate for other architectures (a study's proxy tau): NSGA-II's fitness, the path's
+        supernet accuracy."""
+        return [self.supernet_accuracy(arch) for arch in archs]
+
     def _make_search(self):
         from archsearch.search.nsga2 import ArchNSGA2  # pymoo: only when searching
 

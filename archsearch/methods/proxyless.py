@@ -23,10 +23,9 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import asdict, dataclass, field, fields
-from typing import Any, ClassVar, Mapping
+from dataclasses import asdict, dataclass, field
+from typing import Any, ClassVar, Mapping, Sequence
 
-import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
@@ -37,6 +36,7 @@ from archsearch.data.batches import Batches
 from archsearch.errors import ConfigError, unknown_name
 from archsearch.methods import register_method
 from archsearch.methods._base import Candidate, SavedWeights, SearchResult, require_supernet
+from archsearch.methods._inherited import inherited_accuracy
 from archsearch.methods.context import RunContext
 from archsearch.ops.init import init_weights
 from archsearch.search.pareto import pareto_front
@@ -517,14 +517,24 @@ class ProxylessNAS:
     def probabilities(self) -> dict[str, list[float]]:
         return {name: F.softmax(alpha.detach(), -1).cpu().tolist() for name, alpha in self.alphas.items()}
 
+    def _inherited_accuracy(self, arch: Arch, splits: Any) -> tuple[nn.Module, float]:
+        """`arch`'s child with the supernet's weights, BN re-estimated on training batches (released code), on the
+        validation split."""
+        generator = self.ctx.torch_generator("proxyless", "recalibration")
+        recalibration = Batches(splits.train, self.config.batch_size, shuffle=True, generator=generator)
+        calibration = [x for _, (x, _) in zip(range(self.config.bn_recalibration_batches), recalibration)]
+        return inherited_accuracy(self.space, self.supernet, arch, calibration=calibration, val=splits.val,
+                                  device=self.device)
+
+    def proxy_accuracy(self, archs: Sequence[Arch]) -> list[float]:
+        """The search's own estimate for other architectures (a study's proxy tau): each one scored as the derived
+        child is, with inherited weights."""
+        splits = self.ctx.splits()
+        return [self._inherited_accuracy(arch, splits)[1] for arch in archs]
+
     def _finish(self, splits: Any, batches: Batches) -> SearchResult:
         arch = self.derived_arch()
-        child = self.space.inherit(self.supernet, arch).to(self.device)
-        generator = self.ctx.torch_generator("proxyless", "recalibration")
-        recal = Batches(splits.train, self.config.batch_size, shuffle=True, generator=generator)
-        xs = [x.to(self.device) for i, (x, _) in zip(range(self.config.bn_recalibration_batches), recal)]
-        recalibrate_bn(child, xs)
-        _, accuracy = evaluate(child, splits.val, device=self.device)
+        child, accuracy = self._inherited_accuracy(arch, splits)
         objectives = {"accuracy": accuracy, **self._cost_values(arch)}
         attrs = {"phase": "derived", "probabilities": self.probabilities(), "seconds": 0.0}
         measured = None

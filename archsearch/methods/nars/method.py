@@ -7,7 +7,7 @@ Each stage is its own unit with its own progress (`stage1.py` .. `final.py`); th
 from __future__ import annotations
 
 from dataclasses import asdict
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Sequence
 
 from archsearch.cost.constraints import Constraint
 from archsearch.errors import ConfigError
@@ -82,6 +82,16 @@ class NARS:
         return self._result()
 
     # -- result ---------------------------------------------------------------------------------------------------------
+    def proxy_accuracy(self, archs: Sequence[Arch]) -> list[float] | None:
+        """The search's own estimate for other architectures (a study's proxy tau): the predictor's accuracy of
+        each architecture paired with the recipe of the first pair stage 3 found (None in recipe mode, where the
+        architecture is fixed)."""
+        if self.config.mode != "joint" or not self.evolution.found:
+            return None
+        _, recipe = self.space.split(self.space.joint.from_json(self.evolution.found[0]["arch"]))
+        points = [self.space.joint.validate({**arch.to_dict(), **recipe.to_dict()}) for arch in archs]
+        return [float(v) for v in self.predictor.predict(self.space.joint.encode_many(points))]
+
     def _candidate(self, point: Arch, accuracy: float, attrs: dict[str, Any]) -> Candidate:
         """A result entry: the point of the run's space (`full`), its accuracy, costs and searched recipe."""
         macs, params = self.space.cost(point)
