@@ -434,3 +434,24 @@ def test_latency_cost_or_constraint_wraps_the_space_with_a_lookup_table(tmp_path
     GreedyNAS(_toy_config(), _toy_context(tmp_path, constraints=[parse_constraint("latency<=50ms")]))
     GreedyNAS(_toy_config(), _toy_context(tmp_path))
     assert len(calls) == 2
+
+
+def test_a_preset_epoch_is_a_step_count_on_any_data(tmp_path):
+    """A small data set is cycled: the budget trains the preset's steps, not a few dozen (quick: 382 an epoch)."""
+    from archsearch.experiment.run import run
+
+    result = run("spos", preset="smoke", data="digits", runs_dir=tmp_path, name="r", final_epochs=0,
+                 steps_per_epoch=90, supernet_epochs=1.0)
+    assert result.extra["trained_path_batches"] == 90  # digits' training split is 40-odd batches of 32
+
+
+def test_take_steps_starts_new_passes():
+    import torch
+
+    from archsearch.data.batches import Batches, take_steps
+    from archsearch.data.splits import TensorPair
+
+    batches = Batches(TensorPair(torch.arange(10.0).view(10, 1), torch.arange(10)), 4, shuffle=True)
+    taken = list(take_steps(batches, 7))
+    assert len(taken) == 7 and sorted(int(y) for x, y in taken[:3] for y in y) == list(range(10))
+    assert list(take_steps(Batches(TensorPair(torch.zeros(0, 1), torch.zeros(0)), 4), 3)) == []

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Callable, Iterator
+from typing import Callable, Iterable, Iterator
 
 import torch
 
@@ -83,3 +83,19 @@ class Batches:
         if self.augmentation is not None:
             xb = augment_batch(xb, self.augmentation, generator)
         return xb, yb
+
+
+def take_steps(batches: Iterable[tuple[torch.Tensor, torch.Tensor]], steps: int
+               ) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+    """`steps` batches from `batches`, starting a new pass (a new permutation) whenever one ends: an "epoch" of a
+    fixed number of steps, the same on a small data set as on a large one."""
+    taken = 0
+    while taken < steps:
+        started = taken
+        for batch in batches:
+            if taken >= steps:
+                return
+            yield batch
+            taken += 1
+        if taken == started:  # no batches at all
+            return

@@ -39,7 +39,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from archsearch.data.batches import Batches
+from archsearch.data.batches import Batches, take_steps
 from archsearch.data.splits import TensorPair
 from archsearch.errors import ConfigError, unknown_name
 from archsearch.methods import register_method
@@ -90,7 +90,7 @@ class DartsConfig(_WeightRecipe):
 
     order: int = 2  # DARTS sec. 2.3 / table 1: second order (xi = the weights' lr) is the paper's main result
     epochs: int = 50  # DARTS sec. 3.1.1: 50 epochs
-    steps_per_epoch: int | None = None  # None: one pass over the weights' half; presets cap it (size only)
+    steps_per_epoch: int | None = None  # None: one pass over the weights' half; a preset's count holds on any data
     batch_size: int = 64  # DARTS sec. 3.1.1: batch size 64
     train_portion: float = 0.5  # DARTS sec. 3.1.1: half of the training set for w, half for alpha
     lr: float = 0.025  # DARTS sec. 3.1.1: momentum SGD, initial lr 0.025, cosine to 0.001
@@ -137,7 +137,7 @@ class FairDartsConfig(_WeightRecipe):
     w01: float = 10.0  # Fair DARTS sec. 5: w_{0-1} = 10 (code --aux_loss_weight 10)
     threshold: float = 0.85  # Fair DARTS sec. 4: sigma_threshold = 0.85 (code --op_threshold 0.85)
     epochs: int = 50  # code --epochs 50
-    steps_per_epoch: int | None = None  # None: one pass over the weights' half; presets cap it (size only)
+    steps_per_epoch: int | None = None  # None: one pass over the weights' half; a preset's count holds on any data
     batch_size: int = 128  # code --batch_size 128
     train_portion: float = 0.5  # code --train_portion 0.5 (bilevel: half for w, half for alpha)
     lr: float = 0.005  # code --learning_rate 0.005, cosine to 0.001
@@ -409,9 +409,7 @@ class BilevelSearch:
         arch_iter = iter(self._arch_batches)
         train_losses, val_losses, val_correct, val_seen = [], [], 0, 0
         with self.ctx.progress(f"{self.method} epoch {self.epoch + 1}", total=self._steps) as bar:
-            for i, (x, y) in enumerate(self._batches):
-                if i >= self._steps:
-                    break
+            for x, y in take_steps(self._batches, self._steps):
                 try:
                     x_val, y_val = next(arch_iter)
                 except StopIteration:
@@ -611,7 +609,7 @@ class BilevelSearch:
                                 generator=self.data_generator, drop_last=len(weight_half) >= config.batch_size)
         self._arch_batches = Batches(arch_half, config.batch_size, shuffle=True, augment=augment,
                                      generator=self.arch_generator, drop_last=len(arch_half) >= config.batch_size)
-        self._steps = min(len(self._batches), config.steps_per_epoch or len(self._batches))
+        self._steps = config.steps_per_epoch or len(self._batches)  # a preset's count, on any data size
         self.trainer = Trainer(self.supernet, config.weight_recipe(augment), device=self.device,
                                steps_per_epoch=self._steps, epochs=config.epochs,
                                generator=self.ctx.torch_generator(self.method, "trainer"))

@@ -82,9 +82,11 @@ class GreedyNASConfig:
     PRESETS: ClassVar[dict[str, dict[str, Any]]] = {
         "paper": {},
         # a few CPU minutes on Fashion-MNIST (49k training images, 382 batches an epoch): half an epoch of
-        # trained batches (38 greedy iterations, ~380 scored paths), 64 NSGA-II evaluations on 1000 val images
-        "quick": {"supernet_epochs": 0.5, "pool_size": 100, "early_stop_every_epochs": 0.1, "population": 16,
-                  "generations": 3, "search_val_images": 1000, "checkpoint_every": 10, **QUICK_FINAL},
+        # trained batches (38 greedy iterations, ~380 scored paths), 64 NSGA-II evaluations on 1000 val images;
+        # an epoch is 382 steps on any data, so a smaller set is cycled instead of training a few dozen steps
+        "quick": {"supernet_epochs": 0.5, "steps_per_epoch": 382, "pool_size": 100, "early_stop_every_epochs": 0.1,
+                  "population": 16, "generations": 3, "search_val_images": 1000, "checkpoint_every": 10,
+                  **QUICK_FINAL},
         # seconds (tests): a checkpoint mid-training, so crash-and-resume tests can cut there
         "smoke": {"supernet_epochs": 1.0, "pool_size": 10, "early_stop_every_epochs": 0.25, "population": 4,
                   "generations": 1, "search_val_images": 128, "batch_size": 32, "score_batch_size": 32,
@@ -97,6 +99,8 @@ class GreedyNASConfig:
     supernet_epochs: float = 120.0  # (interpretation) SPOS's 120-epoch supernet budget, the uniform baseline of
     #                                 GreedyNAS sec. 4; greedy training stops earlier through the pool early stop
     batch_size: int = 128  # training batch per trained path (see Recipe: batch 128 on these small datasets)
+    steps_per_epoch: int | None = None  # None: an epoch is one pass over the training split (the papers); a preset
+    #                                     sets a count, so its budget trains as many steps on any data size
     recipe: Recipe = field(default_factory=lambda: Recipe.from_dict(_default_recipe()))  # supernet training; its
     #                                                   batch_size is `batch_size` (set in __post_init__)
     num_sampled: int = 10  # GreedyNAS sec. 3.2 / 4.1: m = 10 paths sampled per iteration
@@ -141,6 +145,8 @@ class GreedyNASConfig:
                 raise ConfigError(f"{name} must be >= 1, got {getattr(self, name)}")
         if self.generations < 0:
             raise ConfigError(f"generations must be >= 0, got {self.generations}")
+        if self.steps_per_epoch is not None and self.steps_per_epoch < 1:
+            raise ConfigError(f"steps_per_epoch must be >= 1 or None, got {self.steps_per_epoch}")
         if not self.supernet_epochs > 0 or not self.early_stop_every_epochs > 0:
             raise ConfigError("supernet_epochs and early_stop_every_epochs must be > 0")
         if not 0 <= self.eps_start <= 1 or not 0 <= self.eps_end <= 1:
@@ -270,15 +276,16 @@ class GreedyNAS:
         self.stream = Batches(splits.train, cfg.batch_size, shuffle=True, drop_last=True,
                               augment=recipe.augment and splits.train.augmentation is not None,
                               generator_for=lambda *phase: ctx.torch_generator("supernet", "batches", *phase))
-        self.total_steps = max(1, round(cfg.supernet_epochs * len(self.stream)))
+        epoch_steps = cfg.steps_per_epoch or len(self.stream)  # a preset's count holds on any data size
+        self.total_steps = max(1, round(cfg.supernet_epochs * epoch_steps))
         per_iteration = cfg.num_kept if cfg.greedy else 1
         self.total_iterations = max(1, self.total_steps // per_iteration)
-        epochs = max(1, math.ceil(self.total_steps / len(self.stream)))
-        self.trainer = Trainer(supernet, recipe, device=self.device, steps_per_epoch=len(self.stream),
+        epochs = max(1, math.ceil(self.total_steps / epoch_steps))
+        self.trainer = Trainer(supernet, recipe, device=self.device, steps_per_epoch=epoch_steps,
                                epochs=epochs, generator=ctx.torch_generator(self.method_name, "trainer"))
         self.supernet = self.trainer.model
         self.early_stop = PoolEarlyStop(
-            every=max(1, round(cfg.early_stop_every_epochs * len(self.stream) / per_iteration)),
+            every=max(1, round(cfg.early_stop_every_epochs * epoch_steps / per_iteration)),
             threshold=cfg.early_stop_threshold, metric=cfg.pool_difference)
         small_val = splits.small_val
         if len(small_val) == 0 and cfg.greedy:

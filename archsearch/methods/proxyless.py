@@ -32,7 +32,7 @@ import torch.nn.functional as F
 
 from archsearch.cost.constraints import Cost, parse_constraint
 from archsearch.cost.latency import (FIXED_PREFIX, LatencyTable, ensure_table, op_key, predict_latency, time_module)
-from archsearch.data.batches import Batches
+from archsearch.data.batches import Batches, take_steps
 from archsearch.errors import ConfigError, unknown_name
 from archsearch.methods import register_method
 from archsearch.methods._base import Candidate, SavedWeights, SearchResult, require_supernet
@@ -65,7 +65,7 @@ class ProxylessConfig:
     # -- schedule ---------------------------------------------------------------------------------------------------
     warmup_epochs: int = 40  # code --warmup_epochs 40: weights only, before the 120 search epochs
     epochs: int = 120  # code --n_epochs 120: joint weight / architecture epochs after the warm-up
-    steps_per_epoch: int | None = None  # None: one pass over the train split; presets cap it (size only)
+    steps_per_epoch: int | None = None  # None: one pass over the train split; a preset's count holds on any data
     batch_size: int = 256  # code --train_batch_size 256 (also the arch step's validation batch: grad_data_batch None)
     # -- weights (paper sec. 4 / code run config) -------------------------------------------------------------------
     lr: float = 0.025  # code --init_lr 0.025, cosine (--lr_schedule_type cosine) over the search epochs
@@ -396,7 +396,7 @@ class ProxylessNAS:
         batches = Batches(splits.train, config.batch_size, shuffle=True,
                           augment=splits.train.augmentation is not None, generator=self.data_generator,
                           drop_last=len(splits.train) >= config.batch_size)
-        steps = min(len(batches), config.steps_per_epoch or len(batches))
+        steps = config.steps_per_epoch or len(batches)  # a preset's count, on any data size
 
         if self.phase == "warmup":
             trainer = self._trainer("warmup", steps)
@@ -424,9 +424,7 @@ class ProxylessNAS:
         config = self.config
         every = config.arch_update_every if config.algo == "gradient" else config.rl_update_every
         with self.ctx.progress(f"proxyless {self.phase} {self.epoch + 1}", total=steps) as bar:
-            for i, (x, y) in enumerate(batches):
-                if i >= steps:
-                    break
+            for i, (x, y) in enumerate(take_steps(batches, steps)):
                 self.weight_step(trainer, x, y)
                 if arch_updates and (i + 1) % every == 0:
                     for _ in range(config.arch_steps if config.algo == "gradient" else 1):
