@@ -46,6 +46,7 @@ SETTINGS = {
     # the README's own user space (5 layers of conv3x3 / conv5x5 / sepconv3x3 / maxpool / identity at 28x28)
     "user-e1": (USER_SPACE, {}, [], 1, 16000),
     "user-e2": (USER_SPACE, {}, [], 2, 16000),
+    "user-60k-e1": (USER_SPACE, {}, [], 1, 60000),  # one pass over the whole training set
     # the same under a tight FLOPs bound: at most about one 5x5 conv's worth of multiply-adds
     "user-6M-e1": (USER_SPACE, {}, ["flops<=6M"], 1, 16000),
     "user-6M-e2": (USER_SPACE, {}, ["flops<=6M"], 2, 16000),

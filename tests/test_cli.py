@@ -159,6 +159,19 @@ def test_ls_and_show(capsys, tmp_path):
 
 
 @pytest.mark.integration
+def test_ls_and_show_leave_no_files_beside_a_ledger(capsys, tmp_path):
+    import subprocess
+    import sys
+
+    subprocess.run([sys.executable, "-m", "archsearch.cli", "run", "random", "--preset", "smoke", "--data", "digits",
+                    "--runs-dir", str(tmp_path), "--name", "r", "--final-epochs", "0"], check=True, capture_output=True)
+    before = sorted(p.name for p in (tmp_path / "r").iterdir())
+    assert run_cli(capsys, "ls", "--runs-dir", str(tmp_path))[0] == 0
+    assert run_cli(capsys, "show", "r", "--runs-dir", str(tmp_path))[0] == 0
+    assert sorted(p.name for p in (tmp_path / "r").iterdir()) == before and "ledger.db-wal" not in before
+
+
+@pytest.mark.integration
 def test_report_command_writes_pngs_and_summary(capsys, tmp_path):
     run_dir = write_run(tmp_path)
     code, out, _ = run_cli(capsys, "report", str(run_dir))

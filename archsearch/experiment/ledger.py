@@ -650,7 +650,7 @@ def open_storage_read_only(url: str) -> Any:
         path = Path(parsed.database or "").resolve()
         where = str(path)
         check_sqlite_ledger(path)
-        url = f"sqlite:///file:{quote(str(path))}?mode=ro&uri=true"
+        url = f"sqlite:///file:{quote(str(path))}?{_read_only_query(path)}&uri=true"
         kwargs = {"connect_args": {"timeout": 60}}
     elif parsed.get_backend_name() == "postgresql":
         kwargs = {"pool_pre_ping": True, "connect_args": {"options": "-c default_transaction_read_only=on"}}
@@ -676,7 +676,7 @@ def check_sqlite_ledger(path: Any) -> None:
     if size == 0:
         raise DamagedRunError(f"ledger {path} is empty (0 bytes): its trials are gone")
     try:
-        connection = sqlite3.connect(f"file:{quote(str(path))}?mode=ro", uri=True, timeout=60)
+        connection = sqlite3.connect(f"file:{quote(str(path))}?{_read_only_query(path)}", uri=True, timeout=60)
         try:
             check = connection.execute("PRAGMA quick_check").fetchone()
             tables = {row[0] for row in connection.execute("SELECT name FROM sqlite_master WHERE type='table'")}
@@ -688,6 +688,15 @@ def check_sqlite_ledger(path: Any) -> None:
         raise DamagedRunError(f"ledger {path} is damaged: {check[0] if check else 'no integrity result'}")
     if "trials" not in tables or "studies" not in tables:
         raise DamagedRunError(f"ledger {path} holds no Optuna tables: it was emptied or replaced")
+
+
+def _read_only_query(path: Any) -> str:
+    """SQLite's query for a reader that leaves no trace: a ledger with no write-ahead log beside it has no writer
+    and nothing unmerged, so it is read as immutable (a plain read-only connection would leave empty -wal and -shm
+    files behind); with a log (a run in progress, or killed), as read-only, through the log."""
+    from pathlib import Path
+
+    return "mode=ro" if Path(f"{path}-wal").exists() else "mode=ro&immutable=1"
 
 
 def _first_line(err: BaseException) -> str:

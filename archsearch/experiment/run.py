@@ -746,7 +746,8 @@ def start(settings: RunSettings, runs_dir: str | Path | None = None, **experimen
             _refuse_existing(settings.name, root, run_dir)
         settings = _data_saved(settings, run_dir, write=True)
         experiment = Experiment(settings, run_dir, lock=lock, **experiment_kwargs)
-        experiment.log(f"data: {settings.data}: {settings.data_source}")
+        source = "" if settings.data_source in (None, settings.data) else f": {settings.data_source}"
+        experiment.log(f"data: {settings.data}{source}")  # a file is its own source: named once
         experiment.prepare()
         document = dataclasses.asdict(settings)
         document["space_options"] = settings.space["options"]
