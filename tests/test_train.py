@@ -456,3 +456,15 @@ def test_run_eval_task_rejects_a_bad_arch():
                     split={"val_size": 200, "small_val_size": 100})
     with pytest.raises(UsageError, match="width"):
         run_eval_task(task)
+
+
+def test_a_training_that_left_the_ground_is_diverged_though_finite(tmp_path, capsys):
+    """lr 1e9 with BatchNorm: losses of 1e9 and more, never NaN in one epoch, accuracy at chance. Each candidate is
+    a failed trial named as diverged, and a search where all of them diverged is an error, with no result."""
+    from archsearch.cli import main
+
+    code = main(["run", "random", "--preset", "smoke", "--data", "digits", "--set", "recipe={lr: 1e9}",
+                 "--runs-dir", str(tmp_path), "--name", "d", "--final-epochs", "0"])
+    err = capsys.readouterr().err.strip().splitlines()[-1]
+    assert code == 2 and "none of its 6 candidates trained" in err and "training diverged" in err
+    assert "lower the recipe's lr" in err and not (tmp_path / "d" / "result.json").exists()

@@ -321,7 +321,12 @@ class HierarchicalEvolution:
     # -- result and state -----------------------------------------------------------------------------------------
     def result(self) -> SearchResult:
         if not self.population:
-            raise ConfigError("evolution: no genotype trained successfully; see the failed trials in the ledger")
+            failed = self.ctx.ledger.trials(phase=PHASE, state="failed")
+            reason = next((t.attrs.get("fail_reason") for t in failed if t.attrs.get("fail_reason")), None)
+            raise ConfigError(f"{self.config.strategy}: none of its {len(self.proposals)} candidates trained"
+                              + (f" (the first: {reason})" if reason else "")
+                              + ("; lower the recipe's lr" if reason and "diverged" in reason else "")
+                              + "; the failed trials are in the ledger")
         candidates = []
         for index in self.population:
             proposal = self.proposals[index]

@@ -273,6 +273,23 @@ class Trainer:
         return torch.float16
 
 
+DIVERGED_LOSS_FACTOR = 100  # an epoch's mean loss past 100x a uniform guess's (ln C) is not training
+
+
+def _check_epoch(metrics: dict[str, float | None], num_classes: int) -> None:
+    """A training that stays finite but has left the ground diverged all the same: BatchNorm keeps the logits
+    finite while an absurd learning rate blows the weights up (lr 1e9: loss 3e17, accuracy at chance, then NaN
+    on validation). An epoch whose mean training loss is past `DIVERGED_LOSS_FACTOR` times a uniform guess's,
+    or whose validation loss is (a single huge step leaves the second), is a `DivergedError` like a NaN step."""
+    bound = DIVERGED_LOSS_FACTOR * math.log(max(num_classes, 2))
+    for name, where in (("train_loss", "mean training loss in"), ("val_loss", "validation loss after")):
+        value = metrics.get(name)
+        if value is not None and not value <= bound:  # NaN too
+            raise DivergedError(f"training diverged: {where} epoch {metrics['epoch']} is {value:.4g} (a uniform "
+                                f"guess scores {bound / DIVERGED_LOSS_FACTOR:.3g}; lr {metrics['lr']:.4g})",
+                                epoch=int(metrics["epoch"]))
+
+
 def train(model: nn.Module, splits: Splits, recipe: Recipe, epochs: int, *,
           device: torch.device | str | None = None, generator: torch.Generator | None = None,
           teacher: nn.Module | None = None,
@@ -283,7 +300,7 @@ def train(model: nn.Module, splits: Splits, recipe: Recipe, epochs: int, *,
     ``val_accuracy`` (None when the val split is empty), ``lr`` (of the epoch's last step), ``seconds``.
     `on_epoch(epoch, metrics)` is called after each epoch (searches record and prune there; an exception it raises
     stops training). With ``recipe.ema`` the model ends holding the EMA weights, the ones it was evaluated with.
-    Raises `DivergedError` on a NaN / inf loss.
+    Raises `DivergedError` on a NaN / inf loss, or an epoch that left the ground (`_check_epoch`).
     """
     generator = generator if generator is not None else torch.Generator().manual_seed(0)
     drop_last = len(splits.train) >= recipe.batch_size  # no ragged last batch (BN on a handful of samples)
@@ -303,6 +320,7 @@ def train(model: nn.Module, splits: Splits, recipe: Recipe, epochs: int, *,
                    "lr": trainer.recipe.lr * lr_factor(recipe, trainer.step_count - 1, len(batches), epochs),
                    "seconds": time.perf_counter() - start}
         history.append(metrics)
+        _check_epoch(metrics, splits.num_classes)
         if on_epoch is not None:
             on_epoch(epoch, metrics)
     if trainer.ema is not None:
