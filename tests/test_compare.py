@@ -302,3 +302,12 @@ def test_the_judgement_trains_on_at_most_train_images_and_names_broken_constrain
     from archsearch.report.study import table_rows
 
     assert "1 of 1 break the constraints" in table_rows(document)[1][0][0]
+
+
+def test_a_later_target_reads_a_line_refit_through_the_searches():
+    """Two pilots dominated by a fixed cost read the slope off noise (SPOS in study2: 24 and 22 CPU-s at 0.031 and
+    0.125 epochs); the searches of the first target, far along the line, measure it."""
+    pilot = {"points": [[0.031, 24.08], [0.125, 22.08]], "fixed": 23.5, "per_unit": 17.67}
+    assert study_mod.cost_line(pilot, []) == (23.5, 17.67)  # nothing more known: the pilots' line
+    fixed, per_unit = study_mod.cost_line(pilot, [(2.064, 98.9), (2.064, 85.0), (2.064, 99.5)])
+    assert 30 < per_unit < 40 and 15 < fixed < 25  # about 35 CPU-s an epoch on top of about 20

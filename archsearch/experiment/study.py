@@ -181,6 +181,7 @@ def _run_options(settings: StudySettings, *, seed: int, name: str, budget: float
             "image_size": settings.image_size,
             "constraints": list(settings.constraints), "seed": seed,
             "executor": settings.executor if settings.executor != "local" else None,
+            "workers": 1 if settings.executor == "local" else settings.workers,  # a local study is the parallel layer
             "ray_address": settings.ray_address, "device": settings.device, "name": name, "budget": budget,
             "proxy_archs": proxy_archs,
             "final_epochs": 0}  # the study judges every chosen net itself: its searches skip their own retraining
@@ -272,7 +273,9 @@ class Study:
             space = _random_space(self.settings)
             proxy_archs = [a.to_dict() for a in random_archs(self.settings, space)]
             targets = self._targets()
-            budgets = {target: {m: self._budget_for(m, target) for m in self.settings.methods} for target in targets}
+            known = self.state.get("targets") or {}  # a target's budgets, once read off, stay (resume, extension)
+            budgets = {target: {m: (known.get(_label(target)) or {}).get(m) or self._budget_for(m, target)
+                                for m in self.settings.methods} for target in targets}
             self.state["targets"] = {_label(t): b for t, b in budgets.items()}
             self._save_state()
             self._searches(budgets, proxy_archs)
@@ -365,8 +368,9 @@ class Study:
         smallest = pilot["points"][0][0]
         if _over_budget(pilot, target) or "per_unit" not in pilot:  # the line would read below the smallest pilot
             return smallest
-        budget = (target - pilot["fixed"]) / pilot["per_unit"]
-        return max(_round_budget(budget, pilot["integer"]), smallest)
+        fixed, per_unit = cost_line(pilot, [(s["budget"], s["cpu_seconds"]) for s in self.state["searches"].values()
+                                            if s["method"] == method])
+        return max(_round_budget((target - fixed) / per_unit, pilot["integer"]), smallest)
 
     def _searches(self, budgets: Mapping[float | None, Mapping[str, float]], proxy_archs: list[dict]) -> None:
         """Every method x target x seed, in parallel; a (method, budget, seed) search serves every target that
@@ -480,6 +484,23 @@ class Study:
                               epochs=epochs or self.settings.judge("final_epochs"), seeds=[seed],
                               recipe=self.settings.recipe, device=self.settings.device)
         return task
+
+
+def cost_line(pilot: Mapping[str, Any], searches: Sequence[tuple[float, float]]) -> tuple[float, float]:
+    """(fixed cost, cost per budget unit) of a method: its two pilots' line, refit by least squares through every
+    search it has run since when they span more than one budget. Two small pilots dominated by a fixed cost (a
+    supernet built, a search phase of fixed size) read the slope off noise; the searches of a first target are
+    points far along the line, so a larger target added later is read off a measured slope, not an extrapolation.
+    The slope is kept at least a tenth of the costliest point's average cost per unit (noise can tilt it down)."""
+    points = [tuple(map(float, p)) for p in pilot["points"]] + [tuple(map(float, p)) for p in searches]
+    budgets = np.array([b for b, _ in points])
+    if len(set(budgets.tolist())) < 3:
+        return float(pilot["fixed"]), float(pilot["per_unit"])
+    costs = np.array([c for _, c in points])
+    slope, intercept = np.polyfit(budgets, costs, 1)
+    far = int(np.argmax(budgets))
+    per_unit = max(float(slope), 0.1 * costs[far] / budgets[far])
+    return max(float(np.mean(costs - per_unit * budgets)), 0.0), per_unit
 
 
 def search_key(method: str, budget: float, seed: int) -> str:
