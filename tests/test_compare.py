@@ -311,3 +311,20 @@ def test_a_later_target_reads_a_line_refit_through_the_searches():
     assert study_mod.cost_line(pilot, []) == (23.5, 17.67)  # nothing more known: the pilots' line
     fixed, per_unit = study_mod.cost_line(pilot, [(2.064, 98.9), (2.064, 85.0), (2.064, 99.5)])
     assert 30 < per_unit < 40 and 15 < fixed < 25  # about 35 CPU-s an epoch on top of about 20
+
+
+def test_a_method_over_a_smaller_target_gets_its_second_pilot_for_a_larger_one(tmp_path):
+    """NARS in study2: one iteration (149 CPU-s) is over 60 but not over 240, so 240 needs the cost line."""
+    settings = study_mod.StudySettings(name="s", methods=["nars"], cpu_budget=[60.0, 240.0])
+    study = study_mod.Study(settings, tmp_path)
+    study.state["pilots"]["nars"] = {"points": [[1.0, 149.0]], "over": True, "integer": True, "preset_budget": 3.0}
+    calls = []
+
+    def second_pilot(methods, largest):
+        calls.append((list(methods), largest))
+        study.state["pilots"]["nars"].update(points=[[1.0, 149.0], [2.0, 299.0]], per_unit=150.0, fixed=0.0)
+        study.state["pilots"]["nars"].pop("over")
+
+    study._pilots = second_pilot
+    assert study._budget_for("nars", 60.0) == 1.0 and not calls  # over 60: the smallest pilot's budget
+    assert study._budget_for("nars", 240.0) == 2.0 and calls == [(["nars"], 240.0)]

@@ -360,8 +360,8 @@ class Study:
         if method in self.settings.budgets:
             return float(self.settings.budgets[method])
         assert target is not None
-        if method not in self.state["pilots"] or not (self.state["pilots"][method].get("per_unit") or
-                                                      self.state["pilots"][method].get("over")):
+        known = self.state["pilots"].get(method)
+        if not known or ("per_unit" not in known and not _over_budget(known, target)):  # over a smaller target only
             self._pilots([m for m in self.settings.methods if m not in self.settings.budgets],
                          max(t for t in self._targets() if t is not None))
         pilot = self.state["pilots"][method]
