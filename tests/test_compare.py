@@ -68,6 +68,16 @@ def test_cli_compare_writes_every_column(tmp_path, capsys):
             assert search["seed"] == 0 and search["run"] == f"runs/pilot-{search['method']}-{search['budget']:g}"
         else:  # and every other search scored the random archs with its own proxy
             assert len(search["proxy_scores"]) == 6
+    # the proxy tau and Holm's p of the smoke study, recomputed with scipy from what the study kept
+    from scipy import stats
+
+    judged = document["random"]["test_accuracies"]
+    for row in document["methods"]:
+        taus = [stats.kendalltau(s["proxy_scores"], judged).statistic for s in searches.values()
+                if s["method"] == row["method"] and s.get("proxy_scores")]
+        assert row["proxy_tau"] == pytest.approx(sum(taus) / len(taus))
+    raw = sorted(r["p_value_vs_random"] for r in document["methods"])
+    assert min(r["p_value_holm"] for r in document["methods"]) == pytest.approx(min(1.0, 2 * raw[0]))
     spos_run = next(s["run"] for s in searches.values() if s["method"] == "spos" and s["seed"] == 1)
     assert main(["show", str(directory / spos_run)]) == 0
     assert "random archs" in capsys.readouterr().out
