@@ -148,7 +148,8 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
                      help="resource constraint like flops<=300M, params<=2M, latency<=5ms (repeatable)")
     parser.add_argument("--seed", type=int)
     parser.add_argument("--executor", choices=EXECUTORS)
-    parser.add_argument("--workers", type=int, help="parallel evaluations (Ray workers)")
+    parser.add_argument("--workers", type=int, help="parallel evaluations: worker processes on this machine (default: "
+                        "one per core; smoke: 1) or Ray workers; the results are the same for any count")
     parser.add_argument("--ray-address", help="an existing Ray cluster, e.g. ray://head:10001 (default: local Ray)")
     parser.add_argument("--storage", help="ledger database URL, e.g. postgresql://user@host/db (default: SQLite in "
                      "the run directory)")
@@ -188,7 +189,7 @@ def add_compare_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--train-images", type=int, help="the retraining's training images, at most (default by "
                         "preset: quick 16000, else all)")
     parser.add_argument("--executor", choices=EXECUTORS)
-    parser.add_argument("--workers", type=int)
+    parser.add_argument("--workers", type=int, help="searches and retrainings at once (default: one per core)")
     parser.add_argument("--ray-address")
     parser.add_argument("--device")
     parser.add_argument("--name", help="study name (default: study-date)")

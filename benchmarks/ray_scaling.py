@@ -47,7 +47,8 @@ def measure(workers: int, args: argparse.Namespace, root: str) -> dict:
         start = time.perf_counter()
         result = run("random", space="mobilenet", preset="quick", data="fashion-mnist", executor="ray",
                      workers=workers, budget=args.evaluations, train_size=args.train, val_size=args.val,
-                     name=f"ray{workers}", runs_dir=root, seed=args.seed, split=split, quiet=True)
+                     name=f"ray{workers}", runs_dir=root, seed=args.seed, split=split, quiet=True,
+                     final_epochs=0)  # the search alone: a final training would add one serial epoch
         seconds = time.perf_counter() - start
     finally:
         ray.shutdown()

@@ -181,11 +181,10 @@ def _toy_eval(task):
 
 
 class _CountingExecutor(LocalExecutor):
-    """The local executor with two evaluations in flight, counting what was submitted."""
-
-    workers = 2
+    """The in-process local executor, counting what was submitted."""
 
     def __init__(self):
+        super().__init__(1)
         self.submitted = 0
 
     def submit(self, fn, *args):

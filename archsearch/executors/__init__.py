@@ -1,4 +1,5 @@
-"""Where evaluations run: `local` (in this process) or `ray` (workers on a local or remote Ray cluster).
+"""Where evaluations run: `local` (this machine: worker processes, one per core, or this process with one worker) or
+`ray` (workers on a local or remote Ray cluster).
 
 Both take picklable module-level functions and plain-value arguments (an `EvalTask`) and hand results back to
 the driver, which alone writes the ledger. ``wait_any`` returns ``(handle, result)``, where a task that raised
@@ -16,7 +17,7 @@ EXECUTORS = ("local", "ray")
 def create_executor(name: str = "local", *, workers: int | None = None, address: str | None = None,
                     log=None):
     if name == "local":
-        return LocalExecutor()
+        return LocalExecutor(workers)  # None: one worker per core
     if name == "ray":
         from archsearch.executors.ray import RayExecutor
 

@@ -1,8 +1,17 @@
-"""The in-process executor: tasks run one at a time, in submission order, when the driver waits for them."""
+"""The local executor: evaluations on this machine, in this process (one worker) or in worker processes (several).
+
+Results come back in submission order whatever the worker count: `wait_any` hands back the oldest pending task
+once it is done, so a search records its trials in the same order, proposes from the same results, and ends with
+the same leaderboard and chosen architecture with one worker or eight (tests/test_local_parallel.py). With one
+worker, tasks run lazily in this process when the driver waits for them; with more, in `ProcessExecutor` workers,
+one torch thread each.
+"""
 
 from __future__ import annotations
 
 from typing import Any, Callable
+
+from archsearch.executors.processes import ProcessExecutor, call_task, default_workers
 
 
 class _Handle:
@@ -13,30 +22,36 @@ class _Handle:
 
 
 class LocalExecutor:
-    """Runs a submitted task lazily, in `wait_any`: the oldest pending handle finishes first, so a search run
-    locally is deterministic (with Ray the finishing order depends on the workers)."""
+    """`workers` evaluations at once (None: one per core); see the module docstring."""
 
-    workers = 1
-    in_process = True  # tasks share the driver's process: their CPU time is the driver's own
+    def __init__(self, workers: int | None = 1) -> None:
+        self.workers = int(workers or default_workers())
+        self._pool = ProcessExecutor(self.workers) if self.workers > 1 else None
 
-    def submit(self, fn: Callable[..., Any], *args: Any) -> _Handle:
-        return _Handle(fn, args)
+    @property
+    def in_process(self) -> bool:
+        """Whether tasks share the driver's process (their CPU time is then the driver's own)."""
+        return self._pool is None
+
+    def submit(self, fn: Callable[..., Any], *args: Any) -> Any:
+        return _Handle(fn, args) if self._pool is None else self._pool.submit(fn, *args)
 
     def wait_any(self, handles: list[Any]) -> tuple[Any, Any]:
         if not handles:
             raise ValueError("wait_any needs at least one handle")
-        handle = handles[0]
-        return handle, _call(handle.fn, handle.args)
+        handle = handles[0]  # the oldest: the order of results does not depend on the workers
+        if self._pool is None:
+            return handle, call_task(handle.fn, handle.args)
+        return self._pool.wait_any([handle])
 
     def map(self, fn: Callable[..., Any], items: list[Any]) -> list[Any]:
-        return [fn(item) for item in items]
+        if self._pool is None:
+            return [fn(item) for item in items]
+        return self._pool.map(fn, items)
 
     def shutdown(self) -> None:
-        pass
+        if self._pool is not None:
+            self._pool.shutdown()
 
 
-def _call(fn: Callable[..., Any], args: tuple[Any, ...]) -> Any:
-    try:
-        return fn(*args)
-    except Exception as err:  # an evaluation that fails is a result (a failed trial); interrupts still propagate
-        return err
+__all__ = ["LocalExecutor"]

@@ -3,7 +3,8 @@
 Two cores run two trainings at once only when each keeps to its own core: every worker sets its torch threads to
 `threads` (1 by default) before its first task. Workers are started with ``spawn`` (a forked torch process can
 deadlock in its thread pools) and, on Linux, ask the kernel to kill them when the process that started them dies
-(``PR_SET_PDEATHSIG``), so a SIGKILLed driver leaves no worker training on. Results come back in the order the tasks
+(``PR_SET_PDEATHSIG``), so a SIGKILLed driver leaves no worker training on; they ignore Ctrl-C, which the driver
+handles (its executor's shutdown ends them). Results come back in the order the tasks
 finish: callers key them (a study's searches and retrainings), so the finishing order changes nothing they record.
 """
 
@@ -30,6 +31,7 @@ def _start_worker(threads: int) -> None:
     if sys.platform.startswith("linux"):
         libc = ctypes.CDLL(None, use_errno=True)
         libc.prctl(1, int(signal.SIGKILL), 0, 0, 0)  # PR_SET_PDEATHSIG: die with the driver
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the driver's to handle; it ends the workers
     os.environ["ARCHSEARCH_PROGRESS"] = "0"  # no progress bars from workers
     import torch
 
@@ -65,7 +67,8 @@ class ProcessExecutor:
         return handle, error if error is not None else handle.result()
 
     def map(self, fn: Callable[..., Any], items: list[Any]) -> list[Any]:
-        return [future.result() for future in [self.submit(fn, item) for item in items]]
+        """Results in order; a task that raised raises here (as in this process)."""
+        return [future.result() for future in [self._pool.submit(fn, item) for item in items]]
 
     def shutdown(self) -> None:
         self._pool.shutdown(wait=True, cancel_futures=True)

@@ -138,7 +138,12 @@ class Experiment(ContextServices):
             from archsearch.executors import create_executor
 
             s = self.settings
-            self._executor = MeteredExecutor(create_executor(s.executor, workers=s.workers, address=s.ray_address,
+            workers = s.workers
+            if s.executor == "local" and workers is None and s.preset == "smoke":
+                workers = 1  # seconds of work: starting worker processes would cost more than it saves
+            if s.executor == "local" and str(self.space_spec["options"].get("source", "")).startswith("object:"):
+                workers = 1  # a space that exists in this process only: its candidates train here
+            self._executor = MeteredExecutor(create_executor(s.executor, workers=workers, address=s.ray_address,
                                                              log=self.log), self.clock.add_remote)
         return self._executor
 

@@ -93,7 +93,9 @@ class HierarchicalEvolutionConfig:
     evaluations: int = 7000  # sec. 4.2: 7000 genotypes evaluated by the evolution (random search: same budget)
     init_mutations: int = 1000  # sec. 3.1: a large number (1000) of random mutations of the trivial genotype
     tournament_fraction: float = 0.05  # sec. 3.2: tournament over 5% of the population
-    in_flight: int | None = None  # evaluations running at once; None = the executor's workers (paper: 200 GPUs)
+    in_flight: int | None = None  # evaluations running at once; None: the population size (sec. 4.2: 200 workers
+    #                               for a population of 200), fixed whatever the machine, so results do not depend
+    #                               on the number of workers (the local executor returns results in order)
     max_redraws: int = 1000  # proposals tried before giving up on finding a genotype not yet evaluated
     epochs: int = 32  # sec. 4.1: fitness = val accuracy after a short fixed training (~5000 steps x 256 on 40k
     #                   images = 32 epochs; interpretation)
@@ -185,7 +187,7 @@ class HierarchicalEvolution:
     # -- the algorithm box ----------------------------------------------------------------------------------------
     def run(self) -> SearchResult:
         cfg, ctx = self.config, self.ctx
-        limit = cfg.in_flight or max(1, int(ctx.executor.workers or 1))
+        limit = cfg.in_flight or cfg.population
         with ctx.progress(f"{cfg.strategy} ({ctx.space.name})", total=cfg.evaluations) as bar:
             bar.advance(len(self.population) + self._failed())
             for done in ctx.evaluate_many(self._evaluations(), in_flight=limit):
