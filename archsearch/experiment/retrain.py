@@ -47,16 +47,19 @@ def retrain(arch: Mapping[str, Any], *, space: str | Mapping[str, Any], space_op
     - `seeds`: a count (seeds 0, 1, ...) or the seeds; `recipe`: `Recipe` fields over the space's searched recipe
       (FBNetV3's joint space) or `Recipe`'s defaults; `split`: `make_splits` options (default: every training
       image); `image_size`: an image folder's images resized to that size, as the search did.
-    - `executor`: None or "local" (in this process), "ray", or an executor object (left running; one made here is
-      shut down). `threads`: torch threads per job (see `final_tasks`).
+    - `executor`: None or "local" (a worker process per seed, up to one per core; one seed trains here), "ray",
+      or an executor object (left running; one made here is shut down). `threads`: torch threads per job (see `final_tasks`).
     - `done`: {seed: EvalResult} already trained (a resumed run reads them from its ledger): not trained again.
       `on_result(task, result)` sees each new result as it arrives (to record it); `on_epoch(seed, epoch, metrics)`
       follows the training, with the in-process executor only.
     - `keep_weights`: the trained weights come back in `FinalResult.weights`.
     """
     from archsearch.executors import create_executor
+    from archsearch.executors.processes import default_workers
 
     owned = executor is None or isinstance(executor, str)
+    if owned and (executor or "local") == "local" and workers is None:
+        workers = min(len(seed_list(seeds)), default_workers())  # one seed: this process, nothing to start
     pool = create_executor(executor or "local", workers=workers) if owned else executor
     try:
         in_process = bool(getattr(pool, "in_process", False))
