@@ -109,13 +109,12 @@ class StudySettings:
 # -- validation --------------------------------------------------------------------------------------------------------
 def resolve_study(methods: Sequence[str] | str, *, name: str | None = None, **options: Any) -> StudySettings:
     """Check every input before anything is created (one clear error naming what is wrong)."""
-    from archsearch.experiment.run import resolve_settings
     from archsearch.methods import PRESET_NAMES
     from archsearch.train.recipe import Recipe
 
     if isinstance(methods, str):
-        methods = [m.strip() for m in methods.split(",") if m.strip()]
-    methods = list(dict.fromkeys(methods))
+        methods = split_methods(methods)
+    methods = list(dict.fromkeys(m.strip() for m in methods))
     if not methods:
         raise UsageError("compare needs at least one method (--methods random,spos,...)")
     fields = {f.name for f in dataclasses.fields(StudySettings)}
@@ -151,10 +150,44 @@ def resolve_study(methods: Sequence[str] | str, *, name: str | None = None, **op
             raise ConfigError(f"compare budgets name {method!r}, which is not among --methods {methods}")
         if isinstance(budget, bool) or not isinstance(budget, (int, float)) or not 0 < budget < math.inf:
             raise ConfigError(f"compare budget of {method} = {budget!r} is invalid: must be a positive number")
-    for method in methods:  # each method on the common space: an unfit method is named now, not mid-study
-        resolve_settings(method, **_run_options(settings, seed=0, name=f"{method}-s0"))
+    for label in methods:  # each method on the common space: an unfit method is named now, not mid-study
+        _resolve(settings, label)
     _random_space(settings)  # an impossible constraint fails now
     return settings
+
+
+def split_methods(text: str) -> list[str]:
+    """``"random,random[successive_halving=true,epochs=4]"`` -> its entries (commas inside brackets stay)."""
+    entries, depth, current = [], 0, ""
+    for char in text:
+        depth += {"[": 1, "{": 1, "]": -1, "}": -1}.get(char, 0)
+        if char == "," and depth == 0:
+            entries.append(current)
+            current = ""
+        else:
+            current += char
+    return [e.strip() for e in entries + [current] if e.strip()]
+
+
+def method_variant(label: str) -> tuple[str, dict[str, Any]]:
+    """A study's method entry: a method name, or a name with options of its own, as ``--set`` would give them
+    (``random[successive_halving=true,epochs=4]``), so one study compares a method with a variant of it."""
+    from archsearch.experiment.options import parse_assignments
+
+    name, bracket, rest = label.partition("[")
+    if not bracket:
+        return label, {}
+    if not rest.endswith("]"):
+        raise UsageError(f"method entry {label!r} must look like METHOD[field=value,...]")
+    return name.strip(), parse_assignments(split_methods(rest[:-1]), f"method entry {label!r}:")
+
+
+def _resolve(settings: StudySettings, label: str, name: str | None = None) -> Any:
+    """The run settings of one of the study's method entries (its own options over the study's)."""
+    from archsearch.experiment.run import resolve_settings
+
+    method, own = method_variant(label)
+    return resolve_settings(method, **_run_options(settings, seed=0, name=name or f"{method}-s0"), **own)
 
 
 def cpu_budgets(value: Any) -> list[float]:
@@ -403,10 +436,11 @@ class Study:
 
         self._parallel(jobs, record)
 
-    def _search_args(self, method: str, seed: int, budget: float, name: str,
+    def _search_args(self, label: str, seed: int, budget: float, name: str,
                      proxy_archs: list[dict] | None = None) -> tuple[Any, ...]:
-        return (str(self.runs_dir), name, method, _run_options(self.settings, seed=seed, name=name, budget=budget,
-                                                               proxy_archs=proxy_archs))
+        method, own = method_variant(label)
+        return (str(self.runs_dir), name, method, {**_run_options(self.settings, seed=seed, name=name, budget=budget,
+                                                                  proxy_archs=proxy_archs), **own})
 
     def _summary_or_raise(self, name: str, outcome: Any) -> dict[str, Any]:
         if isinstance(outcome, BaseException):
@@ -519,10 +553,9 @@ def _label(target: float | None) -> str:
 
 def _random_space(settings: StudySettings) -> Any:
     """The common space as its runs build it (options resolved against the data), with the constraints checked."""
-    from archsearch.experiment.run import resolve_settings
     from archsearch.spaces import create_space
 
-    resolved = resolve_settings(settings.methods[0], **_run_options(settings, seed=0, name="probe"))
+    resolved = _resolve(settings, settings.methods[0], "probe")
     space = create_space(resolved.space["name"], **resolved.space["options"])
     random_archs(settings, space, count=1)
     return space
@@ -546,13 +579,14 @@ def _over_budget(pilot: Mapping[str, Any] | None, target: float | None) -> bool:
     return bool(pilot and target is not None and pilot.get("points") and pilot["points"][0][1] >= target)
 
 
-def _budget_field(method: str, preset: str) -> tuple[str, float, bool]:
+def _budget_field(label: str, preset: str) -> tuple[str, float, bool]:
     from archsearch.methods import make_config, method_spec
 
+    method, own = method_variant(label)
     field = method_spec(method).budget_field
     if field is None:
         raise ConfigError(f"method {method!r} has no single budget field, so compare cannot scale its search")
-    value = getattr(make_config(method, preset), field)
+    value = getattr(make_config(method, preset, **own), field)
     return field, float(value), isinstance(value, int) and not isinstance(value, bool)
 
 
@@ -774,7 +808,7 @@ def resume_study(directory: str | Path, *, add_methods: Sequence[str] | str = ()
                          f"archsearch (this one judges with protocol {PROTOCOL}); its compare.json stands as it is: "
                          "start a new study with archsearch compare")
     if isinstance(add_methods, str):
-        add_methods = [m.strip() for m in add_methods.split(",") if m.strip()]
+        add_methods = split_methods(add_methods)
     added = [m for m in add_methods if m not in settings.methods]
     options = {k: v for k, v in dataclasses.asdict(settings).items() if k not in ("name", "methods", "protocol")}
     if cpu_budget is not None:
@@ -790,14 +824,13 @@ def resume_study(directory: str | Path, *, add_methods: Sequence[str] | str = ()
 def _execute(settings: StudySettings, directory: Path, quiet: bool) -> dict[str, Any]:
     import sys
 
-    from archsearch.experiment.run import resolve_settings
 
     from archsearch.experiment.lock import RunLock
 
     with RunLock(directory, settings.name, command="compare"):  # one writer per study, as per run
         study = Study(settings, directory, log=None if quiet else (lambda m: print(m, file=sys.stderr)))
         if "run_spec" not in study.state:  # the data/split/space every judged net is trained on (same for all)
-            resolved = resolve_settings(settings.methods[0], **_run_options(settings, seed=0, name="probe"))
+            resolved = _resolve(settings, settings.methods[0], "probe")
             study.state["run_spec"] = {"space": resolved.space, "data": resolved.data, "data_dir": resolved.data_dir,
                                        "image_size": resolved.image_size, "split": resolved.split}
             if settings.judge("train_images") is not None:  # at most as many as there are
