@@ -151,6 +151,29 @@ def _evaluation_or_error(task: EvalTask) -> Any:
         return err
 
 
+class _Column:
+    """A growing column of floats (amortised O(1) append) whose values are one numpy view, and its running max."""
+
+    def __init__(self, values: Sequence[float] = ()) -> None:
+        self._data = np.array(values, dtype=np.float64) if len(values) else np.empty(1024)
+        self._size = len(values)
+        self.max = float(np.max(self._data[:self._size])) if self._size else math.nan
+
+    def append(self, value: float) -> None:
+        if self._size == len(self._data):
+            self._data = np.concatenate([self._data, np.empty(len(self._data))])
+        self._data[self._size] = value
+        self._size += 1
+        self.max = value if math.isnan(self.max) else max(self.max, value)
+
+    @property
+    def values(self) -> np.ndarray:
+        return self._data[:self._size]
+
+    def __len__(self) -> int:
+        return self._size
+
+
 @register_method("evolution", HierarchicalEvolutionConfig)
 class HierarchicalEvolution:
     """Liu et al. 2018, Algorithm 1 (controller) + 2 (workers, via the executor)."""
@@ -175,7 +198,8 @@ class HierarchicalEvolution:
         self._promoted: deque[int] = deque()  # proposals promoted to their next rung, not yet submitted
         self._order = 0  # the next rung's place in the submission order
         self.population: list[int] = []  # proposal indices in completion order: the table M
-        self._fitness: list[float] = []  # fitness of `population`, same order (for fast tournaments)
+        self._fitness = _Column()  # fitness of `population`, same order (tournaments read it without a copy)
+        self._failures = 0  # failed proposals (counted, not searched for: the population grows to 10^4)
         self._seen: dict[str, int] = {}  # arch key -> proposal index (dedup)
         self._archs: dict[int, Arch] = {}  # proposal index -> validated arch (validation and costs are not free)
         self._costs: dict[int, Any] = {}  # proposal index -> its cost
@@ -208,7 +232,7 @@ class HierarchicalEvolution:
         cfg, ctx = self.config, self.ctx
         limit = cfg.in_flight or cfg.population
         with ctx.progress(f"{cfg.strategy} ({ctx.space.name})", total=cfg.evaluations) as bar:
-            bar.advance(len(self.population) + self._failed())
+            bar.advance(len(self.population) + self._failures)
             for done in ctx.evaluate_many(self._evaluations(), in_flight=limit):
                 start = time.perf_counter()
                 finished = self._record(done)
@@ -253,7 +277,7 @@ class HierarchicalEvolution:
                 origin = "init" if len(self.proposals) < cfg.population else "random"
                 arch, parent = self._random_arch(), -1
             else:
-                winner = tournament_select(self._fitness, self.rng, cfg.tournament_fraction)
+                winner = tournament_select(self._fitness.values, self.rng, cfg.tournament_fraction)
                 parent = self.population[winner]
                 origin = "mutation"
                 arch = self._mutate(Arch(self.proposals[parent]["arch"].items()))
@@ -359,6 +383,7 @@ class HierarchicalEvolution:
             accuracy = self.ctx.record(done, {"macs": float(cost.macs), "params": float(cost.params)})
         if accuracy is None:
             proposal["status"] = "failed"
+            self._failures += 1
             fitness = math.nan
         else:
             fitness = accuracy
@@ -366,15 +391,12 @@ class HierarchicalEvolution:
             proposal["fitness"] = fitness
             self.population.append(index)
             self._fitness.append(fitness)
-        best = max(self._fitness) if self._fitness else math.nan
-        self.ctx.log_metrics(PHASE, len(self.population) + self._failed(), fitness=fitness, best_fitness=best,
+        best = self._fitness.max
+        self.ctx.log_metrics(PHASE, len(self.population) + self._failures, fitness=fitness, best_fitness=best,
                              population=float(len(self.population)), macs=float(cost.macs),
                              origin_mutation=float(proposal["origin"] == "mutation"),
                              epochs=float(proposal.get("epochs", self.config.epochs)))
         return True
-
-    def _failed(self) -> int:
-        return sum(p["status"] == "failed" for p in self.proposals)
 
     # -- result and state -----------------------------------------------------------------------------------------
     def result(self) -> SearchResult:
@@ -397,7 +419,7 @@ class HierarchicalEvolution:
         # ties go to the cheaper arch, then the earliest completed: the leaderboard's order (report.common)
         best = min(candidates, key=lambda c: (-c.objectives["accuracy"], c.objectives["macs"]))
         front = pareto_front(candidates, lambda c: c.objectives["accuracy"], lambda c: c.objectives["macs"])
-        extra = {"evaluations": len(self.population) + self._failed(), "failed": self._failed(),
+        extra = {"evaluations": len(self.population) + self._failures, "failed": self._failures,
                  "strategy": self.config.strategy,
                  "pruned": sum(p["status"] == "pruned" for p in self.proposals),
                  "controller_ms": self.controller_ms()}
@@ -440,7 +462,8 @@ class HierarchicalEvolution:
         if self.halving is not None:
             self.halving.load_state_dict(state.get("halving") or {})
         self.population = [int(i) for i in state["population"]]
-        self._fitness = [float(self.proposals[i]["fitness"]) for i in self.population]
+        self._fitness = _Column([float(self.proposals[i]["fitness"]) for i in self.population])
+        self._failures = sum(p["status"] == "failed" for p in self.proposals)
         self._seen = {self.search_space.space.validate(p["arch"]).key: i for i, p in enumerate(self.proposals)}
 
     def _pack(self, arch: dict[str, Any]) -> str:
