@@ -148,7 +148,8 @@ class ProxylessConfig:
         smoothing, the phase's lr (ProxylessNAS code)."""
         return Recipe(optimizer="nesterov", lr=self.warmup_lr if phase == "warmup" else self.lr,
                       momentum=self.momentum, weight_decay=self.weight_decay, schedule="cosine",
-                      label_smoothing=self.label_smoothing, batch_size=self.batch_size, augment=True)
+                      label_smoothing=self.label_smoothing, batch_size=self.batch_size, augment=True,
+                      decay_norm_and_bias=True)  # code imagenet_arch_search.py: --no_decay_keys None
 
     def __post_init__(self) -> None:
         # text ("5ms", "300M") is read here, the one place a frozen config sets its own fields
