@@ -183,6 +183,18 @@ def test_cutout_zeroes_one_square_of_the_asked_side_per_image():
     assert torch.equal(cutout(x, 0.5, torch.Generator().manual_seed(0)), out)
 
 
+def test_a_recipe_adds_cutout_and_autoaugment_to_the_datas_own_augmentation(digits):
+    from archsearch.train.trainer import _augmentation
+
+    own = digits.train.augmentation
+    both = _augmentation(digits.train, Recipe(cutout=0.25, autoaugment=True))
+    assert (both.crop_padding, both.flip, both.fill) == (own.crop_padding, own.flip, own.fill)
+    assert both.cutout == 0.25 and both.autoaugment and both.std == own.std != (1.0,)
+    plain = _augmentation(digits.train, Recipe(augment=False, cutout=0.25))
+    assert plain.crop_padding == 0 and plain.cutout == 0.25
+    assert _augmentation(digits.train, Recipe()) is own
+
+
 def test_fbnetv3_paper_final_recipe_is_the_papers():
     from archsearch.methods import make_config
 
@@ -190,6 +202,7 @@ def test_fbnetv3_paper_final_recipe_is_the_papers():
     recipe = Recipe.from_dict(final.final_recipe)
     assert final.final_epochs == 400 and recipe.ema and recipe.warmup_epochs == 5
     assert recipe.schedule == "exponential" and recipe.exponential_gamma == 0.9875 and recipe.label_smoothing > 0
+    assert recipe.autoaugment
     assert lr_factor(recipe, 10 * 5 + 10 * 3, 10, 400) == pytest.approx(0.9875 ** 3)  # 3 epochs after warm-up
     assert Recipe.from_dict(make_config("nars", "quick").final_recipe).warmup_epochs == 0
 

@@ -28,6 +28,8 @@ class Augmentation:
     flip: bool = False
     fill: tuple[float, ...] = (0.0,)  # per channel, in normalised units
     cutout: float = 0.0  # side of the square `cutout` zeroes, as a fraction of the image side (0: none)
+    autoaugment: bool = False  # AutoAugment's ImageNet policy (`archsearch.data.autoaugment`)
+    std: tuple[float, ...] = (1.0,)  # per channel: with `fill`, how normalised values map back to pixels
 
     def __post_init__(self) -> None:
         if self.crop_padding < 0:
@@ -37,7 +39,7 @@ class Augmentation:
 
     @property
     def is_identity(self) -> bool:
-        return self.crop_padding == 0 and not self.flip and self.cutout == 0
+        return self.crop_padding == 0 and not self.flip and self.cutout == 0 and not self.autoaugment
 
 
 def random_crop(x: torch.Tensor, padding: int, generator: torch.Generator,
@@ -87,6 +89,10 @@ def augment_batch(x: torch.Tensor, augmentation: Augmentation, generator: torch.
     x = random_crop(x, augmentation.crop_padding, generator, augmentation.fill)
     if augmentation.flip:
         x = random_flip(x, generator)
+    if augmentation.autoaugment:
+        from archsearch.data.autoaugment import autoaugment
+
+        x = autoaugment(x, generator, fill=augmentation.fill, std=augmentation.std)
     if augmentation.cutout:
         x = cutout(x, augmentation.cutout, generator)
     return x

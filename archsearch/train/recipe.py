@@ -51,6 +51,7 @@ class Recipe:
     grad_clip: float | None = None  # max global L2 norm of the gradients; None = no clipping
     batch_size: int = 128  # Fair DARTS' search batch (DARTS: 64); the benchmarks' batch
     augment: bool = True  # the dataset's random crop (+ flip where sensible)
+    autoaugment: bool = False  # AutoAugment's ImageNet policy (Cubuk et al. 2019); FBNetV3's final training
     cutout: float = 0.0  # DeVries & Taylor 2017: one square of this fraction of the image side zeroed per image
     #                      (after normalisation, as DARTS' code); DARTS' final training: 16 px of 32 = 0.5; 0 = off
     amp: bool = True  # mixed precision, on CUDA only (ignored on CPU)

@@ -293,10 +293,11 @@ def _check_epoch(metrics: dict[str, float | None], num_classes: int) -> None:
 
 
 def _augmentation(pair: TensorPair, recipe: Recipe) -> Augmentation | bool:
-    """The data's own augmentation when the recipe asks for it, with the recipe's cutout on top."""
+    """The data's own augmentation when the recipe asks for it, with the recipe's AutoAugment and cutout on top."""
     own = pair.augmentation if recipe.augment else None
-    if recipe.cutout and pair.x.dim() == 4:
-        return dataclasses.replace(own or Augmentation(), cutout=recipe.cutout)
+    if (recipe.cutout or recipe.autoaugment) and pair.x.dim() == 4:
+        base = own or dataclasses.replace(pair.augmentation or Augmentation(), crop_padding=0, flip=False)
+        return dataclasses.replace(base, cutout=recipe.cutout, autoaugment=recipe.autoaugment)
     return own or False
 
 
