@@ -222,7 +222,7 @@ BAD_SPACES = {
     "wrong output": ("bad.py:wrong_classes", "output for a batch of shape (2, 1, 8, 8) is (2, 3), expected (2, 10)"),
     "syntax": ("syntax.py:f", "cannot load space file syntax.py: SyntaxError"),
     "no supernet": ("hierarchical", "spos needs a weight-sharing space"),
-    "no latency table": ("make_space.py:make_space", "has no per-op description (blocks / make_candidate)"),
+    "no latency table": ("bad.py:nested", "choice 'inner' sits inside a candidate of choice 'outer'"),
 }
 
 
@@ -247,13 +247,19 @@ def test_bad_space_input_is_one_line_exit_2_and_creates_nothing(capsys, tmp_path
 
         def wrong_classes(**data):
             return nn.Sequential(LayerChoice([nn.Identity()], label="a"), nn.Flatten(), nn.Linear(64, 3))
+
+        def nested(**data):
+            inner = LayerChoice([nn.Identity(), nn.ReLU()], label="inner")
+            return nn.Sequential(LayerChoice([nn.Sequential(inner), nn.Identity()], label="outer"), nn.Flatten(),
+                                 nn.Linear(64, data["num_classes"]))
     """))
     (tmp_path / "syntax.py").write_text("def f(:\n")
     (tmp_path / "make_space.py").write_text(EXAMPLE.read_text())
     monkeypatch.chdir(tmp_path)
     space, fragment = BAD_SPACES[case]
     runs = tmp_path / "runs"
-    # a method option this space cannot serve: a latency objective needs a table of the space's ops
+    # a method option this space cannot serve: a latency objective needs a table of the space's ops, which nested
+    # choices cannot have (an inner choice's cost depends on the outer one)
     latency = ["--set", "search_cost=latency"] if case == "no latency table" else []
     code, out, err = run_cli(capsys, "run", "spos", "--preset", "smoke", "--space", space, "--data", "digits",
                              "--runs-dir", str(runs), "--name", "bad", *latency)
@@ -261,3 +267,27 @@ def test_bad_space_input_is_one_line_exit_2_and_creates_nothing(capsys, tmp_path
     assert err.count("\n") == 1 and err.startswith("archsearch: error: ") and "Traceback" not in err
     assert fragment in err, err
     assert not runs.exists()
+
+
+# -- latency tables --------------------------------------------------------------------------------------------------
+@pytest.mark.integration
+def test_a_user_space_latency_table_from_the_cli_serves_a_constrained_run(capsys, tmp_path, monkeypatch):
+    """`latency build --space FILE.py:FN --data DATA` measures the table a run on that data looks for; the run
+    then reports its chosen net's table and measured latency, naming the runtime."""
+    from archsearch.cost import latency
+
+    monkeypatch.setattr(latency, "CACHE_DIR", tmp_path / "cache")
+    monkeypatch.setenv("ARCHSEARCH_PROGRESS", "0")
+    fast = ["--warmup", "1", "--repeats", "3", "--rounds", "1"]
+    code, _, err = run_cli(capsys, "latency", "build", "--space", SOURCE, *fast)
+    assert code == 2 and err.count("\n") == 1 and "needs --data" in err
+    code, out, _ = run_cli(capsys, "latency", "build", "--space", SOURCE, "--data", "digits", *fast)
+    assert code == 0 and "measuring 27 ops" in out and "measured in torch" in out, out
+    (table_file,) = (tmp_path / "cache").glob("make_space-*.json")
+    result = archsearch.run("random", space=SOURCE, constraints=["latency<=1s"], runs_dir=tmp_path / "runs",
+                            evaluations=2, population=2, final_epochs=0, **DIGITS)
+    extra = result.extra
+    assert extra["measured_latency_ms"] > 0 and extra["latency_runtime"] == "torch"
+    table = latency.LatencyTable.load(table_file)
+    assert extra["table_latency_ms"] == pytest.approx(latency.predict_latency(table, result.best.arch))
+    assert list((tmp_path / "cache").glob("*.json")) == [table_file]  # found, not measured again
