@@ -106,14 +106,16 @@ class Experiment(ContextServices):
         self.data_spec: DataSpec = {"data": settings.data, "data_dir": settings.data_dir,
                                     "image_size": settings.image_size, "split": dict(settings.split)}
         self.space = create_space(self.space_spec["name"], **self.space_spec["options"])
+        self.config = make_config(settings.method, settings.preset, settings.budget, **settings.method_options)
         if needs_latency(self.constraints):  # a latency<= constraint: costs include this device's LUT latency
-            # (measured here when missing: before the search clock starts, a one-off cost of the device)
+            # (measured here when missing: before the search clock starts, a one-off cost of the device), in the
+            # method's latency runtime when it has one (ProxylessNAS), else $ARCHSEARCH_LATENCY_RUNTIME or torch
             from archsearch.methods.context import latency_progress
 
-            self.space = with_latency(self.space, device=self._latency_device(), log=self.log,
+            runtime = getattr(self.config, "latency_runtime", None)
+            self.space = with_latency(self.space, device=self._latency_device(), log=self.log, runtime=runtime,
                                       progress=latency_progress(self),
-                                      build_command=latency_build_command(self.space_spec, settings.data))
-        self.config = make_config(settings.method, settings.preset, settings.budget, **settings.method_options)
+                                      build_command=latency_build_command(self.space_spec, settings.data, runtime))
         self.accuracy = accuracy_spec(self.config)  # what the search's accuracies are ("supernet acc.", ...)
         self._crash_after = crash_after_checkpoints
         self._checkpoints_written = 0
