@@ -230,7 +230,8 @@ def device_fingerprint(device: torch.device | str = "cpu", batch_size: int = 1, 
     if runtime != "torch":
         from archsearch.cost import onnx_runtime
 
-        fingerprint.update(runtime=runtime, onnxruntime=onnx_runtime.version())
+        fingerprint.update(runtime=runtime, onnxruntime=onnx_runtime.version(),
+                           graph_optimization=onnx_runtime.OPTIMIZATION)
     return fingerprint
 
 
