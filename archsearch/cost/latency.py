@@ -558,6 +558,26 @@ def ensure_table(search_space: object, *, path: str | Path | None = None, device
     return table
 
 
+def table_timing(table: LatencyTable) -> dict[str, object]:
+    """How `table` was measured, as `time_module` takes it (threads, clock, runtime, batch size): a network timed
+    this way compares with the table's prediction."""
+    fingerprint = table.fingerprint
+    return {"threads": int(fingerprint.get("threads", DEFAULT_CPU_THREADS)),
+            "clock": str(fingerprint.get("clock", "wall")), "runtime": table.runtime,
+            "batch_size": int(fingerprint.get("batch_size", 1))}
+
+
+def measure_network(search_space: object, arch: Mapping[str, object], table: LatencyTable, *,
+                    device: torch.device | str = "cpu", rounds: int = 3) -> float:
+    """`arch`'s standalone network timed end to end as `table` was measured: the median of `rounds` timings of 15
+    forwards each, so a burst of load on a shared host lands in one of them."""
+    net = search_space.build(arch)
+    shape = tuple(int(s) for s in search_space.input_shape)
+    samples = [time_module(net, shape, device=device, warmup=5, repeats=15, **table_timing(table))
+               for _ in range(rounds)]
+    return float(sorted(samples)[len(samples) // 2])
+
+
 class LatencyCostSpace:
     """A `SearchSpace` whose `cost(arch)` also carries ``latency_ms`` predicted from a lookup table, so
     ``latency<=5ms`` constraints work for every method. Everything else is delegated to the wrapped space."""

@@ -143,15 +143,11 @@ class Experiment(ContextServices):
         best = getattr(result, "best", None)
         if table is None or best is None or result.extra.get("measured_latency_ms") is not None:
             return result
-        from archsearch.cost.latency import predict_latency, time_module
+        from archsearch.cost.latency import measure_network, predict_latency, table_timing
 
-        fingerprint = table.fingerprint
-        timing = {"threads": int(fingerprint.get("threads", 1)), "clock": str(fingerprint.get("clock", "wall")),
-                  "runtime": table.runtime, "batch_size": int(fingerprint.get("batch_size", 1))}
-        net = self.space.build(best.arch)
-        samples = [time_module(net, tuple(self.space.input_shape), device=self._latency_device(), warmup=5,
-                               repeats=15, **timing) for _ in range(3)]  # 3 rounds: a burst of load hits one
-        measured, predicted = float(sorted(samples)[1]), float(predict_latency(table, best.arch))
+        timing = table_timing(table)
+        measured = measure_network(self.space, best.arch, table, device=self._latency_device())
+        predicted = float(predict_latency(table, best.arch))
         self.log(f"chosen arch: latency {predicted:.4g} ms by the table, {measured:.4g} ms measured "
                  f"({timing['runtime']}, {timing['threads']} thread(s), {timing['clock']} clock)")
         return dataclasses.replace(result, extra={**result.extra, "measured_latency_ms": measured,
