@@ -4,6 +4,7 @@ reproducible under the run's seed, and bad input as one line with exit 2 and not
 from __future__ import annotations
 
 import importlib.util
+import json
 import subprocess
 import sys
 import textwrap
@@ -291,3 +292,22 @@ def test_a_user_space_latency_table_from_the_cli_serves_a_constrained_run(capsys
     table = latency.LatencyTable.load(table_file)
     assert extra["table_latency_ms"] == pytest.approx(latency.predict_latency(table, result.best.arch))
     assert list((tmp_path / "cache").glob("*.json")) == [table_file]  # found, not measured again
+
+
+@pytest.mark.integration
+def test_proxyless_latency_loss_on_a_user_space(tmp_path):
+    """ProxylessNAS's expected latency comes from the user space's table; the derived net's table latency and its
+    end-to-end time are both reported, with the runtime."""
+    from archsearch.cost.latency import build_table, predict_latency
+
+    space = create_space("user", source=SOURCE, input_shape=[1, 8, 8], num_classes=10)
+    table = build_table(space, warmup=1, repeats=3, rounds=1, calibration=3, heldout=1, warn=lambda m: None)
+    path = table.save(tmp_path / "lut.json")
+    target = predict_latency(table, {f"layer{i}": "conv3x3" for i in range(1, 6)})
+    result = archsearch.run("proxyless", space=SOURCE, runs_dir=tmp_path / "runs", latency_target_ms=target,
+                            latency_table=str(path), final_epochs=0, **DIGITS)
+    assert result.best.objectives["latency_ms"] == pytest.approx(predict_latency(table, result.best.arch))
+    assert result.extra["measured_latency_ms"] > 0 and result.extra["latency_runtime"] == "torch"
+    rows = (tmp_path / "runs").glob("*/metrics/proxyless_arch.jsonl")
+    logged = [json.loads(line) for f in rows for line in f.read_text().splitlines()]
+    assert logged and all(0 < row["expected_latency_ms"] for row in logged) and logged[0]["target"] == target
