@@ -292,6 +292,7 @@ def test_a_user_space_latency_table_from_the_cli_serves_a_constrained_run(capsys
     table = latency.LatencyTable.load(table_file)
     assert extra["table_latency_ms"] == pytest.approx(latency.predict_latency(table, result.best.arch))
     assert list((tmp_path / "cache").glob("*.json")) == [table_file]  # found, not measured again
+    assert result.best.objectives["latency_ms"] == pytest.approx(extra["table_latency_ms"])  # trials carry it too
 
 
 @pytest.mark.integration
