@@ -35,12 +35,12 @@ import numpy as np
 import torch
 import torch.nn as nn
 
-from archsearch.cost.timing import (CLOCKS, DEFAULT_CPU_THREADS, OUTLIER_MADS, RUNTIMES, STATISTIC, THREADS_ENV,  # noqa: F401
-                                    TRIM, InputSpec, OpInputs, call, clock_overhead, device_fingerprint,
-                                    fingerprint_id, input_spec, measurement_clock, measurement_runtime,
-                                    measurement_threads, num_threads, prepare, runtime_of, spec_json, spread,
-                                    summarize, time_module, time_samples, timer)
 from archsearch._atomic import atomic_write_text
+from archsearch.cost.timing import (  # noqa: F401 - the measurement settings are imported from here too
+    CLOCKS, DEFAULT_CPU_THREADS, OUTLIER_MADS, RUNTIMES, STATISTIC, THREADS_ENV, TRIM, InputSpec, OpInputs, call,
+    clock_overhead, device_fingerprint, fingerprint_id, input_spec, measurement_clock, measurement_runtime,
+    measurement_threads, num_threads, prepare, runtime_of, spec_json, spread, summarize, time_module, time_samples,
+    timer)
 from archsearch.errors import ConfigError, UsageError
 
 _prepare, _time_samples = prepare, time_samples  # build_table's timing (a test counts its calls)
