@@ -268,3 +268,30 @@ def test_an_onnxruntime_table_on_a_toy_space(tmp_path):
         ensure_table(space, path=path)
     assert time_module(space.build({"op": "conv", "pick": "0"}), (1, 8, 8),
                        warmup=1, repeats=3, runtime="onnxruntime") > 0
+
+
+def test_a_missing_table_is_measured_with_a_progress_bar_or_named_by_its_command(tmp_path, monkeypatch):
+    import contextlib
+
+    from archsearch import ModuleSpace
+    from archsearch.cost import latency
+
+    monkeypatch.setattr(latency, "BUILD_REPEATS", 2)
+    monkeypatch.setattr(latency, "BUILD_ROUNDS", 1)
+    space = ModuleSpace(_Cell, input_shape=(1, 8, 8), num_classes=10, name="cell")
+    path = tmp_path / "cell.json"
+    with pytest.raises(UsageError, match="no latency table .*; build it with: archsearch latency build --space x"):
+        latency.ensure_table(space, path=path, build_if_missing=False, build_command="archsearch latency build "
+                             "--space x")
+    seen, messages = [], []
+
+    @contextlib.contextmanager
+    def bar(total):
+        seen.append(("total", total))
+        yield lambda done, total: seen.append(done)
+
+    table = latency.ensure_table(space, path=path, progress=bar, log=messages.append,
+                                 build_command="archsearch latency build --space x")
+    assert seen[0] == ("total", latency.BUILD_ROUNDS * latency.BUILD_REPEATS) and seen[-1] == 2
+    assert path.is_file() and sorted(table.entries) == sorted(key for key, _, _ in latency.space_ops(space))
+    assert "to build it ahead of a run: archsearch latency build --space x" in messages[0]

@@ -545,7 +545,8 @@ def ensure_table(search_space: object, *, path: str | Path | None = None, device
                 f"{build_command}")
         with progress(BUILD_ROUNDS * BUILD_REPEATS) if progress is not None else nullcontext() as on_sweep:
             table = build_table(search_space, batch_size=batch_size, device=device, threads=threads, clock=clock,
-                                warn=log, runtime=runtime, on_sweep=on_sweep)
+                                warn=log, runtime=runtime, on_sweep=on_sweep, warmup=BUILD_WARMUP,
+                                repeats=BUILD_REPEATS, rounds=BUILD_ROUNDS)
         table.save(path)
     table = LatencyTable.load(path, expect=expect, force=force)
     if "calibration" not in table.meta and log is not None:
