@@ -293,6 +293,7 @@ def test_latency_build_for_a_space_without_blocks_is_a_usage_error(capsys, tmp_p
     assert code == 2 and "no per-op description" in err
 
 
+@pytest.mark.integration  # CLI runs (the nested case loads digits)
 @pytest.mark.parametrize("case", ["no onnxruntime", "onnxruntime on cuda", "nested choices", "no such file"])
 def test_latency_build_usage_errors_are_one_line_exit_2(capsys, tmp_path, monkeypatch, case):
     """What a user can get wrong about a table's space or runtime: one line, exit 2, no table written."""

@@ -206,6 +206,7 @@ class _Cell(nn.Module):
         return self.head(self.pick([s, self.op(s)]))
 
 
+@pytest.mark.integration  # a second or more: whole networks timed for the calibration
 def test_a_user_space_table_times_each_candidate_at_the_input_it_sees(tmp_path):
     from archsearch import ModuleSpace
     from archsearch.cost.latency import (OpInputs, build_table, ensure_table, predict_latency, space_ops, space_tag,
@@ -247,6 +248,7 @@ def test_a_user_space_a_table_cannot_serve_is_refused_in_one_line():
 
 
 # -- ONNX Runtime ---------------------------------------------------------------------------------------------------
+@pytest.mark.integration  # a second or more: whole networks timed for the calibration
 def test_an_onnxruntime_table_on_a_toy_space(tmp_path):
     """Ops and whole networks run in a one-thread ONNX Runtime session; the table records the runtime, and a table
     of the other runtime is refused (its numbers rank ops differently)."""
