@@ -262,7 +262,9 @@ def test_an_onnxruntime_table_on_a_toy_space(tmp_path):
     assert table.runtime == "onnxruntime" and table.fingerprint["onnxruntime"] and table.meta["runtime"] == \
         "onnxruntime"
     assert sorted(table.entries) == ["fixed:head", "fixed:stem", "op:conv", "op:skip", "pick:0", "pick:1"]
-    assert all(v > 0 for v in table.entries.values()) and table.meta["calibration"]["fit"]
+    assert all(v >= 0 for v in table.entries.values()) and table.meta["calibration"]["fit"]
+    assert table["op:conv"] > table["op:skip"]  # framed between 1x1 convs, a skip costs ~0 (as in a network)
+    assert sorted(table.meta["onnxruntime_frames_ms"]) == ["frame:1x8x8", "frame:4x4x4"]  # stem's in, the ops'
     assert table_path(space, runtime="onnxruntime") != table_path(space)  # each runtime has its own cache entry
     path = table.save(tmp_path / "ort.json")
     assert ensure_table(space, path=path, runtime="onnxruntime").runtime == "onnxruntime"

@@ -183,11 +183,15 @@ def measure_table(
                                             "unit": "ms", "created": time.strftime("%Y-%m-%dT%H:%M:%S")})
     prepared: dict[str, tuple[Any, Any]] = {}
     samples: dict[str, list[float]] = {}
+    frames: dict[str, list[str]] = {}  # ONNX Runtime: op key -> the keys of its frame's two sides
     with num_threads(threads):
         for key, make_module, input_shape in ops:
             if key not in prepared:
-                prepared[key] = _prepare(make_module(), input_spec(input_shape), batch_size, device, runtime=runtime,
-                                         threads=threads)
+                module, spec = make_module(), input_spec(input_shape)
+                if runtime == "onnxruntime":
+                    module = _framed(module, spec, batch_size, device, frames.setdefault(key, []), prepared, samples,
+                                     threads)
+                prepared[key] = _prepare(module, spec, batch_size, device, runtime=runtime, threads=threads)
                 samples[key] = []
         keys = list(prepared)
         if interleave:
@@ -203,12 +207,44 @@ def measure_table(
                     on_sweep(round_index + 1, rounds)
                 if after_sweep is not None:
                     after_sweep(round_index, clock)
+    frame_ms = {key: summarize(samples[key]) for key in keys if key.startswith(FRAME_PREFIX)}
     for key in keys:
+        if key in frame_ms:
+            continue
         table.entries[key] = summarize(samples[key])
+        if frames.get(key):  # the op in its frame, less the frame's two sides (each half a frame alone)
+            table.entries[key] = max(0.0, table.entries[key] - sum(frame_ms[f] for f in frames[key]) / 2)
         if on_op is not None:
             on_op(key, table.entries[key])
+    if frame_ms:
+        table.meta["onnxruntime_frames_ms"] = frame_ms
     table.meta["noise"] = statistics.median(spread(samples[key]) for key in keys) if keys else 0.0
     return table
+
+
+FRAME_PREFIX = "frame:"
+
+
+def _framed(module: nn.Module, spec: InputSpec, batch_size: int, device: torch.device, sides: list[str],
+            prepared: dict[str, tuple[Any, Any]], samples: dict[str, list[float]], threads: int) -> nn.Module:
+    """For ONNX Runtime: `module` between two 1x1 convolutions when it maps one 4-d tensor to another
+    (`onnx_runtime.Framed`), each side's frame added to the sweeps once per shape (its key into `sides`)."""
+    from archsearch.cost import onnx_runtime
+
+    if isinstance(spec, OpInputs) or len(spec) != 3:
+        return module
+    result = onnx_runtime.framed(module, torch.randn(batch_size, *spec))
+    if result is None:
+        return module
+    wrapped, shapes = result
+    for shape in shapes:
+        key = f"{FRAME_PREFIX}{'x'.join(map(str, shape))}"
+        if key not in prepared:
+            prepared[key] = _prepare(onnx_runtime.frame(shape), shape, batch_size, device, runtime="onnxruntime",
+                                     threads=threads)
+            samples[key] = []
+        sides.append(key)
+    return wrapped
 
 
 def _interleaved_sweeps(prepared: Mapping[str, tuple[Any, Any]], keys: list[str],
