@@ -32,8 +32,8 @@ from archsearch.errors import UsageError
 
 HINT = "pip install 'archsearch[onnx]'"
 OPTIMIZATION = "all"  # ONNX Runtime's default graph optimisation, as a deployed session gets it: with its NCHWc
-#   layout transform, networks of the mobilenet quick space ran 5-8x faster than at "extended"; an op timed alone
-#   then pays layout reorders a network pays once, which the whole-network calibration takes up
+#   layout transform, networks of the mobilenet quick space ran 5-8x faster than at "extended" (an op timed alone
+#   then pays layout reorders a network pays once: `Framed`)
 
 
 def require() -> None:
