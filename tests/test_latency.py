@@ -299,3 +299,15 @@ def test_a_missing_table_is_measured_with_a_progress_bar_or_named_by_its_command
     assert seen[0] == ("total", latency.BUILD_ROUNDS * latency.BUILD_REPEATS) and seen[-1] == 2
     assert path.is_file() and sorted(table.entries) == sorted(key for key, _, _ in latency.space_ops(space))
     assert "to build it ahead of a run: archsearch latency build --space x" in messages[0]
+
+
+def test_the_command_that_builds_a_runs_table():
+    from archsearch.experiment.run import latency_build_command
+
+    assert latency_build_command({"name": "user", "options": {"source": "/a b/s.py:make", "kwargs": {"width": 8}}},
+                                 "/d/x.npz") == ("archsearch latency build --space '/a b/s.py:make' "
+                                                 "--space-option=width=8 --data /d/x.npz")
+    assert latency_build_command({"name": "mobilenet", "options": {"preset": "quick", "num_classes": 10, "se": True}},
+                                 "digits", "onnxruntime") == ("archsearch latency build --space mobilenet --preset "
+                                                              "quick --space-option=se=True --data digits --runtime "
+                                                              "onnxruntime")
