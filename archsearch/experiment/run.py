@@ -135,11 +135,13 @@ class Experiment(ContextServices):
     def _latency_device(self) -> torch.device:
         return torch.device("cpu") if self.device.type == "cpu" else self.device
 
-    def _with_measured_latency(self, result: SearchResult) -> SearchResult:
-        """A search under a ``latency<=`` constraint: the chosen net timed end-to-end as its table was measured
-        (runtime, threads, clock, batch), beside the table's prediction, in ``extra`` and the log. A method that
-        timed it itself (ProxylessNAS) has done so already."""
-        table = getattr(self.space, "latency_table", None)
+    def _with_measured_latency(self, method: Any, result: SearchResult) -> SearchResult:
+        """A search under a ``latency<=`` constraint, or one that costed its space by a table itself (GreedyNAS's
+        latency objective): the chosen net timed end-to-end as its table was measured (runtime, threads, clock,
+        batch), beside the table's prediction, in ``extra`` and the log. A method that timed it itself
+        (ProxylessNAS) has done so already."""
+        table = getattr(self.space, "latency_table", None) or getattr(getattr(method, "space", None),
+                                                                      "latency_table", None)
         best = getattr(result, "best", None)
         if table is None or best is None or result.extra.get("measured_latency_ms") is not None:
             return result
@@ -295,7 +297,7 @@ class Experiment(ContextServices):
                 result = method.run()
                 self.end_search()
                 result = self._with_proxy_scores(method, self._with_chance_warning(result))
-                result = self._with_measured_latency(result)
+                result = self._with_measured_latency(method, result)
                 self._search_document = json.dumps(self._search_json(result), allow_nan=False, default=str)
                 self.checkpoint(method)  # a kill during the final training resumes there, not in the search
             final = self._final_training(result)
