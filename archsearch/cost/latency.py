@@ -3,7 +3,8 @@
 Every candidate op is timed at its input shape; an arch's latency is the sum of its ops' entries. A table is only
 valid on the device it was measured on, so it carries a fingerprint (CPU model or GPU name, torch version, thread
 count, clock, batch size, and the runtime when it is not eager torch) and refuses to load elsewhere unless forced.
-How an op is timed (threads, clock, statistic, runtime) is in `archsearch.cost.timing`.
+How an op is timed (threads, clock, statistic, runtime) is in `archsearch.cost.timing`, which ops a space has in
+`archsearch.cost.space_ops`.
 
 Any space that describes its ops has a table: the built-in spaces list their blocks, and a user's space
 (`LayerChoice` / `InputChoice` in a model) is traced by forward hooks, each candidate at the input it sees in the
@@ -20,7 +21,6 @@ table's meta and reported, and a warning says when it exceeds `NOISE_BOUND` or t
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import statistics
@@ -36,10 +36,11 @@ import torch
 import torch.nn as nn
 
 from archsearch._atomic import atomic_write_text
+from archsearch.cost.space_ops import FIXED_PREFIX, op_key, space_ops, space_tag  # noqa: F401 - imported from here too
 from archsearch.cost.timing import (  # noqa: F401 - the measurement settings are imported from here too
     CLOCKS, DEFAULT_CPU_THREADS, OUTLIER_MADS, RUNTIMES, STATISTIC, THREADS_ENV, TRIM, InputSpec, OpInputs, call,
     clock_overhead, device_fingerprint, fingerprint_id, input_spec, measurement_clock, measurement_runtime,
-    measurement_threads, num_threads, prepare, runtime_of, spec_json, spread, summarize, time_module, time_samples,
+    measurement_threads, num_threads, prepare, runtime_of, spread, summarize, time_module, time_samples,
     timer)
 from archsearch.errors import ConfigError, UsageError
 
@@ -288,75 +289,7 @@ def default_table_path(space_name: str, space_tag: str, fingerprint: Mapping[str
     return CACHE_DIR / f"{space_name}-{space_tag}-{fingerprint_id(fingerprint)}.json"
 
 
-# -- a search space's ops, arch latency, and a space whose cost carries latency ---------------------------------------
-FIXED_PREFIX = "fixed:"
-
-
-def op_key(block_name: str, value: object) -> str:
-    """Table key of candidate `value` of searchable block `block_name` (the block fixes the input shape)."""
-    return f"{block_name}:{value}"
-
-
-def _block_field(block: object, *names: str) -> object:
-    for name in names:
-        if isinstance(block, Mapping) and name in block:
-            return block[name]
-        if hasattr(block, name):
-            return getattr(block, name)
-    raise ConfigError(f"space block {block!r} has none of the fields {names}")
-
-
-def _fixed_modules(search_space: object) -> list[tuple[str, Callable[[], nn.Module], tuple[int, ...]]]:
-    """The space's non-searchable parts (stem, head) as (name, factory, input shape)."""
-    fixed = getattr(search_space, "fixed_modules", None)
-    if fixed is None:
-        return []
-    out = []
-    for item in fixed():
-        if isinstance(item, tuple):
-            name, module, shape = item
-        else:
-            name = _block_field(item, "name")
-            module = _block_field(item, "module", "make")
-            shape = _block_field(item, "input_shape", "input")
-        factory = module if (callable(module) and not isinstance(module, nn.Module)) else (lambda m=module: m)
-        out.append((str(name), factory, input_spec(shape)))
-    return out
-
-
-def space_ops(search_space: object) -> list[tuple[str, Callable[[], nn.Module], tuple[int, ...]]]:
-    """Every op a latency table of `search_space` needs, as ``(key, make_module, input_shape)`` for
-    `measure_table`: each candidate of each searchable block at the block's input shape, plus the fixed modules.
-
-    The space provides `blocks` (name, input shape, candidate values), `make_candidate(block, value)` and
-    optionally `fixed_modules()` (docs/architecture.md, "Adding a method or a space"); a user's `ModuleSpace` finds
-    them by tracing its model (`archsearch.spaces.module_ops`)."""
-    blocks = getattr(search_space, "blocks", None)
-    make_candidate = getattr(search_space, "make_candidate", None)
-    if blocks is None or make_candidate is None:
-        raise UsageError(f"space {getattr(search_space, 'name', search_space)!r} has no per-op description "
-                         "(blocks / make_candidate), so no latency table can be built for it")
-    ops = [(FIXED_PREFIX + name, factory, shape) for name, factory, shape in _fixed_modules(search_space)]
-    for block in blocks:
-        name = str(_block_field(block, "name"))
-        shape = input_spec(_block_field(block, "input_shape", "input"))
-        for value in _block_field(block, "values", "candidates", "choices"):
-            ops.append((op_key(name, value), lambda n=name, v=value: make_candidate(n, v), shape))
-    return ops
-
-
-def space_tag(search_space: object) -> str:
-    """A short id of the space's op shapes: tables are reusable exactly between spaces with the same ops. A space
-    whose op keys do not say what the ops are (a user's, keyed by its labels) adds its `latency_signature`."""
-    ops = [(key, spec_json(shape)) for key, _, shape in space_ops(search_space)]
-    described: list = [getattr(search_space, "name", "space"), ops]
-    signature = getattr(search_space, "latency_signature", None)
-    if signature is not None:
-        described.append(str(signature))
-    blob = json.dumps(described, sort_keys=True).encode()
-    return hashlib.sha256(blob).hexdigest()[:10]
-
-
+# -- arch latency, and a space whose cost carries latency ----------------------------------------------------------
 def table_sum(table: LatencyTable, arch: Mapping[str, object]) -> float:
     """ProxylessNAS sec. 3.3: the sum of `arch`'s ops' table entries (fixed parts included), uncalibrated.
 
