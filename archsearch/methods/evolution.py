@@ -326,7 +326,8 @@ class HierarchicalEvolution:
         proposal = self.proposals[index]
         arch, cost = self._arch_and_cost(index)
         attrs = {"macs": int(cost.macs), "params": int(cost.params), "phase": PHASE, "key": proposal["key"],
-                 "arch_json": arch.to_json(), "origin": proposal["origin"], "parent": proposal["parent"]}
+                 "arch_json": arch.to_json(), "origin": proposal["origin"], "parent": proposal["parent"],
+                 **_latency(cost)}
         task = self._task(index, arch, epochs=proposal.get("epochs", self.config.epochs))
         return Evaluation(proposal["key"], arch, PHASE, run_eval_task, (task,), attrs, tag=index)
 
@@ -414,7 +415,7 @@ class HierarchicalEvolution:
             proposal = self.proposals[index]
             arch, cost = self._arch_and_cost(index)
             candidates.append(Candidate(arch, {"accuracy": proposal["fitness"], "macs": float(cost.macs),
-                                               "params": float(cost.params)},
+                                               "params": float(cost.params), **_latency(cost)},
                                         {"key": proposal["key"], "origin": proposal["origin"]}))
         # ties go to the cheaper arch, then the earliest completed: the leaderboard's order (report.common)
         best = min(candidates, key=lambda c: (-c.objectives["accuracy"], c.objectives["macs"]))
@@ -499,3 +500,8 @@ class RandomSearchConfig(HierarchicalEvolutionConfig):
 
 
 register_method("random", RandomSearchConfig)(HierarchicalEvolution)
+
+
+def _latency(cost: Any) -> dict[str, float]:
+    """The table latency of a candidate under a ``latency<=`` constraint (its space is costed from a table)."""
+    return {} if cost.latency_ms is None else {"latency_ms": float(cost.latency_ms)}
