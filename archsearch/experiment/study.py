@@ -40,7 +40,7 @@ import numpy as np
 import yaml
 
 from archsearch.errors import ConfigError, UsageError
-from archsearch.experiment.checkpoint import atomic_write_text
+from archsearch._atomic import atomic_write_text
 
 STUDY_FILE = "study.yaml"
 STATE_FILE = "study_state.json"
@@ -96,13 +96,21 @@ class StudySettings:
     device: str | None = None
     protocol: int = PROTOCOL
 
-    def judge(self, key: str) -> int | None:
+    def judge(self, key: str) -> int:
+        """A judge size (given, else the preset's)."""
+        value = self.judge_or_none(key)
+        if value is None:
+            raise ConfigError(f"compare {key} has no value (preset {self.preset!r}): give one")
+        return value
+
+    def judge_or_none(self, key: str) -> int | None:
+        """A judge size that may be None (train_images: every image)."""
         value = getattr(self, key)
         value = JUDGE_PRESETS[self.preset][key] if value is None else value
         if key == "reference_epochs" and value is None:
-            return 4 * int(self.judge("final_epochs") or 1)
+            return 4 * self.judge("final_epochs")
         if key == "reference_archs":  # a preset's default is at most the K random archs
-            value = min(int(value), int(self.judge("random_archs") or 0))
+            value = min(int(value), self.judge("random_archs"))
         return None if value is None else int(value)
 
 
@@ -344,7 +352,7 @@ class Study:
         (data, building, a search phase of fixed size) and a cost per budget unit. When the smaller one alone
         already costs the largest target, the method runs at that budget whatever the line says, so the larger
         one is not run ("over")."""
-        plans = {}
+        plans: dict[str, dict[str, Any]] = {}
         for method in methods:
             done = self.state["pilots"].get(method) or {}
             if "per_unit" in done or (done.get("over") and largest_target is not None and
@@ -400,12 +408,13 @@ class Study:
         pilot = self.state["pilots"][method]
         smallest = pilot["points"][0][0]
         if _over_budget(pilot, target) or "per_unit" not in pilot:  # the line would read below the smallest pilot
-            return smallest
+            return float(smallest)
         fixed, per_unit = cost_line(pilot, [(s["budget"], s["cpu_seconds"]) for s in self.state["searches"].values()
                                             if s["method"] == method])
-        return max(_round_budget((target - fixed) / per_unit, pilot["integer"]), smallest)
+        return float(max(_round_budget((target - fixed) / per_unit, pilot["integer"]), smallest))
 
-    def _searches(self, budgets: Mapping[float | None, Mapping[str, float]], proxy_archs: list[dict]) -> None:
+    def _searches(self, budgets: Mapping[float | None, Mapping[str, float]],
+                  proxy_archs: list[dict[str, Any]]) -> None:
         """Every method x target x seed, in parallel; a (method, budget, seed) search serves every target that
         gives it that budget, and a seed-0 search at a pilot's budget is that pilot's run."""
         jobs = {}
@@ -437,7 +446,7 @@ class Study:
         self._parallel(jobs, record)
 
     def _search_args(self, label: str, seed: int, budget: float, name: str,
-                     proxy_archs: list[dict] | None = None) -> tuple[Any, ...]:
+                     proxy_archs: list[dict[str, Any]] | None = None) -> tuple[Any, ...]:
         method, own = method_variant(label)
         return (str(self.runs_dir), name, method, {**_run_options(self.settings, seed=seed, name=name, budget=budget,
                                                                   proxy_archs=proxy_archs), **own})
@@ -446,7 +455,7 @@ class Study:
         if isinstance(outcome, BaseException):
             self.log(f"search {name} failed: {outcome}")
             raise outcome
-        return outcome
+        return dict(outcome)
 
     # -- judgement ------------------------------------------------------------------------------------------------
     def _judge(self, space: Any) -> dict[str, float]:
@@ -461,9 +470,9 @@ class Study:
         results: dict[str, float] = {}
         pending = {}
         for key, (arch, task) in jobs.items():
-            record = ledger.find(key)
-            if record is not None and record.state == "complete":
-                results[key] = float(record.values["accuracy"])
+            found = ledger.find(key)
+            if found is not None and found.state == "complete":
+                results[key] = float(found.values["accuracy"])
             else:
                 pending[key] = (arch, task)
         if not pending:
@@ -715,8 +724,8 @@ def analyse(settings: StudySettings, state: Mapping[str, Any], results: Mapping[
             row["meets_constraints"] = [bool(satisfied(constraints, c)) for c in costs]
             row["macs"] = float(np.mean([c.macs for c in costs])) if costs else None
             row["params"] = float(np.mean([c.params for c in costs])) if costs else None
-            taus = [_kendall(s["proxy_scores"], random_means) for s in searches if s.get("proxy_scores")]
-            taus = [t for t in taus if t is not None]
+            each = [_kendall(s["proxy_scores"], random_means) for s in searches if s.get("proxy_scores")]
+            taus = [t for t in each if t is not None]
             row["proxy_tau"] = float(np.mean(taus)) if taus else None
             row["proxy_tau_each"] = taus
             row["proxy_kind"] = next((s.get("proxy_kind") for s in searches if s.get("proxy_kind")), None)
@@ -833,11 +842,12 @@ def _execute(settings: StudySettings, directory: Path, quiet: bool) -> dict[str,
             resolved = _resolve(settings, settings.methods[0], "probe")
             study.state["run_spec"] = {"space": resolved.space, "data": resolved.data, "data_dir": resolved.data_dir,
                                        "image_size": resolved.image_size, "split": resolved.split}
-            if settings.judge("train_images") is not None:  # at most as many as there are
+            train_images = settings.judge_or_none("train_images")
+            if train_images is not None:  # at most as many as there are
                 from archsearch.train.task import cached_dataset
 
                 available = len(cached_dataset(resolved.data, resolved.data_dir, resolved.image_size).y_train)
-                study.state["run_spec"]["train_images"] = min(settings.judge("train_images"), available)
+                study.state["run_spec"]["train_images"] = min(train_images, available)
             study._save_state()
         return study.execute()
 

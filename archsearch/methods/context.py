@@ -14,8 +14,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import (TYPE_CHECKING, Any, Callable, ContextManager, Iterable, Iterator, Mapping, Protocol, TypedDict,
-                    runtime_checkable)
+from typing import (TYPE_CHECKING, Any, Callable, ContextManager, Iterable, Iterator, Mapping, Protocol, Sequence,
+                    TypedDict, runtime_checkable)
 
 if TYPE_CHECKING:
     import numpy as np
@@ -78,7 +78,7 @@ class Ledger(Protocol):
 
     def find(self, key: str) -> TrialView | None: ...
 
-    def trials(self, *, phase: str | None = None, state: str | None = None) -> list[TrialView]: ...
+    def trials(self, *, phase: str | None = None, state: str | None = None) -> Sequence[TrialView]: ...
 
 
 class Executor(Protocol):
