@@ -69,6 +69,11 @@ QUICK_FINAL = {"final_epochs": 1, "final_seeds": 1, "final_recipe": {**DARTS_FIN
                                                                      "cutout": 0.0}}
 SMOKE_FINAL = {"final_epochs": 3, "final_seeds": 1, "final_recipe": {**DARTS_FINAL_RECIPE, "lr": 0.1, "batch_size": 32,
                                                                      "cutout": 0.0}}
+PRESETS: dict[str, dict[str, Any]] = {
+    "paper": {},
+    "quick": {"epochs": 10, "steps_per_epoch": 40, "batch_size": 32, **QUICK_FINAL},
+    "smoke": {"epochs": 2, "steps_per_epoch": 2, "batch_size": 8, "bn_recalibration_batches": 4, **SMOKE_FINAL},
+}
 
 
 # -- configs ----------------------------------------------------------------------------------------------------------
@@ -118,11 +123,7 @@ class DartsConfig(_WeightRecipe):
     final_seeds: int = 10  # DARTS table 1: the derived cell's test error, mean +- std over 10 independent runs
     final_recipe: dict[str, Any] = field(default_factory=lambda: dict(DARTS_FINAL_RECIPE))
 
-    PRESETS: ClassVar[dict[str, dict[str, Any]]] = {
-        "paper": {},
-        "quick": {"epochs": 10, "steps_per_epoch": 40, "batch_size": 32, **QUICK_FINAL},
-        "smoke": {"epochs": 2, "steps_per_epoch": 2, "batch_size": 8, "bn_recalibration_batches": 4, **SMOKE_FINAL},
-    }
+    PRESETS: ClassVar[dict[str, dict[str, Any]]] = PRESETS  # sizes only, alike for both methods
     BUDGET_FIELD: ClassVar[str] = "epochs"
     DEFAULT_SPACE: ClassVar[str] = "darts"
     CLI_FLAGS: ClassVar[dict[str, str]] = {"--order": "order"}
@@ -164,11 +165,7 @@ class FairDartsConfig(_WeightRecipe):
     final_recipe: dict[str, Any] = field(default_factory=lambda: dict(DARTS_FINAL_RECIPE))  # code train.py: the
     #   same batch 96, lr 0.025 cosine, momentum 0.9, wd 3e-4, grad clip 5 as DARTS
 
-    PRESETS: ClassVar[dict[str, dict[str, Any]]] = {
-        "paper": {},
-        "quick": {"epochs": 10, "steps_per_epoch": 40, "batch_size": 32, **QUICK_FINAL},
-        "smoke": {"epochs": 2, "steps_per_epoch": 2, "batch_size": 8, "bn_recalibration_batches": 4, **SMOKE_FINAL},
-    }
+    PRESETS: ClassVar[dict[str, dict[str, Any]]] = PRESETS  # sizes only, alike for both methods
     BUDGET_FIELD: ClassVar[str] = "epochs"
     DEFAULT_SPACE: ClassVar[str] = "darts"
     CLI_FLAGS: ClassVar[dict[str, str]] = {"--zero-one": "zero_one", "--w01": "w01"}
