@@ -32,201 +32,20 @@ from __future__ import annotations
 import dataclasses
 import datetime as _dt
 import json
-import math
 from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 import yaml
 
-from archsearch.errors import ConfigError, UsageError
 from archsearch._atomic import atomic_write_text
-
-STUDY_FILE = "study.yaml"
-STATE_FILE = "study_state.json"
-COMPARE_JSON = "compare.json"
-
-PROTOCOL = 2  # 2: per-search means, two seeds per random arch, reference, proxy scores, several targets
-# The judgement's sizes per preset (sizes only: the protocol is the same everywhere). reference_epochs None: 4 x E.
-JUDGE_PRESETS: dict[str, dict[str, Any]] = {
-    # paper: the papers retrain found nets for hundreds of epochs on GPUs; 30 epochs keep a study of 8 methods
-    # feasible while ranking nets by trained accuracy (interpretation, not a paper value)
-    "paper": {"final_epochs": 30, "retrain_seeds": 3, "random_archs": 50, "train_images": None,
-              "reference_epochs": None, "reference_archs": 10},
-    # quick: Fashion-MNIST on 2 CPU cores: each retraining sees 16,000 training images (as many as the bundled
-    # subset has, so a study on either judges alike) and the whole test set
-    "quick": {"final_epochs": 1, "retrain_seeds": 2, "random_archs": 16, "train_images": 16000,
-              "reference_epochs": None, "reference_archs": 8},
-    "smoke": {"final_epochs": 3, "retrain_seeds": 2, "random_archs": 6, "train_images": None,
-              "reference_epochs": None, "reference_archs": 3},
-}
-PILOT_FRACTIONS = (1 / 16, 1 / 4)  # the pilots' shares of the preset budget: two points of the cost line
-RANDOM_SEEDS = (1000, 2000)  # random arch k is retrained with seeds 1000 + k and 2000 + k
-CHOSEN_SEED = 1000  # chosen arch retraining r: seed 1000 + r
-POWER = 0.8  # the detectable difference: the shift the test finds with this probability (Cohen's convention)
-ALPHA = 0.05
-
-
-@dataclasses.dataclass
-class StudySettings:
-    """Everything that defines a study; written to study.yaml, read back by `resume_study`."""
-
-    name: str
-    methods: list[str]
-    space: Any = "mobilenet"  # the common space every method searches, so the study compares methods
-    preset: str = "quick"
-    data: Any = "fashion-mnist"  # a name or path (a `Dataset` given to `compare` is saved as the study's data.npz)
-    data_dir: str | None = None
-    image_size: int | None = None  # an image folder's images resized to this (as for run)
-    constraints: list[str] = dataclasses.field(default_factory=list)
-    seeds: int = 2  # search seeds 0 .. seeds-1, the same for every method
-    cpu_budget: list[float] | None = None  # search CPU-seconds per search, one study per target; None: the median
-    #                                        of the methods' preset costs
-    budgets: dict[str, float] = dataclasses.field(default_factory=dict)  # method -> budget, skips its calibration
-    final_epochs: int | None = None  # E; None: JUDGE_PRESETS
-    retrain_seeds: int | None = None  # R retraining seeds per chosen arch; None: JUDGE_PRESETS
-    random_archs: int | None = None  # K uniform draws under the constraints; None: JUDGE_PRESETS
-    train_images: int | None = None  # the judgement trains on at most N images (a fixed draw); None: JUDGE_PRESETS
-    reference_epochs: int | None = None  # the reference training's epochs; None: 4 x E
-    reference_archs: int | None = None  # how many random archs get the reference training; None: JUDGE_PRESETS
-    recipe: dict[str, Any] = dataclasses.field(default_factory=dict)  # the one judging recipe (Recipe fields)
-    executor: str = "local"
-    workers: int | None = None  # parallel processes (local) or Ray workers; None: one per core
-    ray_address: str | None = None
-    device: str | None = None
-    protocol: int = PROTOCOL
-
-    def judge(self, key: str) -> int:
-        """A judge size (given, else the preset's)."""
-        value = self.judge_or_none(key)
-        if value is None:
-            raise ConfigError(f"compare {key} has no value (preset {self.preset!r}): give one")
-        return value
-
-    def judge_or_none(self, key: str) -> int | None:
-        """A judge size that may be None (train_images: every image)."""
-        value = getattr(self, key)
-        value = JUDGE_PRESETS[self.preset][key] if value is None else value
-        if key == "reference_epochs" and value is None:
-            return 4 * self.judge("final_epochs")
-        if key == "reference_archs":  # a preset's default is at most the K random archs
-            value = min(int(value), self.judge("random_archs"))
-        return None if value is None else int(value)
-
-
-# -- validation --------------------------------------------------------------------------------------------------------
-def resolve_study(methods: Sequence[str] | str, *, name: str | None = None, **options: Any) -> StudySettings:
-    """Check every input before anything is created (one clear error naming what is wrong)."""
-    from archsearch.methods import PRESET_NAMES
-    from archsearch.train.recipe import Recipe
-
-    if isinstance(methods, str):
-        methods = split_methods(methods)
-    methods = list(dict.fromkeys(m.strip() for m in methods))
-    if not methods:
-        raise UsageError("compare needs at least one method (--methods random,spos,...)")
-    fields = {f.name for f in dataclasses.fields(StudySettings)}
-    unknown = sorted(set(options) - fields)
-    if unknown:
-        from archsearch.errors import unknown_name
-
-        raise unknown_name("compare option", unknown[0], sorted(fields - {"name", "methods", "protocol"}))
-    if isinstance(options.get("constraints"), str):
-        options["constraints"] = [options["constraints"]]
-    options = {k: v for k, v in options.items() if v is not None}
-    if "cpu_budget" in options:
-        options["cpu_budget"] = cpu_budgets(options["cpu_budget"])
-    name = name or f"study-{_dt.datetime.now().strftime('%Y%m%d-%H%M%S')}"
-    settings = StudySettings(name=name, methods=methods, **options)
-    if settings.preset not in PRESET_NAMES:
-        from archsearch.errors import unknown_name
-
-        raise unknown_name("preset", settings.preset, PRESET_NAMES)
-    for key, low in (("seeds", 1), ("final_epochs", 1), ("retrain_seeds", 1), ("random_archs", 2),
-                     ("train_images", 1), ("reference_epochs", 1), ("reference_archs", 0), ("workers", 1)):
-        value = getattr(settings, key)
-        if key != "seeds" and value is None:
-            continue
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or int(value) != value or value < low:
-            raise ConfigError(f"compare {key}={value!r} is invalid: must be an integer >= {low}")
-    if settings.reference_archs is not None and settings.reference_archs > settings.judge("random_archs"):
-        raise ConfigError(f"compare reference_archs={settings.reference_archs} is more than the "
-                          f"{settings.judge('random_archs')} random archs")
-    Recipe.from_dict(settings.recipe)  # unknown or bad recipe fields fail here
-    for method, budget in settings.budgets.items():
-        if method not in methods:
-            raise ConfigError(f"compare budgets name {method!r}, which is not among --methods {methods}")
-        if isinstance(budget, bool) or not isinstance(budget, (int, float)) or not 0 < budget < math.inf:
-            raise ConfigError(f"compare budget of {method} = {budget!r} is invalid: must be a positive number")
-    for label in methods:  # each method on the common space: an unfit method is named now, not mid-study
-        _resolve(settings, label)
-    _random_space(settings)  # an impossible constraint fails now
-    return settings
-
-
-def split_methods(text: str) -> list[str]:
-    """``"random,random[successive_halving=true,epochs=4]"`` -> its entries (commas inside brackets stay)."""
-    entries, depth, current = [], 0, ""
-    for char in text:
-        depth += {"[": 1, "{": 1, "]": -1, "}": -1}.get(char, 0)
-        if char == "," and depth == 0:
-            entries.append(current)
-            current = ""
-        else:
-            current += char
-    return [e.strip() for e in entries + [current] if e.strip()]
-
-
-def method_variant(label: str) -> tuple[str, dict[str, Any]]:
-    """A study's method entry: a method name, or a name with options of its own, as ``--set`` would give them
-    (``random[successive_halving=true,epochs=4]``), so one study compares a method with a variant of it."""
-    from archsearch.experiment.options import parse_assignments
-
-    name, bracket, rest = label.partition("[")
-    if not bracket:
-        return label, {}
-    if not rest.endswith("]"):
-        raise UsageError(f"method entry {label!r} must look like METHOD[field=value,...]")
-    return name.strip(), parse_assignments(split_methods(rest[:-1]), f"method entry {label!r}:")
-
-
-def _resolve(settings: StudySettings, label: str, name: str | None = None) -> Any:
-    """The run settings of one of the study's method entries (its own options over the study's)."""
-    from archsearch.experiment.run import resolve_settings
-
-    method, own = method_variant(label)
-    return resolve_settings(method, **_run_options(settings, seed=0, name=name or f"{method}-s0"), **own)
-
-
-def cpu_budgets(value: Any) -> list[float]:
-    """``150``, ``"150,600"`` or ``[150, 600]`` -> the sorted distinct CPU-second targets (each positive)."""
-    items = value.split(",") if isinstance(value, str) else value if isinstance(value, (list, tuple)) else [value]
-    targets = []
-    for item in items:
-        try:
-            target = float(item.strip()) if isinstance(item, str) else float(item)
-        except (TypeError, ValueError):
-            target = math.nan
-        if isinstance(item, bool) or not 0 < target < math.inf:
-            raise ConfigError(f"compare cpu_budget={value!r} is invalid: each target must be a positive number of "
-                              "CPU-seconds (e.g. 150 or 150,600,2400)")
-        targets.append(target)
-    if not targets:
-        raise ConfigError(f"compare cpu_budget={value!r} is invalid: give at least one target")
-    return sorted(set(targets))
-
-
-def _run_options(settings: StudySettings, *, seed: int, name: str, budget: float | None = None,
-                 proxy_archs: Sequence[Mapping[str, Any]] | None = None) -> dict[str, Any]:
-    return {"space": settings.space, "preset": settings.preset, "data": settings.data, "data_dir": settings.data_dir,
-            "image_size": settings.image_size,
-            "constraints": list(settings.constraints), "seed": seed,
-            "executor": settings.executor if settings.executor != "local" else None,
-            "workers": 1 if settings.executor == "local" else settings.workers,  # a local study is the parallel layer
-            "ray_address": settings.ray_address, "device": settings.device, "name": name, "budget": budget,
-            "proxy_archs": proxy_archs,
-            "final_epochs": 0}  # the study judges every chosen net itself: its searches skip their own retraining
-
+from archsearch.errors import UsageError
+from archsearch.experiment.study_analysis import analyse, detectable_difference, holm, judge_reliability
+from archsearch.experiment.study_settings import (CHOSEN_SEED, COMPARE_JSON, PILOT_FRACTIONS, PROTOCOL,
+                                                  RANDOM_SEEDS, STATE_FILE, STUDY_FILE, StudySettings, _budget_field,
+                                                  _over_budget, _random_space, _resolve, _run_options, cpu_budgets,
+                                                  method_variant, parse_search_key, random_archs, resolve_study,
+                                                  search_key, split_methods)
 
 # -- jobs run in worker processes (module level, so they pickle) ----------------------------------------------------------
 def _search_job(runs_dir: str, name: str, method: str, options: dict[str, Any]) -> dict[str, Any]:
@@ -546,57 +365,13 @@ def cost_line(pilot: Mapping[str, Any], searches: Sequence[tuple[float, float]])
     return max(float(np.mean(costs - per_unit * budgets)), 0.0), per_unit
 
 
-def search_key(method: str, budget: float, seed: int) -> str:
-    return f"{method}-b{budget:g}-s{seed}"
-
-
-def parse_search_key(key: str) -> tuple[str, float, int]:
-    method, budget, seed = key.rsplit("-", 2)
-    return method, float(budget[1:]), int(seed[1:])
-
-
 def _label(target: float | None) -> str:
     """A target as the key of study_state.json's ``targets`` (JSON keys are text)."""
     return "given" if target is None else f"{target:g}"
 
 
-def _random_space(settings: StudySettings) -> Any:
-    """The common space as its runs build it (options resolved against the data), with the constraints checked."""
-    from archsearch.spaces import create_space
-
-    resolved = _resolve(settings, settings.methods[0], "probe")
-    space = create_space(resolved.space["name"], **resolved.space["options"])
-    random_archs(settings, space, count=1)
-    return space
-
-
-def random_archs(settings: StudySettings, space: Any, count: int | None = None) -> list[Any]:
-    """K uniform draws under the study's constraints (rejection sampling), the same for every study."""
-    from archsearch.cost.constraints import cost_predicate, parse_constraints
-
-    within = cost_predicate(parse_constraints(settings.constraints), space.cost)
-    rng = np.random.default_rng([20, 24, 1])  # fixed: the baseline distribution is part of the protocol
-    return [space.space.sample(rng, where=within) for _ in range(count or settings.judge("random_archs"))]
-
-
 def _pilot_name(method: str, budget: float) -> str:
     return f"pilot-{method}-{budget:g}"
-
-
-def _over_budget(pilot: Mapping[str, Any] | None, target: float | None) -> bool:
-    """Even the method's smallest pilot budget cost more than the target: it ran at that budget, above it."""
-    return bool(pilot and target is not None and pilot.get("points") and pilot["points"][0][1] >= target)
-
-
-def _budget_field(label: str, preset: str) -> tuple[str, float, bool]:
-    from archsearch.methods import make_config, method_spec
-
-    method, own = method_variant(label)
-    field = method_spec(method).budget_field
-    if field is None:
-        raise ConfigError(f"method {method!r} has no single budget field, so compare cannot scale its search")
-    value = getattr(make_config(method, preset, **own), field)
-    return field, float(value), isinstance(value, int) and not isinstance(value, bool)
 
 
 def _round_budget(value: float, integer: bool) -> float:
@@ -604,165 +379,6 @@ def _round_budget(value: float, integer: bool) -> float:
     if integer:
         return float(max(1, int(round(value))))
     return float(max(round(value, 3), 0.001))
-
-
-# -- analysis ------------------------------------------------------------------------------------------------------------
-def holm(p_values: Sequence[float | None]) -> list[float | None]:
-    """Holm's step-down adjustment (Holm 1979) of a family of p-values (None: not tested, not counted): the i-th
-    smallest of m is multiplied by m - i, made monotone, capped at 1. It controls the family-wise error rate, as
-    Bonferroni does, and rejects at least as often."""
-    tested = sorted((p, i) for i, p in enumerate(p_values) if p is not None)
-    m = len(tested)
-    adjusted: list[float | None] = [None] * len(p_values)
-    running = 0.0
-    for rank, (p, i) in enumerate(tested):
-        running = max(running, min(1.0, (m - rank) * p))
-        adjusted[i] = running
-    return adjusted
-
-
-def detectable_difference(n_method: int, n_random: int, sd: float, *, alpha: float, power: float = POWER,
-                          sims: int = 4000) -> float | None:
-    """The smallest shift of a method's judged accuracies above the random archs' that the one-sided Mann-Whitney
-    U test at level `alpha` finds with probability `power`, for normal accuracies of standard deviation `sd`
-    (the random archs' spread); None when no shift up to 10 sd is found that often (too few searches). Simulated
-    with a fixed seed (scipy's exact test for these sizes), so the figure is the same every time."""
-    from scipy import stats
-
-    if n_method < 1 or n_random < 2 or not sd > 0:
-        return None
-    rng = np.random.default_rng(0)
-    noise_method = rng.standard_normal((sims, n_method))
-    noise_random = rng.standard_normal((sims, n_random))
-    for shift in np.arange(0.0, 10.01, 0.05):
-        p = stats.mannwhitneyu(noise_method + shift, noise_random, alternative="greater", axis=1).pvalue
-        if float(np.mean(p < alpha)) >= power:
-            return float(shift * sd)
-    return None
-
-
-def _kendall(a: Sequence[float | None], b: Sequence[float | None]) -> float | None:
-    from scipy import stats
-
-    pairs = [(x, y) for x, y in zip(a, b) if x is not None and y is not None]
-    if len(pairs) < 3:
-        return None
-    tau = stats.kendalltau(*zip(*pairs)).statistic
-    return None if not math.isfinite(tau) else float(tau)
-
-
-def judge_reliability(results: Mapping[str, float], k: int, n_reference: int) -> dict[str, Any]:
-    """How far the judge ranks architectures rather than seeds: Kendall tau between the random archs' two
-    retraining seeds and between their first seed and the longer reference training; the variance split of the
-    one-way random-effects model (two seeds per arch: seed variance = mean within-pair variance, arch variance =
-    (between-arch mean square - seed variance) / 2)."""
-    first = [results.get(f"random/{i}/r0") for i in range(k)]
-    second = [results.get(f"random/{i}/r1") for i in range(k)]
-    reference = [results.get(f"reference/{i}") for i in range(n_reference)]
-    block: dict[str, Any] = {"tau_seed_to_seed": _kendall(first, second),
-                             "tau_vs_reference": _kendall(first[:n_reference], reference),
-                             "n": k, "n_reference": n_reference}
-    pairs = np.array([(a, b) for a, b in zip(first, second) if a is not None and b is not None])
-    if len(pairs) >= 3:
-        within = float(np.mean((pairs[:, 0] - pairs[:, 1]) ** 2 / 2))
-        between = float(2 * np.var(pairs.mean(axis=1), ddof=1))
-        arch = max((between - within) / 2, 0.0)
-        block.update(arch_sd=math.sqrt(arch), seed_sd=math.sqrt(within),
-                     arch_share=arch / (arch + within) if arch + within > 0 else 0.0)
-    return block
-
-
-def analyse(settings: StudySettings, state: Mapping[str, Any], results: Mapping[str, float], *,
-            cost_of: Callable[[Mapping[str, Any]], Any]) -> dict[str, Any]:
-    """The study's tables: per target and method, the judged accuracy of each search against the random archs.
-
-    The unit is a search: its judged accuracy is the mean of its R retrainings, and a random arch's the mean of its
-    two, so both carry the same seed noise. Significance: one-sided Mann-Whitney U (scipy.stats.mannwhitneyu,
-    alternative="greater") of the searches' accuracies against the random archs', rank-based; Holm-adjusted over
-    the methods at each target. Proxy tau: Kendall tau between a search's proxy scores of the random archs and
-    their judged accuracies, averaged over the searches that scored them.
-    """
-    from scipy import stats
-
-    from archsearch.cost.constraints import parse_constraints, satisfied
-    from archsearch.tasks.final import mean_ci95
-
-    constraints = parse_constraints(settings.constraints)
-    k, n_reference = settings.judge("random_archs"), settings.judge("reference_archs")
-    random_means = []
-    for i in range(k):
-        values = [results[key] for key in (f"random/{i}/r0", f"random/{i}/r1") if key in results]
-        random_means.append(float(np.mean(values)) if values else None)
-    random_values = [v for v in random_means if v is not None]
-    random_sd = float(np.std(random_values, ddof=1)) if len(random_values) >= 2 else 0.0
-    retrains = settings.judge("retrain_seeds")
-    rows = []
-    targets = state.get("targets") or {}
-    for label, per_method in targets.items():
-        target = None if label == "given" else float(label)
-        target_rows = []
-        for method in settings.methods:
-            if method not in per_method:
-                continue
-            budget = per_method[method]
-            keys = [search_key(method, budget, seed) for seed in range(settings.seeds)]
-            searches = [state["searches"][key] for key in keys if key in state["searches"]]
-            per_search = [[results[f"chosen/{key}/r{r}"] for r in range(retrains) if f"chosen/{key}/r{r}" in results]
-                          for key in keys if key in state["searches"]]
-            values = [float(np.mean(v)) for v in per_search if v]
-            row: dict[str, Any] = {"method": method, "cpu_budget_target": target, "budget": budget,
-                                   "search_accuracies": values, "test_accuracies": [a for v in per_search for a in v],
-                                   "test_accuracy_n": len(values),
-                                   "search_cpu_seconds": float(np.mean([s["cpu_seconds"] for s in searches]))
-                                   if searches else None,
-                                   "search_cpu_seconds_each": [s["cpu_seconds"] for s in searches],
-                                   "over_budget": _over_budget(state.get("pilots", {}).get(method), target),
-                                   "archs": [s["arch"] for s in searches],
-                                   "warnings": sorted({w for s in searches for w in s.get("warnings") or ()})}
-            costs = [cost_of(s["arch"]) for s in searches]
-            # DARTS and Fair DARTS know no constraint (as in their papers): a chosen net that breaks one is named
-            row["meets_constraints"] = [bool(satisfied(constraints, c)) for c in costs]
-            row["macs"] = float(np.mean([c.macs for c in costs])) if costs else None
-            row["params"] = float(np.mean([c.params for c in costs])) if costs else None
-            each = [_kendall(s["proxy_scores"], random_means) for s in searches if s.get("proxy_scores")]
-            taus = [t for t in each if t is not None]
-            row["proxy_tau"] = float(np.mean(taus)) if taus else None
-            row["proxy_tau_each"] = taus
-            row["proxy_kind"] = next((s.get("proxy_kind") for s in searches if s.get("proxy_kind")), None)
-            if values:
-                mean, ci95 = mean_ci95(values)
-                row["test_accuracy_mean"], row["test_accuracy_ci95"] = mean, ci95 or 0.0
-                row["percentile_vs_random"] = (float(stats.percentileofscore(random_values, mean, kind="mean"))
-                                               if random_values else None)
-                row["p_value_vs_random"] = (float(stats.mannwhitneyu(values, random_values,
-                                                                     alternative="greater").pvalue)
-                                            if len(random_values) >= 2 else None)
-            else:
-                row.update(test_accuracy_mean=None, test_accuracy_ci95=None, percentile_vs_random=None,
-                           p_value_vs_random=None)
-            target_rows.append(row)
-        for row, adjusted in zip(target_rows, holm([r["p_value_vs_random"] for r in target_rows])):
-            row["p_value_holm"] = adjusted
-        family = sum(r["p_value_vs_random"] is not None for r in target_rows)
-        for row in target_rows:  # the strictest Holm level: what the best method must reach
-            row["detectable_difference"] = detectable_difference(
-                row["test_accuracy_n"], len(random_values), random_sd, alpha=ALPHA / max(family, 1))
-        rows += target_rows
-    random_mean, random_ci = mean_ci95(random_values)
-    return {"study": settings.name, "settings": dataclasses.asdict(settings), "protocol": PROTOCOL,
-            "cpu_budget_targets": [None if label == "given" else float(label) for label in targets],
-            "pilots": dict(state.get("pilots", {})), "methods": rows,
-            "judge": {**judge_reliability(results, k, n_reference), "epochs": settings.judge("final_epochs"),
-                      "reference_epochs": settings.judge("reference_epochs")},
-            "random": {"test_accuracies": random_means, "n": len(random_values),
-                       "each_seed": [[results.get(f"random/{i}/r{r}") for r in (0, 1)] for i in range(k)],
-                       "reference": [results.get(f"reference/{i}") for i in range(n_reference)],
-                       "mean": random_mean, "ci95": random_ci or 0.0, "sd": random_sd,
-                       "quantiles": ({q: float(np.quantile(random_values, q / 100)) for q in (10, 50, 90)}
-                                     if random_values else {})},
-            "test": "one-sided Mann-Whitney U, the searches' judged accuracies > the random archs' (each the mean "
-                    "of its retrainings); Holm-adjusted over the methods at each budget",
-            "finished": _dt.datetime.now().isoformat(timespec="seconds")}
 
 
 # -- output ---------------------------------------------------------------------------------------------------------------
@@ -833,7 +449,6 @@ def resume_study(directory: str | Path, *, add_methods: Sequence[str] | str = ()
 def _execute(settings: StudySettings, directory: Path, quiet: bool) -> dict[str, Any]:
     import sys
 
-
     from archsearch.experiment.lock import RunLock
 
     with RunLock(directory, settings.name, command="compare"):  # one writer per study, as per run
@@ -862,4 +477,5 @@ def _read_json(path: Path) -> Any:
                          "bookkeeping from its runs") from None
 
 
-__all__ = ["COMPARE_JSON", "StudySettings", "analyse", "compare", "is_study", "resume_study"]
+__all__ = ["COMPARE_JSON", "StudySettings", "analyse", "compare", "cost_line", "detectable_difference", "holm",
+           "is_study", "judge_reliability", "resolve_study", "resume_study", "search_key"]
