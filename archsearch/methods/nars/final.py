@@ -73,6 +73,7 @@ class FinalTraining:
                                   recipe=self._recipe(point, teacher is not None), threads=self.config.threads)
             macs, params = self.space.cost(point)
             attrs = {"macs": macs, "params": params, "phase": "final", "key": key, "recipe": task.recipe,
+                     "searched_recipe": self.space.recipe_of(point).to_dict(),  # which found pair (export)
                      "distilled": teacher is not None, "role": role}
             evaluations.append(Evaluation(key, self.space.full(point), "final", train_final, (task, teacher), attrs,
                                           tag=i))
