@@ -163,3 +163,19 @@ def test_an_exported_nars_arch_of_a_plain_space_trains_with_its_searched_recipe(
         if key in searched:
             assert doc["recipe"] == json.loads(json.dumps(searched[key]))
         assert merge_recipe_fields(doc.get("recipe"), None, []) == doc["recipe"]  # what `archsearch train` uses
+
+
+def test_the_front_of_show_and_summary_leaves_out_trials_that_break_a_constraint():
+    """`archsearch show` and summary.md draw their Pareto front from the ledger, where stage 2's candidates that
+    break a bound also sit: they are left out (a trial without the metric cannot be judged and stays)."""
+    from archsearch.experiment.ledger import TrialRecord
+    from archsearch.report.common import pareto_front
+
+    def trial(n, accuracy, macs, params, **attrs):
+        return TrialRecord(n, "complete", {"x": n}, {"accuracy": accuracy, "macs": macs},
+                           {"params": params, **attrs})
+
+    trials = [trial(0, 0.9, 10, 9_000), trial(1, 0.5, 20, 5_000), trial(2, 0.4, 5, 4_000, latency_ms=3.0)]
+    assert [t.number for t in pareto_front(trials)] == [2, 0]
+    assert [t.number for t in pareto_front(trials, "macs", ["params<=8K"])] == [2, 1]
+    assert [t.number for t in pareto_front(trials, "macs", ["params<=8K", "latency<=2ms"])] == [1]

@@ -42,7 +42,10 @@ class Constraint:
     bound: float  # in base units: MACs, parameters, milliseconds
 
     def satisfied(self, cost: Cost) -> bool:
-        value = cost.metric(self.metric)
+        return self.satisfied_by(cost.metric(self.metric))
+
+    def satisfied_by(self, value: float) -> bool:
+        """Whether `value`, in this constraint's base unit (MACs, parameters, ms), meets it."""
         return {
             "<=": value <= self.bound,
             "<": value < self.bound,

@@ -98,9 +98,11 @@ class FinalTraining:
         weights = None
         if ok:
             weights = ctx.save_weights(self._weights_name(i, role), outcome.weights)
+            latency = self.space.resource(self._point(found, i)).latency_ms
             ctx.record(done, {"macs": float(macs), "params": float(params)},
                        attrs={"macs": macs, "params": params, "phase": "final", "test_accuracy": outcome.test_accuracy,
-                              "distilled": distilled, "weights": weights, "role": role}, full_curve=True)
+                              "distilled": distilled, "weights": weights, "role": role,
+                              **({} if latency is None else {"latency_ms": latency})}, full_curve=True)
             if role == "final":
                 ctx.log_metrics("finals", i, accuracy=float(outcome.val_accuracy), macs=float(macs),
                                 predicted=float(found[i]["predicted"]))
