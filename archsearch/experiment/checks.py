@@ -106,5 +106,43 @@ def check_run_inputs(*, seed: Any, workers: Any, budget: Any, name: Any, device:
     check_storage(storage)
 
 
-__all__ = ["MAX_WORKERS", "check_budget_value", "check_device", "check_executor", "check_name", "check_run_inputs",
+def check_data_sizes(method: str, config: Any, split: dict[str, Any], train_images: int, data_name: str) -> None:
+    """Every size the method will take from the data, checked against the data before anything is written: the
+    run's hold-out, the method's own `val_size` (which replaces the run's) and `train_size` (which caps the training
+    images of each candidate), and, for a method that trains on full batches only (`FULL_BATCHES`), one
+    `batch_size`. A data set too small for them would otherwise fail every trial; here it is one line naming each
+    size and the ``--set`` key that changes it."""
+    val, small = int(split.get("val_size") or 0), int(split.get("small_val_size") or 0)
+    if train_images - val - small < 1:
+        raise UsageError(f"data {data_name!r} has {train_images} training images, too few for the run's hold-out "
+                         f"(val_size={val} + small_val_size={small}); give it more images")
+    run_train = split.get("train_size")
+    own_val, own_train = getattr(config, "val_size", None), getattr(config, "train_size", None)
+    if own_val is not None:
+        val = int(own_val)
+    available = train_images - val - small
+    if run_train is not None and own_train is None:
+        available = min(available, int(run_train))
+    problems, fixes = [], []
+    if available < 1:
+        suggested = max(1, (train_images - small) // 5)
+        problems.append(f"val_size={val} leaves none to train on")
+        fixes.append(f"--set val_size={suggested}")
+        available = train_images - small - suggested
+    if own_train is not None and int(own_train) > available:
+        problems.append(f"train_size={own_train} needs more than the {available} left after validation")
+        fixes.append(f"--set train_size={available}")
+        available = min(available, int(own_train))
+    else:
+        available = min(available, int(own_train)) if own_train is not None else available
+    batch = getattr(config, "batch_size", None)
+    if getattr(config, "FULL_BATCHES", False) and batch is not None and int(batch) > available:
+        problems.append(f"batch_size={batch} is more than the {available} training images")
+        fixes.append(f"--set batch_size={max(1, available)}")
+    if problems:
+        raise UsageError(f"{method}: data {data_name!r} has {train_images} training images ({small} held out for "
+                         f"small validation): {'; '.join(problems)}; lower with {' '.join(fixes)}, or use more data")
+
+
+__all__ = ["MAX_WORKERS", "check_budget_value", "check_data_sizes", "check_device", "check_executor", "check_name", "check_run_inputs",
            "check_seed", "check_storage", "check_workers"]

@@ -559,7 +559,7 @@ def resolve_settings(method: str, *, space: Any = None, preset: str | None = Non
     `warn` (default: a line on stderr)."""
     from archsearch.executors import EXECUTORS
     from archsearch.errors import unknown_name
-    from archsearch.experiment.checks import check_run_inputs
+    from archsearch.experiment.checks import check_data_sizes, check_run_inputs
     from archsearch.methods import check_budget
 
     spec = method_spec(method)
@@ -591,6 +591,7 @@ def resolve_settings(method: str, *, space: Any = None, preset: str | None = Non
     data = splits_info["data"]
     split_options = (dict(split) if split is not None
                      else _default_split(preset, splits_info["train_images"], splits_info["name"]))
+    check_data_sizes(method, config, split_options, splits_info["train_images"], splits_info["name"])
     space_name, space_options, space_label = _resolve_space(method, config, space_name, space_options, preset,
                                                             splits_info, executor)
     if name is None:
