@@ -179,3 +179,34 @@ def test_the_front_of_show_and_summary_leaves_out_trials_that_break_a_constraint
     assert [t.number for t in pareto_front(trials)] == [2, 0]
     assert [t.number for t in pareto_front(trials, "macs", ["params<=8K"])] == [2, 1]
     assert [t.number for t in pareto_front(trials, "macs", ["params<=8K", "latency<=2ms"])] == [1]
+
+
+@pytest.mark.integration
+def test_a_stage2_that_only_diverged_is_an_error_and_each_candidate_a_failed_trial(tmp_path, monkeypatch):
+    """Every stage-2 candidate trained at an lr of 1e9 (the real training, its lr forced up): each is a failed
+    trial named as diverged, and the run stops with one line saying why, not a result of untrained guesses."""
+    import dataclasses
+
+    from archsearch.errors import ArchsearchError
+    from archsearch.methods.nars import stage2
+
+    real = stage2.train_until
+    monkeypatch.setattr(stage2, "train_until", lambda task, stop=None: real(
+        dataclasses.replace(task, recipe={**task.recipe, "lr": 1e9}), stop))
+    method, ctx = _method(tmp_path, [], iterations=1)
+    with pytest.raises(ArchsearchError, match=r"nars: none of its 3 stage-2 candidates trained \(the first: "
+                                              r"training diverged.*lower the recipe's lr range"):
+        method.run()
+    failed = ctx.ledger.trials(phase="stage2", state="failed")
+    assert len(failed) == 3 and all("diverged" in t.attrs["fail_reason"] for t in failed)
+
+
+def test_a_searched_recipe_field_set_in_recipe_is_refused(tmp_path):
+    """`--set "recipe={lr: 1e9}"` would be overridden by every candidate's searched lr, silently: refused."""
+    from archsearch.errors import ConfigError
+    from archsearch.experiment.run import resolve_settings
+
+    with pytest.raises(ConfigError, match=r"nars searches the recipe field\(s\) lr: .*lr=1000000000.0 would be "
+                                          "ignored"):
+        resolve_settings("nars", preset="smoke", data="digits", recipe={"lr": 1e9})
+    resolve_settings("nars", preset="smoke", data="digits", recipe={"schedule": "step", "batch_size": 16})

@@ -559,7 +559,7 @@ def resolve_settings(method: str, *, space: Any = None, preset: str | None = Non
     `warn` (default: a line on stderr)."""
     from archsearch.executors import EXECUTORS
     from archsearch.errors import unknown_name
-    from archsearch.experiment.checks import check_data_sizes, check_run_inputs
+    from archsearch.experiment.checks import check_data_sizes, check_method_values, check_run_inputs
     from archsearch.methods import check_budget
 
     spec = method_spec(method)
@@ -576,16 +576,24 @@ def resolve_settings(method: str, *, space: Any = None, preset: str | None = Non
     check_run_inputs(seed=seed, workers=workers, budget=budget, name=name, device=device, executor=executor,
                      ray_address=ray_address, storage=storage)
     config = make_config(method, preset, budget, **method_options)  # option names, typed values, the preset
+    check_method_values(method, config, method_options)
     check_budget(method, config, force=force, warn=warn or _warn)
+    if constraints is not None and not isinstance(constraints, (str, list, tuple)):
+        raise ConfigError(f"constraints must be a list such as ['flops<=300M'], got {constraints!r}")
     constraint_texts = [constraints] if isinstance(constraints, str) else [str(c) for c in (constraints or [])]
-    parse_constraints(constraint_texts)  # malformed constraints fail before anything is created
+    parsed_constraints = parse_constraints(constraint_texts)  # malformed constraints fail before anything is created
     if isinstance(space, Mapping):
         space_name, space_options = space.get("name"), dict(space.get("options") or {})
     else:
         space_name, space_options = space, {}
-    if space_name is None or space_name == "":
+    if isinstance(space_name, str) and not space_name.strip():
+        raise UsageError("--space must not be empty (leave it out for the method's default space, "
+                         f"{spec.default_space})")
+    if space_name is None:
         space_name = spec.default_space
-    if data is None or isinstance(data, str) and not data:
+    if isinstance(data, str) and not data.strip():
+        raise UsageError(f"--data must not be empty (leave it out for the default, {DEFAULT_DATA})")
+    if data is None:
         data = DEFAULT_DATA
     splits_info = data_info(data, data_dir, image_size)
     data = splits_info["data"]
@@ -593,7 +601,7 @@ def resolve_settings(method: str, *, space: Any = None, preset: str | None = Non
                      else _default_split(preset, splits_info["train_images"], splits_info["name"]))
     check_data_sizes(method, config, split_options, splits_info["train_images"], splits_info["name"])
     space_name, space_options, space_label = _resolve_space(method, config, space_name, space_options, preset,
-                                                            splits_info, executor)
+                                                            splits_info, executor, parsed_constraints)
     if name is None:
         name = f"{method}-{space_label}-{_dt.datetime.now().strftime('%Y%m%d-%H%M%S')}"
     return RunSettings(method=method, name=name, space={"name": space_name, "options": space_options},
@@ -662,11 +670,14 @@ def _default_split(preset: str, train_images: int, dataset_name: str = "") -> di
 
 
 def _resolve_space(method: str, config: Any, space: Any, options: dict[str, Any], preset: str,
-                   info: Mapping[str, Any], executor: str) -> tuple[str, dict[str, Any], str]:
-    """(registered space name, its options, a label for the run name), checked against the method.
+                   info: Mapping[str, Any], executor: str,
+                   constraints: Sequence[Constraint] = ()) -> tuple[str, dict[str, Any], str]:
+    """(registered space name, its options, a label for the run name), checked against the method, the data's
+    image shape and the run's `constraints` (`check_space_fits`).
 
     A built-in name gets the preset and the data's shape; a user space ("file.py:function", "package.module:function",
     a function, an nn.Module with choices, a ModuleSpace) is recorded as the space "user" (`archsearch.spaces.user`)."""
+    from archsearch.experiment.checks import check_space_fits
     from archsearch.spaces import create_space, user
 
     if user.is_user_space(space):
@@ -685,6 +696,7 @@ def _resolve_space(method: str, config: Any, space: Any, options: dict[str, Any]
     check = method_spec(method).check_space
     if check is not None:  # a method that cannot search this space says why before the run directory exists
         check(search_space, method, config)
+    check_space_fits(search_space, info["input_shape"], constraints)
     return name, options, label
 
 
@@ -730,7 +742,9 @@ def default_runs_dir() -> Path:
 
 def start(settings: RunSettings, runs_dir: str | Path | None = None, **experiment_kwargs: Any) -> Experiment:
     """Create the run directory (refusing to overwrite a run) and its config.yaml."""
-    root = Path(runs_dir) if runs_dir is not None else default_runs_dir()
+    from archsearch.experiment.checks import check_runs_dir, make_runs_dir
+
+    root = check_runs_dir(runs_dir if runs_dir is not None else default_runs_dir())
     run_dir = root / settings.name
     if not distributed.is_main():
         distributed.barrier()  # rank 0 creates the run directory and its config
@@ -738,7 +752,7 @@ def start(settings: RunSettings, runs_dir: str | Path | None = None, **experimen
     if (run_dir / CONFIG_FILE).exists():
         _refuse_existing(settings.name, root, run_dir)
     root_created = not root.is_dir()
-    root.mkdir(parents=True, exist_ok=True)
+    make_runs_dir(root)
     try:
         run_dir.mkdir()
         created = True
@@ -754,6 +768,8 @@ def start(settings: RunSettings, runs_dir: str | Path | None = None, **experimen
         experiment = Experiment(settings, run_dir, lock=lock, **experiment_kwargs)
         source = "" if settings.data_source in (None, settings.data) else f": {settings.data_source}"
         experiment.log(f"data: {settings.data}{source}")  # a file is its own source: named once
+        if experiment.constraints:  # as read: `flops <= 5 M` is flops<=5M, `latency<=5s` latency<=5000ms
+            experiment.log(f"constraints: {', '.join(map(str, experiment.constraints))}")
         experiment.prepare()
         document = dataclasses.asdict(settings)
         document["space_options"] = settings.space["options"]
@@ -850,7 +866,10 @@ def read_settings(run_dir: Path) -> RunSettings:
 def run(method: str, *, runs_dir: str | Path | None = None, crash_after_checkpoints: int | None = None,
         quiet: bool | None = None, **options: Any) -> SearchResult:
     """Start a run of `method` and execute it to the end (see `resolve_settings` for the options)."""
+    from archsearch.experiment.checks import check_runs_dir
+
     distributed.init_from_env()  # under torchrun: join the process group; rank 0's settings (run name) for all
+    check_runs_dir(runs_dir if runs_dir is not None else default_runs_dir())  # before the data is even read
     settings = distributed.broadcast_object(resolve_settings(method, **options) if distributed.is_main() else None)
     experiment = start(settings, runs_dir, crash_after_checkpoints=crash_after_checkpoints, quiet=quiet)
     return experiment.execute(resume=False)

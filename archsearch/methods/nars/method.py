@@ -10,7 +10,7 @@ from dataclasses import asdict
 from typing import Any, ClassVar, Sequence
 
 from archsearch.cost.constraints import Constraint, satisfied
-from archsearch.errors import ConstraintError
+from archsearch.errors import ArchsearchError, ConstraintError
 from archsearch.methods import register_method
 from archsearch.methods._base import Candidate, SavedWeights, SearchResult, weights_key
 from archsearch.methods.context import RunContext
@@ -69,6 +69,7 @@ class NARS:
         while self.phase == "stage2" and not self.optimisation.done:  # stage 2, T iterations
             self.optimisation.iterate()
         if self.phase == "stage2":
+            self._check_stage2_trained()
             self.phase = "stage3"
             self.ctx.checkpoint(self)
         if self.phase == "stage3":  # stage 3, one search per constraint set
@@ -83,6 +84,19 @@ class NARS:
             self.phase = "done"
             self.ctx.checkpoint(self)
         return self._result()
+
+    def _check_stage2_trained(self) -> None:
+        """A stage 2 whose every candidate failed (diverged, say) leaves the predictor nothing to learn from: the
+        run is an error naming why, not a result made of an untrained predictor's guesses."""
+        evaluated = self.optimisation.evaluated
+        if not evaluated or any(r["label"] is not None for r in evaluated):
+            return
+        failed = self.ctx.ledger.trials(phase="stage2", state="failed")
+        reason = next((t.attrs.get("fail_reason") for t in failed if t.attrs.get("fail_reason")), None)
+        raise ArchsearchError(f"nars: none of its {len(evaluated)} stage-2 candidates trained"
+                              + (f" (the first: {reason})" if reason else "")
+                              + ("; lower the recipe's lr range" if reason and "diverged" in reason else "")
+                              + "; the failed trials are in the ledger")
 
     # -- result ---------------------------------------------------------------------------------------------------------
     def proxy_accuracy(self, archs: Sequence[Arch]) -> list[float] | None:

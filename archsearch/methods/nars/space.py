@@ -36,6 +36,23 @@ def check_space(search_space: Any, method: str, config: NARSConfig) -> None:
             raise ConfigError(f"{method} searches space {name!r} together with the training recipe, but its "
                               f"choice(s) {clash} are named like recipe fields; rename them (the LayerChoice / "
                               "InputChoice labels)")
+    check_recipe(search_space, method, config)
+
+
+def check_recipe(search_space: Any, method: str, config: NARSConfig) -> None:
+    """`recipe` holds the fields NARS does not search: a searched field set there (``--set "recipe={lr: 1e9}"``)
+    would be overridden by every candidate's own value, silently. (`dropout` and `drop_path` are left to the
+    run: on a plain space one may not be searched, see `NARSSpace._fit_recipes`.)"""
+    recipes = getattr(search_space, "recipes", None)
+    searched = list(recipes.choices) if recipes is not None else [
+        f for f in RECIPE_FIELDS if f not in ("dropout", "drop_path")]
+    default = Recipe()
+    clash = [f for f in searched if getattr(config.recipe, f) != getattr(default, f)]
+    if clash:
+        shown = ", ".join(f"{f}={getattr(config.recipe, f)!r}" for f in clash)
+        raise ConfigError(f"{method} searches the recipe field(s) {', '.join(clash)}: each candidate trains with its "
+                          f"own value, so recipe {shown} would be ignored; set only fields it does not search "
+                          "(schedule, batch_size, ema_decay, ...)")
 
 
 class NARSSpace:
