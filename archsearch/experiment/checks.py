@@ -8,7 +8,7 @@ import unicodedata
 from pathlib import Path
 from typing import Any
 
-from archsearch.errors import UsageError
+from archsearch.errors import ConstraintError, UsageError
 
 MAX_SEED = 2**63 - 1  # torch.manual_seed and numpy's SeedSequence take any non-negative int64
 MAX_WORKERS = 4096  # Ray's documented scale: clusters of thousands of CPUs; past that a typo, not a cluster
@@ -186,7 +186,7 @@ def check_constraints_reachable(search_space: Any, constraints: Any) -> None:
         above = c.op in (">=", ">") and c.bound > 2 * high
         if below or above:
             unit = "params" if c.metric == "params" else "MACs"
-            raise UsageError(f"constraint {c} cannot be met: the networks of space "
+            raise ConstraintError(f"constraint {c} cannot be met: the networks of space "
                              f"{getattr(search_space, 'name', '?')!r} have {low:,.0f} to {high:,.0f} {unit}")
 
 
