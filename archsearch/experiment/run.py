@@ -45,6 +45,7 @@ from archsearch.tasks.final import FinalResult
 
 CONFIG_FILE = "config.yaml"
 RESULT_FILE = "result.json"
+FAILED_FILE = "failed.json"  # a run that ended in an error resuming would repeat (diverged, no candidate trained)
 DATA_FILE = "data.npz"  # an in-memory dataset, saved into the run directory
 FINAL_WEIGHTS = "final/model.pt"  # the final training's weights (its first seed), exported to best/model.pt
 DEFAULT_DATA = "fashion-mnist"  # the default dataset (README, "Data")
@@ -264,12 +265,12 @@ class Experiment(ContextServices):
                 result = self._search_result(json.loads(self._search_document))
                 self.log("the search had finished before the interruption: on to its final training")
             else:
-                result = method.run()
+                result = self._failing_for_good(method.run)
                 self.end_search()
                 result = self._with_proxy_scores(method, self._with_chance_warning(result))
                 self._search_document = json.dumps(self._search_json(result), allow_nan=False, default=str)
                 self.checkpoint(method)  # a kill during the final training resumes there, not in the search
-            final = self._final_training(result)
+            final = self._failing_for_good(lambda: self._final_training(result))
         finally:
             if self._executor is not None:
                 self._executor.shutdown()
@@ -297,6 +298,25 @@ class Experiment(ContextServices):
                  + ("" if final is None else f", {TEST['label']} {_percent(tested)} after {final.epochs} epoch(s)"))
         distributed.barrier()
         return result
+
+    def _failing_for_good(self, step: Callable[[], Any]) -> Any:
+        """Run `step`; an error that resuming would only repeat (training diverged, no candidate trained, a
+        constraint found impossible, a bad setting found late) is written to ``failed.json`` and the log before it
+        propagates, so the run folder says how it ended: `ls` shows it failed, `resume` refuses it with the
+        reason, not a run that looks merely interrupted. The folder's ledger keeps the failed trials."""
+        from archsearch.errors import ConstraintError, DivergedError
+
+        try:
+            return step()
+        except (DivergedError, ConfigError, ConstraintError) as err:
+            if not self.main:
+                raise  # (any other error, e.g. Ray not reachable, a damaged file, may pass: a resume goes on)
+            message = " ".join(str(err).split())
+            self.log(f"failed: {message}")
+            atomic_write_text(self.run_dir / FAILED_FILE, json.dumps(
+                {"error": message, "kind": type(err).__name__,
+                 "when": _dt.datetime.now().isoformat(timespec="seconds")}, indent=1) + "\n")
+            raise
 
     def _with_chance_warning(self, result: SearchResult) -> SearchResult:
         """Name a search whose proxy could not tell architectures apart: the median estimate over the candidates it
@@ -894,6 +914,10 @@ def resume(run: str | Path, *, runs_dir: str | Path | None = None, crash_after_c
     try:  # a second `resume X` at the same moment was refused by the lock; this one checks the run now
         if (run_dir / RESULT_FILE).is_file():
             raise UsageError(f"run {run_dir.name!r} already finished; see it with: archsearch show {run_dir}")
+        failure = _failure(run_dir)
+        if failure is not None:
+            raise UsageError(f"run {run_dir.name!r} failed ({failure}); resuming would repeat it: start a new run "
+                             "with other settings")
         settings = read_settings(run_dir)
         _check_ledger_file(run_dir, settings)
         for key, value in overrides.items():
@@ -909,6 +933,17 @@ def resume(run: str | Path, *, runs_dir: str | Path | None = None, crash_after_c
             lock.release()
         raise
     return experiment.execute(resume=True)
+
+
+def _failure(run_dir: Path) -> str | None:
+    """Why the run failed for good (its ``failed.json``), None when it did not."""
+    path = run_dir / FAILED_FILE
+    if not path.is_file():
+        return None
+    try:
+        return str(json.loads(path.read_text(encoding="utf-8")).get("error") or "see log.txt")
+    except (OSError, ValueError, AttributeError):
+        return "see log.txt"
 
 
 def _check_ledger_file(run_dir: Path, settings: RunSettings) -> None:

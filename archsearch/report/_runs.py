@@ -79,6 +79,8 @@ class RunRecord:
             return "damaged"
         if self.result is not None:
             return "done"
+        if (self.run_dir / "failed.json").is_file():  # ended in an error resuming would repeat (diverged, ...)
+            return "failed"
         holder = read_holder(self.run_dir)
         alive = holder_alive(holder)
         if alive:

@@ -10,7 +10,7 @@ from dataclasses import asdict
 from typing import Any, ClassVar, Sequence
 
 from archsearch.cost.constraints import Constraint, satisfied
-from archsearch.errors import ArchsearchError, ConstraintError
+from archsearch.errors import ConfigError, ConstraintError
 from archsearch.methods import register_method
 from archsearch.methods._base import Candidate, SavedWeights, SearchResult, weights_key
 from archsearch.methods.context import RunContext
@@ -93,10 +93,10 @@ class NARS:
             return
         failed = self.ctx.ledger.trials(phase="stage2", state="failed")
         reason = next((t.attrs.get("fail_reason") for t in failed if t.attrs.get("fail_reason")), None)
-        raise ArchsearchError(f"nars: none of its {len(evaluated)} stage-2 candidates trained"
-                              + (f" (the first: {reason})" if reason else "")
-                              + ("; lower the recipe's lr range" if reason and "diverged" in reason else "")
-                              + "; the failed trials are in the ledger")
+        raise ConfigError(f"nars: none of its {len(evaluated)} stage-2 candidates trained"
+                          + (f" (the first: {reason})" if reason else "")
+                          + ("; lower the recipe's lr range" if reason and "diverged" in reason else "")
+                          + "; the failed trials are in the ledger")
 
     # -- result ---------------------------------------------------------------------------------------------------------
     def proxy_accuracy(self, archs: Sequence[Arch]) -> list[float] | None:
