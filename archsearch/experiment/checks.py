@@ -1,5 +1,6 @@
-"""Checks of a run's settings, all made before anything is written: a bad seed, device, storage URL, worker count
-or run name is a usage error (exit 2) that leaves no run directory behind."""
+"""Checks of a run's settings, all made before anything is written: a bad seed, device, storage URL, worker count,
+run name or runs directory, a value past any machine, data too small for the method's sizes, a space that does not
+fit the data or cannot meet the constraints: each is a usage error (exit 2) that leaves no run directory behind."""
 
 from __future__ import annotations
 
@@ -187,7 +188,7 @@ def check_constraints_reachable(search_space: Any, constraints: Any) -> None:
         if below or above:
             unit = "params" if c.metric == "params" else "MACs"
             raise ConstraintError(f"constraint {c} cannot be met: the networks of space "
-                             f"{getattr(search_space, 'name', '?')!r} have {low:,.0f} to {high:,.0f} {unit}")
+                                  f"{getattr(search_space, 'name', '?')!r} have {low:,.0f} to {high:,.0f} {unit}")
 
 
 def check_space_fits(search_space: Any, input_shape: Any, constraints: Any) -> None:
@@ -276,12 +277,11 @@ def check_data_sizes(method: str, config: Any, split: dict[str, Any], train_imag
         problems.append(f"val_size={val} leaves none to train on")
         fixes.append(f"--set val_size={suggested}")
         available = train_images - small - suggested
-    if own_train is not None and int(own_train) > available:
-        problems.append(f"train_size={own_train} needs more than the {available} left after validation")
-        fixes.append(f"--set train_size={available}")
+    if own_train is not None:
+        if int(own_train) > available:
+            problems.append(f"train_size={own_train} needs more than the {available} left after validation")
+            fixes.append(f"--set train_size={available}")
         available = min(available, int(own_train))
-    else:
-        available = min(available, int(own_train)) if own_train is not None else available
     batch = getattr(config, "batch_size", None)
     if getattr(config, "FULL_BATCHES", False) and batch is not None and int(batch) > available:
         problems.append(f"batch_size={batch} is more than the {available} training images")
@@ -291,6 +291,7 @@ def check_data_sizes(method: str, config: Any, split: dict[str, Any], train_imag
                          f"small validation): {'; '.join(problems)}; lower with {' '.join(fixes)}, or use more data")
 
 
-__all__ = ["MAX_WORKERS", "check_budget_value", "check_constraints_reachable", "check_method_values", "check_space_fits",
-           "cost_extremes", "check_data_sizes", "check_device", "check_executor", "check_name", "check_run_inputs",
-           "check_runs_dir", "check_seed", "check_storage", "check_workers", "make_runs_dir"]
+__all__ = ["MAX_BATCH", "MAX_THREADS", "MAX_WORKERS", "check_budget_value", "check_constraints_reachable",
+           "check_data_sizes", "check_device", "check_executor", "check_method_values", "check_name",
+           "check_run_inputs", "check_runs_dir", "check_seed", "check_space_fits", "check_storage", "check_workers",
+           "cost_extremes", "make_runs_dir"]
