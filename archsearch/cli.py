@@ -107,13 +107,18 @@ def build_parser() -> argparse.ArgumentParser:
     latency_sub = latency.add_subparsers(dest="latency_command", metavar="ACTION", parser_class=_Parser)
     latency_sub.required = True
     build = latency_sub.add_parser("build", help="measure every candidate op of a space on this device")
-    build.add_argument("--space", default="mobilenet")
+    build.add_argument("--space", default="mobilenet", help="a built-in space, or your own as FILE.py:FUNCTION "
+                       "(with --data: each choice is timed at the input it sees in the network)")
     build.add_argument("--space-option", dest="space_options", action="append", metavar="KEY=VALUE")
     build.add_argument("--preset", choices=PRESETS, help="the space's preset (default: the space's own)")
     build.add_argument("--clock", choices=("cpu", "wall"), help="what a sample measures: the thread's CPU time "
                        "(default with 1 CPU thread: robust to other processes) or wall time (default otherwise)")
     build.add_argument("--data", help="fit the space to this dataset's image shape and classes, as 'run --data' "
-                       "does (default: the preset's own shape; fashion-mnist for quick / smoke)")
+                       "does (default: the preset's own shape; fashion-mnist for quick / smoke); required for "
+                       "FILE.py:FUNCTION")
+    build.add_argument("--runtime", choices=("torch", "onnxruntime"), help="what runs the ops: eager PyTorch "
+                       "(default, or $ARCHSEARCH_LATENCY_RUNTIME) or ONNX Runtime (each op exported to ONNX; "
+                       "needs the onnx extra); recorded in the table")
     build.add_argument("--data-dir")
     build.add_argument("--batch-size", type=int, default=1)
     build.add_argument("--device", default="cpu")
@@ -637,35 +642,36 @@ def cmd_latency_build(args: argparse.Namespace) -> int:
     import contextlib
 
     from archsearch.cost import latency
-    from archsearch.experiment.options import parse_assignments, run_space_options
-    from archsearch.spaces import create_space
+    from archsearch.experiment.options import latency_space, parse_assignments
 
     if args.batch_size < 1 or args.repeats < 1 or args.rounds < 1 or args.warmup < 0 or (
             args.threads is not None and args.threads < 1):
         raise UsageError("--batch-size, --repeats, --rounds and --threads must be >= 1 and --warmup >= 0")
     options = parse_assignments(args.space_options, "--space-option")
-    if args.preset is not None:
-        options["preset"] = args.preset
-    if args.data is not None:  # the same space options a run on this data resolves, so the run finds this table
-        options = run_space_options(args.space, options, args.preset or "quick", args.data, args.data_dir)
-    search_space = create_space(args.space, **options)
+    runtime = latency.measurement_runtime(args.runtime, args.device)
+    if runtime == "onnxruntime":
+        from archsearch.cost import onnx_runtime
+
+        onnx_runtime.require()
+    # the same space (and options) a run on this data resolves, so the run finds this table
+    search_space, options = latency_space(args.space, options, args.preset, args.data, args.data_dir)
     noisy: list[str] = []
     with contextlib.ExitStack() as stack:
         def start(ops: int, fingerprint: Any) -> Any:
-            print(f"measuring {ops} ops of space {args.space!r} on {args.device} (batch {args.batch_size}, "
-                  f"{fingerprint['threads']} thread(s), {fingerprint['clock']} clock, {args.rounds} round(s) x "
-                  f"{args.repeats} interleaved sweeps)")
+            print(f"measuring {ops} ops of space {args.space!r} in {runtime} on {args.device} (batch "
+                  f"{args.batch_size}, {fingerprint['threads']} thread(s), {fingerprint['clock']} clock, "
+                  f"{args.rounds} round(s) x {args.repeats} interleaved sweeps)")
             return stack.enter_context(_op_bar(args.rounds * args.repeats))
 
         path, table, measured = latency.build_table_file(
             search_space, path=args.out, force=args.force, device=args.device, batch_size=args.batch_size,
             warmup=args.warmup, repeats=args.repeats, rounds=args.rounds, threads=args.threads, clock=args.clock,
-            meta={"space_options": options}, on_start=start, warn=noisy.append)
+            meta={"space_options": options}, on_start=start, warn=noisy.append, runtime=runtime)
     if not measured:
         print(f"a latency table for this device exists: {path} ({len(table.entries)} ops); --force re-measures")
         return 0
     fixed = sum(v for k, v in table.entries.items() if k.startswith(latency.FIXED_PREFIX))
-    print(f"wrote {path} ({len(table.entries)} ops; fixed parts {fixed:.3f} ms)")
+    print(f"wrote {path} ({len(table.entries)} ops measured in {table.runtime}; fixed parts {fixed:.3f} ms)")
     fit = table.meta.get("calibration")
     if fit:
         checked = (f"; {len(fit['heldout'])} held-out networks within {fit['heldout_median_error']:.1%} (median; the "

@@ -1,7 +1,10 @@
 """Lookup-table latency vs measured end-to-end latency of held-out random archs (ProxylessNAS sec. 3.3 latency model).
 
-`archsearch.cost.latency.build_table` measures every op of the `mobilenet` space and calibrates the table on whole
-networks spread over the space's MACs (``measured = offset + scale * table sum``). Here its held-out set is 30
+`archsearch.cost.latency.build_table` measures every op of a space (default `mobilenet`; ``--space FILE.py:FN`` a
+user's space, its choices traced at the inputs they see, e.g. ``examples/user_space.py:make_space``) and calibrates
+the table on whole networks spread over the space's MACs (``measured = offset + scale * table sum``). ``--runtime
+onnxruntime`` times ops and networks in a one-thread ONNX Runtime session instead of eager PyTorch. Here its
+held-out set is 30
 random archs, none of them in the fit: each one's standalone network is timed in the same interleaved rounds as the
 ops (after every round of op sweeps, every network in a new order; batch 1, inference, channels_last, one torch
 thread, the thread's CPU time), and its calibrated prediction is compared with its measured latency. The raw table
@@ -11,9 +14,14 @@ sum's error is shown beside it.
 also contend for the caches) and stops them at the end, so the figure under load is one command.
 
     python benchmarks/latency_lut.py [--preset quick] [--archs 30] [--rounds 5] [--load 1]
+    python benchmarks/latency_lut.py --space examples/user_space.py:make_space [--data FILE.npz]
+    python benchmarks/latency_lut.py --runtime onnxruntime
+
+A user space gets the data's image shape and classes (``--data``; default Fashion-MNIST's 1 x 28 x 28 and 10 classes,
+a run's default data).
 
 Ends with ``RESULT {"median_abs_rel_error": ..}`` (held-out, calibrated; goal <= 0.05 quiet, <= 0.10 with
-``--load 1``), plus the raw sum's error and the load.
+``--load 1``), plus the raw sum's error, the load, the space and the runtime.
 """
 
 from __future__ import annotations
@@ -33,7 +41,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from archsearch.cost.latency import build_table, calibration_archs  # noqa: E402
-from archsearch.spaces import create_space  # noqa: E402
+from archsearch.spaces import create_space, user  # noqa: E402
 
 LOAD = ("import numpy as np\n"
         "a = np.random.default_rng(0).standard_normal((384, 384))\n"
@@ -49,8 +57,10 @@ def start_load(processes: int) -> list[subprocess.Popen]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--space", default="mobilenet")
-    parser.add_argument("--preset", default="quick")
+    parser.add_argument("--space", default="mobilenet", help="a built-in space or FILE.py:FUNCTION")
+    parser.add_argument("--preset", default="quick", help="a built-in space's preset")
+    parser.add_argument("--data", help="a user space's data (its image shape and classes; default 1x28x28, 10)")
+    parser.add_argument("--runtime", choices=("torch", "onnxruntime"), default="torch")
     parser.add_argument("--archs", type=int, default=30, help="held-out random archs")
     parser.add_argument("--calibration", type=int, default=8, help="archs that fit the calibration")
     parser.add_argument("--rounds", type=int, default=5)
@@ -63,7 +73,17 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
 
-    space = create_space(args.space, preset=args.preset)
+    if user.is_user_space(args.space):
+        shape, classes = (1, 28, 28), 10
+        if args.data:
+            from archsearch.experiment.run import data_info
+
+            info = data_info(args.data, None)
+            shape, classes = info["input_shape"], info["num_classes"]
+        _, space, label = user.resolve(args.space, {}, input_shape=shape, num_classes=classes)
+        preset = "-"
+    else:
+        space, label, preset = create_space(args.space, preset=args.preset), args.space, args.preset
     fit, _ = calibration_archs(space, args.calibration, 0)
     taken = {a.key for a in fit}
     rng = np.random.default_rng(args.seed)
@@ -86,7 +106,7 @@ def main() -> None:
     try:
         table = build_table(space, warmup=args.warmup, repeats=args.repeats, rounds=args.rounds,
                             threads=args.threads, clock=args.clock, calibration=args.calibration, heldout=archs,
-                            warn=warnings_seen.append, on_sweep=progress)
+                            warn=warnings_seen.append, on_sweep=progress, runtime=args.runtime)
     finally:
         for process in load:
             process.terminate()
@@ -94,13 +114,13 @@ def main() -> None:
             process.wait()
     out = Path(__file__).resolve().parent / "out"
     out.mkdir(exist_ok=True)
-    table.save(out / f"latency_lut_{args.space}_{args.preset}.json")
+    table.save(out / f"latency_lut_{label}_{preset}_{args.runtime}.json")
 
     calibration = table.meta["calibration"]
     rows = calibration["heldout"]
-    print(f"\n{args.space} ({args.preset}), input {tuple(space.input_shape)}, batch 1, {table.fingerprint['threads']} "
-          f"thread(s), {table.fingerprint['clock']} clock, {len(table.entries)} table ops, {args.rounds} rounds x "
-          f"{args.repeats} sweeps, {args.load} CPU-heavy process(es) beside it")
+    print(f"\n{args.space} ({preset}), input {tuple(space.input_shape)}, batch 1, {args.runtime}, "
+          f"{table.fingerprint['threads']} thread(s), {table.fingerprint['clock']} clock, {len(table.entries)} table "
+          f"ops, {args.rounds} rounds x {args.repeats} sweeps, {args.load} CPU-heavy process(es) beside it")
     print(f"calibration on {len(calibration['fit'])} networks: measured = {calibration['offset_ms']:+.3f} ms + "
           f"{calibration['scale']:.3f} x table sum; op sample spread {table.meta['noise']:.1%}")
     print(f"{'arch':>4} | {'table sum':>9} | {'predicted':>9} | {'measured':>8} | {'error':>6} | {'raw error':>9}")
@@ -119,7 +139,7 @@ def main() -> None:
         print("warning: " + message)
     print("RESULT " + json.dumps({"median_abs_rel_error": round(calibration["heldout_median_error"], 4),
                                   "median_abs_rel_error_raw": round(calibration["heldout_median_error_raw"], 4),
-                                  "load_processes": args.load}))
+                                  "load_processes": args.load, "space": label, "runtime": args.runtime}))
 
 
 if __name__ == "__main__":

@@ -291,3 +291,45 @@ def test_latency_build_for_a_space_without_blocks_is_a_usage_error(capsys, tmp_p
         register_space("clitoy_flat")(Flat)
     code, _, err = run_cli(capsys, "latency", "build", "--space", "clitoy_flat", "--out", str(tmp_path / "x.json"))
     assert code == 2 and "no per-op description" in err
+
+
+@pytest.mark.integration  # CLI runs (the nested case loads digits)
+@pytest.mark.parametrize("case", ["no onnxruntime", "onnxruntime on cuda", "nested choices", "no such file"])
+def test_latency_build_usage_errors_are_one_line_exit_2(capsys, tmp_path, monkeypatch, case):
+    """What a user can get wrong about a table's space or runtime: one line, exit 2, no table written."""
+    import importlib.util
+
+    (tmp_path / "space.py").write_text(
+        "import torch.nn as nn\nfrom archsearch import LayerChoice\n\n"
+        "def nested(num_classes=10):\n"
+        "    inner = LayerChoice([nn.Identity(), nn.ReLU()], label='inner')\n"
+        "    return nn.Sequential(LayerChoice([nn.Sequential(inner), nn.Identity()], label='outer'), nn.Flatten(),\n"
+        "                         nn.Linear(64, num_classes))\n")
+    out = tmp_path / "lut.json"
+    argv = {"no onnxruntime": ["--space", "clitoy", "--runtime", "onnxruntime"],
+            "onnxruntime on cuda": ["--space", "clitoy", "--runtime", "onnxruntime", "--device", "cuda"],
+            "nested choices": ["--space", f"{tmp_path / 'space.py'}:nested", "--data", "digits"],
+            "no such file": ["--space", f"{tmp_path / 'missing.py'}:f", "--data", "digits"]}[case]
+    fragment = {"no onnxruntime": "pip install 'archsearch[onnx]'", "onnxruntime on cuda": "timed on the CPU",
+                "nested choices": "choice 'inner' sits inside a candidate of choice 'outer'",
+                "no such file": "not found"}[case]
+    if case == "no onnxruntime":
+        real = importlib.util.find_spec
+        monkeypatch.setattr(importlib.util, "find_spec",
+                            lambda name, *a: None if name == "onnxruntime" else real(name, *a))
+    code, _, err = run_cli(capsys, "latency", "build", *argv, "--out", str(out))
+    assert code == 2 and err.count("\n") == 1 and "Traceback" not in err, err
+    assert fragment in err, err
+    assert not out.exists()
+
+
+def test_latency_build_in_onnxruntime_records_the_runtime(capsys, tmp_path):
+    pytest.importorskip("onnxruntime")
+    from archsearch.cost.latency import LatencyTable
+
+    path = tmp_path / "lut.json"
+    code, out, _ = run_cli(capsys, "latency", "build", "--space", "clitoy", "--runtime", "onnxruntime", "--warmup",
+                           "1", "--repeats", "2", "--out", str(path))
+    assert code == 0 and "in onnxruntime" in out and "measured in onnxruntime" in out, out
+    table = LatencyTable.load(path)
+    assert table.runtime == "onnxruntime" and sorted(table.entries) == ["kernel:k3", "kernel:k5"]

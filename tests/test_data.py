@@ -322,7 +322,7 @@ def test_cifar10_verifies_before_unpickling(tmp_path, monkeypatch):
     monkeypatch.setattr(datasets, "CIFAR10_TRAIN", (table[0],))
     monkeypatch.setattr(datasets, "CIFAR10_TEST", (table[1],))
     d = load_dataset("cifar10", data_dir=tmp_path)
-    assert d.x_train.shape == (4, 3, 32, 32) and d.augmentation == Augmentation(4, True, d.augmentation.fill)
+    assert d.x_train.shape == (4, 3, 32, 32) and d.augmentation == Augmentation(4, True, d.augmentation.fill, std=d.std)
     assert d.y_test.tolist() == [0, 1, 2, 9] and len(d.mean) == 3
     (root / "test_batch").write_bytes(b"\x80\x04evil")
     with pytest.raises(DataError, match=r"test_batch is corrupt or not the published file.*not unpickled"):

@@ -184,3 +184,130 @@ def test_an_uncalibrated_cached_table_is_used_with_a_hint(tmp_path):
     messages = []
     table = ensure_table(space, path=path, log=messages.append)
     assert table.scale_offset == (1.0, 0.0) and "no whole-network calibration" in messages[0]
+
+
+# -- a user's space: ops traced from the model ----------------------------------------------------------------------
+class _Cell(nn.Module):
+    """A stem that halves the image, a LayerChoice, an InputChoice over the stem's and the choice's outputs, a head:
+    the shapes a table must find by running the model."""
+
+    def __init__(self, kernel: int = 3) -> None:
+        super().__init__()
+        from archsearch import InputChoice, LayerChoice
+
+        self.stem = nn.Sequential(nn.Conv2d(1, 4, 3, stride=2, padding=1), nn.ReLU())
+        self.op = LayerChoice({"conv": nn.Conv2d(4, 4, kernel, padding=kernel // 2), "skip": nn.Identity()},
+                              label="op")
+        self.pick = InputChoice(2, 1, label="pick")
+        self.head = nn.Sequential(nn.Flatten(), nn.Linear(4 * 4 * 4, 10))
+
+    def forward(self, x):
+        s = self.stem(x)
+        return self.head(self.pick([s, self.op(s)]))
+
+
+@pytest.mark.integration  # a second or more: whole networks timed for the calibration
+def test_a_user_space_table_times_each_candidate_at_the_input_it_sees(tmp_path):
+    from archsearch import ModuleSpace
+    from archsearch.cost.latency import (OpInputs, build_table, ensure_table, predict_latency, space_ops, space_tag,
+                                         table_sum)
+
+    space = ModuleSpace(_Cell, input_shape=(1, 8, 8), num_classes=10, name="cell")
+    blocks = {b.name: b for b in space.blocks}
+    assert blocks["op"].input_shape == (4, 4, 4) and blocks["op"].values == ("conv", "skip")
+    assert blocks["pick"].input_shape == OpInputs(((4, 4, 4), (4, 4, 4)))  # the two tensors it chooses from
+    assert [(name, shape) for name, _, shape in space.fixed_modules()] == [("stem", (1, 8, 8)), ("head", (4, 4, 4))]
+    assert sorted(key for key, _, _ in space_ops(space)) == ["fixed:head", "fixed:stem", "op:conv", "op:skip",
+                                                             "pick:0", "pick:1"]
+    table = build_table(space, warmup=1, repeats=4, rounds=1, calibration=2, heldout=1, warn=lambda m: None)
+    assert all(v > 0 for v in table.entries.values()) and table.meta["runtime"] == "torch"
+    assert table["op:conv"] > table["op:skip"]  # a conv costs more than passing its input on
+    arch = {"op": "conv", "pick": "1"}
+    assert table_sum(table, arch) == pytest.approx(sum(table[k] for k in ("fixed:stem", "fixed:head", "op:conv",
+                                                                          "pick:1")))
+    assert table.meta["calibration"]["fit"] and predict_latency(table, arch) > 0
+    path = table.save(tmp_path / "cell.json")
+    assert ensure_table(space, path=path).entries == table.entries
+    other = ModuleSpace(lambda: _Cell(kernel=5), input_shape=(1, 8, 8), num_classes=10, name="cell")
+    assert space_tag(other) != space_tag(space)  # same labels and shapes, other layers: another table
+
+
+def test_a_user_space_a_table_cannot_serve_is_refused_in_one_line():
+    from archsearch import LayerChoice, ModuleSpace
+
+    def strided():  # the first choice decides the image size the second one sees
+        return nn.Sequential(LayerChoice([nn.Conv2d(1, 1, 3, padding=1), nn.Conv2d(1, 1, 3, stride=2, padding=1)],
+                                         label="a"),
+                             LayerChoice([nn.Identity(), nn.ReLU()], label="b"), nn.AdaptiveAvgPool2d(1),
+                             nn.Flatten(), nn.Linear(1, 10))
+
+    with pytest.raises(UsageError, match=r"choice 'b' sees input \(1, 8, 8\) .* and \(1, 4, 4\) in arch"):
+        ModuleSpace(strided, input_shape=(1, 8, 8), num_classes=10).blocks
+    with pytest.raises(UsageError, match="has no input_shape"):
+        ModuleSpace(strided).blocks
+
+
+# -- ONNX Runtime ---------------------------------------------------------------------------------------------------
+@pytest.mark.integration  # a second or more: whole networks timed for the calibration
+def test_an_onnxruntime_table_on_a_toy_space(tmp_path):
+    """Ops and whole networks run in a one-thread ONNX Runtime session; the table records the runtime, and a table
+    of the other runtime is refused (its numbers rank ops differently)."""
+    pytest.importorskip("onnxruntime")
+    from archsearch import ModuleSpace
+    from archsearch.cost.latency import build_table, ensure_table, table_path, time_module
+
+    space = ModuleSpace(_Cell, input_shape=(1, 8, 8), num_classes=10, name="cell")
+    table = build_table(space, warmup=1, repeats=4, rounds=1, calibration=2, heldout=1, runtime="onnxruntime",
+                        warn=lambda m: None)
+    assert table.runtime == "onnxruntime" and table.fingerprint["onnxruntime"] and table.meta["runtime"] == \
+        "onnxruntime"
+    assert sorted(table.entries) == ["fixed:head", "fixed:stem", "op:conv", "op:skip", "pick:0", "pick:1"]
+    assert all(v >= 0 for v in table.entries.values()) and table.meta["calibration"]["fit"]
+    assert table["op:conv"] > table["op:skip"]  # framed between 1x1 convs, a skip costs ~0 (as in a network)
+    assert sorted(table.meta["onnxruntime_frames_ms"]) == ["frame:1x8x8", "frame:4x4x4"]  # stem's in, the ops'
+    assert table_path(space, runtime="onnxruntime") != table_path(space)  # each runtime has its own cache entry
+    path = table.save(tmp_path / "ort.json")
+    assert ensure_table(space, path=path, runtime="onnxruntime").runtime == "onnxruntime"
+    with pytest.raises(UsageError, match="runtime: table 'onnxruntime' vs here 'torch'"):
+        ensure_table(space, path=path)
+    assert time_module(space.build({"op": "conv", "pick": "0"}), (1, 8, 8),
+                       warmup=1, repeats=3, runtime="onnxruntime") > 0
+
+
+def test_a_missing_table_is_measured_with_a_progress_bar_or_named_by_its_command(tmp_path, monkeypatch):
+    import contextlib
+
+    from archsearch import ModuleSpace
+    from archsearch.cost import latency
+
+    monkeypatch.setattr(latency, "BUILD_REPEATS", 2)
+    monkeypatch.setattr(latency, "BUILD_ROUNDS", 1)
+    space = ModuleSpace(_Cell, input_shape=(1, 8, 8), num_classes=10, name="cell")
+    path = tmp_path / "cell.json"
+    with pytest.raises(UsageError, match="no latency table .*; build it with: archsearch latency build --space x"):
+        latency.ensure_table(space, path=path, build_if_missing=False, build_command="archsearch latency build "
+                             "--space x")
+    seen, messages = [], []
+
+    @contextlib.contextmanager
+    def bar(total):
+        seen.append(("total", total))
+        yield lambda done, total: seen.append(done)
+
+    table = latency.ensure_table(space, path=path, progress=bar, log=messages.append,
+                                 build_command="archsearch latency build --space x")
+    assert seen[0] == ("total", latency.BUILD_ROUNDS * latency.BUILD_REPEATS) and seen[-1] == 2
+    assert path.is_file() and sorted(table.entries) == sorted(key for key, _, _ in latency.space_ops(space))
+    assert "to build it ahead of a run: archsearch latency build --space x" in messages[0]
+
+
+def test_the_command_that_builds_a_runs_table():
+    from archsearch.experiment.run import latency_build_command
+
+    assert latency_build_command({"name": "user", "options": {"source": "/a b/s.py:make", "kwargs": {"width": 8}}},
+                                 "/d/x.npz") == ("archsearch latency build --space '/a b/s.py:make' "
+                                                 "--space-option=width=8 --data /d/x.npz")
+    assert latency_build_command({"name": "mobilenet", "options": {"preset": "quick", "num_classes": 10, "se": True}},
+                                 "digits", "onnxruntime") == ("archsearch latency build --space mobilenet --preset "
+                                                              "quick --space-option=se=True --data digits --runtime "
+                                                              "onnxruntime")

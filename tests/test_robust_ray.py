@@ -28,10 +28,14 @@ pytestmark = [pytest.mark.integration,  # end to end (docs/architecture.md, "Tes
                                  reason="needs the ray command (pip install 'archsearch[ray]') and Linux /proc")]
 
 
-def _env() -> dict[str, str]:
+def _env(ray_defaults: bool = False) -> dict[str, str]:
+    """The tests' environment; `ray_defaults`: Ray's own settings, as a user's shell has them."""
     path = os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH")) if p)
-    return {**os.environ, "PYTHONPATH": path, "ARCHSEARCH_PROGRESS": "0", "OMP_NUM_THREADS": "1",
-            "RAY_USAGE_STATS_ENABLED": "0", "RAY_AUTH_MODE": "disabled"}  # loopback only: no cluster token
+    env = {k: v for k, v in os.environ.items() if not (ray_defaults and k.startswith("RAY_"))}
+    env.update({"PYTHONPATH": path, "ARCHSEARCH_PROGRESS": "0", "OMP_NUM_THREADS": "1"})
+    if not ray_defaults:
+        env.update({"RAY_USAGE_STATS_ENABLED": "0", "RAY_AUTH_MODE": "disabled"})  # loopback only: no token
+    return env
 
 
 def _free_port() -> int:
@@ -79,16 +83,31 @@ def _check_ledger(run_dir: Path, expected: int) -> None:
 
 @pytest.fixture
 def ray_head():
+    yield from _head(_env(), "--node-ip-address", "127.0.0.1")
+
+
+@pytest.fixture
+def ray_head_as_the_readme_starts_it():
+    """`ray start --head` with Ray's defaults (no RAY_* variable, the Ray Client server on its default port 10001,
+    which the README passes as ray://HEAD:10001; Ray 2.60's client does not connect on another port here)."""
+    with socket.socket() as probe:
+        if probe.connect_ex(("127.0.0.1", 10001)) == 0:
+            pytest.skip("port 10001 (Ray Client's default) is taken on this machine")
+    for address, head in _head(_env(ray_defaults=True)):
+        yield "ray://127.0.0.1:10001", head
+
+
+def _head(env: dict[str, str], *extra: str):
     port = _free_port()
     temp = Path(tempfile.mkdtemp(prefix="asray-"))  # short: Ray's socket paths live under it
-    head = subprocess.Popen(["ray", "start", "--head", "--block", "--port", str(port), "--node-ip-address",
-                             "127.0.0.1", "--num-cpus", "2", "--include-dashboard", "false", "--disable-usage-stats",
-                             "--temp-dir", str(temp)], env=_env(), stdout=subprocess.DEVNULL,
+    head = subprocess.Popen(["ray", "start", "--head", "--block", "--port", str(port), *extra, "--num-cpus", "2",
+                             "--include-dashboard", "false", "--disable-usage-stats",
+                             "--temp-dir", str(temp)], env=env, stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL, start_new_session=True)
     address = f"127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 120
-        while subprocess.run(["ray", "status", "--address", address], env=_env(), capture_output=True).returncode:
+        while subprocess.run(["ray", "status", "--address", address], env=env, capture_output=True).returncode:
             if head.poll() is not None or time.monotonic() > deadline:
                 pytest.skip("`ray start --head` did not come up on 127.0.0.1")
             time.sleep(1)
@@ -122,6 +141,18 @@ def test_search_on_a_ray_cluster_survives_a_killed_worker(ray_head, tmp_path):
     out, err = search.communicate(timeout=600)
     assert search.returncode == 0, err[-2000:]
     _check_ledger(tmp_path / "cluster", 6)  # every evaluation once: the killed task was retried, not lost
+
+
+@pytest.mark.slow
+def test_the_readmes_cluster_steps_work_with_rays_defaults(ray_head_as_the_readme_starts_it, tmp_path):
+    address, _ = ray_head_as_the_readme_starts_it
+    done = subprocess.run(_cli("run", *ARGS, "--executor", "ray", "--ray-address", address, "--runs-dir",
+                               str(tmp_path), "--name", "readme"), env=_env(ray_defaults=True), capture_output=True,
+                          text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-2000:]
+    log = (tmp_path / "readme" / "log.txt").read_text()
+    assert "ray: 2 concurrent tasks on a cluster with 2 CPUs" in log  # on the cluster, not a local instance
+    _check_ledger(tmp_path / "readme", 6)
 
 
 @pytest.mark.slow

@@ -150,6 +150,63 @@ def test_weight_decay_skips_batchnorm_and_bias():
     assert [len(g["params"]) for g in groups] == [3, 7] and [g["weight_decay"] for g in groups] == [0.1, 0.0]
 
 
+def test_decay_norm_and_bias_decays_every_parameter_as_the_released_search_code():
+    model = _ZeroOutput(small_cnn())
+    before = {name: p.detach().clone() for name, p in model.named_parameters()}
+    trainer = Trainer(model, Recipe(lr=0.5, momentum=0.0, weight_decay=0.1, schedule="constant",
+                                    decay_norm_and_bias=True), steps_per_epoch=1, epochs=1)
+    trainer.step(*batch())
+    for name, p in model.named_parameters():  # zero output: the loss gradient is 0, only the decay moves them
+        torch.testing.assert_close(p.detach(), before[name] * (1 - 0.5 * 0.1))
+    from archsearch.methods import make_config
+
+    for method in ("darts", "fairdarts"):
+        assert make_config(method, "paper").weight_recipe(True).decay_norm_and_bias
+        final = Recipe.from_dict(make_config(method, "paper").final_recipe)
+        assert final.decay_norm_and_bias and final.cutout == 0.5
+    assert make_config("proxyless", "paper").weight_recipe("search").decay_norm_and_bias
+    assert not Recipe.from_dict(make_config("proxyless", "paper").final_recipe).decay_norm_and_bias
+
+
+def test_cutout_zeroes_one_square_of_the_asked_side_per_image():
+    from archsearch.data.augment import cutout
+
+    x = torch.ones(64, 2, 28, 28)
+    out = cutout(x, 0.5, torch.Generator().manual_seed(0))
+    zeroed = (out == 0).all(dim=1)  # the same square in every channel
+    assert torch.equal((out == 0).any(dim=1), zeroed)
+    for image in zeroed:
+        rows, cols = image.any(dim=1).nonzero().flatten(), image.any(dim=0).nonzero().flatten()
+        assert 1 <= len(rows) <= 14 and 1 <= len(cols) <= 14  # clipped at a border, never larger
+        assert int(image.sum()) == len(rows) * len(cols)  # one rectangle
+    assert (zeroed.flatten(1).sum(1) == 14 * 14).float().mean() > 0.2  # many lie fully inside
+    assert torch.equal(cutout(x, 0.5, torch.Generator().manual_seed(0)), out)
+
+
+def test_a_recipe_adds_cutout_and_autoaugment_to_the_datas_own_augmentation(digits):
+    from archsearch.train.trainer import _augmentation
+
+    own = digits.train.augmentation
+    both = _augmentation(digits.train, Recipe(cutout=0.25, autoaugment=True))
+    assert (both.crop_padding, both.flip, both.fill) == (own.crop_padding, own.flip, own.fill)
+    assert both.cutout == 0.25 and both.autoaugment and both.std == own.std != (1.0,)
+    plain = _augmentation(digits.train, Recipe(augment=False, cutout=0.25))
+    assert plain.crop_padding == 0 and plain.cutout == 0.25
+    assert _augmentation(digits.train, Recipe()) is own
+
+
+def test_fbnetv3_paper_final_recipe_is_the_papers():
+    from archsearch.methods import make_config
+
+    final = make_config("nars", "paper")
+    recipe = Recipe.from_dict(final.final_recipe)
+    assert final.final_epochs == 400 and recipe.ema and recipe.warmup_epochs == 5
+    assert recipe.schedule == "exponential" and recipe.exponential_gamma == 0.9875 and recipe.label_smoothing > 0
+    assert recipe.autoaugment
+    assert lr_factor(recipe, 10 * 5 + 10 * 3, 10, 400) == pytest.approx(0.9875 ** 3)  # 3 epochs after warm-up
+    assert Recipe.from_dict(make_config("nars", "quick").final_recipe).warmup_epochs == 0
+
+
 def test_gradient_clipping_bounds_the_update():
     model = linear_model()
     before = [p.detach().clone() for p in model.parameters()]

@@ -4,6 +4,7 @@ reproducible under the run's seed, and bad input as one line with exit 2 and not
 from __future__ import annotations
 
 import importlib.util
+import json
 import subprocess
 import sys
 import textwrap
@@ -222,7 +223,7 @@ BAD_SPACES = {
     "wrong output": ("bad.py:wrong_classes", "output for a batch of shape (2, 1, 8, 8) is (2, 3), expected (2, 10)"),
     "syntax": ("syntax.py:f", "cannot load space file syntax.py: SyntaxError"),
     "no supernet": ("hierarchical", "spos needs a weight-sharing space"),
-    "no latency table": ("make_space.py:make_space", "has no per-op description (blocks / make_candidate)"),
+    "no latency table": ("bad.py:nested", "choice 'inner' sits inside a candidate of choice 'outer'"),
 }
 
 
@@ -247,13 +248,19 @@ def test_bad_space_input_is_one_line_exit_2_and_creates_nothing(capsys, tmp_path
 
         def wrong_classes(**data):
             return nn.Sequential(LayerChoice([nn.Identity()], label="a"), nn.Flatten(), nn.Linear(64, 3))
+
+        def nested(**data):
+            inner = LayerChoice([nn.Identity(), nn.ReLU()], label="inner")
+            return nn.Sequential(LayerChoice([nn.Sequential(inner), nn.Identity()], label="outer"), nn.Flatten(),
+                                 nn.Linear(64, data["num_classes"]))
     """))
     (tmp_path / "syntax.py").write_text("def f(:\n")
     (tmp_path / "make_space.py").write_text(EXAMPLE.read_text())
     monkeypatch.chdir(tmp_path)
     space, fragment = BAD_SPACES[case]
     runs = tmp_path / "runs"
-    # a method option this space cannot serve: a latency objective needs a table of the space's ops
+    # a method option this space cannot serve: a latency objective needs a table of the space's ops, which nested
+    # choices cannot have (an inner choice's cost depends on the outer one)
     latency = ["--set", "search_cost=latency"] if case == "no latency table" else []
     code, out, err = run_cli(capsys, "run", "spos", "--preset", "smoke", "--space", space, "--data", "digits",
                              "--runs-dir", str(runs), "--name", "bad", *latency)
@@ -261,3 +268,47 @@ def test_bad_space_input_is_one_line_exit_2_and_creates_nothing(capsys, tmp_path
     assert err.count("\n") == 1 and err.startswith("archsearch: error: ") and "Traceback" not in err
     assert fragment in err, err
     assert not runs.exists()
+
+
+# -- latency tables --------------------------------------------------------------------------------------------------
+@pytest.mark.integration
+def test_a_user_space_latency_table_from_the_cli_serves_a_constrained_run(capsys, tmp_path, monkeypatch):
+    """`latency build --space FILE.py:FN --data DATA` measures the table a run on that data looks for; the run
+    then reports its chosen net's table and measured latency, naming the runtime."""
+    from archsearch.cost import latency
+
+    monkeypatch.setattr(latency, "CACHE_DIR", tmp_path / "cache")
+    monkeypatch.setenv("ARCHSEARCH_PROGRESS", "0")
+    fast = ["--warmup", "1", "--repeats", "3", "--rounds", "1"]
+    code, _, err = run_cli(capsys, "latency", "build", "--space", SOURCE, *fast)
+    assert code == 2 and err.count("\n") == 1 and "needs --data" in err
+    code, out, _ = run_cli(capsys, "latency", "build", "--space", SOURCE, "--data", "digits", *fast)
+    assert code == 0 and "measuring 27 ops" in out and "measured in torch" in out, out
+    (table_file,) = (tmp_path / "cache").glob("make_space-*.json")
+    result = archsearch.run("random", space=SOURCE, constraints=["latency<=1s"], runs_dir=tmp_path / "runs",
+                            evaluations=2, population=2, final_epochs=0, **DIGITS)
+    extra = result.extra
+    assert extra["measured_latency_ms"] > 0 and extra["latency_runtime"] == "torch"
+    table = latency.LatencyTable.load(table_file)
+    assert extra["table_latency_ms"] == pytest.approx(latency.predict_latency(table, result.best.arch))
+    assert list((tmp_path / "cache").glob("*.json")) == [table_file]  # found, not measured again
+    assert result.best.objectives["latency_ms"] == pytest.approx(extra["table_latency_ms"])  # trials carry it too
+
+
+@pytest.mark.integration
+def test_proxyless_latency_loss_on_a_user_space(tmp_path):
+    """ProxylessNAS's expected latency comes from the user space's table; the derived net's table latency and its
+    end-to-end time are both reported, with the runtime."""
+    from archsearch.cost.latency import build_table, predict_latency
+
+    space = create_space("user", source=SOURCE, input_shape=[1, 8, 8], num_classes=10)
+    table = build_table(space, warmup=1, repeats=3, rounds=1, calibration=3, heldout=1, warn=lambda m: None)
+    path = table.save(tmp_path / "lut.json")
+    target = predict_latency(table, {f"layer{i}": "conv3x3" for i in range(1, 6)})
+    result = archsearch.run("proxyless", space=SOURCE, runs_dir=tmp_path / "runs", latency_target_ms=target,
+                            latency_table=str(path), final_epochs=0, **DIGITS)
+    assert result.best.objectives["latency_ms"] == pytest.approx(predict_latency(table, result.best.arch))
+    assert result.extra["measured_latency_ms"] > 0 and result.extra["latency_runtime"] == "torch"
+    rows = (tmp_path / "runs").glob("*/metrics/proxyless_arch.jsonl")
+    logged = [json.loads(line) for f in rows for line in f.read_text().splitlines()]
+    assert logged and all(0 < row["expected_latency_ms"] for row in logged) and logged[0]["target"] == target

@@ -2,24 +2,13 @@
 
 Every candidate op is timed at its input shape; an arch's latency is the sum of its ops' entries. A table is only
 valid on the device it was measured on, so it carries a fingerprint (CPU model or GPU name, torch version, thread
-count, clock, batch size) and refuses to load elsewhere unless forced.
+count, clock, batch size, and the runtime when it is not eager torch) and refuses to load elsewhere unless forced.
+How an op is timed (threads, clock, statistic, runtime) is in `archsearch.cost.timing`, which ops a space has in
+`archsearch.cost.space_ops`.
 
-How ops are timed, and why (all measured with benchmarks/latency_lut.py on this shared 2-core host):
-* Threads: CPU measurements run with ONE torch thread unless asked otherwise (`threads=`, ``archsearch latency build
-  --threads N``, ``$ARCHSEARCH_LATENCY_THREADS``): with 2 threads torch's intra-op pool turned tiny ops into
-  scheduler waits (64-80 ms per op vs 0.26 ms with 1); the paper's latencies are batch-1 numbers of one phone core.
-* Clock: with one CPU thread the work runs in the calling thread, so its CPU time (``time.thread_time``) is the
-  op's cost without the time other processes held the core. Under load 6 on 2 cores, wall-clock medians
-  under-predicted whole networks by 65%, thread-CPU-time trimmed means came within 3%. CPU time still grows when
-  other processes share the caches (the same network read 3.1 ms and 4.8 ms at different moments here), so compare
-  numbers measured at the same time. Elsewhere (GPU, several threads) the wall clock, synchronised. The per-sample
-  cost of reading the clock is subtracted.
-* Context: each sweep times every op once, in a fresh shuffled order, so each sample follows some other op as inside
-  a network; timing one op in a hot loop under-predicted networks by 14-22%.
-* Statistic: samples further than 5 MADs from their median are dropped (a preemption or page fault), then the mean
-  of the middle 80%. A mean is additive (E[sum] = sum E), as the released code's table, which stores each op's mean
-  latency.
-`time_module` measures whole networks the same way (same threads, clock and statistic), so the two compare.
+Any space that describes its ops has a table: the built-in spaces list their blocks, and a user's space
+(`LayerChoice` / `InputChoice` in a model) is traced by forward hooks, each candidate at the input it sees in the
+network (`archsearch.spaces.module_ops`).
 
 Calibration: an op timed alone does not cost what it costs inside a network (per-call overhead, caches: on one
 machine the table's sum was within 3% of whole networks, on another of the same kind 23% above them, with Pearson
@@ -32,32 +21,31 @@ table's meta and reported, and a warning says when it exceeds `NOISE_BOUND` or t
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
-import platform
 import statistics
-import tempfile
 import time
 import warnings
-from contextlib import contextmanager
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable, Mapping, Sequence
+from typing import Any, Callable, ContextManager, Iterable, Mapping, Sequence
 
 import numpy as np
 import torch
 import torch.nn as nn
 
+from archsearch._atomic import atomic_write_text
+from archsearch.cost.space_ops import FIXED_PREFIX, op_key, space_ops, space_tag  # noqa: F401 - imported from here too
+from archsearch.cost.timing import (  # noqa: F401 - the measurement settings are imported from here too
+    CLOCKS, DEFAULT_CPU_THREADS, OUTLIER_MADS, RUNTIMES, STATISTIC, THREADS_ENV, TRIM, InputSpec, OpInputs, call,
+    clock_overhead, device_fingerprint, fingerprint_id, input_spec, measurement_clock, measurement_runtime,
+    measurement_threads, num_threads, prepare, runtime_of, spread, summarize, time_module, time_samples,
+    timer)
 from archsearch.errors import ConfigError, UsageError
 
+_prepare, _time_samples = prepare, time_samples  # build_table's timing (a test counts its calls)
 CACHE_DIR = Path(os.environ.get("ARCHSEARCH_CACHE", Path.home() / ".cache" / "archsearch")) / "latency"
-DEFAULT_CPU_THREADS = 1  # measured: 2 threads on a busy 2-core host gave 64-80 ms per tiny op, 1 thread 0.26 ms
-THREADS_ENV = "ARCHSEARCH_LATENCY_THREADS"
-CLOCKS = ("cpu", "wall")
-TRIM = 0.1  # fraction of samples dropped at each end before averaging
-OUTLIER_MADS = 5.0  # samples further than this many (normal-scaled) MADs from the median are dropped first
-STATISTIC = "mad5_trimmed_mean_10"
 CALIBRATION_FIT_ARCHS = 8  # whole networks that fit the calibration, spread over the space's MACs
 CALIBRATION_HELDOUT_ARCHS = 6  # random networks that check it (held out of the fit)
 CALIBRATION_EVERY = 5  # op sweeps between two timings of every calibration network (20 per network by default):
@@ -68,175 +56,6 @@ CALIBRATION_WARMUP, CALIBRATION_REPEATS = 1, 1  # per timing: one untimed forwar
 NOISE_BOUND = 0.10  # warn when the calibrated prediction misses held-out networks by more (median)
 SPREAD_BOUND = 0.25  # ... or when single op samples spread more (median over ops of MAD / median; a host with
 #                      6 busy processes on 2 cores gave 12-16%, whole networks' single samples 22-32%)
-_TIMERS = {"cpu": time.thread_time, "wall": time.perf_counter}
-_OVERHEAD: dict[str, float] = {}
-
-
-def measurement_threads(device: torch.device | str = "cpu", threads: int | None = None) -> int:
-    """The torch thread count a latency measurement on `device` uses: `threads` when given, else
-    ``$ARCHSEARCH_LATENCY_THREADS``, else 1 on CPU (the host's current count for GPU timing, where it matters
-    little)."""
-    if threads is None:
-        env = os.environ.get(THREADS_ENV, "").strip()
-        if env:
-            try:
-                threads = int(env)
-            except ValueError:
-                raise ConfigError(f"{THREADS_ENV}={env!r} must be a positive integer") from None
-    if threads is None:
-        return DEFAULT_CPU_THREADS if torch.device(device).type == "cpu" else torch.get_num_threads()
-    if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
-        raise ConfigError(f"latency threads must be a positive integer, got {threads!r}")
-    return threads
-
-
-def measurement_clock(device: torch.device | str = "cpu", threads: int | None = None,
-                      clock: str | None = None) -> str:
-    """``"cpu"`` (the calling thread's CPU time) for one-thread CPU measurements, else ``"wall"``; `clock` forces
-    one (``"cpu"`` only where it is valid: CPU device, one thread)."""
-    device = torch.device(device)
-    threads = measurement_threads(device, threads)
-    valid_cpu = device.type == "cpu" and threads == 1
-    if clock is None:
-        return "cpu" if valid_cpu else "wall"
-    if clock not in CLOCKS:
-        raise ConfigError(f"latency clock {clock!r} is not one of {', '.join(CLOCKS)}")
-    if clock == "cpu" and not valid_cpu:
-        raise ConfigError(f"latency clock 'cpu' needs device cpu and 1 thread (got {device.type}, {threads} threads); "
-                          "use clock 'wall'")
-    return clock
-
-
-def summarize(samples: list[float]) -> float:
-    """Outliers (beyond `OUTLIER_MADS` MADs of the median) dropped, then the mean of the middle 80% (module
-    docstring: additive like a mean, robust like a median)."""
-    if not samples:
-        raise ConfigError("no latency samples to summarize")
-    median = statistics.median(samples)
-    bound = OUTLIER_MADS * 1.4826 * statistics.median(abs(x - median) for x in samples)
-    ordered = sorted(x for x in samples if abs(x - median) <= bound)
-    cut = int(len(ordered) * TRIM)
-    kept = ordered[cut:len(ordered) - cut] or ordered
-    return sum(kept) / len(kept)
-
-
-def spread(samples: list[float]) -> float:
-    """The samples' relative spread: normal-scaled MAD over the median (0 when the median is 0)."""
-    median = statistics.median(samples)
-    return 1.4826 * statistics.median(abs(x - median) for x in samples) / median if median > 0 else 0.0
-
-
-def _clock_overhead(clock: str) -> float:
-    """Milliseconds one empty timed interval reads on `clock` (subtracted from every sample; cached)."""
-    if clock not in _OVERHEAD:
-        timer = _TIMERS[clock]
-        gaps = []
-        for _ in range(301):
-            start = timer()
-            gaps.append(timer() - start)
-        _OVERHEAD[clock] = statistics.median(gaps) * 1e3
-    return _OVERHEAD[clock]
-
-
-@contextmanager
-def num_threads(threads: int):
-    """Run the body with `threads` torch threads, restoring the caller's count afterwards."""
-    previous = torch.get_num_threads()
-    if threads != previous:
-        torch.set_num_threads(threads)
-    try:
-        yield
-    finally:
-        if torch.get_num_threads() != previous:
-            torch.set_num_threads(previous)
-
-
-def _cpu_model() -> str:
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
-def device_fingerprint(device: torch.device | str = "cpu", batch_size: int = 1, threads: int | None = None,
-                       clock: str | None = None) -> dict[str, object]:
-    """What makes a measurement valid: the same processor, torch build, thread count (as `measurement_threads`
-    resolves it), clock (`measurement_clock`) and batch size."""
-    device = torch.device(device)
-    if device.type == "cuda":
-        processor = torch.cuda.get_device_name(device)
-    else:
-        processor = _cpu_model()
-    return {
-        "device": device.type,
-        "processor": processor,
-        "torch": torch.__version__,
-        "threads": measurement_threads(device, threads),
-        "clock": measurement_clock(device, threads, clock),
-        "batch_size": int(batch_size),
-    }
-
-
-def fingerprint_id(fingerprint: Mapping[str, object]) -> str:
-    blob = json.dumps(dict(fingerprint), sort_keys=True).encode()
-    return hashlib.sha256(blob).hexdigest()[:12]
-
-
-def time_module(
-    module: nn.Module,
-    input_shape: tuple[int, ...],
-    *,
-    batch_size: int = 1,
-    device: torch.device | str = "cpu",
-    warmup: int = 10,
-    repeats: int = 30,
-    threads: int | None = None,
-    clock: str | None = None,
-) -> float:
-    """Latency in milliseconds of one inference forward at ``(batch_size, *input_shape)``, measured as a table with
-    the same `threads` / `clock` measures its ops (defaults: 1 thread and its CPU time on CPU; see the module
-    docstring)."""
-    threads = measurement_threads(device, threads)
-    clock = measurement_clock(device, threads, clock)
-    with num_threads(threads):
-        return summarize(_time_samples(module, input_shape, batch_size=batch_size, device=device, warmup=warmup,
-                                       repeats=repeats, clock=clock))
-
-
-def _prepare(module: nn.Module, input_shape: tuple[int, ...], batch_size: int,
-             device: torch.device) -> tuple[nn.Module, torch.Tensor]:
-    module = module.to(device).eval()
-    x = torch.randn(batch_size, *input_shape, device=device)
-    if device.type == "cpu" and x.dim() == 4:
-        module = module.to(memory_format=torch.channels_last)
-        x = x.contiguous(memory_format=torch.channels_last)
-    return module, x
-
-
-def _time_samples(module: nn.Module, input_shape: tuple[int, ...], *, batch_size: int = 1,
-                  device: torch.device | str = "cpu", warmup: int = 10, repeats: int = 30, clock: str = "wall",
-                  prepared: tuple[nn.Module, torch.Tensor] | None = None) -> list[float]:
-    """Times (ms, on `clock`, its reading cost subtracted) of `repeats` inference forwards after `warmup` untimed
-    ones."""
-    device = torch.device(device)
-    module, x = prepared if prepared is not None else _prepare(module, input_shape, batch_size, device)
-    sync = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
-    timer, overhead = _TIMERS[clock], _clock_overhead(clock)
-    times = []
-    with torch.inference_mode():
-        for _ in range(warmup):
-            module(x)
-        sync()
-        for _ in range(repeats):
-            start = timer()
-            module(x)
-            sync()
-            times.append(max(0.0, (timer() - start) * 1e3 - overhead))
-    return times
 
 
 @dataclass
@@ -281,20 +100,15 @@ class LatencyTable:
             {"fingerprint": self.fingerprint, "meta": self.meta, "entries": self.entries}, indent=1, sort_keys=True
         )
 
+    @property
+    def runtime(self) -> str:
+        """What the table was measured in: ``torch`` (eager) or ``onnxruntime``."""
+        return runtime_of(self.fingerprint)
+
     def save(self, path: str | Path) -> Path:
         """Atomic write (temp file + fsync + rename): a half-written table never replaces a good one."""
         path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as f:
-                f.write(self.to_json())
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        atomic_write_text(path, self.to_json())
         return path
 
     @classmethod
@@ -314,11 +128,14 @@ class LatencyTable:
                 from None
         if expect is not None and not force:
             diff = {k: (table.fingerprint.get(k), v) for k, v in expect.items() if table.fingerprint.get(k) != v}
+            if runtime_of(table.fingerprint) != runtime_of(expect):  # a torch fingerprint names no runtime
+                diff["runtime"] = (table.runtime, runtime_of(expect))
             if diff:
                 detail = ", ".join(f"{k}: table {a!r} vs here {b!r}" for k, (a, b) in diff.items())
                 raise UsageError(
                     f"latency table {path} was measured on another device ({detail}); rebuild it here with "
-                    "'archsearch latency build' (--threads / --clock / --batch-size to match), or pass force=True / "
+                    "'archsearch latency build' (--threads / --clock / --batch-size / --runtime to match), or pass "
+                    "force=True / "
                     "--set force_latency_table=true to use it anyway"
                 )
         return table
@@ -339,9 +156,11 @@ def measure_table(
     on_sweep: Callable[[int, int], None] | None = None,
     clock: str | None = None,
     after_sweep: Callable[[int, str], None] | None = None,
+    runtime: str | None = None,
 ) -> LatencyTable:
     """Time every ``(key, make_module, input_shape)`` with `threads` torch threads (default: 1 on CPU, see
-    `measurement_threads`) on `clock` (`measurement_clock`); ops sharing a key are timed once. Each entry is the
+    `measurement_threads`) on `clock` (`measurement_clock`) in `runtime` (`measurement_runtime`); ops sharing a key
+    are timed once; an op's input is a shape without the batch or an `OpInputs`. Each entry is the
     trimmed mean (`summarize`) of its ``rounds * repeats`` single-forward samples.
 
     ``interleave`` (default): every sweep times each op once, in a fresh shuffled order, so each sample runs right
@@ -358,18 +177,24 @@ def measure_table(
     device = torch.device(device)
     threads = measurement_threads(device, threads)
     clock = measurement_clock(device, threads, clock)
-    fingerprint = device_fingerprint(device, batch_size, threads, clock)
-    table = LatencyTable(fingerprint, meta={"warmup": warmup, "repeats": repeats, "rounds": rounds,
-                                            "interleaved": bool(interleave), "statistic": STATISTIC, "unit": "ms",
-                                            "created": time.strftime("%Y-%m-%dT%H:%M:%S")})
-    prepared: dict[str, tuple[nn.Module, torch.Tensor]] = {}
+    runtime = measurement_runtime(runtime, device)
+    fingerprint = device_fingerprint(device, batch_size, threads, clock, runtime)
+    table = LatencyTable(fingerprint, meta={"runtime": runtime, "warmup": warmup, "repeats": repeats,
+                                            "rounds": rounds, "interleaved": bool(interleave), "statistic": STATISTIC,
+                                            "unit": "ms", "created": time.strftime("%Y-%m-%dT%H:%M:%S")})
+    prepared: dict[str, tuple[Any, Any]] = {}
     samples: dict[str, list[float]] = {}
-    for key, make_module, input_shape in ops:
-        if key not in prepared:
-            prepared[key] = _prepare(make_module(), tuple(input_shape), batch_size, device)
-            samples[key] = []
-    keys = list(prepared)
+    frames: dict[str, list[str]] = {}  # ONNX Runtime: op key -> the keys of its frame's two sides
     with num_threads(threads):
+        for key, make_module, input_shape in ops:
+            if key not in prepared:
+                module, spec = make_module(), input_spec(input_shape)
+                if runtime == "onnxruntime":
+                    module = _framed(module, spec, batch_size, device, frames.setdefault(key, []), prepared, samples,
+                                     threads)
+                prepared[key] = _prepare(module, spec, batch_size, device, runtime=runtime, threads=threads)
+                samples[key] = []
+        keys = list(prepared)
         if interleave:
             _interleaved_sweeps(prepared, keys, samples, device=device, warmup=warmup, repeats=repeats,
                                 rounds=rounds, rng=np.random.default_rng(seed), on_sweep=on_sweep, clock=clock,
@@ -383,15 +208,47 @@ def measure_table(
                     on_sweep(round_index + 1, rounds)
                 if after_sweep is not None:
                     after_sweep(round_index, clock)
+    frame_ms = {key: summarize(samples[key]) for key in keys if key.startswith(FRAME_PREFIX)}
     for key in keys:
+        if key in frame_ms:
+            continue
         table.entries[key] = summarize(samples[key])
+        if frames.get(key):  # the op in its frame, less the frame's two sides (each half a frame alone)
+            table.entries[key] = max(0.0, table.entries[key] - sum(frame_ms[f] for f in frames[key]) / 2)
         if on_op is not None:
             on_op(key, table.entries[key])
+    if frame_ms:
+        table.meta["onnxruntime_frames_ms"] = frame_ms
     table.meta["noise"] = statistics.median(spread(samples[key]) for key in keys) if keys else 0.0
     return table
 
 
-def _interleaved_sweeps(prepared: Mapping[str, tuple[nn.Module, torch.Tensor]], keys: list[str],
+FRAME_PREFIX = "frame:"
+
+
+def _framed(module: nn.Module, spec: InputSpec, batch_size: int, device: torch.device, sides: list[str],
+            prepared: dict[str, tuple[Any, Any]], samples: dict[str, list[float]], threads: int) -> nn.Module:
+    """For ONNX Runtime: `module` between two 1x1 convolutions when it maps one 4-d tensor to another
+    (`onnx_runtime.Framed`), each side's frame added to the sweeps once per shape (its key into `sides`)."""
+    from archsearch.cost import onnx_runtime
+
+    if isinstance(spec, OpInputs) or len(spec) != 3:
+        return module
+    result = onnx_runtime.framed(module, torch.randn(batch_size, *spec))
+    if result is None:
+        return module
+    wrapped, shapes = result
+    for shape in shapes:
+        key = f"{FRAME_PREFIX}{'x'.join(map(str, shape))}"
+        if key not in prepared:
+            prepared[key] = _prepare(onnx_runtime.frame(shape), shape, batch_size, device, runtime="onnxruntime",
+                                     threads=threads)
+            samples[key] = []
+        sides.append(key)
+    return wrapped
+
+
+def _interleaved_sweeps(prepared: Mapping[str, tuple[Any, Any]], keys: list[str],
                         samples: dict[str, list[float]], *, device: torch.device, warmup: int, repeats: int,
                         rounds: int, rng: np.random.Generator,
                         on_sweep: Callable[[int, int], None] | None, clock: str,
@@ -399,28 +256,28 @@ def _interleaved_sweeps(prepared: Mapping[str, tuple[nn.Module, torch.Tensor]], 
     """`warmup` untimed sweeps, then `rounds` x `repeats` timed sweeps over all ops in shuffled orders
     (`after_sweep` after each)."""
     sync = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
-    timer, overhead = _TIMERS[clock], _clock_overhead(clock)
+    clock_fn, overhead = timer(clock), clock_overhead(clock)
     total = rounds * repeats
     with torch.inference_mode():
         for _ in range(warmup):
             for key in keys:
                 module, x = prepared[key]
-                module(x)
+                call(module, x)
         sync()
         done = 0
         for _ in range(rounds):
             for key in keys:  # one untimed sweep per round: a pause between rounds leaves nothing cold
                 module, x = prepared[key]
-                module(x)
+                call(module, x)
             for _ in range(repeats):
                 for index in rng.permutation(len(keys)):
                     key = keys[int(index)]
                     module, x = prepared[key]
                     sync()
-                    start = timer()
-                    module(x)
+                    start = clock_fn()
+                    call(module, x)
                     sync()
-                    samples[key].append(max(0.0, (timer() - start) * 1e3 - overhead))
+                    samples[key].append(max(0.0, (clock_fn() - start) * 1e3 - overhead))
                 if after_sweep is not None:
                     after_sweep(done, clock)
                 done += 1
@@ -432,69 +289,7 @@ def default_table_path(space_name: str, space_tag: str, fingerprint: Mapping[str
     return CACHE_DIR / f"{space_name}-{space_tag}-{fingerprint_id(fingerprint)}.json"
 
 
-# -- a search space's ops, arch latency, and a space whose cost carries latency ---------------------------------------
-FIXED_PREFIX = "fixed:"
-
-
-def op_key(block_name: str, value: object) -> str:
-    """Table key of candidate `value` of searchable block `block_name` (the block fixes the input shape)."""
-    return f"{block_name}:{value}"
-
-
-def _block_field(block: object, *names: str) -> object:
-    for name in names:
-        if isinstance(block, Mapping) and name in block:
-            return block[name]
-        if hasattr(block, name):
-            return getattr(block, name)
-    raise ConfigError(f"space block {block!r} has none of the fields {names}")
-
-
-def _fixed_modules(search_space: object) -> list[tuple[str, Callable[[], nn.Module], tuple[int, ...]]]:
-    """The space's non-searchable parts (stem, head) as (name, factory, input shape)."""
-    fixed = getattr(search_space, "fixed_modules", None)
-    if fixed is None:
-        return []
-    out = []
-    for item in fixed():
-        if isinstance(item, tuple):
-            name, module, shape = item
-        else:
-            name = _block_field(item, "name")
-            module = _block_field(item, "module", "make")
-            shape = _block_field(item, "input_shape", "input")
-        factory = module if (callable(module) and not isinstance(module, nn.Module)) else (lambda m=module: m)
-        out.append((str(name), factory, tuple(int(s) for s in shape)))
-    return out
-
-
-def space_ops(search_space: object) -> list[tuple[str, Callable[[], nn.Module], tuple[int, ...]]]:
-    """Every op a latency table of `search_space` needs, as ``(key, make_module, input_shape)`` for
-    `measure_table`: each candidate of each searchable block at the block's input shape, plus the fixed modules.
-
-    The space provides `blocks` (name, input shape, candidate values), `make_candidate(block, value)` and
-    optionally `fixed_modules()` (docs/architecture.md, "Adding a method or a space")."""
-    blocks = getattr(search_space, "blocks", None)
-    make_candidate = getattr(search_space, "make_candidate", None)
-    if blocks is None or make_candidate is None:
-        raise UsageError(f"space {getattr(search_space, 'name', search_space)!r} has no per-op description "
-                         "(blocks / make_candidate), so no latency table can be built for it")
-    ops = [(FIXED_PREFIX + name, factory, shape) for name, factory, shape in _fixed_modules(search_space)]
-    for block in blocks:
-        name = str(_block_field(block, "name"))
-        shape = tuple(int(s) for s in _block_field(block, "input_shape", "input"))
-        for value in _block_field(block, "values", "candidates", "choices"):
-            ops.append((op_key(name, value), lambda n=name, v=value: make_candidate(n, v), shape))
-    return ops
-
-
-def space_tag(search_space: object) -> str:
-    """A short id of the space's op shapes: tables are reusable exactly between spaces with the same ops."""
-    ops = [(key, list(shape)) for key, _, shape in space_ops(search_space)]
-    blob = json.dumps([getattr(search_space, "name", "space"), ops], sort_keys=True).encode()
-    return hashlib.sha256(blob).hexdigest()[:10]
-
-
+# -- arch latency, and a space whose cost carries latency ----------------------------------------------------------
 def table_sum(table: LatencyTable, arch: Mapping[str, object]) -> float:
     """ProxylessNAS sec. 3.3: the sum of `arch`'s ops' table entries (fixed parts included), uncalibrated.
 
@@ -576,10 +371,11 @@ class LatencyNoiseWarning(UserWarning):
 
 
 def table_path(search_space: object, *, device: torch.device | str = "cpu", batch_size: int = 1,
-               threads: int | None = None, clock: str | None = None) -> Path:
-    """Where this device's table for this space (at this batch size, thread count, clock) lives in the cache."""
+               threads: int | None = None, clock: str | None = None, runtime: str | None = None) -> Path:
+    """Where this device's table for this space (at this batch size, thread count, clock, runtime) lives in the
+    cache."""
     return default_table_path(str(getattr(search_space, "name", "space")), space_tag(search_space),
-                              device_fingerprint(device, batch_size, threads, clock))
+                              device_fingerprint(device, batch_size, threads, clock, runtime))
 
 
 BUILD_WARMUP, BUILD_REPEATS, BUILD_ROUNDS = 5, 20, 5  # 100 single-forward samples per op over 100 shuffled sweeps:
@@ -623,8 +419,9 @@ def build_table(search_space: object, *, batch_size: int = 1, device: torch.devi
                 on_op: Callable[[str, float], None] | None = None, threads: int | None = None,
                 on_sweep: Callable[[int, int], None] | None = None, clock: str | None = None,
                 calibration: int = CALIBRATION_FIT_ARCHS, heldout: int | Sequence = CALIBRATION_HELDOUT_ARCHS,
-                warn: Callable[[str], None] | None = None) -> LatencyTable:
-    """Measure every op of `search_space` on `device` (see `space_ops`) and calibrate the table on whole networks
+                warn: Callable[[str], None] | None = None, runtime: str | None = None) -> LatencyTable:
+    """Measure every op of `search_space` on `device` in `runtime` (see `space_ops`, `measure_table`) and calibrate
+    the table on whole networks, timed in the same runtime
     (module docstring): `calibration` fit archs, `heldout` checking archs (a count, or the archs themselves). Every
     `CALIBRATION_EVERY` op sweeps, every network is timed (a warm-up forward, then a timed one), in a new order, so
     ops and networks share the load. Warnings (`noise_warnings`) go to `warn`, else `warnings.warn`. The meta
@@ -635,8 +432,12 @@ def build_table(search_space: object, *, batch_size: int = 1, device: torch.devi
         heldout_archs = list(heldout)
     archs = fit_archs + heldout_archs
     device = torch.device(device)
+    runtime = measurement_runtime(runtime, device)
+    ops = space_ops(search_space)
     shape = tuple(int(s) for s in getattr(search_space, "input_shape", ()))
-    networks = [_prepare(search_space.build(arch), shape, batch_size, device) for arch in archs]
+    with num_threads(measurement_threads(device, threads)):
+        networks = [_prepare(search_space.build(arch), shape, batch_size, device, runtime=runtime,
+                             threads=measurement_threads(device, threads)) for arch in archs]
     samples: list[list[float]] = [[] for _ in archs]
     order = np.random.default_rng(1)
 
@@ -647,9 +448,9 @@ def build_table(search_space: object, *, batch_size: int = 1, device: torch.devi
             samples[i] += _time_samples(networks[i][0], (), device=device, warmup=CALIBRATION_WARMUP,
                                         repeats=CALIBRATION_REPEATS, prepared=networks[i], clock=clock)
 
-    table = measure_table(space_ops(search_space), batch_size=batch_size, device=device, warmup=warmup,
-                          repeats=repeats, rounds=rounds, on_op=on_op, threads=threads, on_sweep=on_sweep,
-                          clock=clock, after_sweep=time_networks if networks else None)
+    table = measure_table(ops, batch_size=batch_size, device=device, warmup=warmup, repeats=repeats, rounds=rounds,
+                          on_op=on_op, threads=threads, on_sweep=on_sweep, clock=clock,
+                          after_sweep=time_networks if networks else None, runtime=runtime)
     table.meta.update(space=str(getattr(search_space, "name", "space")), space_tag=space_tag(search_space))
     table.meta["calibration"] = None  # none possible: the space cannot build whole networks
     if fit_archs:
@@ -668,7 +469,8 @@ def build_table_file(search_space: object, *, path: str | Path | None = None, fo
                      repeats: int = BUILD_REPEATS, rounds: int = BUILD_ROUNDS, threads: int | None = None,
                      clock: str | None = None, meta: Mapping[str, object] | None = None,
                      on_start: Callable[[int, Mapping[str, object]], Callable[[int, int], None] | None] | None = None,
-                     warn: Callable[[str], None] | None = None) -> tuple[Path, LatencyTable, bool]:
+                     warn: Callable[[str], None] | None = None,
+                     runtime: str | None = None) -> tuple[Path, LatencyTable, bool]:
     """What ``archsearch latency build`` does: measure this device's table for `search_space` (`build_table`) into
     `path` (default: the per-device cache, where methods with a latency objective or a ``latency<=`` constraint
     find it), with `meta` (the space's options) in its meta. A table already there is loaded and kept unless
@@ -676,14 +478,14 @@ def build_table_file(search_space: object, *, path: str | Path | None = None, fo
     begins and may return the `on_sweep(done, total)` callback of `build_table` (a progress bar); `warn` hears
     `noise_warnings`."""
     ops = space_ops(search_space)  # a clear error for spaces without per-op blocks
-    fingerprint = device_fingerprint(device, batch_size, threads, clock)
+    fingerprint = device_fingerprint(device, batch_size, threads, clock, runtime)
     path = Path(path) if path else table_path(search_space, device=device, batch_size=batch_size, threads=threads,
-                                              clock=clock)
+                                              clock=clock, runtime=runtime)
     if path.exists() and not force:
         return path, LatencyTable.load(path, expect=fingerprint), False
     on_sweep = on_start(len({key for key, _, _ in ops}), fingerprint) if on_start is not None else None
     table = build_table(search_space, batch_size=batch_size, device=device, warmup=warmup, repeats=repeats,
-                        rounds=rounds, on_sweep=on_sweep, threads=threads, clock=clock, warn=warn)
+                        rounds=rounds, on_sweep=on_sweep, threads=threads, clock=clock, warn=warn, runtime=runtime)
     table.meta.update(meta or {})
     table.save(path)
     return path, table, True
@@ -692,19 +494,29 @@ def build_table_file(search_space: object, *, path: str | Path | None = None, fo
 def ensure_table(search_space: object, *, path: str | Path | None = None, device: torch.device | str = "cpu",
                  batch_size: int = 1, force: bool = False, build_if_missing: bool = True,
                  log: Callable[[str], None] | None = None, threads: int | None = None,
-                 clock: str | None = None) -> LatencyTable:
+                 clock: str | None = None, runtime: str | None = None,
+                 progress: Callable[[int], ContextManager[Callable[[int, int], None] | None]] | None = None,
+                 build_command: str = "archsearch latency build") -> LatencyTable:
     """This device's table for `search_space`: loaded from `path` (default: the user cache), refused if it was
-    measured on another device or thread count unless `force`; measured and cached first when missing and
-    `build_if_missing`."""
-    expect = device_fingerprint(device, batch_size, threads, clock)
+    measured on another device, thread count or runtime unless `force`; measured and cached first when missing and
+    `build_if_missing` (`progress(total sweeps)` may give a bar for it), else a one-line error naming
+    `build_command`, the command that builds it."""
+    expect = device_fingerprint(device, batch_size, threads, clock, runtime)
     path = Path(path) if path is not None else table_path(search_space, device=device, batch_size=batch_size,
-                                                          threads=threads, clock=clock)
-    if not path.exists() and build_if_missing:
+                                                          threads=threads, clock=clock, runtime=runtime)
+    if not path.exists() and not build_if_missing:
+        raise UsageError(f"no latency table for space {getattr(search_space, 'name', '?')!r} on this device at "
+                         f"{path}; build it with: {build_command}")
+    if not path.exists():
         if log is not None:
             log(f"measuring a latency table for space {getattr(search_space, 'name', '?')!r} on this device "
-                f"({expect['threads']} thread(s)) -> {path}")
-        build_table(search_space, batch_size=batch_size, device=device, threads=threads, clock=clock,
-                    warn=log).save(path)
+                f"({expect['threads']} thread(s), {runtime_of(expect)}) -> {path}; to build it ahead of a run: "
+                f"{build_command}")
+        with progress(BUILD_ROUNDS * BUILD_REPEATS) if progress is not None else nullcontext() as on_sweep:
+            table = build_table(search_space, batch_size=batch_size, device=device, threads=threads, clock=clock,
+                                warn=log, runtime=runtime, on_sweep=on_sweep, warmup=BUILD_WARMUP,
+                                repeats=BUILD_REPEATS, rounds=BUILD_ROUNDS)
+        table.save(path)
     table = LatencyTable.load(path, expect=expect, force=force)
     if "calibration" not in table.meta and log is not None:
         log(f"latency table {path} has no whole-network calibration (built by an older archsearch); its sums may be "
@@ -714,6 +526,26 @@ def ensure_table(search_space: object, *, path: str | Path | None = None, device
         raise UsageError(f"latency table {path} lacks {len(missing)} op(s) of this space (e.g. {missing[0]!r}); "
                          "rebuild it with: archsearch latency build")
     return table
+
+
+def table_timing(table: LatencyTable) -> dict[str, object]:
+    """How `table` was measured, as `time_module` takes it (threads, clock, runtime, batch size): a network timed
+    this way compares with the table's prediction."""
+    fingerprint = table.fingerprint
+    return {"threads": int(fingerprint.get("threads", DEFAULT_CPU_THREADS)),
+            "clock": str(fingerprint.get("clock", "wall")), "runtime": table.runtime,
+            "batch_size": int(fingerprint.get("batch_size", 1))}
+
+
+def measure_network(search_space: object, arch: Mapping[str, object], table: LatencyTable, *,
+                    device: torch.device | str = "cpu", rounds: int = 3) -> float:
+    """`arch`'s standalone network timed end to end as `table` was measured: the median of `rounds` timings of 15
+    forwards each, so a burst of load on a shared host lands in one of them."""
+    net = search_space.build(arch)
+    shape = tuple(int(s) for s in search_space.input_shape)
+    samples = [time_module(net, shape, device=device, warmup=5, repeats=15, **table_timing(table))
+               for _ in range(rounds)]
+    return float(sorted(samples)[len(samples) // 2])
 
 
 class LatencyCostSpace:

@@ -27,14 +27,19 @@ class Augmentation:
     crop_padding: int = 0
     flip: bool = False
     fill: tuple[float, ...] = (0.0,)  # per channel, in normalised units
+    cutout: float = 0.0  # side of the square `cutout` zeroes, as a fraction of the image side (0: none)
+    autoaugment: bool = False  # AutoAugment's ImageNet policy (`archsearch.data.autoaugment`)
+    std: tuple[float, ...] = (1.0,)  # per channel: with `fill`, how normalised values map back to pixels
 
     def __post_init__(self) -> None:
         if self.crop_padding < 0:
             raise ConfigError(f"crop_padding must be >= 0, got {self.crop_padding}")
+        if not 0 <= self.cutout <= 1:
+            raise ConfigError(f"cutout must be a fraction of the image side in [0, 1], got {self.cutout}")
 
     @property
     def is_identity(self) -> bool:
-        return self.crop_padding == 0 and not self.flip
+        return self.crop_padding == 0 and not self.flip and self.cutout == 0 and not self.autoaugment
 
 
 def random_crop(x: torch.Tensor, padding: int, generator: torch.Generator,
@@ -62,8 +67,32 @@ def random_flip(x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
     return torch.where(flip[:, None, None, None], x.flip(3), x)
 
 
+def cutout(x: torch.Tensor, fraction: float, generator: torch.Generator) -> torch.Tensor:
+    """Zero one square per image, its side `fraction` of the image's, its centre anywhere in the image (so it may be
+    clipped at a border), as DeVries & Taylor 2017 and DARTS' code do (after normalisation: zero is the mean)."""
+    batch, _, height, width = x.shape
+    side = round(fraction * min(height, width))
+    if side == 0:
+        return x
+    centres = torch.stack([torch.randint(0, height, (batch,), generator=generator),
+                           torch.randint(0, width, (batch,), generator=generator)]).to(x.device)
+    rows = torch.arange(height, device=x.device)[None, :]
+    cols = torch.arange(width, device=x.device)[None, :]
+    top, left = centres[0, :, None] - side // 2, centres[1, :, None] - side // 2
+    inside_rows = (rows >= top) & (rows < top + side)  # (B, H)
+    inside_cols = (cols >= left) & (cols < left + side)  # (B, W)
+    mask = inside_rows[:, None, :, None] & inside_cols[:, None, None, :]
+    return x.masked_fill(mask, 0.0)
+
+
 def augment_batch(x: torch.Tensor, augmentation: Augmentation, generator: torch.Generator) -> torch.Tensor:
     x = random_crop(x, augmentation.crop_padding, generator, augmentation.fill)
     if augmentation.flip:
         x = random_flip(x, generator)
+    if augmentation.autoaugment:
+        from archsearch.data.autoaugment import autoaugment
+
+        x = autoaugment(x, generator, fill=augmentation.fill, std=augmentation.std)
+    if augmentation.cutout:
+        x = cutout(x, augmentation.cutout, generator)
     return x

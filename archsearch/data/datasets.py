@@ -224,8 +224,10 @@ def _from_npz(path: Path, arrays: dict[str, np.ndarray]) -> Dataset:
                           num_classes=num_classes, channels_last=channels_last, augmentation=augmentation,
                           classes=classes)
     if saved:
-        dataset = dataclasses.replace(dataset, mean=tuple(float(v) for v in arrays["mean"]),
-                                      std=tuple(float(v) for v in arrays["std"]))
+        std = tuple(float(v) for v in arrays["std"])
+        dataset = dataclasses.replace(dataset, mean=tuple(float(v) for v in arrays["mean"]), std=std,
+                                      augmentation=dataclasses.replace(dataset.augmentation, std=std)
+                                      if dataset.augmentation else None)
     return dataset
 
 
@@ -376,10 +378,9 @@ def _idx_files(name, title, files, mirrors, data_dir, download, *, system_dirs, 
 
 def _make(name, x_train, y_train, x_test, y_test, num_classes, augmentation, classes, source="") -> Dataset:
     mean, std = _channel_stats(x_train)
-    if augmentation.crop_padding and augmentation.fill == (0.0,):
-        # pad with black (pixel value 0), expressed in normalised units per channel
-        fill = tuple(float(-m / s) for m, s in zip(mean, std))
-        augmentation = Augmentation(augmentation.crop_padding, augmentation.flip, fill)
+    if augmentation.fill == (0.0,):  # pad with black (pixel value 0), expressed in normalised units per channel
+        augmentation = dataclasses.replace(augmentation, fill=tuple(float(-m / s) for m, s in zip(mean, std)))
+    augmentation = dataclasses.replace(augmentation, std=tuple(float(s) for s in std))  # pixels for AutoAugment
     return Dataset(name, x_train.contiguous(), y_train.to(torch.int64), x_test.contiguous(), y_test.to(torch.int64),
                    num_classes, mean, std, augmentation, tuple(classes), source)
 

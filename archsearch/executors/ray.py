@@ -83,7 +83,9 @@ class RayExecutor:
     def wait_any(self, handles: list[Any]) -> tuple[Any, Any]:
         ray = self._ray
         ready, _ = ray.wait(list(handles), num_returns=1)
-        handle = ready[0]
+        # the handle given, not the one ray.wait returns: through Ray Client (ray://) that is a new object with the
+        # same id, and the caller finds its task by identity
+        handle = next((h for h in handles if h.binary() == ready[0].binary()), ready[0])
         try:
             return handle, ray.get(handle)
         except ray.exceptions.RayTaskError as err:  # the task raised: hand back its own exception

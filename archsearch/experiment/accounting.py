@@ -65,7 +65,7 @@ class MeteredExecutor:
         return handle, result
 
     def map(self, fn: Callable[..., Any], items: list[Any]) -> list[Any]:
-        results = self.inner.map(fn, items)
+        results: list[Any] = list(self.inner.map(fn, items))
         for result in results:
             self._count(result)
         return results

@@ -75,7 +75,7 @@ class CheckpointStore:
                 problems.append(f"{path.name}: {type(err).__name__}: {str(err).splitlines()[0]}")
                 continue
             self.loaded = int(entry["index"])
-            return state
+            return dict(state)
         raise CheckpointError(f"no usable checkpoint in {self.directory}: " + "; ".join(problems))
 
     def _manifest(self) -> list[dict[str, Any]]:

@@ -403,7 +403,7 @@ class _ApiWriter:
 
         template = create_trial(state=TrialState.RUNNING, params=dict(params), user_attrs=dict(attrs),
                                 distributions={n: self.distributions[n] for n in params})
-        return self.storage.create_new_trial(study_id, template_trial=template)
+        return int(self.storage.create_new_trial(study_id, template_trial=template))
 
     def complete_trial(self, trial_id: int, values: Sequence[float], attrs: Mapping[str, Any]) -> None:
         """The attributes, then state COMPLETE with the objective values."""
@@ -616,7 +616,8 @@ def resolve_storage_url(url: str) -> str:
         raise UsageError(f"storage {shown!r}: unknown database kind {parsed.drivername!r} (e.g. postgresql, "
                          "sqlite, mysql+pymysql)") from None
     try:
-        (getattr(dialect, "import_dbapi", None) or dialect.dbapi)()
+        load_driver: Any = getattr(dialect, "import_dbapi", None) or dialect.dbapi
+        load_driver()
     except ImportError as err:
         raise UsageError(f"the ledger storage {shown} needs a driver that is not installed ({err}); "
                          "for PostgreSQL: pip install 'archsearch[postgres]'") from None

@@ -179,5 +179,31 @@ def run_space_options(space: str, options: Mapping[str, Any], preset: str, data:
     return fit_space_options(space, dict(options), preset, data_info(data, data_dir))
 
 
-__all__ = ["RUN_KEYS", "check_keys", "load_run_config", "merge_recipe_fields", "merge_run_options", "parse_assignments",
-           "read_mapping", "run_space_options"]
+def latency_space(space: str, options: Mapping[str, Any], preset: str | None, data: Any,
+                  data_dir: str | None = None) -> tuple[Any, dict[str, Any]]:
+    """(the space, the options its table records) as a run on `data` builds it, so what ``archsearch latency
+    build`` measures is the table such a run finds: a built-in space with the preset and the data's shape
+    (`run_space_options`), a user's ``FILE.py:FUNCTION`` called with the data's shape and class count (the data
+    is required: it gives the input shape each choice sees)."""
+    from archsearch.spaces import create_space, user
+
+    if user.is_user_space(space):
+        if data is None:
+            raise UsageError(f"a latency table of space {space!r} needs --data: the data's image shape decides the "
+                             "input each choice sees")
+        from archsearch.experiment.run import data_info
+
+        info = data_info(data, data_dir)
+        recorded, search_space, _ = user.resolve(space, dict(options), input_shape=info["input_shape"],
+                                                 num_classes=info["num_classes"])
+        return search_space, recorded
+    resolved = dict(options)
+    if preset is not None:
+        resolved["preset"] = preset
+    if data is not None:
+        resolved = run_space_options(space, resolved, preset or "quick", data, data_dir)
+    return create_space(space, **resolved), resolved
+
+
+__all__ = ["RUN_KEYS", "check_keys", "latency_space", "load_run_config", "merge_recipe_fields",
+           "merge_run_options", "parse_assignments", "read_mapping", "run_space_options"]

@@ -96,6 +96,8 @@ class Experiment(ContextServices):
         self.lock = (lock or RunLock(self.run_dir, settings.name, command="resume").acquire()) if self.main else None
         self._quiet = (os.environ.get("ARCHSEARCH_PROGRESS", "1") == "0") if quiet is None else quiet
         self._quiet = self._quiet or not self.main
+        self._best_seen: float | None = None  # the best accuracy recorded so far (the live progress line)
+        self._live_bar: Any = None
         self.seed = int(settings.seed)
         self.preset = settings.preset
         self.device = resolve_device(settings.device)
@@ -105,17 +107,21 @@ class Experiment(ContextServices):
         self.data_spec: DataSpec = {"data": settings.data, "data_dir": settings.data_dir,
                                     "image_size": settings.image_size, "split": dict(settings.split)}
         self.space = create_space(self.space_spec["name"], **self.space_spec["options"])
-        if needs_latency(self.constraints):  # a latency<= constraint: costs include this device's LUT latency
-            self.space = with_latency(self.space, device="cpu" if self.device.type == "cpu" else self.device,
-                                      log=self.log)
         self.config = make_config(settings.method, settings.preset, settings.budget, **settings.method_options)
+        if needs_latency(self.constraints):  # a latency<= constraint: costs include this device's LUT latency
+            # (measured here when missing: before the search clock starts, a one-off cost of the device), in the
+            # method's latency runtime when it has one (ProxylessNAS), else $ARCHSEARCH_LATENCY_RUNTIME or torch
+            from archsearch.methods.context import latency_progress
+
+            runtime = getattr(self.config, "latency_runtime", None)
+            self.space = with_latency(self.space, device=self._latency_device(), log=self.log, runtime=runtime,
+                                      progress=latency_progress(self),
+                                      build_command=latency_build_command(self.space_spec, settings.data, runtime))
         self.accuracy = accuracy_spec(self.config)  # what the search's accuracies are ("supernet acc.", ...)
         self._crash_after = crash_after_checkpoints
         self._checkpoints_written = 0
         self.checkpoints = CheckpointStore(self.run_dir / "checkpoints", log=self.log)
         self.clock = SearchClock()  # the search's wall and CPU seconds (continued from a checkpoint on resume)
-        self._best_seen: float | None = None  # the best accuracy recorded so far (the live progress line)
-        self._live_bar: Any = None
         self._ledger_url = settings.storage or sqlite_url(self.run_dir / "ledger.db")
         self.ledger: Any = self._open_ledger(settings.name, self.accuracy["metric"], on_complete=self._saw_trial)
         self._final_ledger: Any = None
@@ -126,6 +132,30 @@ class Experiment(ContextServices):
             gone = self.lock.taken_over
             self.log(f"took over the lock of pid {gone.get('pid')} on {gone.get('host')} ({gone.get('command')} "
                      f"since {gone.get('since')}): that process is gone")
+
+    def _latency_device(self) -> torch.device:
+        return torch.device("cpu") if self.device.type == "cpu" else self.device
+
+    def _with_measured_latency(self, method: Any, result: SearchResult) -> SearchResult:
+        """A search under a ``latency<=`` constraint, or one that costed its space by a table itself (GreedyNAS's
+        latency objective): the chosen net timed end-to-end as its table was measured (runtime, threads, clock,
+        batch), beside the table's prediction, in ``extra`` and the log. A method that timed it itself
+        (ProxylessNAS) has done so already."""
+        table = getattr(self.space, "latency_table", None) or getattr(getattr(method, "space", None),
+                                                                      "latency_table", None)
+        best = getattr(result, "best", None)
+        if table is None or best is None or result.extra.get("measured_latency_ms") is not None:
+            return result
+        from archsearch.cost.latency import measure_network, predict_latency, table_timing
+
+        timing = table_timing(table)
+        measured = measure_network(self.space, best.arch, table, device=self._latency_device())
+        predicted = float(predict_latency(table, best.arch))
+        self.log(f"chosen arch: latency {predicted:.4g} ms by the table, {measured:.4g} ms measured "
+                 f"({timing['runtime']}, {timing['threads']} thread(s), {timing['clock']} clock)")
+        return dataclasses.replace(result, extra={**result.extra, "measured_latency_ms": measured,
+                                                  "table_latency_ms": predicted, "latency_runtime": timing["runtime"],
+                                                  "latency_threads": timing["threads"]})
 
     def release(self) -> None:
         """Give up the run's lock: another process may now resume or inspect-and-write this run."""
@@ -268,6 +298,7 @@ class Experiment(ContextServices):
                 result = self._failing_for_good(method.run)
                 self.end_search()
                 result = self._with_proxy_scores(method, self._with_chance_warning(result))
+                result = self._with_measured_latency(method, result)
                 self._search_document = json.dumps(self._search_json(result), allow_nan=False, default=str)
                 self.checkpoint(method)  # a kill during the final training resumes there, not in the search
             final = self._failing_for_good(lambda: self._final_training(result))
@@ -630,6 +661,26 @@ def resolve_settings(method: str, *, space: Any = None, preset: str | None = Non
                        ray_address=ray_address, storage=storage, device=device, method_options=dict(method_options),
                        image_size=image_size, data_sha256=splits_info["sha256"], data_source=splits_info["source"],
                        proxy_archs=None if proxy_archs is None else [dict(arch) for arch in proxy_archs])
+
+
+def latency_build_command(space: Mapping[str, Any], data: Any, runtime: str | None = None) -> str:
+    """The ``archsearch latency build`` command that measures the table a run of `space` on `data` looks for."""
+    import shlex
+
+    name, options = str(space.get("name")), dict(space.get("options") or {})
+    parts = ["archsearch", "latency", "build"]
+    if name == "user":
+        parts += ["--space", str(options.get("source"))]
+        parts += [f"--space-option={k}={v}" for k, v in (options.get("kwargs") or {}).items()]
+    else:
+        parts += ["--space", name] + (["--preset", str(options["preset"])] if "preset" in options else [])
+        parts += [f"--space-option={k}={v}" for k, v in options.items()
+                  if k not in ("preset", "num_classes", "in_channels", "input_size")]
+    if isinstance(data, str):
+        parts += ["--data", data]
+    if runtime not in (None, "torch"):
+        parts += ["--runtime", str(runtime)]
+    return " ".join(shlex.quote(p) for p in parts)
 
 
 def _typed_settings(**values: Any) -> dict[str, Any]:

@@ -40,7 +40,7 @@ import numpy as np
 import yaml
 
 from archsearch.errors import ConfigError, UsageError
-from archsearch.experiment.checkpoint import atomic_write_text
+from archsearch._atomic import atomic_write_text
 
 STUDY_FILE = "study.yaml"
 STATE_FILE = "study_state.json"
@@ -96,26 +96,33 @@ class StudySettings:
     device: str | None = None
     protocol: int = PROTOCOL
 
-    def judge(self, key: str) -> int | None:
+    def judge(self, key: str) -> int:
+        """A judge size (given, else the preset's)."""
+        value = self.judge_or_none(key)
+        if value is None:
+            raise ConfigError(f"compare {key} has no value (preset {self.preset!r}): give one")
+        return value
+
+    def judge_or_none(self, key: str) -> int | None:
+        """A judge size that may be None (train_images: every image)."""
         value = getattr(self, key)
         value = JUDGE_PRESETS[self.preset][key] if value is None else value
         if key == "reference_epochs" and value is None:
-            return 4 * int(self.judge("final_epochs") or 1)
+            return 4 * self.judge("final_epochs")
         if key == "reference_archs":  # a preset's default is at most the K random archs
-            value = min(int(value), int(self.judge("random_archs") or 0))
+            value = min(int(value), self.judge("random_archs"))
         return None if value is None else int(value)
 
 
 # -- validation --------------------------------------------------------------------------------------------------------
 def resolve_study(methods: Sequence[str] | str, *, name: str | None = None, **options: Any) -> StudySettings:
     """Check every input before anything is created (one clear error naming what is wrong)."""
-    from archsearch.experiment.run import resolve_settings
     from archsearch.methods import PRESET_NAMES
     from archsearch.train.recipe import Recipe
 
     if isinstance(methods, str):
-        methods = [m.strip() for m in methods.split(",") if m.strip()]
-    methods = list(dict.fromkeys(methods))
+        methods = split_methods(methods)
+    methods = list(dict.fromkeys(m.strip() for m in methods))
     if not methods:
         raise UsageError("compare needs at least one method (--methods random,spos,...)")
     fields = {f.name for f in dataclasses.fields(StudySettings)}
@@ -151,10 +158,44 @@ def resolve_study(methods: Sequence[str] | str, *, name: str | None = None, **op
             raise ConfigError(f"compare budgets name {method!r}, which is not among --methods {methods}")
         if isinstance(budget, bool) or not isinstance(budget, (int, float)) or not 0 < budget < math.inf:
             raise ConfigError(f"compare budget of {method} = {budget!r} is invalid: must be a positive number")
-    for method in methods:  # each method on the common space: an unfit method is named now, not mid-study
-        resolve_settings(method, **_run_options(settings, seed=0, name=f"{method}-s0"))
+    for label in methods:  # each method on the common space: an unfit method is named now, not mid-study
+        _resolve(settings, label)
     _random_space(settings)  # an impossible constraint fails now
     return settings
+
+
+def split_methods(text: str) -> list[str]:
+    """``"random,random[successive_halving=true,epochs=4]"`` -> its entries (commas inside brackets stay)."""
+    entries, depth, current = [], 0, ""
+    for char in text:
+        depth += {"[": 1, "{": 1, "]": -1, "}": -1}.get(char, 0)
+        if char == "," and depth == 0:
+            entries.append(current)
+            current = ""
+        else:
+            current += char
+    return [e.strip() for e in entries + [current] if e.strip()]
+
+
+def method_variant(label: str) -> tuple[str, dict[str, Any]]:
+    """A study's method entry: a method name, or a name with options of its own, as ``--set`` would give them
+    (``random[successive_halving=true,epochs=4]``), so one study compares a method with a variant of it."""
+    from archsearch.experiment.options import parse_assignments
+
+    name, bracket, rest = label.partition("[")
+    if not bracket:
+        return label, {}
+    if not rest.endswith("]"):
+        raise UsageError(f"method entry {label!r} must look like METHOD[field=value,...]")
+    return name.strip(), parse_assignments(split_methods(rest[:-1]), f"method entry {label!r}:")
+
+
+def _resolve(settings: StudySettings, label: str, name: str | None = None) -> Any:
+    """The run settings of one of the study's method entries (its own options over the study's)."""
+    from archsearch.experiment.run import resolve_settings
+
+    method, own = method_variant(label)
+    return resolve_settings(method, **_run_options(settings, seed=0, name=name or f"{method}-s0"), **own)
 
 
 def cpu_budgets(value: Any) -> list[float]:
@@ -311,7 +352,7 @@ class Study:
         (data, building, a search phase of fixed size) and a cost per budget unit. When the smaller one alone
         already costs the largest target, the method runs at that budget whatever the line says, so the larger
         one is not run ("over")."""
-        plans = {}
+        plans: dict[str, dict[str, Any]] = {}
         for method in methods:
             done = self.state["pilots"].get(method) or {}
             if "per_unit" in done or (done.get("over") and largest_target is not None and
@@ -367,12 +408,13 @@ class Study:
         pilot = self.state["pilots"][method]
         smallest = pilot["points"][0][0]
         if _over_budget(pilot, target) or "per_unit" not in pilot:  # the line would read below the smallest pilot
-            return smallest
+            return float(smallest)
         fixed, per_unit = cost_line(pilot, [(s["budget"], s["cpu_seconds"]) for s in self.state["searches"].values()
                                             if s["method"] == method])
-        return max(_round_budget((target - fixed) / per_unit, pilot["integer"]), smallest)
+        return float(max(_round_budget((target - fixed) / per_unit, pilot["integer"]), smallest))
 
-    def _searches(self, budgets: Mapping[float | None, Mapping[str, float]], proxy_archs: list[dict]) -> None:
+    def _searches(self, budgets: Mapping[float | None, Mapping[str, float]],
+                  proxy_archs: list[dict[str, Any]]) -> None:
         """Every method x target x seed, in parallel; a (method, budget, seed) search serves every target that
         gives it that budget, and a seed-0 search at a pilot's budget is that pilot's run."""
         jobs = {}
@@ -403,16 +445,17 @@ class Study:
 
         self._parallel(jobs, record)
 
-    def _search_args(self, method: str, seed: int, budget: float, name: str,
-                     proxy_archs: list[dict] | None = None) -> tuple[Any, ...]:
-        return (str(self.runs_dir), name, method, _run_options(self.settings, seed=seed, name=name, budget=budget,
-                                                               proxy_archs=proxy_archs))
+    def _search_args(self, label: str, seed: int, budget: float, name: str,
+                     proxy_archs: list[dict[str, Any]] | None = None) -> tuple[Any, ...]:
+        method, own = method_variant(label)
+        return (str(self.runs_dir), name, method, {**_run_options(self.settings, seed=seed, name=name, budget=budget,
+                                                                  proxy_archs=proxy_archs), **own})
 
     def _summary_or_raise(self, name: str, outcome: Any) -> dict[str, Any]:
         if isinstance(outcome, BaseException):
             self.log(f"search {name} failed: {outcome}")
             raise outcome
-        return outcome
+        return dict(outcome)
 
     # -- judgement ------------------------------------------------------------------------------------------------
     def _judge(self, space: Any) -> dict[str, float]:
@@ -427,9 +470,9 @@ class Study:
         results: dict[str, float] = {}
         pending = {}
         for key, (arch, task) in jobs.items():
-            record = ledger.find(key)
-            if record is not None and record.state == "complete":
-                results[key] = float(record.values["accuracy"])
+            found = ledger.find(key)
+            if found is not None and found.state == "complete":
+                results[key] = float(found.values["accuracy"])
             else:
                 pending[key] = (arch, task)
         if not pending:
@@ -519,10 +562,9 @@ def _label(target: float | None) -> str:
 
 def _random_space(settings: StudySettings) -> Any:
     """The common space as its runs build it (options resolved against the data), with the constraints checked."""
-    from archsearch.experiment.run import resolve_settings
     from archsearch.spaces import create_space
 
-    resolved = resolve_settings(settings.methods[0], **_run_options(settings, seed=0, name="probe"))
+    resolved = _resolve(settings, settings.methods[0], "probe")
     space = create_space(resolved.space["name"], **resolved.space["options"])
     random_archs(settings, space, count=1)
     return space
@@ -546,13 +588,14 @@ def _over_budget(pilot: Mapping[str, Any] | None, target: float | None) -> bool:
     return bool(pilot and target is not None and pilot.get("points") and pilot["points"][0][1] >= target)
 
 
-def _budget_field(method: str, preset: str) -> tuple[str, float, bool]:
+def _budget_field(label: str, preset: str) -> tuple[str, float, bool]:
     from archsearch.methods import make_config, method_spec
 
+    method, own = method_variant(label)
     field = method_spec(method).budget_field
     if field is None:
         raise ConfigError(f"method {method!r} has no single budget field, so compare cannot scale its search")
-    value = getattr(make_config(method, preset), field)
+    value = getattr(make_config(method, preset, **own), field)
     return field, float(value), isinstance(value, int) and not isinstance(value, bool)
 
 
@@ -681,8 +724,8 @@ def analyse(settings: StudySettings, state: Mapping[str, Any], results: Mapping[
             row["meets_constraints"] = [bool(satisfied(constraints, c)) for c in costs]
             row["macs"] = float(np.mean([c.macs for c in costs])) if costs else None
             row["params"] = float(np.mean([c.params for c in costs])) if costs else None
-            taus = [_kendall(s["proxy_scores"], random_means) for s in searches if s.get("proxy_scores")]
-            taus = [t for t in taus if t is not None]
+            each = [_kendall(s["proxy_scores"], random_means) for s in searches if s.get("proxy_scores")]
+            taus = [t for t in each if t is not None]
             row["proxy_tau"] = float(np.mean(taus)) if taus else None
             row["proxy_tau_each"] = taus
             row["proxy_kind"] = next((s.get("proxy_kind") for s in searches if s.get("proxy_kind")), None)
@@ -774,7 +817,7 @@ def resume_study(directory: str | Path, *, add_methods: Sequence[str] | str = ()
                          f"archsearch (this one judges with protocol {PROTOCOL}); its compare.json stands as it is: "
                          "start a new study with archsearch compare")
     if isinstance(add_methods, str):
-        add_methods = [m.strip() for m in add_methods.split(",") if m.strip()]
+        add_methods = split_methods(add_methods)
     added = [m for m in add_methods if m not in settings.methods]
     options = {k: v for k, v in dataclasses.asdict(settings).items() if k not in ("name", "methods", "protocol")}
     if cpu_budget is not None:
@@ -790,21 +833,21 @@ def resume_study(directory: str | Path, *, add_methods: Sequence[str] | str = ()
 def _execute(settings: StudySettings, directory: Path, quiet: bool) -> dict[str, Any]:
     import sys
 
-    from archsearch.experiment.run import resolve_settings
 
     from archsearch.experiment.lock import RunLock
 
     with RunLock(directory, settings.name, command="compare"):  # one writer per study, as per run
         study = Study(settings, directory, log=None if quiet else (lambda m: print(m, file=sys.stderr)))
         if "run_spec" not in study.state:  # the data/split/space every judged net is trained on (same for all)
-            resolved = resolve_settings(settings.methods[0], **_run_options(settings, seed=0, name="probe"))
+            resolved = _resolve(settings, settings.methods[0], "probe")
             study.state["run_spec"] = {"space": resolved.space, "data": resolved.data, "data_dir": resolved.data_dir,
                                        "image_size": resolved.image_size, "split": resolved.split}
-            if settings.judge("train_images") is not None:  # at most as many as there are
+            train_images = settings.judge_or_none("train_images")
+            if train_images is not None:  # at most as many as there are
                 from archsearch.train.task import cached_dataset
 
                 available = len(cached_dataset(resolved.data, resolved.data_dir, resolved.image_size).y_train)
-                study.state["run_spec"]["train_images"] = min(settings.judge("train_images"), available)
+                study.state["run_spec"]["train_images"] = min(train_images, available)
             study._save_state()
         return study.execute()
 

@@ -27,7 +27,7 @@ from archsearch.experiment.context import ContextServices
 from archsearch.experiment.ledger import OBJECTIVES, TrialRecord
 from archsearch.experiment.run import (Experiment, SimulatedCrash, resolve_settings, resume, run, start)
 from archsearch.methods import Evaluated, Evaluation, RunContext, SearchResult
-from archsearch.methods.context import DataSpec, SpaceSpec
+from archsearch.methods.context import DataSpec, Ledger, SpaceSpec
 from archsearch.space.choices import Categorical, Numeric
 from archsearch.space.space import Arch, Space
 
@@ -130,8 +130,10 @@ class MemoryLedger:
 # `OBJECTIVES`, and a ledger that records the arch's choices as typed parameters takes them from `LEDGER_SPACE`.
 # (`_RankLedger` of torchrun's other ranks is left out: it records nothing, on purpose.)
 
-LEDGER_SPACE = Space({"op": Categorical(["conv3", "conv5", "skip"]), "width": Numeric(8, 64, step=8),
-                      "ratio": Numeric(0.0, 1.0), "bias": Categorical([True, False])}, name="conformance")
+_LEDGER_CHOICES: dict[str, Categorical | Numeric] = {"op": Categorical(["conv3", "conv5", "skip"]),
+                                                     "width": Numeric(8, 64, step=8), "ratio": Numeric(0.0, 1.0),
+                                                     "bias": Categorical([True, False])}
+LEDGER_SPACE = Space(_LEDGER_CHOICES, name="conformance")
 _COMPLETE_VALUES = {"accuracy": 0.5, "macs": 1000.0, "params": 20.0}  # every objective of a completed trial
 
 
@@ -278,11 +280,11 @@ class MemoryContext(ContextServices):
 
         self.space, self.seed, self.device = space, seed, torch.device(device)
         self._splits = splits
-        self.ledger = ledger if ledger is not None else MemoryLedger()
+        self.ledger: Ledger = ledger if ledger is not None else MemoryLedger()
         self.executor = executor if executor is not None else LocalExecutor()
         self.constraints, self.crash_after, self.preset = tuple(constraints), crash_after, preset
         self.run_dir = Path(run_dir) if run_dir is not None else None
-        self.space_spec: SpaceSpec = space_spec or {"name": getattr(space, "name", None), "options": {}}
+        self.space_spec: SpaceSpec = space_spec or SpaceSpec(name=str(getattr(space, "name", "")), options={})
         self.data_spec: DataSpec = data_spec or {"data": "digits"}
         self.checkpoints: list[bytes] = []
         self.metrics: dict[str, list[dict[str, float]]] = {}
@@ -314,7 +316,7 @@ class MemoryContext(ContextServices):
 
     def latest(self) -> dict[str, Any]:
         """The last checkpointed state, as `resume` would load it."""
-        return torch.load(io.BytesIO(self.checkpoints[-1]), weights_only=True)
+        return dict(torch.load(io.BytesIO(self.checkpoints[-1]), weights_only=True))
 
     def save_weights(self, name: str, state: Any) -> str:
         """As `Experiment.save_weights`: into `run_dir` when there is one, else serialised into ``weights[name]``

@@ -14,8 +14,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import (TYPE_CHECKING, Any, Callable, ContextManager, Iterable, Iterator, Mapping, Protocol, TypedDict,
-                    runtime_checkable)
+from typing import (TYPE_CHECKING, Any, Callable, ContextManager, Iterable, Iterator, Mapping, Protocol, Sequence,
+                    TypedDict, runtime_checkable)
 
 if TYPE_CHECKING:
     import numpy as np
@@ -78,7 +78,7 @@ class Ledger(Protocol):
 
     def find(self, key: str) -> TrialView | None: ...
 
-    def trials(self, *, phase: str | None = None, state: str | None = None) -> list[TrialView]: ...
+    def trials(self, *, phase: str | None = None, state: str | None = None) -> Sequence[TrialView]: ...
 
 
 class Executor(Protocol):
@@ -234,5 +234,18 @@ class RunContext(Protocol):
         ...
 
 
+def latency_progress(ctx: Any) -> Callable[[int], ContextManager[Callable[[int, int], None]]]:
+    """A progress bar of `ctx` for measuring a latency table (`archsearch.cost.latency.ensure_table`'s
+    ``progress``): a run that needs a table it does not find measures it first, and shows how far it is."""
+    import contextlib
+
+    @contextlib.contextmanager
+    def bar(total: int) -> Iterator[Callable[[int, int], None]]:
+        with ctx.progress("latency table (op sweeps)", total, status="") as shown:
+            yield lambda done, _total: shown.update(completed=done)
+
+    return bar
+
+
 __all__ = ["DataSpec", "Evaluated", "Evaluation", "Executor", "Ledger", "ProgressBar", "RunContext", "SpaceSpec",
-           "TrialView", "failure_reason"]
+           "TrialView", "failure_reason", "latency_progress"]

@@ -21,9 +21,11 @@ genotypes), under the run's resource constraints.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import time
+from collections import deque
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Iterator, Sequence
 
@@ -36,6 +38,7 @@ from archsearch.methods._base import Candidate, SearchResult
 from archsearch.methods.context import Evaluated, Evaluation, RunContext, failure_reason
 from archsearch.search.evolution import mutate, random_genotype, tournament_select
 from archsearch.search.pareto import pareto_front
+from archsearch.search.successive_halving import SuccessiveHalving, rung_epochs
 from archsearch.space.space import Arch
 from archsearch.train.recipe import Recipe
 from archsearch.tasks import run_eval_task
@@ -103,6 +106,12 @@ class HierarchicalEvolutionConfig:
     train_size: int | None = None  # images of the training split (None: all; paper 40k CIFAR-10 train)
     val_size: int | None = None  # validation split (None: the data default; paper: 10k held out of train)
     threads: int = 1  # torch threads per evaluation (one evaluation per core)
+    # -- successive halving (not in the paper; off by default): a candidate trains min_epochs first and goes on,
+    #    eta times longer each rung up to `epochs`, only while in the top 1/eta of its rung (asynchronous successive
+    #    halving, Li et al. 2020; the random-search baseline of Li & Talwalkar 2019). Optuna's pruner decides.
+    successive_halving: bool = False
+    min_epochs: int = 1  # the first rung's training length
+    reduction_factor: int = 4  # eta: Optuna's SuccessiveHalvingPruner default, as ASHA's experiments (Li et al. 2020)
     # -- final training of the chosen genotype (from scratch on every training image; test set) ---------------------
     final_epochs: int = 410  # sec. 4.1: the found cell's large model is trained 80K steps at batch 256 (~410 CIFAR-10
     #                          epochs)
@@ -126,6 +135,11 @@ class HierarchicalEvolutionConfig:
         for name in ("train_size", "val_size"):
             if getattr(self, name) is not None and getattr(self, name) < 1:
                 raise ConfigError(f"evolution: {name} must be >= 1 or None, got {getattr(self, name)}")
+        if self.successive_halving:
+            rungs = rung_epochs(self.min_epochs, self.reduction_factor, self.epochs)
+            if len(rungs) < 2:
+                raise ConfigError(f"evolution: successive halving needs epochs ({self.epochs}) above min_epochs "
+                                  f"({self.min_epochs}); raise epochs, e.g. --set epochs={self.min_epochs * 4}")
         object.__setattr__(self, "recipe", Recipe.of(self.recipe, "evolution recipe"))  # frozen: read here only
 
 
@@ -135,6 +149,29 @@ def _evaluation_or_error(task: EvalTask) -> Any:
         return run_eval_task(task)
     except Exception as err:
         return err
+
+
+class _Column:
+    """A growing column of floats (amortised O(1) append) whose values are one numpy view, and its running max."""
+
+    def __init__(self, values: Sequence[float] = ()) -> None:
+        self._data = np.array(values, dtype=np.float64) if len(values) else np.empty(1024)
+        self._size = len(values)
+        self.max = float(np.max(self._data[:self._size])) if self._size else math.nan
+
+    def append(self, value: float) -> None:
+        if self._size == len(self._data):
+            self._data = np.concatenate([self._data, np.empty(len(self._data))])
+        self._data[self._size] = value
+        self._size += 1
+        self.max = value if math.isnan(self.max) else max(self.max, value)
+
+    @property
+    def values(self) -> np.ndarray:
+        return self._data[:self._size]
+
+    def __len__(self) -> int:
+        return self._size
 
 
 @register_method("evolution", HierarchicalEvolutionConfig)
@@ -153,10 +190,16 @@ class HierarchicalEvolution:
         self.check_space(ctx.space, config.strategy, config)
         self.rng = ctx.rng(PHASE, "controller")
         # proposals in order: key, arch (dict), origin ("init" | "mutation" | "random"), parent (proposal index or
-        # -1), status ("running" | "complete" | "failed"), fitness (None until complete)
+        # -1), status ("running" | "complete" | "failed" | "pruned"), fitness (None until complete or pruned), epochs
+        # (the training length of its current rung), order (when its current rung was queued: resume keeps it)
         self.proposals: list[dict[str, Any]] = []
+        self.halving = (SuccessiveHalving(config.min_epochs, config.reduction_factor, config.epochs)
+                        if config.successive_halving else None)
+        self._promoted: deque[int] = deque()  # proposals promoted to their next rung, not yet submitted
+        self._order = 0  # the next rung's place in the submission order
         self.population: list[int] = []  # proposal indices in completion order: the table M
-        self._fitness: list[float] = []  # fitness of `population`, same order (for fast tournaments)
+        self._fitness = _Column()  # fitness of `population`, same order (tournaments read it without a copy)
+        self._failures = 0  # failed proposals (counted, not searched for: the population grows to 10^4)
         self._seen: dict[str, int] = {}  # arch key -> proposal index (dedup)
         self._archs: dict[int, Arch] = {}  # proposal index -> validated arch (validation and costs are not free)
         self._costs: dict[int, Any] = {}  # proposal index -> its cost
@@ -189,22 +232,31 @@ class HierarchicalEvolution:
         cfg, ctx = self.config, self.ctx
         limit = cfg.in_flight or cfg.population
         with ctx.progress(f"{cfg.strategy} ({ctx.space.name})", total=cfg.evaluations) as bar:
-            bar.advance(len(self.population) + self._failed())
+            bar.advance(len(self.population) + self._failures)
             for done in ctx.evaluate_many(self._evaluations(), in_flight=limit):
                 start = time.perf_counter()
-                self._record(done)
+                finished = self._record(done)
                 self.record_seconds.append(time.perf_counter() - start)
-                bar.advance()
+                if finished:
+                    bar.advance()
                 ctx.checkpoint(self)
         return self.result()
 
     def _evaluations(self) -> Iterator[Evaluation | None]:
         """The evaluations in flight at a resume (submitted again into their running trials), then each new
         proposal, read when an evaluation may start: it sees every result recorded before it."""
-        for index, proposal in enumerate(self.proposals):
-            if proposal["status"] == "running":
-                yield self._evaluation(index)
-        while len(self.proposals) < self.config.evaluations:
+        running = [i for i, p in enumerate(self.proposals) if p["status"] == "running"]
+        for index in sorted(running, key=lambda i: self.proposals[i].get("order", i)):
+            yield self._evaluation(index)
+        while True:
+            if self._promoted:  # a candidate's next rung goes before any new proposal
+                yield self._evaluation(self._promoted.popleft())
+                continue
+            if len(self.proposals) >= self.config.evaluations:
+                if self.halving is None or not any(p["status"] == "running" for p in self.proposals):
+                    return
+                yield None  # a candidate still training may be promoted
+                continue
             start = time.perf_counter()
             index = self._propose()
             self.propose_seconds.append(time.perf_counter() - start)
@@ -225,7 +277,7 @@ class HierarchicalEvolution:
                 origin = "init" if len(self.proposals) < cfg.population else "random"
                 arch, parent = self._random_arch(), -1
             else:
-                winner = tournament_select(self._fitness, self.rng, cfg.tournament_fraction)
+                winner = tournament_select(self._fitness.values, self.rng, cfg.tournament_fraction)
                 parent = self.population[winner]
                 origin = "mutation"
                 arch = self._mutate(Arch(self.proposals[parent]["arch"].items()))
@@ -237,7 +289,9 @@ class HierarchicalEvolution:
                 continue  # identical genotypes are not trained twice
             index = len(self.proposals)
             self.proposals.append({"key": f"{PHASE}/{index}", "arch": arch.to_dict(), "origin": origin,
-                                   "parent": parent, "status": "running", "fitness": None})
+                                   "parent": parent, "status": "running", "fitness": None,
+                                   "epochs": self.halving.rungs[0] if self.halving else cfg.epochs,
+                                   "order": self._next_order()})
             self._packed.append(self._pack(self.proposals[index]["arch"]))
             self._archs[index] = arch
             self._seen[arch.key] = index
@@ -246,6 +300,10 @@ class HierarchicalEvolution:
             raise ConstraintError(f"{cfg.strategy}: none of {cfg.max_redraws} proposals satisfies "
                                   f"{', '.join(map(str, self.constraints))}; the constraints are probably impossible")
         return None
+
+    def _next_order(self) -> int:
+        self._order += 1
+        return self._order - 1
 
     def _random_arch(self) -> Arch:
         if self.hierarchy is not None:
@@ -268,8 +326,10 @@ class HierarchicalEvolution:
         proposal = self.proposals[index]
         arch, cost = self._arch_and_cost(index)
         attrs = {"macs": int(cost.macs), "params": int(cost.params), "phase": PHASE, "key": proposal["key"],
-                 "arch_json": arch.to_json(), "origin": proposal["origin"], "parent": proposal["parent"]}
-        return Evaluation(proposal["key"], arch, PHASE, run_eval_task, (self._task(index, arch),), attrs, tag=index)
+                 "arch_json": arch.to_json(), "origin": proposal["origin"], "parent": proposal["parent"],
+                 **_latency(cost)}
+        task = self._task(index, arch, epochs=proposal.get("epochs", self.config.epochs))
+        return Evaluation(proposal["key"], arch, PHASE, run_eval_task, (task,), attrs, tag=index)
 
     def proxy_accuracy(self, archs: Sequence[Arch]) -> list[float | None]:
         """The search's own estimate for other architectures (a study's proxy tau): each one trained and validated
@@ -278,13 +338,15 @@ class HierarchicalEvolution:
         results = self.ctx.executor.map(_evaluation_or_error, tasks)
         return [None if failure_reason(r) else float(r.val_accuracy) for r in results]
 
-    def _task(self, index: int, arch: Arch, phase: str = "train") -> EvalTask:
+    def _task(self, index: int, arch: Arch, phase: str = "train", epochs: int | None = None) -> EvalTask:
+        """The training of one candidate; its seed depends on the candidate alone, so each rung of successive
+        halving starts from the same initial weights."""
         cfg, spec = self.config, self.ctx.space_spec
         data = dict(self.ctx.data_spec)
         split = self._split(data.pop("split", None))
         seed = int(self.ctx.rng(PHASE, phase, index).integers(2**31 - 1))
         return EvalTask(space=spec["name"], space_options=dict(spec.get("options") or {}), arch=arch.to_dict(),
-                        recipe=cfg.recipe.to_dict(), epochs=cfg.epochs, split=split, seed=seed, threads=cfg.threads,
+                        recipe=cfg.recipe.to_dict(), epochs=epochs or cfg.epochs, split=split, seed=seed, threads=cfg.threads,
                         test=False, **data)
 
     def _split(self, split: dict[str, Any] | None) -> dict[str, Any]:
@@ -296,29 +358,46 @@ class HierarchicalEvolution:
             split["val_size"] = self.config.val_size
         return split
 
-    def _record(self, done: Evaluated) -> None:
-        """Write the evaluation to the ledger and, when it trained, add the genotype to the population."""
+    def _record(self, done: Evaluated) -> bool:
+        """Write the evaluation to the ledger and, when it trained, add the genotype to the population (a candidate
+        pruned by successive halving too, with its last rung's accuracy). False: the candidate was promoted to its
+        next rung and is not done."""
         index = done.evaluation.tag
         proposal = self.proposals[index]
         _, cost = self._arch_and_cost(index)
-        # macs, params, phase and key went in with the trial's start: every attribute is one more storage commit
-        accuracy = self.ctx.record(done, {"macs": float(cost.macs), "params": float(cost.params)})
+        status = "complete"
+        if self.halving is not None and failure_reason(done.outcome) is None:
+            epochs, accuracy = int(proposal["epochs"]), float(done.outcome.val_accuracy)
+            self.ctx.ledger.report_epoch(done.trial, epochs, accuracy)  # the rungs are the trial's curve
+            if self.halving.report(index, epochs, accuracy):
+                proposal["epochs"], proposal["order"] = self.halving.next_rung(epochs), self._next_order()
+                self._promoted.append(index)
+                return False
+            if epochs < self.halving.rungs[-1]:
+                status = "pruned"
+                self.ctx.ledger.prune(done.trial, f"successive halving: {accuracy:.4f} after {epochs} epochs is "
+                                                  f"not in the top 1/{self.config.reduction_factor} of its rung")
+            else:  # the rungs, not the last training's epochs, are the curve
+                done = dataclasses.replace(done, outcome=dataclasses.replace(done.outcome, per_epoch=[]))
+        if status != "pruned":
+            # macs, params, phase and key went in with the trial's start: every attribute is one more storage commit
+            accuracy = self.ctx.record(done, {"macs": float(cost.macs), "params": float(cost.params)})
         if accuracy is None:
             proposal["status"] = "failed"
+            self._failures += 1
             fitness = math.nan
         else:
             fitness = accuracy
-            proposal["status"] = "complete"
+            proposal["status"] = status
             proposal["fitness"] = fitness
             self.population.append(index)
             self._fitness.append(fitness)
-        best = max(self._fitness) if self._fitness else math.nan
-        self.ctx.log_metrics(PHASE, len(self.population) + self._failed(), fitness=fitness, best_fitness=best,
+        best = self._fitness.max
+        self.ctx.log_metrics(PHASE, len(self.population) + self._failures, fitness=fitness, best_fitness=best,
                              population=float(len(self.population)), macs=float(cost.macs),
-                             origin_mutation=float(proposal["origin"] == "mutation"))
-
-    def _failed(self) -> int:
-        return sum(p["status"] == "failed" for p in self.proposals)
+                             origin_mutation=float(proposal["origin"] == "mutation"),
+                             epochs=float(proposal.get("epochs", self.config.epochs)))
+        return True
 
     # -- result and state -----------------------------------------------------------------------------------------
     def result(self) -> SearchResult:
@@ -329,18 +408,21 @@ class HierarchicalEvolution:
                               + (f" (the first: {reason})" if reason else "")
                               + ("; lower the recipe's lr" if reason and "diverged" in reason else "")
                               + "; the failed trials are in the ledger")
+        # the nets trained to the full length compete (successive halving prunes the others at shorter rungs)
+        full = [i for i in self.population if self.proposals[i]["status"] == "complete"] or self.population
         candidates = []
-        for index in self.population:
+        for index in full:
             proposal = self.proposals[index]
             arch, cost = self._arch_and_cost(index)
             candidates.append(Candidate(arch, {"accuracy": proposal["fitness"], "macs": float(cost.macs),
-                                               "params": float(cost.params)},
+                                               "params": float(cost.params), **_latency(cost)},
                                         {"key": proposal["key"], "origin": proposal["origin"]}))
         # ties go to the cheaper arch, then the earliest completed: the leaderboard's order (report.common)
         best = min(candidates, key=lambda c: (-c.objectives["accuracy"], c.objectives["macs"]))
         front = pareto_front(candidates, lambda c: c.objectives["accuracy"], lambda c: c.objectives["macs"])
-        extra = {"evaluations": len(self.population) + self._failed(), "failed": self._failed(),
+        extra = {"evaluations": len(self.population) + self._failures, "failed": self._failures,
                  "strategy": self.config.strategy,
+                 "pruned": sum(p["status"] == "pruned" for p in self.proposals),
                  "controller_ms": self.controller_ms()}
         return SearchResult(best=best, pareto_front=tuple(front), extra=extra)
 
@@ -357,7 +439,10 @@ class HierarchicalEvolution:
         return {"rng": self.rng.bit_generator.state, "population": list(self.population),
                 "archs": list(self._packed), "origins": [x["origin"] for x in p],
                 "parents": [int(x["parent"]) for x in p], "status": [x["status"] for x in p],
-                "fitness": [math.nan if x["fitness"] is None else float(x["fitness"]) for x in p]}
+                "fitness": [math.nan if x["fitness"] is None else float(x["fitness"]) for x in p],
+                "epochs": [int(x.get("epochs", self.config.epochs)) for x in p],
+                "order": [int(x.get("order", i)) for i, x in enumerate(p)], "next_order": self._order,
+                "halving": self.halving.state_dict() if self.halving else None}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self.rng.bit_generator.state = state["rng"]
@@ -370,8 +455,16 @@ class HierarchicalEvolution:
                 for i, (arch, origin, parent, status, fitness) in enumerate(
                     zip(state["archs"], state["origins"], state["parents"], state["status"], state["fitness"]))]
         self._packed = [self._pack(p["arch"]) for p in self.proposals] if "proposals" in state else list(state["archs"])
+        epochs, order = state.get("epochs"), state.get("order")  # absent in checkpoints before successive halving
+        for i, proposal in enumerate(self.proposals):
+            proposal.setdefault("epochs", int(epochs[i]) if epochs else self.config.epochs)
+            proposal.setdefault("order", int(order[i]) if order else i)
+        self._order = int(state.get("next_order", len(self.proposals)))
+        if self.halving is not None:
+            self.halving.load_state_dict(state.get("halving") or {})
         self.population = [int(i) for i in state["population"]]
-        self._fitness = [float(self.proposals[i]["fitness"]) for i in self.population]
+        self._fitness = _Column([float(self.proposals[i]["fitness"]) for i in self.population])
+        self._failures = sum(p["status"] == "failed" for p in self.proposals)
         self._seen = {self.search_space.space.validate(p["arch"]).key: i for i, p in enumerate(self.proposals)}
 
     def _pack(self, arch: dict[str, Any]) -> str:
@@ -407,3 +500,8 @@ class RandomSearchConfig(HierarchicalEvolutionConfig):
 
 
 register_method("random", RandomSearchConfig)(HierarchicalEvolution)
+
+
+def _latency(cost: Any) -> dict[str, float]:
+    """The table latency of a candidate under a ``latency<=`` constraint (its space is costed from a table)."""
+    return {} if cost.latency_ms is None else {"latency_ms": float(cost.latency_ms)}

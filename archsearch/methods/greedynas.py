@@ -40,7 +40,7 @@ from archsearch.data.splits import TensorPair
 from archsearch.errors import ConfigError, unknown_name
 from archsearch.methods import register_method
 from archsearch.methods._base import Candidate, SavedWeights, SearchResult, require_supernet
-from archsearch.methods.context import RunContext
+from archsearch.methods.context import RunContext, latency_progress
 from archsearch.search.candidate_pool import POOL_DIFFERENCES, CandidatePool, PoolEarlyStop, linear_eps
 from archsearch.space.space import Arch
 from archsearch.supernet.mixed_op import set_path
@@ -233,7 +233,8 @@ class GreedyNAS:
         if (config.search_cost == "latency" or needs_latency(self.constraints)) and \
                 not hasattr(self.space, "latency_table"):
             # costs then carry LUT latency (ProxylessNAS' tables), for the constraint and NSGA-II's objective
-            self.space = with_latency(self.space, path=config.latency_table, log=ctx.log, device=ctx.device)
+            self.space = with_latency(self.space, path=config.latency_table, log=ctx.log, device=ctx.device,
+                                      progress=latency_progress(ctx))
         self.cost_metric = METRICS[config.search_cost]  # "macs" | "params" | "latency_ms"
         self.rng = ctx.rng(self.method_name, "paths")
         self.search_rng = ctx.rng(self.method_name, "nsga2")

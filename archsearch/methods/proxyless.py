@@ -31,13 +31,14 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from archsearch.cost.constraints import Cost, parse_constraint
-from archsearch.cost.latency import (FIXED_PREFIX, LatencyTable, ensure_table, op_key, predict_latency, time_module)
+from archsearch.cost.latency import (FIXED_PREFIX, RUNTIMES, LatencyTable, ensure_table, op_key, predict_latency,
+                                     time_module)
 from archsearch.data.batches import Batches, take_steps
 from archsearch.errors import ConfigError, unknown_name
 from archsearch.methods import register_method
 from archsearch.methods._base import Candidate, SavedWeights, SearchResult, require_supernet
 from archsearch.methods._inherited import inherited_accuracy
-from archsearch.methods.context import RunContext
+from archsearch.methods.context import RunContext, latency_progress
 from archsearch.ops.init import init_weights
 from archsearch.search.pareto import pareto_front
 from archsearch.space.space import Arch
@@ -117,6 +118,8 @@ class ProxylessConfig:
     latency_threads: int | None = None  # None: 1 torch thread on CPU (archsearch.cost.latency: a shared host's
     #                                     thread pool inflates tiny ops ~250x); table and measured latency share it
     latency_clock: str | None = None  # None: the thread's CPU time with 1 CPU thread, else wall (cost.latency)
+    latency_runtime: str | None = None  # None: $ARCHSEARCH_LATENCY_RUNTIME, else "torch" (eager); "onnxruntime":
+    #                                     ops and the derived net timed in ONNX Runtime (cost.onnx_runtime)
     measure_derived_latency: bool = True  # time the derived child end-to-end (same threads as the table)
     # -- evaluation of the derived arch -----------------------------------------------------------------------------
     bn_recalibration_batches: int = 20  # the child's BN statistics re-estimated on train batches (interpretation:
@@ -148,7 +151,8 @@ class ProxylessConfig:
         smoothing, the phase's lr (ProxylessNAS code)."""
         return Recipe(optimizer="nesterov", lr=self.warmup_lr if phase == "warmup" else self.lr,
                       momentum=self.momentum, weight_decay=self.weight_decay, schedule="cosine",
-                      label_smoothing=self.label_smoothing, batch_size=self.batch_size, augment=True)
+                      label_smoothing=self.label_smoothing, batch_size=self.batch_size, augment=True,
+                      decay_norm_and_bias=True)  # code imagenet_arch_search.py: --no_decay_keys None
 
     def __post_init__(self) -> None:
         # text ("5ms", "300M") is read here, the one place a frozen config sets its own fields
@@ -166,6 +170,8 @@ class ProxylessConfig:
             raise unknown_name("proxyless arch_memory", self.arch_memory, ARCH_MEMORY)
         if self.loss_form not in LOSS_FORMS:
             raise unknown_name("proxyless loss_form", self.loss_form, LOSS_FORMS)
+        if self.latency_runtime is not None and self.latency_runtime not in RUNTIMES:
+            raise unknown_name("latency_runtime", self.latency_runtime, RUNTIMES)
         if self.rl_latency_source not in ("table", "measured"):
             raise unknown_name("rl_latency_source", self.rl_latency_source, ("measured", "table"))
         if self.latency_target_ms is not None and self.flops_target is not None:
@@ -546,7 +552,8 @@ class ProxylessNAS:
         self.ctx.log(f"proxyless derived {arch}: val accuracy {accuracy:.4f}, " +
                      ", ".join(f"{k} {v:.4g}" for k, v in objectives.items() if k != "accuracy") +
                      ("" if measured is None else f", measured latency {measured:.4g} ms "
-                      f"({self._table_timing()['threads']} thread(s), {self._table_timing()['clock']} clock)"))
+                      f"({self._table_timing()['runtime']}, {self._table_timing()['threads']} thread(s), "
+                      f"{self._table_timing()['clock']} clock)"))
         best = Candidate(arch, objectives, attrs)
         front = _pareto([best] + [Candidate(self.space.space.validate(h["arch"]), h["objectives"])
                                   for h in self.history])
@@ -558,6 +565,8 @@ class ProxylessNAS:
                                    "measured_latency_ms": measured,
                                    "latency_threads": None if self.latency_table is None
                                    else self.latency_table.fingerprint.get("threads"),
+                                   "latency_runtime": None if self.latency_table is None
+                                   else self.latency_table.runtime,
                                    "flops_target": self.config.flops_target})
 
     def _record_epoch(self, splits: Any) -> None:
@@ -590,8 +599,9 @@ class ProxylessNAS:
         if needs_table and self.latency_table is None:
             self.latency_table = ensure_table(self.space, path=config.latency_table, device=self._latency_device(),
                                               batch_size=config.latency_batch_size, threads=config.latency_threads,
-                                              clock=config.latency_clock,
-                                              force=config.force_latency_table, log=self.ctx.log)
+                                              clock=config.latency_clock, runtime=config.latency_runtime,
+                                              force=config.force_latency_table, log=self.ctx.log,
+                                              progress=latency_progress(self.ctx))
         if self.latency_table is not None:
             self.expected_latency = ExpectedCost.from_latency_table(self.latency_table, self.choices)
         if self.objective == "latency":
@@ -653,9 +663,13 @@ class ProxylessNAS:
         return torch.device("cpu") if self.device.type == "cpu" else self.device
 
     def _table_timing(self) -> dict[str, Any]:
-        """End-to-end timings use the table's thread count and clock (also when a foreign table is forced)."""
-        timing = {"threads": self.config.latency_threads, "clock": self.config.latency_clock}
+        """End-to-end timings use the table's thread count, clock and runtime (also when a foreign table is
+        forced)."""
+        timing = {"threads": self.config.latency_threads, "clock": self.config.latency_clock,
+                  "runtime": self.config.latency_runtime}
         fingerprint = self.latency_table.fingerprint if self.latency_table is not None else {}
+        if self.latency_table is not None:
+            timing["runtime"] = self.latency_table.runtime
         if isinstance(fingerprint.get("threads"), int):
             timing["threads"] = int(fingerprint["threads"])
         if fingerprint.get("clock") in ("cpu", "wall"):

@@ -197,6 +197,14 @@ def final_lines(record: RunRecord) -> list[str]:
     if estimate is not None:
         lines.append(f"{label} {human(estimate, 'accuracy')}: the search's own estimate for the chosen arch"
                      + (", not its accuracy" if final else ""))
+    extra = result.get("extra") or {}
+    measured = extra.get("measured_latency_ms")
+    table = extra.get("table_latency_ms", ((result.get("best") or {}).get("objectives") or {}).get("latency_ms"))
+    if isinstance(measured, (int, float)) and isinstance(table, (int, float)):
+        threads = extra.get("latency_threads")
+        lines.append(f"latency of the chosen arch: {table:.4g} ms by the table, {measured:.4g} ms measured "
+                     f"({extra.get('latency_runtime') or 'torch'}"
+                     + (f", {threads} thread(s)" if threads is not None else "") + ")")
     search = result.get("search") or {}
     if search.get("seconds") is not None:
         lines.append(f"search: {human(search['seconds'], 'seconds')} wall, {search.get('cpu_seconds', 0):.1f} "

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import copy
 import itertools
-from typing import Callable, Mapping, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 import torch
 import torch.nn as nn
@@ -199,6 +199,7 @@ class ModuleSpace:
         self.space = space_from_module(model, name=name)
         self._model = model
         self._costs: dict[str, Cost] = {}
+        self._module_ops: Any = None
 
     def __repr__(self) -> str:
         return f"ModuleSpace({self.name!r}, {type(self._model).__name__}, {len(self.space)} choices)"
@@ -225,6 +226,35 @@ class ModuleSpace:
 
     def inherit(self, supernet: nn.Module, arch: Mapping[str, object]) -> nn.Module:
         return freeze(supernet, arch)
+
+    # -- the ops a latency table times (archsearch.spaces.module_ops traces them from the model) ----------------------
+    def _ops(self) -> Any:
+        if self._module_ops is None:
+            from archsearch.spaces.module_ops import ModuleOps
+
+            if self.input_shape is None:
+                raise UsageError(f"ModuleSpace {self.name!r} has no input_shape, so the inputs its choices see are "
+                                 "unknown and no latency table can be built; give input_shape=(C, H, W)")
+            self._module_ops = ModuleOps(self._model, self.input_shape, label=self.name)
+        return self._module_ops
+
+    @property
+    def blocks(self) -> list[Any]:
+        """Each choice with the input it sees in the network and its candidate names (traced on first use)."""
+        return self._ops().blocks
+
+    def make_candidate(self, block: str, value: str) -> nn.Module:
+        """A copy of candidate `value` of choice `block`, as the table times it."""
+        return self._ops().make_candidate(block, value)
+
+    def fixed_modules(self) -> list[tuple[str, Callable[[], nn.Module], Any]]:
+        """The parts every arch runs (stem, head, ...), with the inputs they see."""
+        return self._ops().fixed_modules()
+
+    @property
+    def latency_signature(self) -> str:
+        """What the ops are, for the table's cache key (a table is reused only for the same layers)."""
+        return self._ops().signature
 
     def cost(self, arch: Mapping[str, object]) -> Cost:
         arch = _normalise(self.space, arch)

@@ -10,8 +10,9 @@ from archsearch.ops.drop_path import DropPath
 from archsearch.train.recipe import Recipe
 
 
-def parameter_groups(model: nn.Module, weight_decay: float) -> list[dict]:
-    """Weights of conv / linear layers decay; BN / norm scales and shifts and all biases (1-D tensors) do not.
+def parameter_groups(model: nn.Module, weight_decay: float, *, decay_all: bool = False) -> list[dict]:
+    """Weights of conv / linear layers decay; BN / norm scales and shifts and all biases (1-D tensors) do not,
+    unless `decay_all` (the released DARTS, Fair DARTS and ProxylessNAS search code decays every parameter).
 
     The usual rule (Goyal et al. 2017; timm's ``param_groups_weight_decay``): decaying BN's gamma only shrinks a
     scale the next layer undoes, and decaying biases shifts activations for no regularisation benefit.
@@ -20,7 +21,7 @@ def parameter_groups(model: nn.Module, weight_decay: float) -> list[dict]:
     for param in model.parameters():
         if not param.requires_grad:
             continue
-        (decay if param.ndim > 1 else no_decay).append(param)
+        (decay if param.ndim > 1 or decay_all else no_decay).append(param)
     groups = []
     if decay:
         groups.append({"params": decay, "weight_decay": weight_decay})
@@ -30,7 +31,7 @@ def parameter_groups(model: nn.Module, weight_decay: float) -> list[dict]:
 
 
 def make_optimizer(model: nn.Module, recipe: Recipe) -> torch.optim.Optimizer:
-    groups = parameter_groups(model, recipe.weight_decay)
+    groups = parameter_groups(model, recipe.weight_decay, decay_all=recipe.decay_norm_and_bias)
     if not groups:
         raise ConfigError("the model has no trainable parameters")
     if recipe.optimizer in ("sgd", "nesterov"):

@@ -30,7 +30,10 @@ class Recipe:
     optimizer: str = "sgd"  # SGD + momentum: GreedyNAS / SPOS / DARTS retraining; "nesterov": ProxylessNAS
     lr: float = 0.05  # linear scaling rule (Goyal et al. 2017): 0.1 per 256 images -> 0.05 at batch 128
     momentum: float = 0.9  # standard for SGD; also FBNetV3's RMSProp momentum (EfficientNet recipe)
-    weight_decay: float = 4e-5  # ProxylessNAS / GreedyNAS (ImageNet); never applied to BN and bias parameters
+    weight_decay: float = 4e-5  # ProxylessNAS / GreedyNAS (ImageNet)
+    decay_norm_and_bias: bool = False  # weight decay on 1-D parameters too (BN scales and shifts, biases); off: the
+    #                                    usual rule (Goyal et al. 2017); on: DARTS', Fair DARTS' and ProxylessNAS'
+    #                                    released search code, which decays every parameter
     schedule: str = "cosine"  # ProxylessNAS, GreedyNAS, DARTS: cosine to lr_min over all steps
     warmup_epochs: float = 0.0  # linear warm-up from lr/warmup_steps to lr (Goyal et al. 2017); 0 = none
     lr_min: float = 0.0  # cosine floor
@@ -48,6 +51,9 @@ class Recipe:
     grad_clip: float | None = None  # max global L2 norm of the gradients; None = no clipping
     batch_size: int = 128  # Fair DARTS' search batch (DARTS: 64); the benchmarks' batch
     augment: bool = True  # the dataset's random crop (+ flip where sensible)
+    autoaugment: bool = False  # AutoAugment's ImageNet policy (Cubuk et al. 2019); FBNetV3's final training
+    cutout: float = 0.0  # DeVries & Taylor 2017: one square of this fraction of the image side zeroed per image
+    #                      (after normalisation, as DARTS' code); DARTS' final training: 16 px of 32 = 0.5; 0 = off
     amp: bool = True  # mixed precision, on CUDA only (ignored on CPU)
     amp_dtype: str = "auto"  # "auto": bfloat16 where supported (no loss scaling), else float16 + GradScaler
     channels_last: bool | None = None  # None: on for conv nets on CPU (1.3-2.4x: docs/architecture.md) or AMP
@@ -73,6 +79,7 @@ class Recipe:
         _check(0 <= self.label_smoothing < 1, "label_smoothing", self.label_smoothing, "in [0, 1)")
         _check(0 <= self.ema_decay < 1, "ema_decay", self.ema_decay, "in [0, 1)")
         _check(self.mixup_alpha >= 0, "mixup_alpha", self.mixup_alpha, ">= 0")
+        _check(0 <= self.cutout <= 1, "cutout", self.cutout, "a fraction of the image side in [0, 1]")
         _check(self.dropout is None or 0 <= self.dropout < 1, "dropout", self.dropout, "None or in [0, 1)")
         _check(self.drop_path is None or 0 <= self.drop_path < 1, "drop_path", self.drop_path, "None or in [0, 1)")
         _check(0 <= self.distill_weight <= 1, "distill_weight", self.distill_weight, "in [0, 1]")

@@ -9,6 +9,7 @@ on CUDA losses are checked every `CUDA_CHECK_EVERY` steps, and the error still n
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import math
 import time
 from typing import Callable, Iterable
@@ -18,6 +19,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
+from archsearch.data.augment import Augmentation
 from archsearch.data.batches import Batches
 from archsearch.data.splits import Splits, TensorPair
 from archsearch.errors import CheckpointError, ConfigError, DivergedError, unknown_name
@@ -290,6 +292,15 @@ def _check_epoch(metrics: dict[str, float | None], num_classes: int) -> None:
                                 epoch=int(metrics["epoch"]))
 
 
+def _augmentation(pair: TensorPair, recipe: Recipe) -> Augmentation | bool:
+    """The data's own augmentation when the recipe asks for it, with the recipe's AutoAugment and cutout on top."""
+    own = pair.augmentation if recipe.augment else None
+    if (recipe.cutout or recipe.autoaugment) and pair.x.dim() == 4:
+        base = own or dataclasses.replace(pair.augmentation or Augmentation(), crop_padding=0, flip=False)
+        return dataclasses.replace(base, cutout=recipe.cutout, autoaugment=recipe.autoaugment)
+    return own or False
+
+
 def train(model: nn.Module, splits: Splits, recipe: Recipe, epochs: int, *,
           device: torch.device | str | None = None, generator: torch.Generator | None = None,
           teacher: nn.Module | None = None,
@@ -304,8 +315,8 @@ def train(model: nn.Module, splits: Splits, recipe: Recipe, epochs: int, *,
     """
     generator = generator if generator is not None else torch.Generator().manual_seed(0)
     drop_last = len(splits.train) >= recipe.batch_size  # no ragged last batch (BN on a handful of samples)
-    batches = Batches(splits.train, recipe.batch_size, shuffle=True, augment=recipe.augment and
-                      splits.train.augmentation is not None, generator=generator, drop_last=drop_last)
+    batches = Batches(splits.train, recipe.batch_size, shuffle=True, augment=_augmentation(splits.train, recipe),
+                      generator=generator, drop_last=drop_last)
     trainer = Trainer(model, recipe, device=device, steps_per_epoch=len(batches), epochs=epochs, teacher=teacher,
                       generator=generator)
     history: TrainHistory = []
