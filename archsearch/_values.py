@@ -24,7 +24,7 @@ _FLOAT_12 = re.compile(r"""^(?:[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?
                           |[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$""", re.X)
 _INT_12 = re.compile(r"^[-+]?[0-9]+$")
 _BOOL_12 = re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$")
-_NONE_WORDS = ("none", "null", "~", "")
+_NONE_WORDS = ("none", "null", "~")  # an empty text is no null: `--set x=` is (`scalar`), `x=''` is a string
 
 
 class _Loader(yaml.SafeLoader):
@@ -61,8 +61,12 @@ _Loader.add_constructor("tag:yaml.org,2002:float", _float)
 
 
 def load_yaml(text: str) -> Any:
-    """``yaml.safe_load`` with YAML 1.2 scalars (``1e-3`` is a float, ``yes`` is a string)."""
-    return yaml.load(text, Loader=_Loader)  # noqa: S506 - a SafeLoader subclass
+    """``yaml.safe_load`` with YAML 1.2 scalars (``1e-3`` is a float, ``yes`` is a string). A document nested
+    deeper than Python's recursion limit (thousands of ``[``) is a `yaml.YAMLError` like any malformed one."""
+    try:
+        return yaml.load(text, Loader=_Loader)  # noqa: S506 - a SafeLoader subclass
+    except RecursionError:
+        raise yaml.YAMLError("it is nested too deeply (thousands of levels of lists or mappings)") from None
 
 
 def scalar(text: str) -> Any:

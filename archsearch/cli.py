@@ -313,7 +313,7 @@ def print_leaderboard(record, *, top: int = 10) -> None:
             table.add_row(*row)
         console.print(table)
         cost = front_cost(record.config, trials)
-        front = pareto_front(trials, cost)
+        front = pareto_front(trials, cost, record.config.get("constraints"))
         console.print(f"Pareto front ({label} vs {cost}): {len(front)} archs: " + ", ".join(
             f"#{t.number} {human(t.metric('accuracy'), 'accuracy')}@{human(t.metric(cost), cost)}" for t in front))
     best = (record.result or {}).get("best")

@@ -30,6 +30,7 @@ import torch
 import torch.nn as nn
 
 from archsearch.errors import ArchsearchError, CheckpointError, ConfigError, UsageError, unknown_name
+from archsearch.methods import weights_key
 from archsearch.report import RunRecord, open_run
 from archsearch.report.common import leaderboard
 
@@ -174,8 +175,8 @@ def export_run(run: str | Path | RunRecord, *, top: int = 1, format: str = "json
                          "completed trials)")
     out_root = Path(out_dir) if out_dir is not None else record.run_dir / "export"
     weights_cache: dict[str, Any] = {}
-    return [_export_one(record, rank, arch, objectives, out_root / f"rank{rank}", formats, weights_cache)
-            for rank, (arch, objectives) in enumerate(picks, 1)]
+    return [_export_one(record, rank, arch, objectives, out_root / f"rank{rank}", formats, weights_cache, recipe)
+            for rank, (arch, objectives, recipe) in enumerate(picks, 1)]
 
 
 def export_best(run: str | Path | RunRecord, *, runs_dir: str | Path | None = None,
@@ -187,13 +188,16 @@ def export_best(run: str | Path | RunRecord, *, runs_dir: str | Path | None = No
     picks = _top_archs(record, 1)
     if not picks:
         raise UsageError(f"run {record.name!r} has no finished architecture yet")
-    arch, objectives = picks[0]
-    return _export_one(record, 1, arch, objectives, Path(directory) if directory else record.run_dir / "best", [], {})
+    arch, objectives, recipe = picks[0]
+    return _export_one(record, 1, arch, objectives, Path(directory) if directory else record.run_dir / "best", [], {},
+                       recipe)
 
 
 def _export_one(record: RunRecord, rank: int, arch: dict[str, Any], objectives: dict[str, float], directory: Path,
-                formats: Sequence[str], cache: dict[str, Any]) -> ExportedArch:
-    """One exported arch in `directory`: arch.json and model.pt (+ `formats`); `cache` keeps a loaded supernet."""
+                formats: Sequence[str], cache: dict[str, Any], recipe: Mapping[str, Any] | None = None) -> ExportedArch:
+    """One exported arch in `directory`: arch.json and model.pt (+ `formats`); `cache` keeps a loaded supernet.
+    `recipe`: the training recipe searched with the arch (NARS on a plain space), which `archsearch train` then
+    uses when no final training's recipe is known."""
     spec = record.space_spec
     if not spec.get("name"):
         raise ConfigError(f"run {record.name!r}: config.yaml names no space")
@@ -207,10 +211,12 @@ def _export_one(record: RunRecord, rank: int, arch: dict[str, Any], objectives: 
     if final:
         doc["final"] = {k: v for k, v in final.items() if k not in ("recipe", "weights")}
         doc["recipe"] = dict(final.get("recipe") or {})  # `archsearch train` retrains with it by default
+    if not doc.get("recipe") and recipe:
+        doc["recipe"] = dict(recipe)  # the recipe searched with the arch, not Recipe's defaults
     model, search_space = build_model(doc, seed=int(record.config.get("seed") or 0))
     key = search_space.space.validate(arch).key
     weights = "init"
-    weight_path = _weights_for(record.run_dir, extra, key, rank, final)
+    weight_path = _weights_for(record.run_dir, extra, key, rank, final, recipe)
     if weight_path is not None:
         model.load_state_dict(_load_state(weight_path))
         weights = "trained"
@@ -230,43 +236,49 @@ def _export_one(record: RunRecord, rank: int, arch: dict[str, Any], objectives: 
     return ExportedArch(rank, directory, dict(arch), weights, files)
 
 
-def _top_archs(record: RunRecord, top: int) -> list[tuple[dict[str, Any], dict[str, float]]]:
-    """The method's best first (result.json), then the ledger's leaderboard, then the Pareto front; no repeats."""
-    picks: list[tuple[dict[str, Any], dict[str, float]]] = []
+def _top_archs(record: RunRecord, top: int) -> list[tuple[dict[str, Any], dict[str, float], dict[str, Any] | None]]:
+    """The method's best first (result.json), then the ledger's leaderboard, then the Pareto front; no repeats.
+    Each with the training recipe searched with it (the ``recipe`` attribute NARS gives its candidates, the
+    ``searched_recipe`` of its final trainings), or None."""
+    picks: list[tuple[dict[str, Any], dict[str, float], dict[str, Any] | None]] = []
     seen: set[str] = set()
 
-    def add(arch: Any, objectives: Any) -> None:
+    def add(arch: Any, objectives: Any, attrs: Any) -> None:
         if not isinstance(arch, dict):
             return
-        key = json.dumps(arch, sort_keys=True)
+        recipe = attrs.get("searched_recipe", attrs.get("recipe")) if isinstance(attrs, Mapping) else None
+        recipe = dict(recipe) if isinstance(recipe, Mapping) else None
+        # an arch with another searched recipe is another network (NARS: two targets, one arch, two recipes)
+        key = json.dumps([arch, recipe], sort_keys=True)
         if key not in seen and len(picks) < top:
             seen.add(key)
-            picks.append((arch, {k: v for k, v in (objectives or {}).items() if isinstance(v, (int, float))}))
+            picks.append((arch, {k: v for k, v in (objectives or {}).items() if isinstance(v, (int, float))},
+                          recipe))
 
     result = record.result or {}
     best = result.get("best") or {}
-    add(best.get("arch"), best.get("objectives"))
+    add(best.get("arch"), best.get("objectives"), best.get("attrs"))
     for trial in leaderboard(record.trials()):
         objectives = dict(trial.objectives)
         for cost in ("macs", "params", "latency_ms"):
             if trial.metric(cost) is not None:
                 objectives.setdefault(cost, trial.metric(cost))
-        add(trial.arch, objectives)
+        add(trial.arch, objectives, trial.attrs)
     for candidate in result.get("pareto_front") or []:
-        add(candidate.get("arch"), candidate.get("objectives"))
+        add(candidate.get("arch"), candidate.get("objectives"), candidate.get("attrs"))
     return picks
 
 
 def _weights_for(run_dir: Path, extra: Mapping[str, Any], key: str, rank: int,
-                 final: Mapping[str, Any] | None = None) -> Path | None:
+                 final: Mapping[str, Any] | None = None, recipe: Mapping[str, Any] | None = None) -> Path | None:
     """The trained standalone weights of this arch: the final training's (the chosen arch, rank 1), else those a
     method left: ``weights`` ({arch.key: path} or the best's path) or ``export`` (the best's ``model.pt``, or a
     directory holding it), relative to the run dir or absolute."""
     if final and final.get("weights") and _in_run(run_dir, str(final["weights"])).is_file():
         return _in_run(run_dir, str(final["weights"]))
     per_arch = extra.get("weights")
-    if isinstance(per_arch, dict):
-        found = per_arch.get(key)
+    if isinstance(per_arch, dict):  # keyed by arch, or by arch and recipe (`weights_key`)
+        found = per_arch.get(weights_key(key, recipe)) or per_arch.get(key)
         return _in_run(run_dir, found) if found else None
     if rank != 1:
         return None

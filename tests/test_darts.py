@@ -3,6 +3,8 @@ exact resume."""
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 import torch
@@ -241,7 +243,7 @@ def _tiny_splits():
 def _method(name, **changes):
     from archsearch.methods.darts import Darts, DartsConfig, FairDarts, FairDartsConfig
 
-    values = dict(epochs=2, steps_per_epoch=2, batch_size=8, **changes)
+    values = {"epochs": 2, "steps_per_epoch": 2, "batch_size": 8, **changes}
     return (Darts, DartsConfig(**values)) if name == "darts" else (FairDarts, FairDartsConfig(**values))
 
 
@@ -351,3 +353,24 @@ def test_trainer_adds_the_auxiliary_head_loss():
     aux = F.cross_entropy(with_head.auxiliary_logits, y).item()
     assert losses[0] == pytest.approx(losses[1] + 0.4 * aux, rel=1e-4)
     assert space.auxiliary_weight == 0.4
+
+
+@pytest.mark.parametrize("threshold, degenerate", [(0.85, True), (0.49, False)])
+def test_fairdarts_names_a_degenerate_derivation_and_what_to_do(threshold, degenerate):
+    """No sigmoid reaches the threshold after a short search (here none at all: the sigmoids stay at their initial
+    0.5: one step at a vanishing architecture lr), so every edge is dropped and the cells hold no op: the run says
+    so, in its output and in the result."""
+    space = create_space("darts", preset="smoke", input_shape=(1, 8, 8), stem_stride=1)
+    cls, config = _method("fairdarts", epochs=1, steps_per_epoch=1, arch_lr=1e-12, threshold=threshold)
+    ctx = MemoryContext(space, splits=_tiny_splits())
+    result = cls(config, ctx).run()
+    warnings = result.extra.get("warnings", [])
+    if not degenerate:
+        assert result.extra["genotype"]["normal"] and not warnings
+        return
+    assert result.extra["genotype"] == {"normal": [], "reduce": []}
+    (warning,) = warnings
+    assert "degenerate genotype" in warning and "threshold 0.85" in warning and "normal and reduce cells" in warning
+    assert "the strongest is 0.500 after 1 epoch(s)" in warning and "--budget" in warning
+    assert re.search(r"--set threshold=0\.(49|50)\)", warning)
+    assert f"warning: {warning}" in ctx.messages

@@ -1,6 +1,7 @@
 """Property: every bad invocation of `archsearch run` (a bad value for any method field, an unknown key, a bad run
-flag, a broken config file) ends with exit 2 (usage) or 1 (other), ONE line on stderr, no traceback, no internal
-error, and no run directory. Hypothesis draws the invocations; in-process `main` keeps each one cheap."""
+flag, a broken config file, a runs directory that cannot be one, a value past any machine, a constraint no network
+of the space meets) ends with exit 2 (usage) or 1 (other), ONE line on stderr, no traceback, no internal error,
+and no run directory. Hypothesis draws the invocations; in-process `main` keeps each one cheap."""
 
 from __future__ import annotations
 
@@ -27,8 +28,9 @@ BASE = ["--preset", "smoke", "--data", "digits"]
 
 # values no field of their kind accepts (sizes, rates and weights are never negative)
 BAD_BY_KIND = {
-    int: ["1.5", "true", "false", "abc", "-1", "-7", "[1]", "{a: 1}", ".nan", ".inf", "-.inf", "1e400", "2.000001"],
-    float: ["true", "abc", ".nan", ".inf", "-.inf", "-0.5", "-3", "[0.1]", "{a: 1}", "1e400", "fast"],
+    int: ["1.5", "true", "false", "abc", "-1", "-7", "[1]", "{a: 1}", ".nan", ".inf", "-.inf", "1e400", "2.000001",
+          "''", "[" * 3000 + "]" * 3000],
+    float: ["true", "abc", ".nan", ".inf", "-.inf", "-0.5", "-3", "[0.1]", "{a: 1}", "1e400", "fast", "''"],
     bool: ["yes", "no", "on", "1", "0", "2.5", "abc", "[true]", "null"],
     str: ["[1, 2]", "{a: 1}", "true"],
     dict: ["5", "abc", "[1, 2]", "true", "{no_such_recipe_field: 1}"],
@@ -43,17 +45,30 @@ BAD_FLAGS = {
     "--budget": ["inf", "-inf", "nan", "-1", "0", "1e300", "abc", "1e12"],
     "--preset": ["huge", "Paper", ""],
     "--executor": ["dask", "threads", ""],
-    "--data": ["nosuchdata", "imagenet-22k", "mnist --data-dir=/no/such/dir", "fashion-mnist --data-dir=/nonexistent"],
-    "--space": ["nosuchspace", "mobilnet"],
-    "--constraint": ["flops<=abc", "speed<=3", "flops>>3", "latency<=5parsecs", "params<=-2M", ""],
-    "--space-option": ["nosuch=1", "noequals"],
+    "--data": ["nosuchdata", "imagenet-22k", "mnist --data-dir=/no/such/dir", "fashion-mnist --data-dir=/nonexistent",
+               ""],
+    "--space": ["nosuchspace", "mobilnet", ""],
+    "--constraint": ["flops<=abc", "speed<=3", "flops>>3", "latency<=5parsecs", "params<=-2M", "", "flops<=1e999",
+                     "params<=1e-9", "flops>=50M", "flops >= 50 M", "params>50M", "latency<=5 hours"],
+    "--space-option": ["nosuch=1", "noequals", "input_size=100000"],
     "--ray-address": ["auto", "ray://h:1"],
 }
-BAD_CONFIGS = [b"method: [random\n", b"- a list\n- not a mapping\n", b"method: random\nbudjet: 3\n",
+BAD_CONFIGS = [b"method: random\nconstraints: 5\n", b"method: random\nruns_dir: 5\n", b"method: random\ndata: [1]\n",
+               b"[" * 5000 + b"]" * 5000, b"method: random\nmethod_options: {x: " + b"[" * 5000 + b"]" * 5000 + b"}\n",
+               b"method: [random\n", b"- a list\n- not a mapping\n", b"method: random\nbudjet: 3\n",
                b"method: random\nseed: 1.5\n", b"method: random\nworkers: true\n", b"method: caf\xe9\n",
                b"method: random\nmethod_options: 3\n", b"method: random\nmethod_options: {evaluations: 2.5}\n",
                b"method: random\nname: 'a/b'\n", b"method: random\nbudget: .inf\n", b"\xff\xfe\x00garbage",
                b"method: random\nspace_options: [1]\n", b"method: nosuchmethod\n"]
+
+
+# values past any machine, or that leave a search nothing to do: each method's thread counts and batch sizes, and
+# the cases a fuzz of the CLI once let through
+ABSURD = ["threads=1e12", "batch_size=1e12", "recipe={batch_size: 1e12}", "train_size=1e12"]
+ABSURD_BY_METHOD = {"nars": ["population=0", "keep=0", "iterations=''", "recipe={lr: 1e9}"],
+                    "evolution": ["init_mutations=0", "population=0", "generations=0"],
+                    "random": ["val_size=100000", "train_size=100000"]}
+BAD_RUNS_DIRS = ["/proc/forbidden", "/dev/null", "/dev/null/runs", "/etc/passwd", ""]
 
 
 def _kind(annotation: typing.Any) -> type | None:
@@ -97,6 +112,26 @@ def bad_flag(draw):
 
 
 @st.composite
+def absurd_set(draw):
+    method = draw(st.sampled_from(METHODS))
+    names = dict(FIELDS[method])
+    options = [o for o in ABSURD if o.split("=")[0] in names] + ABSURD_BY_METHOD.get(method, [])
+    if not options:
+        options = ["threads=1e12"]  # an unknown field: exit 2 as well
+    return "absurd-set", ["run", method, *BASE, "--set", draw(st.sampled_from(options))], None
+
+
+@st.composite
+def bad_runs_dir(draw):
+    method = draw(st.sampled_from(METHODS))
+    path = draw(st.sampled_from(BAD_RUNS_DIRS))
+    command = draw(st.sampled_from([["run", method, *BASE], ["ls"]]))
+    if command == ["ls"] and path in ("", "/proc/forbidden", "/dev/null/runs"):
+        path = "/dev/null"  # ls of a path that is no directory yet lists nothing, rightly
+    return "runs-dir", [*command, "--runs-dir", path], None
+
+
+@st.composite
 def bad_method(draw):
     name = draw(st.from_regex(r"[a-z]{3,10}", fullmatch=True))
     if name in METHODS:
@@ -131,10 +166,11 @@ def other_command(draw):
 
 
 CATEGORIES = {"set-value": bad_set(), "flag": bad_flag(), "unknown-key": unknown_key(), "method": bad_method(),
-              "config-file": bad_config(), "other-command": other_command()}
+              "config-file": bad_config(), "other-command": other_command(), "absurd-set": absurd_set(),
+              "runs-dir": bad_runs_dir()}
 # weights: the finite families (a bad value for every field of every method, every bad flag) get most draws
-INVOCATIONS = st.sampled_from(["set-value"] * 5 + ["flag"] * 4 + ["unknown-key", "method", "config-file",
-                                                                   "other-command"]).flatmap(
+INVOCATIONS = st.sampled_from(["set-value"] * 5 + ["flag"] * 4 + ["absurd-set"] * 2 + [
+    "unknown-key", "method", "config-file", "other-command", "runs-dir"]).flatmap(
     CATEGORIES.__getitem__)
 COUNTS: Counter = Counter()
 
@@ -146,7 +182,7 @@ def _fails_cleanly(case) -> None:
         if config is not None:
             (Path(tmp) / "run.yaml").write_bytes(config)
             argv = [a.replace("{config}", str(Path(tmp) / "run.yaml")) for a in argv]
-        if kind != "other-command":
+        if kind not in ("other-command", "runs-dir"):
             argv = [*argv, "--runs-dir", "{root}"]
         argv = [a.replace("{root}", str(root)) for a in argv]
         err, out = io.StringIO(), io.StringIO()

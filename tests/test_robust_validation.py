@@ -127,3 +127,77 @@ def test_a_start_that_fails_late_removes_what_it_made(tmp_path, capsys):
                  f"sqlite:///{tmp_path / 'a-directory'}"]) == 2
     assert "cannot open the ledger" in capsys.readouterr().err
     assert not root.exists()
+
+
+DEEP = "[" * 5000 + "]" * 5000  # a YAML nested past Python's recursion limit
+
+
+@pytest.mark.parametrize("argv, config, message", [
+    (["--runs-dir", "/proc/forbidden"], None, "cannot create the runs directory '/proc/forbidden'"),
+    (["--runs-dir", "/dev/null"], None, "--runs-dir '/dev/null' is not a directory"),
+    (["--runs-dir", "/dev/null/runs"], None, "'/dev/null' is not a directory"),
+    (["--runs-dir", ""], None, "--runs-dir must not be empty"),
+    ([], "constraints: 5\n", "constraints in {config} must be a list of constraints"),
+    ([], "runs_dir: 5\n", "runs_dir in {config} must be text, got 5"),
+    ([], DEEP + "\n", "is not valid YAML: it is nested too deeply"),
+    (["--set", f"epochs={DEEP}"], None, "epochs must be a whole number"),
+    (["--space-option", "input_size=100000"], None, "but space 'hierarchical' was made for (1, 100000, 100000)"),
+    (["--set", "threads=1e12"], None, "random: threads=1000000000000 is more than any machine takes"),
+    (["--set", "recipe={batch_size: 1e12}"], None, "recipe.batch_size=1000000000000 is more than any machine"),
+    (["--constraint", "flops>=5M"], None, "constraint flops>=5M cannot be met: the networks of space 'hierarchical'"),
+    (["--constraint", "params<=1e-9"], None, "constraint params<=1e-09 cannot be met"),
+    (["--constraint", "flops<=1e999"], None, "the bound must be a finite number"),
+    (["--constraint", "latency<=5s"], None, "no latency table can be built for it"),
+    (["--data", ""], None, "--data must not be empty"),
+    (["--space", ""], None, "--space must not be empty"),
+])
+def test_the_fuzzed_usage_errors_exit_2_in_one_line_before_any_run_folder(tmp_path, capsys, argv, config, message):
+    """The cases a fuzz of the CLI found ending in an internal error, in a run folder without result.json, or
+    accepted silently: each is one line, exit 2, and nothing written."""
+    root = tmp_path / "runs"
+    flags = [*RUN]
+    if config is not None:
+        path = tmp_path / "run.yaml"
+        path.write_text(config)
+        flags += ["--config", str(path)]
+        message = message.format(config=path)
+    if not any(a == "--runs-dir" for a in argv) and "runs_dir" not in (config or ""):
+        flags += ["--runs-dir", str(root)]
+    assert main([*flags, *argv]) == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and message in err, err
+    assert not root.exists() and not (tmp_path / "runs").exists()
+
+
+@pytest.mark.parametrize("method, option, message", [
+    ("darts", "batch_size=1e12", "darts: batch_size=1000000000000 is more than any machine takes"),
+    ("nars", "population=0", "nars: population must be >= 1, got 0"),
+    ("nars", "iterations=''", "nars option iterations must be a whole number or null, got ''"),
+    ("nars", "recipe={lr: 1e9}", "nars searches the recipe field(s) lr"),
+    ("evolution", "init_mutations=0", "evolution: init_mutations must be >= 1, got 0"),
+    ("evolution", "generations=0", "unknown key 'generations'"),
+])
+def test_method_values_that_cannot_work_are_refused_before_the_run(tmp_path, capsys, method, option, message):
+    root = tmp_path / "runs"
+    space = ["--space", "hierarchical"] if method == "evolution" else []
+    assert main(["run", method, *space, "--preset", "smoke", "--data", "digits", "--runs-dir", str(root),
+                 "--set", option]) == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and message in err, err
+    assert not root.exists()
+
+
+def test_ls_of_a_file_is_an_error(capsys):
+    assert main(["ls", "--runs-dir", "/etc/passwd"]) == 2
+    assert "--runs-dir '/etc/passwd' is not a directory" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("text, canonical", [("flops<5M", "flops<5M"), ("flops <= 5 M", "flops<=5M"),
+                                             (" params< 2.5M ", "params<2.5M"), ("latency<=5s", "latency<=5000ms"),
+                                             ("latency <= 500 us", "latency<=0.5ms")])
+def test_constraints_read_with_spaces_and_units_in_one_canonical_form(text, canonical):
+    """Spaces are insignificant and `<` / `>` strict, everywhere; seconds and microseconds become milliseconds.
+    The run logs each constraint in this form, so the user sees what was read."""
+    from archsearch.cost.constraints import parse_constraint
+
+    assert str(parse_constraint(text)) == canonical

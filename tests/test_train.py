@@ -525,3 +525,26 @@ def test_a_training_that_left_the_ground_is_diverged_though_finite(tmp_path, cap
     err = capsys.readouterr().err.strip().splitlines()[-1]
     assert code == 2 and "none of its 6 candidates trained" in err and "training diverged" in err
     assert "lower the recipe's lr" in err and not (tmp_path / "d" / "result.json").exists()
+    assert "none of its 6 candidates trained" in (tmp_path / "d" / "failed.json").read_text()  # failed for good
+
+
+@pytest.mark.integration
+def test_a_diverged_run_is_an_error_whose_folder_says_it_failed(tmp_path, capsys):
+    """DARTS at lr 1e12: the first step is NaN. The run is an error (one line, nonzero exit), and its folder says
+    how it ended (``failed.json``, `ls` status "failed"), so it is not mistaken for an interrupted run: `resume`
+    refuses it with the reason instead of diverging again."""
+    import json
+
+    from archsearch.cli import main
+    from archsearch.report import list_runs
+
+    code = main(["run", "darts", "--preset", "smoke", "--data", "digits", "--set", "lr=1e12",
+                 "--runs-dir", str(tmp_path), "--name", "d"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 1 and len(err) == 1 and "training diverged" in err[0]
+    failure = json.loads((tmp_path / "d" / "failed.json").read_text())
+    assert failure["kind"] == "DivergedError" and "training diverged" in failure["error"]
+    assert "failed: training diverged" in (tmp_path / "d" / "log.txt").read_text()
+    assert [r.status() for r in list_runs(tmp_path)] == ["failed"]
+    assert main(["resume", "d", "--runs-dir", str(tmp_path)]) == 2
+    assert "run 'd' failed (training diverged" in capsys.readouterr().err

@@ -5,6 +5,7 @@ FLOPs here are multiply-adds (MACs), the convention of the NAS papers (MobileNet
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Mapping
@@ -42,7 +43,10 @@ class Constraint:
     bound: float  # in base units: MACs, parameters, milliseconds
 
     def satisfied(self, cost: Cost) -> bool:
-        value = cost.metric(self.metric)
+        return self.satisfied_by(cost.metric(self.metric))
+
+    def satisfied_by(self, value: float) -> bool:
+        """Whether `value`, in this constraint's base unit (MACs, parameters, ms), meets it."""
         return {
             "<=": value <= self.bound,
             "<": value < self.bound,
@@ -60,7 +64,11 @@ class Constraint:
 
 
 def parse_constraint(text: str) -> Constraint:
-    """Parse ``flops<=300M`` / ``params<2.5M`` / ``latency<=5ms`` into a `Constraint`, or say what is wrong."""
+    """Parse ``flops<=300M`` / ``params<2.5M`` / ``latency<=5ms`` into a `Constraint`, or say what is wrong.
+
+    Spaces are insignificant (``flops <= 5 M`` is ``flops<=5M``); ``<`` and ``>`` are strict; a latency takes
+    ``ms``, ``us`` or ``s`` (converted to ms); a bound must be finite and positive. A run logs each constraint as
+    it read it, in this canonical form."""
     match = _PATTERN.match(text)
     if not match:
         raise ConstraintError(
@@ -78,6 +86,8 @@ def parse_constraint(text: str) -> Constraint:
         if unit not in _SUFFIX:
             raise ConstraintError(f"constraint {text!r}: unknown suffix {unit!r} (use K, M or G)")
         bound = float(number) * _SUFFIX[unit]
+    if not math.isfinite(bound):  # 1e999 reads as infinity: no bound at all, surely not what was meant
+        raise ConstraintError(f"constraint {text!r}: the bound must be a finite number")
     if bound <= 0:
         raise ConstraintError(f"constraint {text!r}: the bound must be positive")
     return Constraint(metric, op, bound)

@@ -91,7 +91,29 @@ def load_run_config(path: Path) -> dict[str, Any]:
             raise ConfigError(f"{key} in {path} must be a mapping")
     if isinstance(data.get("constraints"), str):
         data["constraints"] = [data["constraints"]]
+    _check_value_types(data, path)
     return data
+
+
+_TEXT_KEYS = ("method", "preset", "data", "data_dir", "executor", "ray_address", "storage", "name", "runs_dir",
+              "device")
+
+
+def _check_value_types(data: Mapping[str, Any], path: Path) -> None:
+    """A run config file's values of the wrong kind (``constraints: 5``, ``runs_dir: 5``) are one line naming the
+    key, not an error deep in the run. Numbers (seed, budget, ...) are typed with the run's settings."""
+    for key in _TEXT_KEYS:
+        value = data.get(key)
+        if value is not None and not isinstance(value, str):
+            raise ConfigError(f"{key} in {path} must be text, got {value!r}")
+    space = data.get("space")
+    if space is not None and not isinstance(space, (str, dict)):
+        raise ConfigError(f"space in {path} must be a space name or a mapping, got {space!r}")
+    constraints = data.get("constraints")
+    if constraints is not None and not (isinstance(constraints, list)
+                                        and all(isinstance(c, str) for c in constraints)):
+        raise ConfigError(f"constraints in {path} must be a list of constraints such as ['flops<=300M'], "
+                          f"got {constraints!r}")
 
 
 def merge_run_options(config_file: Path | None, flags: Mapping[str, Any], *,

@@ -45,6 +45,7 @@ from archsearch.tasks.final import FinalResult
 
 CONFIG_FILE = "config.yaml"
 RESULT_FILE = "result.json"
+FAILED_FILE = "failed.json"  # a run that ended in an error resuming would repeat (diverged, no candidate trained)
 DATA_FILE = "data.npz"  # an in-memory dataset, saved into the run directory
 FINAL_WEIGHTS = "final/model.pt"  # the final training's weights (its first seed), exported to best/model.pt
 DEFAULT_DATA = "fashion-mnist"  # the default dataset (README, "Data")
@@ -294,13 +295,13 @@ class Experiment(ContextServices):
                 result = self._search_result(json.loads(self._search_document))
                 self.log("the search had finished before the interruption: on to its final training")
             else:
-                result = method.run()
+                result = self._failing_for_good(method.run)
                 self.end_search()
                 result = self._with_proxy_scores(method, self._with_chance_warning(result))
                 result = self._with_measured_latency(method, result)
                 self._search_document = json.dumps(self._search_json(result), allow_nan=False, default=str)
                 self.checkpoint(method)  # a kill during the final training resumes there, not in the search
-            final = self._final_training(result)
+            final = self._failing_for_good(lambda: self._final_training(result))
         finally:
             if self._executor is not None:
                 self._executor.shutdown()
@@ -328,6 +329,25 @@ class Experiment(ContextServices):
                  + ("" if final is None else f", {TEST['label']} {_percent(tested)} after {final.epochs} epoch(s)"))
         distributed.barrier()
         return result
+
+    def _failing_for_good(self, step: Callable[[], Any]) -> Any:
+        """Run `step`; an error that resuming would only repeat (training diverged, no candidate trained, a
+        constraint found impossible, a bad setting found late) is written to ``failed.json`` and the log before it
+        propagates, so the run folder says how it ended: `ls` shows it failed, `resume` refuses it with the
+        reason, not a run that looks merely interrupted. The folder's ledger keeps the failed trials."""
+        from archsearch.errors import ConstraintError, DivergedError
+
+        try:
+            return step()
+        except (DivergedError, ConfigError, ConstraintError) as err:
+            if not self.main:
+                raise  # (any other error, e.g. Ray not reachable, a damaged file, may pass: a resume goes on)
+            message = " ".join(str(err).split())
+            self.log(f"failed: {message}")
+            atomic_write_text(self.run_dir / FAILED_FILE, json.dumps(
+                {"error": message, "kind": type(err).__name__,
+                 "when": _dt.datetime.now().isoformat(timespec="seconds")}, indent=1) + "\n")
+            raise
 
     def _with_chance_warning(self, result: SearchResult) -> SearchResult:
         """Name a search whose proxy could not tell architectures apart: the median estimate over the candidates it
@@ -590,7 +610,7 @@ def resolve_settings(method: str, *, space: Any = None, preset: str | None = Non
     `warn` (default: a line on stderr)."""
     from archsearch.executors import EXECUTORS
     from archsearch.errors import unknown_name
-    from archsearch.experiment.checks import check_run_inputs
+    from archsearch.experiment.checks import check_data_sizes, check_method_values, check_run_inputs
     from archsearch.methods import check_budget
 
     spec = method_spec(method)
@@ -607,23 +627,32 @@ def resolve_settings(method: str, *, space: Any = None, preset: str | None = Non
     check_run_inputs(seed=seed, workers=workers, budget=budget, name=name, device=device, executor=executor,
                      ray_address=ray_address, storage=storage)
     config = make_config(method, preset, budget, **method_options)  # option names, typed values, the preset
+    check_method_values(method, config, method_options)
     check_budget(method, config, force=force, warn=warn or _warn)
+    if constraints is not None and not isinstance(constraints, (str, list, tuple)):
+        raise ConfigError(f"constraints must be a list such as ['flops<=300M'], got {constraints!r}")
     constraint_texts = [constraints] if isinstance(constraints, str) else [str(c) for c in (constraints or [])]
-    parse_constraints(constraint_texts)  # malformed constraints fail before anything is created
+    parsed_constraints = parse_constraints(constraint_texts)  # malformed constraints fail before anything is created
     if isinstance(space, Mapping):
         space_name, space_options = space.get("name"), dict(space.get("options") or {})
     else:
         space_name, space_options = space, {}
-    if space_name is None or space_name == "":
+    if isinstance(space_name, str) and not space_name.strip():
+        raise UsageError("--space must not be empty (leave it out for the method's default space, "
+                         f"{spec.default_space})")
+    if space_name is None:
         space_name = spec.default_space
-    if data is None or isinstance(data, str) and not data:
+    if isinstance(data, str) and not data.strip():
+        raise UsageError(f"--data must not be empty (leave it out for the default, {DEFAULT_DATA})")
+    if data is None:
         data = DEFAULT_DATA
     splits_info = data_info(data, data_dir, image_size)
     data = splits_info["data"]
     split_options = (dict(split) if split is not None
                      else _default_split(preset, splits_info["train_images"], splits_info["name"]))
+    check_data_sizes(method, config, split_options, splits_info["train_images"], splits_info["name"])
     space_name, space_options, space_label = _resolve_space(method, config, space_name, space_options, preset,
-                                                            splits_info, executor)
+                                                            splits_info, executor, parsed_constraints)
     if name is None:
         name = f"{method}-{space_label}-{_dt.datetime.now().strftime('%Y%m%d-%H%M%S')}"
     return RunSettings(method=method, name=name, space={"name": space_name, "options": space_options},
@@ -712,11 +741,14 @@ def _default_split(preset: str, train_images: int, dataset_name: str = "") -> di
 
 
 def _resolve_space(method: str, config: Any, space: Any, options: dict[str, Any], preset: str,
-                   info: Mapping[str, Any], executor: str) -> tuple[str, dict[str, Any], str]:
-    """(registered space name, its options, a label for the run name), checked against the method.
+                   info: Mapping[str, Any], executor: str,
+                   constraints: Sequence[Constraint] = ()) -> tuple[str, dict[str, Any], str]:
+    """(registered space name, its options, a label for the run name), checked against the method, the data's
+    image shape and the run's `constraints` (`check_space_fits`).
 
     A built-in name gets the preset and the data's shape; a user space ("file.py:function", "package.module:function",
     a function, an nn.Module with choices, a ModuleSpace) is recorded as the space "user" (`archsearch.spaces.user`)."""
+    from archsearch.experiment.checks import check_space_fits
     from archsearch.spaces import create_space, user
 
     if user.is_user_space(space):
@@ -735,6 +767,7 @@ def _resolve_space(method: str, config: Any, space: Any, options: dict[str, Any]
     check = method_spec(method).check_space
     if check is not None:  # a method that cannot search this space says why before the run directory exists
         check(search_space, method, config)
+    check_space_fits(search_space, info["input_shape"], constraints)
     return name, options, label
 
 
@@ -780,7 +813,9 @@ def default_runs_dir() -> Path:
 
 def start(settings: RunSettings, runs_dir: str | Path | None = None, **experiment_kwargs: Any) -> Experiment:
     """Create the run directory (refusing to overwrite a run) and its config.yaml."""
-    root = Path(runs_dir) if runs_dir is not None else default_runs_dir()
+    from archsearch.experiment.checks import check_runs_dir, make_runs_dir
+
+    root = check_runs_dir(runs_dir if runs_dir is not None else default_runs_dir())
     run_dir = root / settings.name
     if not distributed.is_main():
         distributed.barrier()  # rank 0 creates the run directory and its config
@@ -788,7 +823,7 @@ def start(settings: RunSettings, runs_dir: str | Path | None = None, **experimen
     if (run_dir / CONFIG_FILE).exists():
         _refuse_existing(settings.name, root, run_dir)
     root_created = not root.is_dir()
-    root.mkdir(parents=True, exist_ok=True)
+    make_runs_dir(root)
     try:
         run_dir.mkdir()
         created = True
@@ -804,6 +839,8 @@ def start(settings: RunSettings, runs_dir: str | Path | None = None, **experimen
         experiment = Experiment(settings, run_dir, lock=lock, **experiment_kwargs)
         source = "" if settings.data_source in (None, settings.data) else f": {settings.data_source}"
         experiment.log(f"data: {settings.data}{source}")  # a file is its own source: named once
+        if experiment.constraints:  # as read: `flops <= 5 M` is flops<=5M, `latency<=5s` latency<=5000ms
+            experiment.log(f"constraints: {', '.join(map(str, experiment.constraints))}")
         experiment.prepare()
         document = dataclasses.asdict(settings)
         document["space_options"] = settings.space["options"]
@@ -900,7 +937,10 @@ def read_settings(run_dir: Path) -> RunSettings:
 def run(method: str, *, runs_dir: str | Path | None = None, crash_after_checkpoints: int | None = None,
         quiet: bool | None = None, **options: Any) -> SearchResult:
     """Start a run of `method` and execute it to the end (see `resolve_settings` for the options)."""
+    from archsearch.experiment.checks import check_runs_dir
+
     distributed.init_from_env()  # under torchrun: join the process group; rank 0's settings (run name) for all
+    check_runs_dir(runs_dir if runs_dir is not None else default_runs_dir())  # before the data is even read
     settings = distributed.broadcast_object(resolve_settings(method, **options) if distributed.is_main() else None)
     experiment = start(settings, runs_dir, crash_after_checkpoints=crash_after_checkpoints, quiet=quiet)
     return experiment.execute(resume=False)
@@ -925,6 +965,10 @@ def resume(run: str | Path, *, runs_dir: str | Path | None = None, crash_after_c
     try:  # a second `resume X` at the same moment was refused by the lock; this one checks the run now
         if (run_dir / RESULT_FILE).is_file():
             raise UsageError(f"run {run_dir.name!r} already finished; see it with: archsearch show {run_dir}")
+        failure = _failure(run_dir)
+        if failure is not None:
+            raise UsageError(f"run {run_dir.name!r} failed ({failure}); resuming would repeat it: start a new run "
+                             "with other settings")
         settings = read_settings(run_dir)
         _check_ledger_file(run_dir, settings)
         for key, value in overrides.items():
@@ -940,6 +984,17 @@ def resume(run: str | Path, *, runs_dir: str | Path | None = None, crash_after_c
             lock.release()
         raise
     return experiment.execute(resume=True)
+
+
+def _failure(run_dir: Path) -> str | None:
+    """Why the run failed for good (its ``failed.json``), None when it did not."""
+    path = run_dir / FAILED_FILE
+    if not path.is_file():
+        return None
+    try:
+        return str(json.loads(path.read_text(encoding="utf-8")).get("error") or "see log.txt")
+    except (OSError, ValueError, AttributeError):
+        return "see log.txt"
 
 
 def _check_ledger_file(run_dir: Path, settings: RunSettings) -> None:

@@ -18,7 +18,7 @@ from typing import Any, Callable, Mapping
 
 from archsearch._registry import Registry
 from archsearch.errors import ConfigError, unknown_name
-from archsearch.methods._base import Candidate, Method, SavedWeights, SearchResult
+from archsearch.methods._base import Candidate, Method, SavedWeights, SearchResult, weights_key
 from archsearch.methods.context import Evaluated, Evaluation, RunContext, failure_reason
 
 PRESET_NAMES = ("paper", "quick", "smoke")
@@ -214,4 +214,4 @@ def create_method(name: str, config: Any, ctx: RunContext) -> Any:
 
 __all__ = ["Candidate", "Evaluated", "Evaluation", "METHODS", "Method", "MethodSpec", "PRESET_NAMES", "RunContext",
            "SavedWeights", "SearchResult", "check_budget", "check_final_training", "create_method", "failure_reason",
-           "make_config", "method_names", "method_spec", "register_method"]
+           "make_config", "method_names", "method_spec", "register_method", "weights_key"]

@@ -9,6 +9,8 @@ uninterrupted one.
 
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar, Mapping, Protocol, runtime_checkable
@@ -27,6 +29,16 @@ class Candidate:
     attrs: dict[str, Any] = field(default_factory=dict)
 
 
+def weights_key(arch_key: str, recipe: Mapping[str, Any] | None = None) -> str:
+    """A key of `SavedWeights.per_arch`: the arch's key, plus a digest of its training recipe when the weights
+    depend on one (NARS finds architecture-recipe pairs: one architecture trained with two recipes is two networks,
+    and both sets of weights must be kept)."""
+    if not recipe:
+        return arch_key
+    blob = json.dumps(dict(recipe), sort_keys=True, default=str).encode()
+    return f"{arch_key}+recipe:{hashlib.sha256(blob).hexdigest()[:12]}"
+
+
 @dataclass(frozen=True)
 class SavedWeights:
     """The weight files a search left for `archsearch export`, paths relative to the run directory (what
@@ -34,7 +46,7 @@ class SavedWeights:
     ``export``."""
 
     supernet: str | None = None  # the supernet's state_dict: every arch of the space inherits from it
-    per_arch: Mapping[str, str] | None = None  # arch key -> that child's trained state_dict
+    per_arch: Mapping[str, str] | None = None  # `weights_key` (arch, + recipe) -> that child's trained state_dict
     best: str | None = None  # the chosen arch's child (BN statistics recalibrated), when not in `per_arch`
 
     def to_json(self) -> dict[str, Any]:

@@ -30,6 +30,7 @@ the validation split, and its MACs / params come from the space's `cost`.
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, ClassVar, Sequence
@@ -538,9 +539,34 @@ class BilevelSearch:
         self._record(arch, objectives, cost, attrs)
         best = Candidate(arch, objectives, attrs)
         weights = {name: w.tolist() for name, w in self.edge_weights().items()}
-        extra = {"genotype": {"normal": [list(e) for e in normal], "reduce": [list(e) for e in reduce]},
-                 "ops": list(self.supernet.op_names), "edge_weights": weights, "history": self.history}
+        extra: dict[str, Any] = {
+            "genotype": {"normal": [list(e) for e in normal], "reduce": [list(e) for e in reduce]},
+            "ops": list(self.supernet.op_names), "edge_weights": weights, "history": self.history}
+        warning = self._threshold_warning({"normal": normal, "reduce": reduce})
+        if warning is not None:
+            self.ctx.log(f"warning: {warning}")
+            extra["warnings"] = [warning]
         return SearchResult(best=best, pareto_front=(best,), extra=extra)
+
+    def _threshold_warning(self, cells: dict[str, list[tuple[int, int, str]]]) -> str | None:
+        """Fair DARTS keeps an edge only when its best op's sigmoid reaches the threshold; after a short search
+        (few epochs for the zero-one loss to push the sigmoids to 0 or 1) none may, and a cell is derived with no
+        op at all: a degenerate network, named here with what to do about it."""
+        if self.threshold is None:
+            return None
+        empty = [kind for kind in CELL_KINDS if not cells[kind]]
+        if not empty:
+            return None
+        ops = list(self.supernet.op_names)
+        strongest = max(float(w[i]) for w in self.edge_weights().values() for i, op in enumerate(ops)
+                        if op != "none")
+        which, plural = " and ".join(empty), len(empty) > 1
+        lower = max(0.01, math.floor(strongest * 100) / 100)  # at or below the strongest: its edge is kept
+        return (f"{self.method} derived a degenerate genotype: no op's sigmoid reached the threshold "
+                f"{self.threshold:g} on any edge of the {which} cell{'s' if plural else ''} (the strongest is "
+                f"{strongest:.3f} after {self.epoch} epoch(s)), so {'they hold' if plural else 'it holds'} no "
+                "operation (every edge 'none'); raise the budget (--budget: more epochs for the zero-one loss to "
+                f"push the sigmoids to 0 or 1) or lower the threshold (--set threshold={lower:.2f})")
 
     def _finish_generic(self) -> SearchResult:
         """The derived child of a generic space, scored with inherited weights on the validation split."""

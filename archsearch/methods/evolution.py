@@ -124,8 +124,8 @@ class HierarchicalEvolutionConfig:
         for name in ("population", "evaluations", "epochs", "max_redraws"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"evolution: {name} must be >= 1, got {getattr(self, name)}")
-        if self.init_mutations < 0:
-            raise ConfigError(f"evolution: init_mutations must be >= 0, got {self.init_mutations}")
+        if self.init_mutations < 1:  # 0: every initial genotype the same trivial one (all identity)
+            raise ConfigError(f"evolution: init_mutations must be >= 1, got {self.init_mutations}")
         if not 0 < self.tournament_fraction <= 1:
             raise ConfigError(f"evolution: tournament_fraction must be in (0, 1], got {self.tournament_fraction}")
         if self.in_flight is not None and self.in_flight < 1:

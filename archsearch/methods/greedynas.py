@@ -93,6 +93,7 @@ class GreedyNASConfig:
                   "checkpoint_every": 2, **SMOKE_FINAL},
     }
     BUDGET_FIELD: ClassVar[str] = "supernet_epochs"
+    FULL_BATCHES: ClassVar[bool] = True  # the supernet trains on full batches only: the data must hold one
     ACCURACY: ClassVar[str] = "supernet"  # NSGA-II ranks paths by their accuracy with inherited supernet weights
 
     sampling: str = "greedy"  # "greedy" = GreedyNAS; "uniform" = SPOS (Guo et al. 2019), the paper's baseline

@@ -79,6 +79,8 @@ class RunRecord:
             return "damaged"
         if self.result is not None:
             return "done"
+        if (self.run_dir / "failed.json").is_file():  # ended in an error resuming would repeat (diverged, ...)
+            return "failed"
         holder = read_holder(self.run_dir)
         alive = holder_alive(holder)
         if alive:
@@ -137,6 +139,8 @@ def list_runs(runs_dir: str | Path | None = None) -> list[RunRecord]:
     """Every run directory under `runs_dir` (those holding a config.yaml), newest first. A run whose files are
     damaged is listed too, with `damage` saying why; it does not hide the others."""
     root = Path(runs_dir) if runs_dir is not None else default_runs_dir()
+    if root.exists() and not root.is_dir():
+        raise UsageError(f"--runs-dir {str(root)!r} is not a directory")
     if not root.is_dir():
         return []
     dirs = [d for d in root.iterdir() if (d / "config.yaml").is_file()]

@@ -22,10 +22,25 @@ def leaderboard(trials: Sequence[TrialRecord], top: int | None = None) -> list[T
     return done if top is None else done[:top]
 
 
-def pareto_front(trials: Sequence[TrialRecord], cost: str = "macs") -> list[TrialRecord]:
-    """The trials no other trial beats on both accuracy (higher) and `cost` (lower), by increasing cost."""
-    points = sorted((t for t in leaderboard(trials) if t.metric(cost) is not None), key=lambda t: t.number)
+def pareto_front(trials: Sequence[TrialRecord], cost: str = "macs",
+                 constraints: Sequence[str] | None = None) -> list[TrialRecord]:
+    """The trials no other trial beats on both accuracy (higher) and `cost` (lower), by increasing cost; with the
+    run's `constraints` (config.yaml), only among the trials that meet them (a search may train candidates that
+    break a bound, NARS's stage 2: they are no result)."""
+    points = sorted((t for t in leaderboard(trials) if t.metric(cost) is not None and _meets(t, constraints)),
+                    key=lambda t: t.number)
     return _front(points, lambda t: t.metric("accuracy") or 0.0, lambda t: t.metric(cost))  # ties: the earliest
+
+
+def _meets(trial: TrialRecord, constraints: Sequence[str] | None) -> bool:
+    """Whether a trial meets every constraint whose metric it recorded (one it did not record cannot be judged)."""
+    from archsearch.cost.constraints import METRICS, parse_constraints
+
+    for constraint in parse_constraints(list(constraints or ())):
+        value = trial.metric(METRICS[constraint.metric])
+        if value is not None and not constraint.satisfied_by(float(value)):
+            return False
+    return True
 
 
 def front_cost(config: Any, trials: Sequence[TrialRecord]) -> str:
@@ -266,7 +281,7 @@ def write_summary(record: RunRecord, out_dir: Path, plots: Sequence[Path], trial
         lines += [f"## Leaderboard (top {len(board)} of {len(leaderboard(trials))} by {label})", "",
                   _markdown_table([column_title(c, label) for c in columns], leaderboard_rows(board, columns)), ""]
         cost = front_cost(config, trials)
-        front = pareto_front(trials, cost)
+        front = pareto_front(trials, cost, (config or {}).get("constraints"))
         costs = ["macs", "params"] + (["latency_ms"] if cost == "latency_ms" else [])
         lines += [f"## Pareto front ({label} vs {_LABELS[cost]})", "",
                   _markdown_table(["trial", label, *costs, "arch"],

@@ -73,6 +73,7 @@ class FinalTraining:
                                   recipe=self._recipe(point, teacher is not None), threads=self.config.threads)
             macs, params = self.space.cost(point)
             attrs = {"macs": macs, "params": params, "phase": "final", "key": key, "recipe": task.recipe,
+                     "searched_recipe": self.space.recipe_of(point).to_dict(),  # which found pair (export)
                      "distilled": teacher is not None, "role": role}
             evaluations.append(Evaluation(key, self.space.full(point), "final", train_final, (task, teacher), attrs,
                                           tag=i))
@@ -97,9 +98,11 @@ class FinalTraining:
         weights = None
         if ok:
             weights = ctx.save_weights(self._weights_name(i, role), outcome.weights)
+            latency = self.space.resource(self._point(found, i)).latency_ms
             ctx.record(done, {"macs": float(macs), "params": float(params)},
                        attrs={"macs": macs, "params": params, "phase": "final", "test_accuracy": outcome.test_accuracy,
-                              "distilled": distilled, "weights": weights, "role": role}, full_curve=True)
+                              "distilled": distilled, "weights": weights, "role": role,
+                              **({} if latency is None else {"latency_ms": latency})}, full_curve=True)
             if role == "final":
                 ctx.log_metrics("finals", i, accuracy=float(outcome.val_accuracy), macs=float(macs),
                                 predicted=float(found[i]["predicted"]))

@@ -36,6 +36,23 @@ def check_space(search_space: Any, method: str, config: NARSConfig) -> None:
             raise ConfigError(f"{method} searches space {name!r} together with the training recipe, but its "
                               f"choice(s) {clash} are named like recipe fields; rename them (the LayerChoice / "
                               "InputChoice labels)")
+    check_recipe(search_space, method, config)
+
+
+def check_recipe(search_space: Any, method: str, config: NARSConfig) -> None:
+    """`recipe` holds the fields NARS does not search: a searched field set there (``--set "recipe={lr: 1e9}"``)
+    would be overridden by every candidate's own value, silently. (`dropout` and `drop_path` are left to the
+    run: on a plain space one may not be searched, see `NARSSpace._fit_recipes`.)"""
+    recipes = getattr(search_space, "recipes", None)
+    searched = list(recipes.choices) if recipes is not None else [
+        f for f in RECIPE_FIELDS if f not in ("dropout", "drop_path")]
+    default = Recipe()
+    clash = [f for f in searched if getattr(config.recipe, f) != getattr(default, f)]
+    if clash:
+        shown = ", ".join(f"{f}={getattr(config.recipe, f)!r}" for f in clash)
+        raise ConfigError(f"{method} searches the recipe field(s) {', '.join(clash)}: each candidate trains with its "
+                          f"own value, so recipe {shown} would be ignored; set only fields it does not search "
+                          "(schedule, batch_size, ema_decay, ...)")
 
 
 class NARSSpace:
@@ -70,7 +87,7 @@ class NARSSpace:
             self.fixed_arch = self._fixed_arch()
         self._pool: list[Arch] | None = None
         self._pool_cost: np.ndarray | None = None
-        self._cost_cache: dict[Any, tuple[int, int]] = {}  # arch part's values -> (MACs, params)
+        self._cost_cache: dict[Any, Cost] = {}  # arch part's values -> its Cost
         self._arch_names = list(self.arch_space.space.choices)
 
     def _fit_recipes(self, recipes: Space, log: Callable[[str], None]) -> Space:
@@ -102,8 +119,9 @@ class NARSSpace:
     def check_fixed_arch(self, constraints: Iterable[Constraint], rng: np.random.Generator) -> None:
         """Recipe-only search cannot change the cost: a constraint (or FLOPs target) the fixed architecture breaks
         is a user error."""
-        macs, params = self.cost(self.recipes.sample(rng))
-        broken = [str(c) for c in sorted(set(constraints), key=str) if not satisfied((c,), Cost(macs, params))]
+        cost = self.resource(self.recipes.sample(rng))
+        macs, params = cost.macs, cost.params
+        broken = [str(c) for c in sorted(set(constraints), key=str) if not satisfied((c,), cost)]
         if broken:
             raise ConstraintError(f"nars recipe mode: the fixed architecture ({macs / 1e6:.4g}M MACs, "
                                   f"{params / 1e6:.4g}M params) breaks {', '.join(broken)}; choose another with "
@@ -130,14 +148,24 @@ class NARSSpace:
 
     def cost(self, point: Arch) -> tuple[int, int]:
         """(MACs, params) of a point: its architecture part's (memoised)."""
+        cost = self.resource(point)
+        return cost.macs, cost.params
+
+    def resource(self, point: Arch) -> Cost:
+        """Every cost a constraint can bound (MACs, params and, when the run's space carries a latency table, its
+        latency), of the point's architecture part, memoised: the one cost every stage checks constraints on."""
         if self.config.mode != "joint":
             key: Any = None  # recipe mode: one fixed architecture
         else:  # the recipe part does not change the cost: children differing only there share an entry
             values = point.to_dict()
             key = tuple(values[n] for n in self._arch_names)
-        if key not in self._cost_cache:  # the recipe part does not change the cost
-            cost = self.arch_space.cost(Arch(zip(self._arch_names, key)) if key is not None else self.fixed_arch)
-            self._cost_cache[key] = (int(cost.macs), int(cost.params))
+        if key not in self._cost_cache:
+            arch = Arch(zip(self._arch_names, key)) if key is not None else self.fixed_arch
+            cost = self.arch_space.cost(arch)
+            if cost.latency_ms is None and getattr(self.run_space, "latency_table", None) is not None:
+                cost = self.run_space.cost(self.full(point))  # a joint run space costs its complete pairs
+            self._cost_cache[key] = Cost(int(cost.macs), int(cost.params),
+                                         None if cost.latency_ms is None else float(cost.latency_ms))
         return self._cost_cache[key]
 
     def recipe_of(self, point: Arch) -> Recipe:

@@ -11,7 +11,7 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from archsearch.cost.constraints import Constraint, Cost, cost_predicate
+from archsearch.cost.constraints import Constraint, cost_predicate
 from archsearch.errors import ConstraintError
 from archsearch.methods.context import RunContext
 from archsearch.methods.nars.config import NARSConfig
@@ -39,7 +39,7 @@ class PredictorEvolution:
         return [self.constraints + (Constraint("flops", "<=", float(target)),) for target in family]
 
     def _feasible(self, constraints: tuple[Constraint, ...]) -> Callable[[Arch], bool]:
-        return cost_predicate(constraints, lambda point: Cost(*self.space.cost(point)))
+        return cost_predicate(constraints, self.space.resource)  # latency<= too, from the run's table
 
     def search(self, index: int, history: Sequence[Arch]) -> None:
         """Search number `index` of `searches()`, its first generation drawn from `history` (stage 2's trained
@@ -64,9 +64,11 @@ class PredictorEvolution:
             ctx.log_metrics(f"evolution_{index}", generation, best_predicted=best, population=float(size))
 
         result = evolve(space.joint, score, feasible, initial, rng, evolution, on_generation)
-        macs, params = space.cost(result.best)
+        cost = space.resource(result.best)
+        macs, params = cost.macs, cost.params
         self.found.append({"constraint": described, "arch": result.best.to_json(),
                            "predicted": result.best_score, "macs": macs, "params": params,
+                           **({} if cost.latency_ms is None else {"latency_ms": cost.latency_ms}),
                            "generations": len(result.best_per_generation) - 1, "scored": result.scored,
                            "seconds": time.perf_counter() - start, "history": result.best_per_generation})
         ctx.log(f"nars stage 3 [{self.found[-1]['constraint']}]: predicted {result.best_score:.4f}, "
