@@ -237,20 +237,22 @@ def Arch_key(values: dict) -> str:
     return json.dumps(values, sort_keys=True)
 
 
-def test_resume_after_a_crash_equals_an_uninterrupted_run(toy_training):
+@pytest.mark.parametrize("evaluations, crash_after", [(60, 25), (400, 60)])  # 400: a checkpoint per 1-4 evaluations
+def test_resume_after_a_crash_equals_an_uninterrupted_run(toy_training, evaluations, crash_after):
     full_ctx = _context(seed=3)
-    full = _evolution(full_ctx).run()
-    crashed_ctx = _context(seed=3, crash_after=25)
+    full = _evolution(full_ctx, evaluations=evaluations).run()
+    crashed_ctx = _context(seed=3, crash_after=crash_after)
     with pytest.raises(SimulatedCrash):
-        _evolution(crashed_ctx).run()
+        _evolution(crashed_ctx, evaluations=evaluations).run()
     resumed_ctx = _context(seed=3, ledger=crashed_ctx.ledger)
-    method = _evolution(resumed_ctx)
+    method = _evolution(resumed_ctx, evaluations=evaluations)
     method.load_state_dict(crashed_ctx.latest())
     result = method.run()
     assert result.best == full.best
     assert [r.arch for r in resumed_ctx.ledger.trials()] == [r.arch for r in full_ctx.ledger.trials()]
     assert [r.state for r in resumed_ctx.ledger.trials()] == [r.state for r in full_ctx.ledger.trials()]
-    assert len(resumed_ctx.ledger) == 60  # in-flight ones were re-submitted into their RUNNING trials
+    assert len(resumed_ctx.ledger) == evaluations  # in-flight ones were re-submitted into their RUNNING trials
+    assert len(full_ctx.checkpoints) < evaluations or evaluations < 100  # sparse checkpoints once the state is big
 
 
 def test_report_compares_sibling_runs_by_space_and_strategy(tmp_path):

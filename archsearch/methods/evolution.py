@@ -46,6 +46,7 @@ from archsearch.train.task import EvalTask
 
 STRATEGIES = ("evolution", "random")
 PHASE = "evolution"
+CHECKPOINTS_PER_POPULATION = 100  # checkpoints while the proposals grow to n: at least one per n / 100 evaluations
 
 
 def _paper_recipe() -> dict[str, Any]:
@@ -233,13 +234,18 @@ class HierarchicalEvolution:
         limit = cfg.in_flight or cfg.population
         with ctx.progress(f"{cfg.strategy} ({ctx.space.name})", total=cfg.evaluations) as bar:
             bar.advance(len(self.population) + self._failures)
-            for done in ctx.evaluate_many(self._evaluations(), in_flight=limit):
+            for recorded, done in enumerate(ctx.evaluate_many(self._evaluations(), in_flight=limit), start=1):
                 start = time.perf_counter()
                 finished = self._record(done)
                 self.record_seconds.append(time.perf_counter() - start)
                 if finished:
                     bar.advance()
-                ctx.checkpoint(self)
+                # the state grows with the population, so a checkpoint after every evaluation would cost O(n^2) in
+                # all (at 3,400 cheap evaluations, more than the trainings): one every n/100 keeps it O(n). A resume
+                # from an older checkpoint proposes the same genotypes again and records nothing twice
+                if recorded % max(1, len(self.proposals) // CHECKPOINTS_PER_POPULATION) == 0:
+                    ctx.checkpoint(self)
+            ctx.checkpoint(self)
         return self.result()
 
     def _evaluations(self) -> Iterator[Evaluation | None]:
