@@ -200,7 +200,8 @@ def check_space_fits(search_space: Any, input_shape: Any, constraints: Any) -> N
         raise UsageError(f"the data's images have shape {tuple(input_shape)} but space "
                          f"{getattr(search_space, 'name', '?')!r} was made for {tuple(expected)}; drop the "
                          "--space-option that sets its input (input_size, in_channels) or make it match")
-    from archsearch.cost.latency import needs_latency, space_ops
+    from archsearch.cost.latency import needs_latency
+    from archsearch.cost.space_ops import space_ops
 
     if needs_latency(constraints) and not hasattr(search_space, "latency_table"):
         space_ops(search_space)  # a space without per-op blocks: the one-line error a latency table would give
