@@ -27,16 +27,19 @@ def pareto_front(trials: Sequence[TrialRecord], cost: str = "macs",
     """The trials no other trial beats on both accuracy (higher) and `cost` (lower), by increasing cost; with the
     run's `constraints` (config.yaml), only among the trials that meet them (a search may train candidates that
     break a bound, NARS's stage 2: they are no result)."""
-    points = sorted((t for t in leaderboard(trials) if t.metric(cost) is not None and _meets(t, constraints)),
+    from archsearch.cost.constraints import parse_constraints
+
+    parsed = parse_constraints(list(constraints or ()))  # once, not per trial
+    points = sorted((t for t in leaderboard(trials) if t.metric(cost) is not None and _meets(t, parsed)),
                     key=lambda t: t.number)
     return _front(points, lambda t: t.metric("accuracy") or 0.0, lambda t: t.metric(cost))  # ties: the earliest
 
 
-def _meets(trial: TrialRecord, constraints: Sequence[str] | None) -> bool:
+def _meets(trial: TrialRecord, constraints: Sequence[Any]) -> bool:
     """Whether a trial meets every constraint whose metric it recorded (one it did not record cannot be judged)."""
-    from archsearch.cost.constraints import METRICS, parse_constraints
+    from archsearch.cost.constraints import METRICS
 
-    for constraint in parse_constraints(list(constraints or ())):
+    for constraint in constraints:
         value = trial.metric(METRICS[constraint.metric])
         if value is not None and not constraint.satisfied_by(float(value)):
             return False
