@@ -1,5 +1,6 @@
 """The controller's own time per evaluation in hierarchical evolution (Liu et al. 2018; docs/methods/evolution.md),
-at a population of 1000 genotypes (goal: under 20 ms, so one controller can feed hundreds of workers).
+at a population of 1000 genotypes or more (goal: 10 ms or less at 10,000, so one controller can feed hundreds of
+workers).
 
 The real loop of `HierarchicalEvolution.run` on a real run context (Optuna SQLite ledger, checkpoints, metric files),
 with an instant fake executor: a "training" returns a fitness drawn from the genotype at once. The initial population
@@ -9,12 +10,13 @@ evaluations run with tournament selection over 5% of a population of >= 1000 and
   select+mutate   tournament (50 of 1000) + mutation + dedup       (method.propose_seconds)
   ledger start    RUNNING trial in the Optuna storage (at submit)   (timed around the executor's submit)
   record          ledger complete + population update + metrics row (method.record_seconds)
-  checkpoint      the method state written atomically after every evaluation
-  loop            wall time per evaluation of the whole controller loop (all of the above)
+  checkpoint      the method state written atomically, once per n/100 evaluations at a population of n
+  loop            wall time per evaluation of the whole controller loop (all of the above), median and mean (the
+                  mean spreads the checkpoints over the evaluations)
 
 Ends with ``RESULT {"controller_ms": ..., "loop_ms": ..., "loop_cpu_ms": ..., "population": ...}`` (medians over the
 timed cycles; controller_ms = select+mutate + ledger start + record in wall time, loop_ms adds the checkpoint and the
-rest of the loop; loop_cpu_ms is the same loop in CPU time of the driver, which a loaded machine inflates less).
+rest of the loop; loop_mean_ms is its mean; loop_cpu_ms is the same loop in CPU time of the driver, which a loaded machine inflates less).
 """
 
 from __future__ import annotations
@@ -77,7 +79,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         ctx = make_context(Path(tmp), method="evolution", space="hierarchical", space_options={"preset": "quick"},
                            data="digits", population=args.population,
-                           evaluations=args.population + args.cycles, init_mutations=args.init_mutations)
+                           evaluations=args.population + args.cycles, init_mutations=args.init_mutations,
+                           in_flight=args.workers)  # few in flight: the timed cycles select from the full population
         executor = InstantExecutor(args.workers)
         ctx._executor = executor
         method = evolution.HierarchicalEvolution(ctx.config, ctx)
@@ -99,11 +102,18 @@ def main() -> None:
             t0 = time.perf_counter()
             checkpoint(m)
             checkpoint_seconds.append(time.perf_counter() - t0)
+
+        record = method._record
+
+        def marked_record(done):  # one mark per evaluation: the loop's period, checkpoints included when they fall
+            out = record(done)
             loop_marks.append(time.perf_counter())
             cpu_marks.append(time.process_time())
+            return out
 
         ctx.ledger.start = timed_start
         ctx.checkpoint = timed_checkpoint
+        method._record = marked_record
         t0 = time.perf_counter()
         result = method.run()
         total = time.perf_counter() - t0
@@ -113,7 +123,7 @@ def main() -> None:
         select = method.propose_seconds[tail]
         record = method.record_seconds[tail]
         started = start_seconds[tail]
-        saved = checkpoint_seconds[tail]
+        saved = checkpoint_seconds[-max(1, n // max(1, len(method.proposals) // 100)):]  # one per n/100 evaluations
         loop = [b - a for a, b in zip(loop_marks[-n - 1:-1], loop_marks[-n:])]
         loop_cpu = [b - a for a, b in zip(cpu_marks[-n - 1:-1], cpu_marks[-n:])]
         trials = len(ctx.ledger)
@@ -127,13 +137,16 @@ def main() -> None:
         print(f"  select+mutate {med(select):7.2f} ms   (p90 {1e3 * sorted(select)[int(0.9 * n)]:.2f})")
         print(f"  ledger start  {med(started):7.2f} ms")
         print(f"  record        {med(record):7.2f} ms")
-        print(f"  = controller  {controller:7.2f} ms   (goal < 20 ms)")
-        print(f"  checkpoint    {med(saved):7.2f} ms")
+        print(f"  = controller  {controller:7.2f} ms   (goal <= 10 ms at 10,000)")
+        mean = lambda xs: 1e3 * statistics.fmean(xs)  # noqa: E731
+        print(f"  checkpoint    {med(saved):7.2f} ms   (one per {max(1, len(method.proposals) // 100)} evaluations)")
         print(f"  loop total    {med(loop):7.2f} ms wall, {med(loop_cpu):.2f} ms CPU of this process "
               f"(load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores)")
+        print(f"  loop mean     {mean(loop):7.2f} ms wall, checkpoints spread over the evaluations")
         assert trials == args.population + args.cycles == result.extra["evaluations"]
         print("RESULT " + json.dumps({"controller_ms": round(controller, 2), "loop_ms": round(med(loop), 2),
                                      "loop_cpu_ms": round(med(loop_cpu), 2),
+                                     "loop_mean_ms": round(mean(loop), 2),
                                      "checkpoint_ms": round(med(saved), 2), "population": len(method.population)}))
 
 
