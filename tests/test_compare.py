@@ -281,7 +281,10 @@ def test_a_study_at_more_budgets_repeats_no_finished_search(tmp_path):
     assert [name for name in made if again.get(name) != made[name]] == []  # every earlier run untouched
     later = json.loads((directory / "study_state.json").read_text())
     assert {k: later["searches"][k] for k in state["searches"]} == state["searches"]
-    assert later["pilots"] == state["pilots"]  # the cost line is measured once
+    for method, pilot in state["pilots"].items():  # what the cost line measured stays (a pilot over 0.5 CPU-s may
+        measured = later["pilots"][method]        # still need its second point for 3)
+        assert measured["points"][:len(pilot["points"])] == pilot["points"]
+        assert measured.get("probes", [])[:len(pilot.get("probes", []))] == pilot.get("probes", [])
     rows = {row["cpu_budget_target"]: row for row in extended["methods"]}
     assert rows[0.5]["test_accuracies"] == first["methods"][0]["test_accuracies"]
     assert rows[3.0]["budget"] >= rows[0.5]["budget"]
@@ -338,3 +341,47 @@ def test_a_method_over_a_smaller_target_gets_its_second_pilot_for_a_larger_one(t
     study._pilots = second_pilot
     assert study._budget_for("nars", 60.0) == 1.0 and not calls  # over 60: the smallest pilot's budget
     assert study._budget_for("nars", 240.0) == 2.0 and calls == [(["nars"], 240.0)]
+
+
+def _priced_searches(study, cost_of):
+    """Stand in for the study's workers: a search at budget B costs `cost_of(B)` CPU-seconds."""
+    ran = []
+
+    def parallel(jobs, on_done):
+        for key, (_, args) in jobs.items():
+            budget = float(args[1].rsplit("-", 1)[1])  # pilot-<method>-<budget>
+            ran.append(budget)
+            on_done(key, {"cpu_seconds": cost_of(budget)})
+
+    study._parallel = parallel
+    return ran
+
+
+def test_a_budget_far_beyond_the_pilots_is_read_after_probing_nearer(tmp_path):
+    """study3 on digits: random search's pilots at 1 and 4 evaluations cost 1.72 and 0.68 CPU-s (fixed cost and
+    noise), and their line read 3,413 evaluations for 60 CPU-s, which cost 964. Probes walk the line in steps of
+    at most 4x until the budget read is within 4x of one measured."""
+    study = study_mod.Study(study_mod.StudySettings(name="s", methods=["random"], cpu_budget=[60.0]), tmp_path)
+    study.state["pilots"]["random"] = {"points": [[1.0, 1.72], [4.0, 0.68]], "fixed": 1.70, "per_unit": 0.0171,
+                                       "integer": True, "preset_budget": 16.0, "budget_field": "evaluations"}
+    cost = lambda budget: 1.5 + 0.3 * budget  # noqa: E731  (what a search really costs)
+    ran = _priced_searches(study, cost)
+    study._space_size = 3125
+    study._probe(60.0, [])
+    assert ran[0] == 16.0 and all(b <= 4 * a for a, b in zip([4.0] + ran, ran))  # each step at most 4x
+    budget = study._budget_for("random", 60.0)
+    assert budget <= 4 * max(ran) and abs(cost(budget) - 60) < 0.1 * 60  # within 10% of the target
+    assert [b for b, _ in study.state["pilots"]["random"]["probes"]] == ran  # kept for a resume
+
+    study._probe(60.0, [])  # a resume probes nothing again
+    assert len(ran) == len(study.state["pilots"]["random"]["probes"])
+
+
+def test_an_evaluation_budget_stops_at_the_spaces_size(tmp_path):
+    study = study_mod.Study(study_mod.StudySettings(name="s", methods=["random"], cpu_budget=[60.0]), tmp_path)
+    study.state["pilots"]["random"] = {"points": [[1.0, 0.1], [4.0, 0.4]], "fixed": 0.0, "per_unit": 0.1,
+                                       "integer": True, "preset_budget": 16.0, "budget_field": "evaluations"}
+    ran = _priced_searches(study, lambda budget: 0.1 * budget)
+    study._space_size = 50
+    study._probe(60.0, [])
+    assert ran == [16.0] and study._budget_for("random", 60.0) == 50.0  # 600 would evaluate nothing new

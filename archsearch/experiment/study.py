@@ -6,7 +6,10 @@ A study is a run of runs, in ``runs/<study>/``:
     pilot:    each method searches twice with small budgets (1/16 and 1/4 of its preset's); a line through the two
               (search CPU-seconds = fixed cost + cost per unit x budget) gives the budget that costs each of the
               study's CPU-seconds targets. A method whose smaller pilot alone costs a target runs at that budget
-              (marked over budget; its seed-0 search is that pilot)
+              (marked over budget; its seed-0 search is that pilot). Probes: seed-0 searches further along the
+              line, each at most 4x the largest budget measured, until the budget read for a target is within 4x
+              of one measured (a probe at that budget is the seed-0 search). An evaluation budget stops at the
+              space's size
     search:   each method x each target x each seed searches at that budget  -> runs/<study>/runs/<method>-b<B>-s<S>/
               and, at its end, scores the K random archs with its own proxy (supernet accuracy with inherited
               weights, a short training, the predictor)
@@ -41,7 +44,7 @@ import yaml
 from archsearch._atomic import atomic_write_text
 from archsearch.errors import UsageError
 from archsearch.experiment.study_analysis import analyse, detectable_difference, holm, judge_reliability
-from archsearch.experiment.study_settings import (CHOSEN_SEED, COMPARE_JSON, PILOT_FRACTIONS, PROTOCOL,
+from archsearch.experiment.study_settings import (CHOSEN_SEED, COMPARE_JSON, PILOT_FRACTIONS, PROBE_REACH, PROTOCOL,
                                                   RANDOM_SEEDS, STATE_FILE, STUDY_FILE, StudySettings, _budget_field,
                                                   _over_budget, _random_space, _resolve, _run_options, cpu_budgets,
                                                   method_variant, parse_search_key, random_archs, resolve_study,
@@ -79,6 +82,7 @@ class Study:
         self.state.setdefault("targets", {})
         self._log = log or (lambda message: None)
         self._executor: Any = None
+        self._space_size = float("inf")  # the common space's number of archs: no evaluation budget beyond it
 
     def log(self, message: str) -> None:
         line = f"{_dt.datetime.now().isoformat(timespec='seconds')} {message}"
@@ -132,10 +136,15 @@ class Study:
         try:
             space = _random_space(self.settings)
             proxy_archs = [a.to_dict() for a in random_archs(self.settings, space)]
+            self._space_size = space.space.cardinality
             targets = self._targets()
             known = self.state.get("targets") or {}  # a target's budgets, once read off, stay (resume, extension)
-            budgets = {target: {m: (known.get(_label(target)) or {}).get(m) or self._budget_for(m, target)
-                                for m in self.settings.methods} for target in targets}
+            budgets = {}
+            for target in targets:
+                if target is not None and any(m not in (known.get(_label(target)) or {}) for m in self.settings.methods):
+                    self._probe(target, proxy_archs)
+                budgets[target] = {m: (known.get(_label(target)) or {}).get(m) or self._budget_for(m, target)
+                                   for m in self.settings.methods}
             self.state["targets"] = {_label(t): b for t, b in budgets.items()}
             self._save_state()
             self._searches(budgets, proxy_archs)
@@ -228,9 +237,55 @@ class Study:
         smallest = pilot["points"][0][0]
         if _over_budget(pilot, target) or "per_unit" not in pilot:  # the line would read below the smallest pilot
             return float(smallest)
-        fixed, per_unit = cost_line(pilot, [(s["budget"], s["cpu_seconds"]) for s in self.state["searches"].values()
-                                            if s["method"] == method])
-        return float(max(_round_budget((target - fixed) / per_unit, pilot["integer"]), smallest))
+        fixed, per_unit = cost_line(pilot, self._measured(method))
+        budget = max(_round_budget((target - fixed) / per_unit, pilot["integer"]), smallest)
+        if pilot.get("budget_field") == "evaluations" and budget > self._space_size:  # more would evaluate nothing new
+            budget = float(self._space_size)
+        return float(budget)
+
+    def _measured(self, method: str) -> list[tuple[float, float]]:
+        """(budget, CPU-seconds) of the method's probes and searches: the points of its cost line beyond the pilots."""
+        return [tuple(p) for p in self.state["pilots"].get(method, {}).get("probes", ())] + \
+            [(s["budget"], s["cpu_seconds"]) for s in self.state["searches"].values() if s["method"] == method]
+
+    def _probe(self, target: float, proxy_archs: list[dict[str, Any]]) -> None:
+        """Search further along each method's cost line until the budget it reads for `target` is at most
+        PROBE_REACH times a budget already measured. Two pilots at 1/16 and 1/4 of a preset are mostly fixed cost
+        and noise: on digits their line read 3,413 random-search evaluations and 267 ProxylessNAS epochs for 60
+        CPU-s, which cost 6 to 16 times that. Each probe is a seed-0 search (it serves as the study's seed-0 search
+        when its budget is the one read), so the probes cost the study little it would not spend anyway."""
+        methods = [m for m in self.settings.methods if m not in self.settings.budgets]
+        if not all("per_unit" in (self.state["pilots"].get(m) or {}) or
+                   _over_budget(self.state["pilots"].get(m), target) for m in methods):
+            self._pilots(methods, max(t for t in self._targets() if t is not None))
+        while True:
+            jobs, probes = {}, {}
+            for method in methods:
+                pilot = self.state["pilots"][method]
+                if _over_budget(pilot, target) or "per_unit" not in pilot:
+                    continue
+                measured = [b for b, _ in pilot["points"]] + [b for b, _ in self._measured(method)]
+                reach = PROBE_REACH * max(measured)
+                budget = self._budget_for(method, target)
+                if budget <= reach:
+                    continue
+                probe = min(_round_budget(reach, pilot["integer"]), budget)
+                if probe <= max(measured):  # no budget left to measure beyond (a whole space evaluated)
+                    continue
+                probes[method] = probe
+                jobs[method] = (_search_job, self._search_args(method, 0, probe, _pilot_name(method, probe),
+                                                               proxy_archs))
+            if not jobs:
+                return
+            self.log("probing the cost line: " + ", ".join(f"{m} at {b:g}" for m, b in probes.items()))
+
+            def record(method: str, outcome: Any) -> None:
+                summary = self._summary_or_raise(_pilot_name(method, probes[method]), outcome)
+                self.state["pilots"][method].setdefault("probes", []).append(
+                    (probes[method], summary["cpu_seconds"]))
+                self._save_state()
+
+            self._parallel(jobs, record)
 
     def _searches(self, budgets: Mapping[float | None, Mapping[str, float]],
                   proxy_archs: list[dict[str, Any]]) -> None:
@@ -245,7 +300,8 @@ class Study:
                         continue
                     pilot = self.state["pilots"].get(method) or {}
                     reuse = seed == 0 and any(b == budget for b, _ in pilot.get("points", ()))
-                    name = _pilot_name(method, budget) if reuse else key
+                    probed = seed == 0 and any(b == budget for b, _ in pilot.get("probes", ()))
+                    name = _pilot_name(method, budget) if reuse or probed else key
                     jobs[key] = (_search_job, self._search_args(method, seed, budget, name,
                                                                 None if reuse else proxy_archs))
         if jobs:

@@ -31,6 +31,7 @@ JUDGE_PRESETS: dict[str, dict[str, Any]] = {
               "reference_epochs": None, "reference_archs": 3},
 }
 PILOT_FRACTIONS = (1 / 16, 1 / 4)  # the pilots' shares of the preset budget: two points of the cost line
+PROBE_REACH = 4  # a budget is read off the cost line at most this many times beyond the largest one measured
 RANDOM_SEEDS = (1000, 2000)  # random arch k is retrained with seeds 1000 + k and 2000 + k
 CHOSEN_SEED = 1000  # chosen arch retraining r: seed 1000 + r
 POWER = 0.8  # the detectable difference: the shift the test finds with this probability (Cohen's convention)
@@ -241,4 +242,4 @@ def _budget_field(label: str, preset: str) -> tuple[str, float, bool]:
     return field, float(value), isinstance(value, int) and not isinstance(value, bool)
 
 
-__all__ = ["STUDY_FILE", "STATE_FILE", "COMPARE_JSON", "PROTOCOL", "JUDGE_PRESETS", "PILOT_FRACTIONS", "RANDOM_SEEDS", "CHOSEN_SEED", "POWER", "ALPHA", "StudySettings", "resolve_study", "split_methods", "method_variant", "cpu_budgets", "search_key", "parse_search_key", "random_archs"]
+__all__ = ["STUDY_FILE", "STATE_FILE", "COMPARE_JSON", "PROTOCOL", "JUDGE_PRESETS", "PILOT_FRACTIONS", "PROBE_REACH", "RANDOM_SEEDS", "CHOSEN_SEED", "POWER", "ALPHA", "StudySettings", "resolve_study", "split_methods", "method_variant", "cpu_budgets", "search_key", "parse_search_key", "random_archs"]
