@@ -15,11 +15,9 @@ from archsearch.report.study import write_study_report
 
 
 def run(method: str, **options: Any) -> SearchResult:
-    """Run a search to the end. Options: space (name or {"name", "options"}), preset (paper | quick | smoke), data
-    (a dataset name, the path of a .npz file or an image folder, or a `Dataset` such as `from_arrays` returns),
-    data_dir, image_size (resize an image folder's images), budget, constraints (["flops<=300M"]), seed, executor
-    (local | ray), workers, ray_address, storage (database URL), name, runs_dir, device; any other keyword is a
-    field of the method's config (``final_epochs``: the chosen arch's final training, 0 skips it; ``final_seeds``).
+    """Run a search to the end. Options: the fields of `archsearch.experiment.RunRequest` (space, preset, data,
+    budget, constraints, seed, executor, workers, name, runs_dir, device, ...); any other keyword is a field of the
+    method's config (``final_epochs``: the chosen arch's final training, 0 skips it; ``final_seeds``).
 
     The run ends with its chosen arch trained from scratch: ``result.final`` (test accuracy), result.json's
     ``final`` block. `archsearch.export.export_best(run_dir)` writes it as ``best/`` (as the CLI does)."""

@@ -102,7 +102,7 @@ def main() -> None:
 
     from scipy import stats
 
-    from archsearch.experiment.run import resolve_settings
+    from archsearch.experiment.settings import resolve_settings
 
     space_name, space_options, constraints, epochs, train_images = SETTINGS[args.setting]
     resolved = resolve_settings("random", space={"name": space_name, "options": space_options}, preset="quick",

@@ -76,7 +76,7 @@ def main() -> None:
     if user.is_user_space(args.space):
         shape, classes = (1, 28, 28), 10
         if args.data:
-            from archsearch.experiment.run import data_info
+            from archsearch.experiment.settings import data_info
 
             info = data_info(args.data, None)
             shape, classes = info["input_shape"], info["num_classes"]

@@ -38,7 +38,8 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from archsearch.cost.latency import ensure_table, predict_latency, time_module  # noqa: E402
-from archsearch.experiment.run import resolve_settings, resume, run  # noqa: E402
+from archsearch.experiment.run import resume, run
+from archsearch.experiment.settings import resolve_settings  # noqa: E402
 from archsearch.spaces import create_space  # noqa: E402
 
 

@@ -328,8 +328,8 @@ def test_latency_build_in_onnxruntime_records_the_runtime(capsys, tmp_path):
     from archsearch.cost.latency import LatencyTable
 
     path = tmp_path / "lut.json"
-    code, out, _ = run_cli(capsys, "latency", "build", "--space", "clitoy", "--runtime", "onnxruntime", "--warmup",
-                           "1", "--repeats", "2", "--out", str(path))
-    assert code == 0 and "in onnxruntime" in out and "measured in onnxruntime" in out, out
+    code, out, err = run_cli(capsys, "latency", "build", "--space", "clitoy", "--runtime", "onnxruntime", "--warmup",
+                             "1", "--repeats", "2", "--out", str(path))
+    assert code == 0 and "in onnxruntime" in out and "measured in onnxruntime" in out, out + err
     table = LatencyTable.load(path)
     assert table.runtime == "onnxruntime" and sorted(table.entries) == ["kernel:k3", "kernel:k5"]

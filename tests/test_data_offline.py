@@ -80,7 +80,7 @@ def test_a_damaged_subset_file_is_named(tmp_path, monkeypatch):
 
 @pytest.mark.integration
 def test_every_quick_preset_keeps_its_sizes_on_the_subset(no_full_set):
-    from archsearch.experiment.run import resolve_settings
+    from archsearch.experiment.settings import resolve_settings
     from archsearch.methods import make_config, method_names
 
     subset = load_dataset("fashion-mnist-subset")

@@ -19,7 +19,8 @@ from archsearch.cli import main
 from archsearch.data import from_arrays, load_dataset
 from archsearch.data.files import dataset_hash, save_dataset
 from archsearch.errors import UsageError
-from archsearch.experiment.run import SimulatedCrash, resume, run
+from archsearch.experiment.run import resume, run
+from archsearch.experiment.testing import SimulatedCrash, crash_after
 
 ROOT = Path(__file__).resolve().parents[1]
 SMOKE = dict(space="hierarchical", preset="smoke", quiet=True)
@@ -120,8 +121,8 @@ def test_npz_path_runs_end_to_end_and_records_path_and_hash(tmp_path, monkeypatc
 def test_in_memory_dataset_is_saved_into_the_run_and_resume_in_a_new_process_matches(tmp_path):
     dataset = from_arrays(*_arrays(), name="mem")
     full = archsearch.run("random", data=dataset, runs_dir=tmp_path, name="full", budget=4, **SMOKE)
-    with pytest.raises(SimulatedCrash):
-        run("random", data=dataset, runs_dir=tmp_path, name="crashed", budget=4, crash_after_checkpoints=2, **SMOKE)
+    with pytest.raises(SimulatedCrash), crash_after(2):
+        run("random", data=dataset, runs_dir=tmp_path, name="crashed", budget=4, **SMOKE)
     saved = tmp_path / "crashed" / "data.npz"
     config = yaml.safe_load((tmp_path / "crashed" / "config.yaml").read_text())
     assert config["data"] == str(saved.resolve()) and config["data_sha256"] == dataset_hash(dataset)
@@ -138,8 +139,8 @@ def test_in_memory_dataset_is_saved_into_the_run_and_resume_in_a_new_process_mat
 @pytest.mark.integration
 def test_resume_refuses_data_that_changed(tmp_path):
     path = _write_npz(tmp_path / "mine.npz")
-    with pytest.raises(SimulatedCrash):
-        run("random", data=str(path), runs_dir=tmp_path, name="r", crash_after_checkpoints=2, **SMOKE)
+    with pytest.raises(SimulatedCrash), crash_after(2):
+        run("random", data=str(path), runs_dir=tmp_path, name="r", **SMOKE)
     x_train, y_train, x_test, y_test = _arrays(seed=5)
     _write_npz(path, x_train=x_train)
     with pytest.raises(UsageError, match=f"the data of run 'r' changed since it started: {path}"):

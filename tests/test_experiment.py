@@ -11,7 +11,8 @@ import torch
 from archsearch.cli import main
 from archsearch.errors import CheckpointError, ConstraintError, UsageError
 from archsearch.experiment import CheckpointStore, OptunaLedger
-from archsearch.experiment.ledger import _RowWriter, sqlite_url
+from archsearch.experiment.ledger import sqlite_url
+from archsearch.experiment.ledger_storage import RowWriter
 from archsearch.experiment.testing import make_context, run_with_crash
 from archsearch.experiment.run import run
 from archsearch.cost.constraints import Cost
@@ -50,7 +51,7 @@ def test_ledger_one_transaction_writes_read_back_through_optuna_like_its_own_api
     import optuna
 
     ledger = _ledger(tmp_path)
-    assert isinstance(ledger._writer, _RowWriter)
+    assert isinstance(ledger._writer, RowWriter)
     for i, arch in enumerate([Arch({"a": "x", "b": 2}), Arch({"a": "y", "b": 3})]):
         trial = ledger.start(arch, key=f"k/{i}", phase="p", attrs={"origin": "init", "parent": -1})
         ledger.complete(trial, {"accuracy": 0.5 + i / 4}, {"seconds": 2.0, "origin": "mutation"})

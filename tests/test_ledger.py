@@ -15,7 +15,8 @@ from typing import Any, Iterator
 
 import pytest
 
-from archsearch.experiment.ledger import LedgerReader, OptunaLedger, TrialRecord, _RowWriter, read_studies, sqlite_url
+from archsearch.experiment.ledger import LedgerReader, OptunaLedger, TrialRecord, read_studies, sqlite_url
+from archsearch.experiment.ledger_storage import RowWriter
 from archsearch.experiment.testing import LEDGER_CHECKS, LEDGER_SPACE, MemoryLedger
 from archsearch.space import Arch
 from test_robust_postgres import postgres_server
@@ -82,8 +83,8 @@ def test_the_fast_writer_knows_the_installed_optunas_tables_and_steps_aside_for_
     import sqlalchemy as sa
     from optuna.storages._rdb import models
 
-    assert _RowWriter.schema_differences(models) == [], (
-        "Optuna's tables changed: check what _RowWriter writes against Optuna's API, then update its COLUMNS")
+    assert RowWriter.schema_differences(models) == [], (
+        "Optuna's tables changed: check what RowWriter writes against Optuna's API, then update its COLUMNS")
     metadata = sa.MetaData()  # Optuna's tables as a migration could change them: a column added, one gone
     for table in models.BaseModel.metadata.tables.values():
         if table.name == "trial_values":
@@ -93,10 +94,10 @@ def test_the_fast_writer_knows_the_installed_optunas_tables_and_steps_aside_for_
             table.to_metadata(metadata)
     metadata.tables["trials"].append_column(sa.Column("priority", sa.Integer))
     changed = types.SimpleNamespace(BaseModel=types.SimpleNamespace(metadata=metadata))
-    assert _RowWriter.schema_differences(changed) == ["table 'trials': new columns ['priority'], gone []",
+    assert RowWriter.schema_differences(changed) == ["table 'trials': new columns ['priority'], gone []",
                                                       "table 'trial_values': new columns [], gone ['value_type']"]
     monkeypatch.setattr(models, "BaseModel", changed.BaseModel)  # installed: Optuna's API writes every trial
-    assert _RowWriter.for_storage(types.SimpleNamespace(engine=None), {}) is None
+    assert RowWriter.for_storage(types.SimpleNamespace(engine=None), {}) is None
 
 
 @pytest.fixture
@@ -166,7 +167,7 @@ def test_the_fast_writer_writes_the_rows_optunas_api_writes(tmp_path, far_from_u
     through_api = OptunaLedger(url, "api", spaces=[LEDGER_SPACE])
     through_api._writer = through_api._api
     fast = OptunaLedger(url, "fast", spaces=[LEDGER_SPACE])
-    assert isinstance(fast._writer, _RowWriter)
+    assert isinstance(fast._writer, RowWriter)
     _write_trials(through_api)
     _write_trials(fast)
     expected, written = _trial_rows(url, "api"), _trial_rows(url, "fast")

@@ -204,7 +204,7 @@ def test_a_stage2_that_only_diverged_is_an_error_and_each_candidate_a_failed_tri
 def test_a_searched_recipe_field_set_in_recipe_is_refused(tmp_path):
     """`--set "recipe={lr: 1e9}"` would be overridden by every candidate's searched lr, silently: refused."""
     from archsearch.errors import ConfigError
-    from archsearch.experiment.run import resolve_settings
+    from archsearch.experiment.settings import resolve_settings
 
     with pytest.raises(ConfigError, match=r"nars searches the recipe field\(s\) lr: .*lr=1000000000.0 would be "
                                           "ignored"):

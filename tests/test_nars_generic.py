@@ -64,7 +64,7 @@ def test_the_predictor_encodes_the_user_choices_and_the_recipe_fields_that_act_o
 
 
 def test_a_choice_named_like_a_recipe_field_is_refused_in_one_line(tmp_path):
-    from archsearch.experiment.run import resolve_settings
+    from archsearch.experiment.settings import resolve_settings
     from archsearch.methods.nars import NARS, NARSConfig
 
     space = ModuleSpace(Toy(labels=("lr", "block")), input_shape=(1, 8, 8), num_classes=10, name="toy")

@@ -599,7 +599,7 @@ def test_mobilenet_smoke_resume_equals_an_uninterrupted_run(tmp_path):
     from archsearch.experiment.testing import run_with_crash
     from archsearch.report import open_run
 
-    from archsearch.experiment.run import resolve_settings
+    from archsearch.experiment.settings import resolve_settings
     from archsearch.spaces import create_space
 
     common = dict(space="mobilenet", preset="smoke", data="digits", quiet=True)

@@ -14,7 +14,8 @@ import pytest
 import yaml
 
 from archsearch.cli import main
-from archsearch.experiment.run import SimulatedCrash, run
+from archsearch.experiment.run import run
+from archsearch.experiment.testing import SimulatedCrash, crash_after
 
 pytestmark = pytest.mark.integration  # end to end (docs/architecture.md, "Tests")
 
@@ -32,8 +33,8 @@ def finished(tmp_path_factory) -> Path:
 def crashed(tmp_path_factory) -> Path:
     """An unfinished run with two checkpoints (the store keeps the newest two)."""
     root = tmp_path_factory.mktemp("crashed")
-    with pytest.raises(SimulatedCrash):
-        run("random", runs_dir=root, name="base", crash_after_checkpoints=3, **OPTIONS)
+    with pytest.raises(SimulatedCrash), crash_after(3):
+        run("random", runs_dir=root, name="base", **OPTIONS)
     return root / "base"
 
 

@@ -17,7 +17,8 @@ import pytest
 
 from archsearch.cli import main
 from archsearch.experiment.lock import LOCK_FILE, RunLock, read_holder
-from archsearch.experiment.run import SimulatedCrash, run
+from archsearch.experiment.run import run
+from archsearch.experiment.testing import SimulatedCrash, crash_after
 
 pytestmark = pytest.mark.integration  # end to end (docs/architecture.md, "Tests")
 
@@ -71,9 +72,9 @@ def test_two_runs_with_one_name_at_once(tmp_path):
 
 def test_two_resumes_at_once(tmp_path):
     root = tmp_path / "runs"
-    with pytest.raises(SimulatedCrash):
+    with pytest.raises(SimulatedCrash), crash_after(1):
         run("random", space="hierarchical", preset="smoke", data="digits", seed=3, budget=6, runs_dir=root,
-            name="X", crash_after_checkpoints=1, quiet=True)
+            name="X", quiet=True)
     before = _ledger_keys(root / "X")
     command = ["resume", "X", "--runs-dir", str(root)]
     done = _race(tmp_path, command, command)
@@ -94,9 +95,9 @@ def test_two_resumes_at_once(tmp_path):
 
 def test_a_held_lock_refuses_with_pid_and_host_and_a_dead_holder_is_taken_over(tmp_path, capsys):
     root = tmp_path / "runs"
-    with pytest.raises(SimulatedCrash):
+    with pytest.raises(SimulatedCrash), crash_after(1):
         run("random", space="hierarchical", preset="smoke", data="digits", seed=3, budget=6, runs_dir=root,
-            name="X", crash_after_checkpoints=1, quiet=True)
+            name="X", quiet=True)
     with RunLock(root / "X", "X"):
         assert main(["resume", "X", "--runs-dir", str(root)]) == 1
     err = capsys.readouterr().err

@@ -11,7 +11,8 @@ import pytest
 
 from archsearch.cli import main
 from archsearch.errors import UsageError
-from archsearch.experiment.run import resolve_settings, run
+from archsearch.experiment.run import run
+from archsearch.experiment.settings import resolve_settings
 
 METHODS = ("random", "spos", "greedynas", "proxyless", "darts", "fairdarts", "nars", "evolution")
 

@@ -19,7 +19,8 @@ import yaml
 import archsearch
 from archsearch.cli import main
 from archsearch.errors import ConfigError, UsageError
-from archsearch.experiment.run import SimulatedCrash, resolve_settings
+from archsearch.experiment.settings import resolve_settings
+from archsearch.experiment.testing import SimulatedCrash, crash_after
 from archsearch.report import open_run
 from archsearch import LayerChoice, ModuleSpace, freeze, set_path
 from archsearch.spaces import create_space, user
@@ -191,8 +192,8 @@ def test_same_seed_same_result_whatever_the_global_rng_when_the_space_was_made(t
 def test_resume_in_a_new_process_imports_the_space_again_and_ends_as_uninterrupted(tmp_path):
     options = dict(space=SOURCE, seed=0, runs_dir=tmp_path, evaluations=4, population=2, **DIGITS)
     whole = archsearch.run("evolution", name="whole", **options)
-    with pytest.raises(SimulatedCrash):
-        archsearch.run("evolution", name="cut", crash_after_checkpoints=2, **options)
+    with pytest.raises(SimulatedCrash), crash_after(2):
+        archsearch.run("evolution", name="cut", **options)
     proc = subprocess.run([sys.executable, "-m", "archsearch.cli", "resume", "cut", "--runs-dir", str(tmp_path)],
                           capture_output=True, text=True, timeout=600, cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
@@ -206,8 +207,8 @@ def test_resume_refuses_a_space_file_that_changed(tmp_path):
     space_file.write_text(EXAMPLE.read_text())
     runs = tmp_path / "runs"
     options = dict(space=f"{space_file}:make_space", seed=0, runs_dir=runs, evaluations=3, population=2, **DIGITS)
-    with pytest.raises(SimulatedCrash):
-        archsearch.run("random", name="cut", crash_after_checkpoints=1, **options)
+    with pytest.raises(SimulatedCrash), crash_after(1):
+        archsearch.run("random", name="cut", **options)
     space_file.write_text(EXAMPLE.read_text().replace("CHANNELS = 16", "CHANNELS = 8"))
     with pytest.raises(ConfigError, match=r"space file .*space.py changed since the run recorded it"):
         archsearch.resume(runs / "cut", quiet=True)

@@ -307,16 +307,21 @@ def predict_latency(table: LatencyTable, arch: Mapping[str, object]) -> float:
 def fit_calibration(table_sums: Sequence[float], measured: Sequence[float]) -> tuple[float, float]:
     """(scale, offset ms) of ``measured = offset + scale * table sum``, by least squares on the relative error. A
     scale alone (the median ratio) when the sums do not vary, or the fit's scale is not positive, or it would predict
-    no time for the smallest network."""
+    no time for the smallest network. A network whose ops all timed at zero (ops cheaper than the timer's noise, on a
+    busy machine) has a zero sum: the scale comes from the others and the offset carries its time."""
     sums, times = np.asarray(table_sums, dtype=float), np.asarray(measured, dtype=float)
-    if len(sums) == 0 or np.any(sums <= 0) or np.any(times <= 0):
-        raise ConfigError("latency calibration needs positive table sums and measured latencies")
+    if len(sums) == 0 or np.any(sums < 0) or np.any(times <= 0):
+        raise ConfigError("latency calibration needs non-negative table sums and positive measured latencies")
     if len(sums) >= 2 and np.ptp(sums) > 1e-6 * sums.max():
         weight = 1.0 / times
         (offset, scale), *_ = np.linalg.lstsq(np.stack([weight, weight * sums], 1), weight * times, rcond=None)
         if scale > 0 and offset + scale * sums.min() > 0:
             return float(scale), float(offset)
-    return float(np.median(times / sums)), 0.0
+    timed = sums > 0
+    if timed.all():
+        return float(np.median(times / sums)), 0.0
+    scale = float(np.median(times[timed] / sums[timed])) if timed.any() else 1.0
+    return scale, float(max(np.median(times - scale * sums), 0.0))
 
 
 def calibrate_table(table: LatencyTable, fit: Sequence[tuple[Mapping[str, object], float]],

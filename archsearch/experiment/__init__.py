@@ -6,7 +6,9 @@ name would hide its module.)"""
 from archsearch.experiment.checkpoint import CheckpointStore
 from archsearch.experiment.ledger import OptunaLedger, TrialRecord
 from archsearch.experiment.retrain import FinalResult, final_tasks, summarise_final
-from archsearch.experiment.run import Experiment, RunSettings, SimulatedCrash, resume, run
+from archsearch.experiment.experiment import Experiment
+from archsearch.experiment.run import resume, run
+from archsearch.experiment.settings import RunRequest, RunSettings
 
-__all__ = ["CheckpointStore", "Experiment", "FinalResult", "OptunaLedger", "RunSettings", "SimulatedCrash",
+__all__ = ["CheckpointStore", "Experiment", "FinalResult", "OptunaLedger", "RunRequest", "RunSettings",
            "TrialRecord", "final_tasks", "resume", "run", "summarise_final"]

@@ -14,11 +14,11 @@ from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 
 from archsearch.errors import ConfigError, UsageError, unknown_name
+from archsearch.experiment.settings import API_ONLY, RunRequest
 
-# Keys a run config file (YAML) may hold; flags override them, ``--set`` overrides `method_options`.
-RUN_KEYS = ("method", "space", "space_options", "preset", "data", "data_dir", "image_size", "budget", "constraints",
-            "seed", "executor", "workers", "ray_address", "storage", "name", "runs_dir", "device", "method_options",
-            "force")
+# Keys a run config file (YAML) may hold: the run request's fields; flags override them, ``--set`` overrides
+# `method_options`.
+RUN_KEYS = tuple(f.name for f in dataclasses.fields(RunRequest) if f.name not in API_ONLY)
 
 
 def parse_assignments(items: Sequence[str] | None, what: str) -> dict[str, Any]:
@@ -174,7 +174,7 @@ def run_space_options(space: str, options: Mapping[str, Any], preset: str, data:
     """The options a run with this `preset` on `data` gives the built-in `space` (its preset, the data's image
     shape and class count where the user set none), so what is built for the space alone (a latency table) is what
     such a run finds."""
-    from archsearch.experiment.run import data_info, fit_space_options
+    from archsearch.experiment.settings import data_info, fit_space_options
 
     return fit_space_options(space, dict(options), preset, data_info(data, data_dir))
 
@@ -191,7 +191,7 @@ def latency_space(space: str, options: Mapping[str, Any], preset: str | None, da
         if data is None:
             raise UsageError(f"a latency table of space {space!r} needs --data: the data's image shape decides the "
                              "input each choice sees")
-        from archsearch.experiment.run import data_info
+        from archsearch.experiment.settings import data_info
 
         info = data_info(data, data_dir)
         recorded, search_space, _ = user.resolve(space, dict(options), input_shape=info["input_shape"],

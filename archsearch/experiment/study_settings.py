@@ -162,7 +162,7 @@ def method_variant(label: str) -> tuple[str, dict[str, Any]]:
 
 def _resolve(settings: StudySettings, label: str, name: str | None = None) -> Any:
     """The run settings of one of the study's method entries (its own options over the study's)."""
-    from archsearch.experiment.run import resolve_settings
+    from archsearch.experiment.settings import resolve_settings
 
     method, own = method_variant(label)
     return resolve_settings(method, **_run_options(settings, seed=0, name=name or f"{method}-s0"), **own)

@@ -25,7 +25,9 @@ import torch
 from archsearch._json import json_value
 from archsearch.experiment.context import ContextServices
 from archsearch.experiment.ledger import OBJECTIVES, TrialRecord
-from archsearch.experiment.run import (Experiment, SimulatedCrash, resolve_settings, resume, run, start)
+from archsearch.experiment.experiment import Experiment
+from archsearch.experiment.run import resume, run, start
+from archsearch.experiment.settings import resolve_settings
 from archsearch.methods import Evaluated, Evaluation, RunContext, SearchResult
 from archsearch.methods.context import DataSpec, Ledger, SpaceSpec
 from archsearch.space.choices import Categorical, Numeric
@@ -42,12 +44,37 @@ def make_context(tmp_path: str | Path, *, method: str = "random", space: str | N
     return start(settings, Path(tmp_path), quiet=True)
 
 
+class SimulatedCrash(RuntimeError):
+    """Raised right after a given number of checkpoints (`crash_after`, `MemoryContext`): a run killed there."""
+
+
+@contextlib.contextmanager
+def crash_after(checkpoints: int) -> Iterator[None]:
+    """Within the block, every `Experiment` raises `SimulatedCrash` right after its `checkpoints`-th checkpoint
+    (counted per experiment): what a kill at that moment leaves behind, for resume-equals-uninterrupted tests."""
+    written: dict[int, int] = {}
+    original = Experiment.checkpoint
+
+    def checkpoint(self: Experiment, method: Any) -> None:
+        original(self, method)
+        written[id(self)] = written.get(id(self), 0) + 1
+        if written[id(self)] >= checkpoints:
+            raise SimulatedCrash(f"simulated crash after {written[id(self)]} checkpoints")
+
+    Experiment.checkpoint = checkpoint  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        Experiment.checkpoint = original  # type: ignore[method-assign]
+
+
 def run_with_crash(method: str, crash_after_checkpoints: int, *, runs_dir: str | Path, name: str = "crashed",
                    **run_kwargs: Any) -> SearchResult:
     """Run `method`, crash it right after `crash_after_checkpoints` checkpoints, resume it to the end."""
     run_kwargs.setdefault("quiet", True)
     try:
-        run(method, runs_dir=runs_dir, name=name, crash_after_checkpoints=crash_after_checkpoints, **run_kwargs)
+        with crash_after(crash_after_checkpoints):
+            run(method, runs_dir=runs_dir, name=name, **run_kwargs)
     except SimulatedCrash:
         pass
     else:
@@ -349,7 +376,7 @@ class MemoryContext(ContextServices):
         self.metrics.setdefault(series, []).append({"step": step, **values})
 
 
-__all__ = ["LEDGER_CHECKS", "LEDGER_SPACE", "MemoryContext", "MemoryLedger", "SimulatedCrash", "check_run_context",
+__all__ = ["LEDGER_CHECKS", "LEDGER_SPACE", "MemoryContext", "MemoryLedger", "SimulatedCrash", "crash_after", "check_run_context",
            "die_once", "make_context", "run_with_crash"]
 
 

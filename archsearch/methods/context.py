@@ -156,7 +156,9 @@ def failure_reason(outcome: EvalResult | BaseException) -> str | None:
 class RunContext(Protocol):
     """What a method is built with, beside its config: the run's settings, storage and compute."""
 
-    run_dir: Path | None  # where `save_weights` writes; None: an in-memory context (weights kept in memory)
+    @property
+    def run_dir(self) -> Path | None:
+        """Where `save_weights` writes; None: an in-memory context (weights kept in memory)."""
     seed: int
     device: torch.device
     preset: str  # "paper" | "quick" | "smoke": the run's sizes (spaces and methods scale with it)

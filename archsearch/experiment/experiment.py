@@ -1,0 +1,499 @@
+"""`Experiment`: a run directory and the `RunContext` a method sees through it, from the method's construction to
+result.json.
+
+``runs/<name>/``: ``config.yaml`` (everything needed to rebuild the run), ``ledger.db`` (Optuna storage, unless
+``storage`` names another database), ``checkpoints/``, ``log.txt``, ``metrics/*.jsonl`` (series for the report),
+``result.json`` (when finished), ``report/`` and ``export/`` (written by those commands). A resumed experiment
+loads the method's newest good checkpoint, cuts the metric files back to where that checkpoint saw them, and
+matches the ledger trials the method re-does by key instead of duplicating them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import datetime as _dt
+import json
+import math
+import os
+import sys
+import time
+import zlib
+from pathlib import Path
+from typing import Any, Callable, Iterator, Mapping
+
+import numpy as np
+import torch
+
+from archsearch._json import json_value
+from archsearch.accuracy import TEST, accuracy_spec
+from archsearch.cost.constraints import Constraint, parse_constraints
+from archsearch.cost.latency import needs_latency, with_latency
+from archsearch.errors import ConfigError, DamagedRunError
+from archsearch.experiment.accounting import MeteredExecutor, SearchClock
+from archsearch._atomic import atomic_write_text
+from archsearch.experiment.checkpoint import CheckpointStore, atomic_save
+from archsearch.experiment.context import ContextServices
+from archsearch.experiment.final_stage import FINAL_WEIGHTS, FinalStage
+from archsearch.experiment.ledger import OBJECTIVES, OptunaLedger, sqlite_url
+from archsearch.experiment.lock import RunLock
+from archsearch.experiment.settings import RunSettings, latency_build_command
+from archsearch.methods import Candidate, SavedWeights, SearchResult, create_method, make_config
+from archsearch.methods.context import DataSpec, SpaceSpec
+from archsearch.tasks.final import FinalResult
+from archsearch.train import distributed
+
+RESULT_FILE = "result.json"
+FAILED_FILE = "failed.json"  # a run that ended in an error resuming would repeat (diverged, no candidate trained)
+
+
+class Experiment(ContextServices):
+    """A run directory plus the services a method uses through it (the `RunContext` protocol)."""
+
+    def __init__(self, settings: RunSettings, run_dir: Path, *, quiet: bool | None = None,
+                 lock: RunLock | None = None) -> None:
+        from archsearch.spaces import create_space
+        from archsearch.train.device import resolve_device
+
+        self.settings = settings
+        self.run_dir: Path = Path(run_dir)
+        self.main = distributed.is_main()  # under torchrun only rank 0 writes (ledger, checkpoints, files)
+        # the one writer of this run holds its lock until `release` (or its process ends)
+        self.lock = (lock or RunLock(self.run_dir, settings.name, command="resume").acquire()) if self.main else None
+        self._quiet = (os.environ.get("ARCHSEARCH_PROGRESS", "1") == "0") if quiet is None else quiet
+        self._quiet = self._quiet or not self.main
+        self._best_seen: float | None = None  # the best accuracy recorded so far (the live progress line)
+        self._live_bar: Any = None
+        self.seed = int(settings.seed)
+        self.preset = settings.preset
+        self.device = resolve_device(settings.device)
+        self.constraints: tuple[Constraint, ...] = parse_constraints(settings.constraints)
+        self.space_spec: SpaceSpec = {"name": settings.space["name"],
+                                      "options": dict(settings.space.get("options") or {})}
+        self.data_spec: DataSpec = {"data": settings.data, "data_dir": settings.data_dir,
+                                    "image_size": settings.image_size, "split": dict(settings.split)}
+        self.space: Any = create_space(self.space_spec["name"], **self.space_spec["options"])
+        self.config = make_config(settings.method, settings.preset, settings.budget, **settings.method_options)
+        if needs_latency(self.constraints):  # a latency<= constraint: costs include this device's LUT latency
+            # (measured here when missing: before the search clock starts, a one-off cost of the device), in the
+            # method's latency runtime when it has one (ProxylessNAS), else $ARCHSEARCH_LATENCY_RUNTIME or torch
+            from archsearch.methods.context import latency_progress
+
+            runtime = getattr(self.config, "latency_runtime", None)
+            self.space = with_latency(self.space, device=self._latency_device(), log=self.log, runtime=runtime,
+                                      progress=latency_progress(self),
+                                      build_command=latency_build_command(self.space_spec, settings.data, runtime))
+        self.accuracy = accuracy_spec(self.config)  # what the search's accuracies are ("supernet acc.", ...)
+        self.checkpoints = CheckpointStore(self.run_dir / "checkpoints", log=self.log)
+        self.clock = SearchClock()  # the search's wall and CPU seconds (continued from a checkpoint on resume)
+        self._ledger_url = settings.storage or sqlite_url(self.run_dir / "ledger.db")
+        self.ledger: Any = self.open_ledger(settings.name, self.accuracy["metric"], on_complete=self._saw_trial)
+        self.final = FinalStage(self)
+        self._executor: MeteredExecutor | None = None
+        self._method: Any = None
+        self._search_document: str | None = None  # the finished search (JSON), kept in every later checkpoint
+        if self.lock is not None and self.lock.taken_over:
+            gone = self.lock.taken_over
+            self.log(f"took over the lock of pid {gone.get('pid')} on {gone.get('host')} ({gone.get('command')} "
+                     f"since {gone.get('since')}): that process is gone")
+
+    def _latency_device(self) -> torch.device:
+        return torch.device("cpu") if self.device.type == "cpu" else self.device
+
+    def _with_measured_latency(self, method: Any, result: SearchResult) -> SearchResult:
+        """A search under a ``latency<=`` constraint, or one that costed its space by a table itself (GreedyNAS's
+        latency objective): the chosen net timed end-to-end as its table was measured (runtime, threads, clock,
+        batch), beside the table's prediction, in ``extra`` and the log. A method that timed it itself
+        (ProxylessNAS) has done so already."""
+        table = getattr(self.space, "latency_table", None) or getattr(getattr(method, "space", None),
+                                                                      "latency_table", None)
+        best = getattr(result, "best", None)
+        if table is None or best is None or result.extra.get("measured_latency_ms") is not None:
+            return result
+        from archsearch.cost.latency import measure_network, predict_latency, table_timing
+
+        timing = table_timing(table)
+        measured = measure_network(self.space, best.arch, table, device=self._latency_device())
+        predicted = float(predict_latency(table, best.arch))
+        self.log(f"chosen arch: latency {predicted:.4g} ms by the table, {measured:.4g} ms measured "
+                 f"({timing['runtime']}, {timing['threads']} thread(s), {timing['clock']} clock)")
+        return dataclasses.replace(result, extra={**result.extra, "measured_latency_ms": measured,
+                                                  "table_latency_ms": predicted, "latency_runtime": timing["runtime"],
+                                                  "latency_threads": timing["threads"]})
+
+    def release(self) -> None:
+        """Give up the run's lock: another process may now resume or inspect-and-write this run."""
+        if self.lock is not None:
+            self.lock.release()
+
+    # -- RunContext ---------------------------------------------------------------------------------------------------
+    @property
+    def executor(self) -> Any:  # type: ignore[override]  # a property here: started on first use
+        if self._executor is None:  # started on first use: Ray takes seconds to come up
+            from archsearch.executors import create_executor
+
+            s = self.settings
+            workers = s.workers
+            if s.executor == "local" and workers is None and s.preset == "smoke":
+                workers = 1  # seconds of work: starting worker processes would cost more than it saves
+            if s.executor == "local" and str(self.space_spec["options"].get("source", "")).startswith("object:"):
+                workers = 1  # a space that exists in this process only: its candidates train here
+            self._executor = MeteredExecutor(create_executor(s.executor, workers=workers, address=s.ray_address,
+                                                             log=self.log), self.clock.add_remote)
+        return self._executor
+
+    def splits(self) -> Any:
+        from archsearch.train.task import cached_splits
+
+        s = self.settings
+        return cached_splits(s.data, s.data_dir, dict(s.split), s.image_size)
+
+    def rng(self, *phase: object) -> np.random.Generator:
+        return np.random.default_rng([self.seed] + [zlib.crc32(str(p).encode()) for p in phase])
+
+    def torch_generator(self, *phase: object) -> torch.Generator:
+        return torch.Generator().manual_seed(int(self.rng(*phase).integers(2**62)))
+
+    def checkpoint(self, method: Any) -> None:
+        if self.main:
+            state = {"method": method.state_dict(), "metrics_sizes": self._metric_sizes(),
+                     "saved": _dt.datetime.now().isoformat(timespec="seconds"), "clock": self.clock.state()}
+            snapshot = getattr(self.ledger, "snapshot", None)
+            if snapshot is not None:  # what the ledger held: a resume refuses a ledger that lost any of it
+                state["ledger"] = snapshot()
+            if self._search_document is not None:
+                state["search"] = self._search_document
+            self.checkpoints.save(state)
+
+    def save_weights(self, name: str, state: Any) -> str:
+        """Write `state` (a state_dict) to ``run_dir/name`` atomically; under torchrun only rank 0 writes (every
+        rank holds the same weights). Returns `name`, the path relative to the run directory."""
+        if self.main:
+            atomic_save(self.run_dir / name, state)
+        return name
+
+    def load_weights(self, name: str) -> Any:
+        """The state_dict `save_weights(name, ...)` wrote, loaded on the CPU."""
+        return torch.load(self.run_dir / name, map_location="cpu", weights_only=True)
+
+    def end_search(self) -> None:
+        """The search is over (a method calls this when it starts its own final training): its clock stops."""
+        self.clock.stop()
+
+    @contextlib.contextmanager
+    def progress(self, description: str, total: int | None, *, status: str | None = None) -> Iterator[Any]:
+        """A progress bar whose line ends with the best accuracy so far, named by its kind (or `status`)."""
+        if self._quiet:
+            yield _SilentBar()
+            return
+        from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn,
+                                   TimeRemainingColumn)
+
+        columns = [TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                   TextColumn("ETA"), TimeRemainingColumn(), TextColumn("{task.fields[status]}")]
+        with Progress(*columns, transient=False, refresh_per_second=2) as progress:
+            task = progress.add_task(description, total=total,
+                                     status=self._best_text() if status is None else status)
+            bar = _RichBar(progress, task)
+            previous, self._live_bar = self._live_bar, (bar if status is None else None)
+            try:
+                yield bar
+            finally:
+                self._live_bar = previous
+
+    def _saw_trial(self, values: Mapping[str, float]) -> None:
+        accuracy = values.get("accuracy")
+        if accuracy is not None and math.isfinite(accuracy) and (self._best_seen is None or accuracy > self._best_seen):
+            self._best_seen = float(accuracy)
+            if self._live_bar is not None:
+                self._live_bar.update(status=self._best_text())
+
+    def _best_text(self) -> str:
+        return "" if self._best_seen is None else f"best {self.accuracy['label']} {100 * self._best_seen:.2f}%"
+
+    def log(self, message: str) -> None:
+        if not self.main:
+            return
+        line = f"{_dt.datetime.now().isoformat(timespec='seconds')} {message}"
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        with open(self.run_dir / "log.txt", "a", encoding="utf-8") as handle:
+            handle.write(line + "\n")
+        if not self._quiet:
+            print(message, file=sys.stderr)
+
+    def log_metrics(self, series: str, step: int, **values: float) -> None:
+        if not self.main:
+            return
+        directory = self.run_dir / "metrics"
+        directory.mkdir(parents=True, exist_ok=True)
+        row = {"step": step, **{k: json_value(v) for k, v in values.items()}}
+        with open(directory / f"{series}.jsonl", "a", encoding="utf-8") as handle:  # one line per write
+            handle.write(json.dumps(row) + "\n")
+
+    # -- lifecycle ----------------------------------------------------------------------------------------------------
+    def execute(self, *, resume: bool) -> SearchResult:
+        """Build the method, load its newest good checkpoint when resuming, run it, write result.json; the run's
+        lock is released at the end, however it ends."""
+        try:
+            return self._execute(resume=resume)
+        finally:
+            self.release()
+
+    def prepare(self) -> Any:
+        """Build the method (once): every check its constructor makes (the space it needs, its data, its own
+        settings) runs before `start` writes config.yaml, so a failing one leaves no run behind."""
+        if self._method is None:
+            self._method = create_method(self.settings.method, self.config, self)
+        return self._method
+
+    def _execute(self, *, resume: bool) -> SearchResult:
+        method = self.prepare()
+        state = self._load_checkpoint() if resume else None
+        started = time.perf_counter()
+        try:
+            if state is not None and state.get("search") is not None:
+                self._search_document = str(state["search"])
+                result = self._search_result(json.loads(self._search_document))
+                self.log("the search had finished before the interruption: on to its final training")
+            else:
+                result = self._failing_for_good(method.run)
+                self.end_search()
+                result = self._with_proxy_scores(method, self._with_chance_warning(result))
+                result = self._with_measured_latency(method, result)
+                self._search_document = json.dumps(self._search_json(result), allow_nan=False, default=str)
+                self.checkpoint(method)  # a kill during the final training resumes there, not in the search
+            final = self._failing_for_good(lambda: self.final.run(result))
+        finally:
+            if self._executor is not None:
+                self._executor.shutdown()
+        result = dataclasses.replace(result, final=final)
+        if not self.main:
+            distributed.barrier()
+            return result
+        abandoned = self.ledger.abandon_running()
+        if abandoned:
+            self.log(f"{abandoned} ledger trials were still running at the end and are marked failed")
+        result = dataclasses.replace(result, run_dir=self.run_dir)
+        final_json = None if final is None else {**final.to_json(), "accuracy": dict(TEST)}
+        if final_json is not None and (self.run_dir / FINAL_WEIGHTS).is_file():
+            final_json["weights"] = FINAL_WEIGHTS
+        document = {"method": self.settings.method, "name": self.settings.name, "accuracy": self.accuracy,
+                    "final": final_json,
+                    "search": {"seconds": self.clock.seconds, "cpu_seconds": self.clock.cpu_seconds},
+                    **_without(self._search_json(result), "method_final"),
+                    "seconds_this_session": time.perf_counter() - started,
+                    "finished": _dt.datetime.now().isoformat(timespec="seconds")}
+        atomic_write_text(self.run_dir / RESULT_FILE, json.dumps(document, indent=1, allow_nan=False,
+                                                                 default=str) + "\n")
+        estimate, tested = result.best.objectives.get("accuracy"), None if final is None else final.test_accuracy
+        self.log(f"finished: the chosen arch's {self.accuracy['label']} {_percent(estimate)}"
+                 + ("" if final is None else f", {TEST['label']} {_percent(tested)} after {final.epochs} epoch(s)"))
+        distributed.barrier()
+        return result
+
+    def _failing_for_good(self, step: Callable[[], Any]) -> Any:
+        """Run `step`; an error that resuming would only repeat (training diverged, no candidate trained, a
+        constraint found impossible, a bad setting found late) is written to ``failed.json`` and the log before it
+        propagates, so the run folder says how it ended: `ls` shows it failed, `resume` refuses it with the
+        reason, not a run that looks merely interrupted. The folder's ledger keeps the failed trials."""
+        from archsearch.errors import ConstraintError, DivergedError
+
+        try:
+            return step()
+        except (DivergedError, ConfigError, ConstraintError) as err:
+            if not self.main:
+                raise  # (any other error, e.g. Ray not reachable, a damaged file, may pass: a resume goes on)
+            message = " ".join(str(err).split())
+            self.log(f"failed: {message}")
+            atomic_write_text(self.run_dir / FAILED_FILE, json.dumps(
+                {"error": message, "kind": type(err).__name__,
+                 "when": _dt.datetime.now().isoformat(timespec="seconds")}, indent=1) + "\n")
+            raise
+
+    def _with_chance_warning(self, result: SearchResult) -> SearchResult:
+        """Name a search whose proxy could not tell architectures apart: the median estimate over the candidates it
+        recorded (the chosen one's alone, a maximum over noisy estimates, sits above chance even on noise) is within
+        a tenth of the way from chance to perfect: a supernet trained for a few dozen steps, candidates trained on
+        a handful of images. The search then chose at random, and the user is told so, with what to change."""
+        estimates = [t.values.get("accuracy") for t in self.ledger.trials(state="complete")] if self.main else []
+        estimates = [v for v in estimates if v is not None and math.isfinite(v)]
+        if not estimates:
+            estimates = [result.best.objectives.get("accuracy", math.nan)]
+        estimate = float(np.median(estimates))
+        classes = self.splits().num_classes
+        chance = 1.0 / classes
+        if not math.isfinite(estimate) or estimate >= chance + 0.1 * (1 - chance):
+            return result
+        what = "the supernet is" if self.accuracy["kind"] == "supernet" else "the search's estimate is"
+        counted = f"the median {self.accuracy['label']} of its {len(estimates)} candidates" if len(estimates) > 1 \
+            else f"the chosen arch's {self.accuracy['label']}"
+        warning = (f"{what} at chance level: {counted} is {100 * estimate:.1f}% against {100 * chance:.1f}% for "
+                   f"guessing among {classes} classes, so the search chose at random; raise the budget (--budget) "
+                   "or give it more data")
+        self.log(f"warning: {warning}")
+        return dataclasses.replace(result, extra={**result.extra,
+                                                  "warnings": [*result.extra.get("warnings", []), warning]})
+
+    def _with_proxy_scores(self, method: Any, result: SearchResult) -> SearchResult:
+        """A study's proxy tau: the method's own estimate (its `proxy_accuracy`) of the architectures the run was
+        given as `proxy_archs`, scored at the end of the search, outside its clock, into ``extra.proxy``."""
+        archs = self.settings.proxy_archs
+        score = getattr(method, "proxy_accuracy", None)
+        if not archs or score is None:
+            return result
+        scores = score([self.space.space.validate(arch) for arch in archs])
+        proxy = {"kind": self.accuracy["label"],
+                 "scores": None if scores is None else [None if v is None else float(v) for v in scores]}
+        return dataclasses.replace(result, extra={**result.extra, "proxy": proxy})
+
+    def _check_ledger(self, expected: Mapping[str, Any] | None, index: int | None) -> None:
+        """Refuse to resume on a ledger that lacks trials the checkpoint saw (emptied, replaced, another run's):
+        the method would skip work whose record is gone."""
+        if not expected or not self.main or not hasattr(self.ledger, "snapshot"):
+            return
+        have = self.ledger.snapshot()
+        missing = sorted(set(expected.get("keys") or ()) - set(have["keys"]))
+        if missing or have["trials"] < int(expected.get("trials") or 0):
+            example = f" (e.g. {missing[0]!r})" if missing else ""
+            raise DamagedRunError(
+                f"run {self.settings.name!r}: its ledger holds {have['trials']} trials but checkpoint {index} was "
+                f"saved with {expected.get('trials')}; {len(missing)} trial keys are missing{example}. The ledger "
+                "was emptied or replaced: resuming would lose those trials (restore the ledger, or start a new run)")
+
+    def _load_checkpoint(self) -> dict[str, Any] | None:
+        """The newest good checkpoint, loaded into the method, the metric files and the search clock (None: none
+        yet, start from the beginning)."""
+        state = self.checkpoints.load_latest()
+        if state is None:
+            self.log(f"no checkpoint yet in {self.run_dir}: starting {self.settings.name} from the beginning")
+            self._cut_metrics({})
+            return None
+        self._check_ledger(state.get("ledger"), self.checkpoints.loaded)
+        self.prepare().load_state_dict(state["method"])
+        self._cut_metrics(state.get("metrics_sizes") or {})
+        self.clock = SearchClock(state.get("clock"))
+        self.log(f"resumed {self.settings.name} from checkpoint {self.checkpoints.loaded}")
+        return state
+
+    # -- the search as result.json and checkpoints keep it ------------------------------------------------------
+    def _search_json(self, result: SearchResult) -> dict[str, Any]:
+        """The search's part of result.json (and of every later checkpoint): `extra` holds the method's figures,
+        the weight files it saved and, once set, the run directory."""
+        extra = {**result.extra, **result.weights.to_json()}
+        if result.run_dir is not None:
+            extra["run_dir"] = str(result.run_dir)
+        return {"best": candidate_json(result.best), "pareto_front": [candidate_json(c) for c in result.pareto_front],
+                "extra": json_value(extra),
+                "method_final": None if result.final is None else result.final.to_json()}
+
+    def _search_result(self, document: Mapping[str, Any]) -> SearchResult:
+        """The finished search, as a checkpoint kept it (for a run resumed in its final training)."""
+        def candidate(data: Mapping[str, Any]) -> Candidate:
+            return Candidate(self.arch(data["arch"]), dict(data["objectives"]), dict(data.get("attrs") or {}))
+
+        final = document.get("method_final")
+        weights, extra = SavedWeights.split(document.get("extra") or {})
+        return SearchResult(candidate(document["best"]), tuple(candidate(c) for c in document["pareto_front"]),
+                            extra, None if final is None else FinalResult.from_json(final), weights)
+
+    def arch(self, values: Mapping[str, Any]) -> Any:
+        from archsearch.space.space import Arch
+
+        choices = getattr(self.space, "space", None)
+        return choices.validate(dict(values)) if choices is not None else Arch(dict(values))
+
+    def open_ledger(self, study: str, accuracy_metric: str, **kwargs: Any) -> Any:
+        """A study of this run's ledger (the search's, the final training's); ranks other than 0 write nothing."""
+        if not self.main:
+            return _RankLedger()
+        choices = getattr(self.space, "space", None)
+        return OptunaLedger(self._ledger_url, study, spaces=[choices] if choices is not None else [],
+                            cost=getattr(self.space, "cost", None), metric_names=(accuracy_metric, *OBJECTIVES[1:]),
+                            **kwargs)
+
+    # -- metric files follow the checkpoint ---------------------------------------------------------------------------
+    def _metric_sizes(self) -> dict[str, int]:
+        directory = self.run_dir / "metrics"
+        if not directory.is_dir():
+            return {}
+        return {p.name: p.stat().st_size for p in directory.glob("*.jsonl")}
+
+    def _cut_metrics(self, sizes: Mapping[str, int]) -> None:
+        """Drop metric rows written after the checkpoint being resumed: the method writes them again."""
+        if not self.main:
+            return
+        directory = self.run_dir / "metrics"
+        if not directory.is_dir():
+            return
+        for path in directory.glob("*.jsonl"):
+            keep = int(sizes.get(path.name, 0))
+            if path.stat().st_size > keep:
+                with open(path, "r+b") as handle:
+                    handle.truncate(keep)
+
+
+class _RankLedger:
+    """The ledger seen by ranks other than 0 of a torchrun job: writes go nowhere (rank 0 records the same
+    trials), lookups find nothing (the rank re-computes what rank 0 may skip; no collective runs there)."""
+
+    objective_names = OBJECTIVES
+
+    def __init__(self) -> None:
+        self._next = 0
+
+    def start(self, arch: Any, *, key: str, phase: str, attrs: dict[str, Any] | None = None) -> int:
+        self._next += 1
+        return self._next
+
+    def report_epoch(self, trial: int, epoch: int, value: float) -> None:
+        pass
+
+    def complete(self, trial: int, values: dict[str, float], attrs: dict[str, Any] | None = None) -> None:
+        pass
+
+    def fail(self, trial: int, reason: str) -> None:
+        pass
+
+    def prune(self, trial: int, reason: str = "") -> None:
+        pass
+
+    def find(self, key: str) -> None:
+        return None
+
+    def trials(self, *, phase: str | None = None, state: str | None = None) -> list[Any]:
+        return []
+
+
+class _SilentBar:
+    def advance(self, n: float = 1) -> None:
+        pass
+
+    def update(self, **_: Any) -> None:
+        pass
+
+
+class _RichBar:
+    def __init__(self, progress: Any, task: Any) -> None:
+        self._progress, self._task = progress, task
+
+    def advance(self, n: float = 1) -> None:
+        self._progress.advance(self._task, n)
+
+    def update(self, **fields: Any) -> None:
+        self._progress.update(self._task, **fields)
+
+
+def _percent(value: float | None) -> str:
+    return "-" if value is None or not math.isfinite(value) else f"{100 * value:.2f}%"
+
+
+def _without(document: Mapping[str, Any], key: str) -> dict[str, Any]:
+    return {k: v for k, v in document.items() if k != key}
+
+
+def candidate_json(candidate: Candidate) -> dict[str, Any]:
+    return {"arch": dict(candidate.arch), "objectives": json_value(dict(candidate.objectives)),
+            "attrs": json_value(dict(candidate.attrs))}
+
+
+__all__ = ["Experiment", "FAILED_FILE", "RESULT_FILE", "candidate_json"]
