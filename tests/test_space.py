@@ -324,6 +324,23 @@ def test_user_space_errors_are_usage_errors_naming_the_problem():
         model.merge([torch.zeros(1)])
 
 
-def test_choice_modules_are_not_in_the_torch_free_core():
-    with pytest.raises(ImportError, match="from archsearch import LayerChoice"):
-        from archsearch.space import LayerChoice  # noqa: F401
+def test_the_choice_modules_earlier_homes_still_work_with_a_deprecation_warning():
+    """Code written against the earlier README (`archsearch.space.set_path`, `archsearch.space.modules`) keeps
+    working for one release."""
+    import importlib
+    import sys
+
+    import archsearch
+    import archsearch.space
+
+    with pytest.warns(DeprecationWarning, match="from archsearch import set_path"):
+        assert archsearch.space.set_path is archsearch.set_path
+    with pytest.warns(DeprecationWarning, match="from archsearch import freeze"):
+        from archsearch.space import freeze
+    assert freeze is archsearch.freeze
+    sys.modules.pop("archsearch.space.modules", None)
+    with pytest.warns(DeprecationWarning, match="archsearch.space.modules moved"):
+        modules = importlib.import_module("archsearch.space.modules")
+    assert modules.LayerChoice is archsearch.LayerChoice and modules.ModuleSpace is archsearch.ModuleSpace
+    with pytest.raises(AttributeError):
+        archsearch.space.no_such_name

@@ -5,6 +5,8 @@ The choice modules for users' own spaces (`LayerChoice`, `InputChoice`, `freeze`
 `archsearch` or `archsearch.spaces`.
 """
 
+import importlib
+import warnings
 from typing import Any
 
 from archsearch.space.choices import Categorical, Choice, Numeric, Value
@@ -14,9 +16,12 @@ _MOVED = ("InputChoice", "LayerChoice", "ModuleSpace", "choice_modules", "freeze
 
 
 def __getattr__(name: str) -> Any:
+    """The choice modules' earlier home, kept for one release with a DeprecationWarning (they need torch, which this
+    core does not import)."""
     if name in _MOVED:
-        raise ImportError(f"{name} is not in archsearch.space (the torch-free core) but in archsearch.spaces: "
-                          f"use `from archsearch import {name}`")
+        warnings.warn(f"archsearch.space.{name} moved: use `from archsearch import {name}` (this name goes in the "
+                      "next release)", DeprecationWarning, stacklevel=2)
+        return getattr(importlib.import_module("archsearch.spaces.modules"), name)
     raise AttributeError(f"module 'archsearch.space' has no attribute {name!r}")
 
 
