@@ -9,9 +9,13 @@ Tiers (markers registered in pyproject.toml; docs/architecture.md, "Tests"):
 """
 
 import os
+import sys
+from pathlib import Path
 
 import matplotlib
 import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # `from support import ...` from a test in any tier
 
 matplotlib.use("Agg")
 torch.set_num_threads(1)

@@ -13,7 +13,7 @@ from archsearch.cli import main
 from archsearch.experiment.accounting import MeteredExecutor, SearchClock
 from archsearch.experiment.run import run
 from archsearch.experiment.testing import run_with_crash
-from archsearch.report import make_report, open_run
+from archsearch.report import make_report
 from archsearch.train.task import EvalResult
 
 pytestmark = pytest.mark.integration  # end to end (docs/architecture.md, "Tests")

@@ -14,12 +14,13 @@ from pathlib import Path
 from typing import Any, Iterator
 
 import pytest
+from support import run_cli
+from test_robust_postgres import postgres_server
 
 from archsearch.experiment.ledger import LedgerReader, OptunaLedger, TrialRecord, read_studies, sqlite_url
 from archsearch.experiment.ledger_storage import RowWriter
 from archsearch.experiment.testing import LEDGER_CHECKS, LEDGER_SPACE, MemoryLedger
 from archsearch.space import Arch
-from test_robust_postgres import postgres_server
 
 OLD_RUN = Path(__file__).parent / "data" / "old_run"
 
@@ -195,11 +196,9 @@ def _old_run(root: Path) -> Path:
 
 
 def _cli(capsys: pytest.CaptureFixture[str], *args: str) -> str:
-    from archsearch.cli import main
-
-    capsys.readouterr()
-    assert main(list(args)) == 0
-    return capsys.readouterr().out
+    code, out, err = run_cli(capsys, *args)
+    assert code == 0, err
+    return out
 
 
 @pytest.mark.integration

@@ -4,7 +4,6 @@ block, and every `archsearch` / `python examples/...` command that uses the `smo
 
 from __future__ import annotations
 
-import os
 import re
 import shlex
 import shutil
@@ -13,6 +12,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from support import cli_env
 
 ROOT = Path(__file__).resolve().parents[1]
 README = (ROOT / "README.md").read_text(encoding="utf-8")
@@ -28,16 +28,11 @@ def _small(code: str) -> str:
     return code.replace('preset="quick"', 'preset="smoke"').replace('data="fashion-mnist"', 'data="digits"')
 
 
-def _env() -> dict[str, str]:
-    path = os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH")) if p)
-    return {**os.environ, "PYTHONPATH": path, "ARCHSEARCH_PROGRESS": "0"}
-
-
 @pytest.fixture()
 def workdir(tmp_path: Path) -> Path:
     """A directory with the README's `examples/` (its data file made), as a newcomer's checkout has it."""
     shutil.copytree(ROOT / "examples", tmp_path / "examples", ignore=shutil.ignore_patterns("*.npz"))
-    subprocess.run([sys.executable, "examples/make_npz.py"], cwd=tmp_path, check=True, env=_env(), timeout=120)
+    subprocess.run([sys.executable, "examples/make_npz.py"], cwd=tmp_path, check=True, env=cli_env(), timeout=120)
     return tmp_path
 
 
@@ -48,7 +43,7 @@ def test_the_readme_has_the_examples_this_file_runs():
 @pytest.mark.parametrize("index", range(len(_blocks("python"))))
 def test_a_python_example_runs(workdir, index):
     code = _small(_blocks("python")[index])
-    done = subprocess.run([sys.executable, "-c", code], cwd=workdir, env=_env(), capture_output=True, text=True,
+    done = subprocess.run([sys.executable, "-c", code], cwd=workdir, env=cli_env(), capture_output=True, text=True,
                           timeout=600)
     assert done.returncode == 0, done.stderr[-3000:]
 
@@ -64,5 +59,5 @@ def test_the_smoke_commands_run(workdir):
             argv = [sys.executable, "-c", "import sys; from archsearch.cli import main; sys.exit(main())", *argv[1:]]
         else:
             argv = [sys.executable, *argv[1:]]
-        done = subprocess.run(argv, cwd=workdir, env=_env(), capture_output=True, text=True, timeout=600)
+        done = subprocess.run(argv, cwd=workdir, env=cli_env(), capture_output=True, text=True, timeout=600)
         assert done.returncode == 0, f"{command}: {done.stderr[-3000:]}"

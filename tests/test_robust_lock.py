@@ -14,6 +14,7 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+from support import cli_env
 
 from archsearch.cli import main
 from archsearch.experiment.lock import LOCK_FILE, RunLock, read_holder
@@ -34,13 +35,9 @@ _WAIT_THEN_MAIN = ("import sys, os, time; from archsearch.cli import main; impor
                    "sys.exit(main(sys.argv[2:]))")
 
 
-def _env() -> dict[str, str]:
-    return {**os.environ, "ARCHSEARCH_PROGRESS": "0", "OMP_NUM_THREADS": "1"}
-
-
 def _race(tmp_path: Path, *commands: list[str]) -> list[subprocess.CompletedProcess]:
     go = tmp_path / "go"
-    processes = [subprocess.Popen([sys.executable, "-c", _WAIT_THEN_MAIN, str(go), *command], env=_env(),
+    processes = [subprocess.Popen([sys.executable, "-c", _WAIT_THEN_MAIN, str(go), *command], env=cli_env(),
                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for command in commands]
     deadline = time.monotonic() + 120
     while len(list(tmp_path.glob("go.ready-*"))) < len(processes) and time.monotonic() < deadline:

@@ -14,14 +14,14 @@ import pwd
 import re
 import shutil
 import subprocess
-import sys
 import tempfile
-import tomllib
 from collections import Counter
 from pathlib import Path
 from typing import Iterator
 
 import pytest
+import tomllib
+from support import cli_argv, cli_env
 
 pytestmark = pytest.mark.integration  # end to end (docs/architecture.md, "Tests")
 
@@ -97,25 +97,17 @@ def postgres_url() -> Iterator[str]:
         yield url
 
 
-def _cli(*args: str) -> list[str]:
-    return [sys.executable, "-c", "import sys; from archsearch.cli import main; sys.exit(main())", *args]
-
-
-def _env() -> dict[str, str]:
-    return {**os.environ, "ARCHSEARCH_PROGRESS": "0", "OMP_NUM_THREADS": "1"}
-
-
 @pytest.mark.slow  # a server, two searches and three CLI processes: ~25 s idle, over a minute on a busy machine
 def test_two_runs_share_one_postgresql_ledger_and_a_third_process_lists_both(postgres_url, tmp_path):
     assert postgres_url.startswith("postgresql://")  # the README's form: no driver named in the URL
-    writers = [subprocess.Popen(_cli("run", *ARGS, "--seed", str(seed), "--storage", postgres_url, "--runs-dir",
-                                     str(tmp_path / "runs"), "--name", name), env=_env(), stdout=subprocess.PIPE,
+    writers = [subprocess.Popen(cli_argv("run", *ARGS, "--seed", str(seed), "--storage", postgres_url, "--runs-dir",
+                                     str(tmp_path / "runs"), "--name", name), env=cli_env(), stdout=subprocess.PIPE,
                                 stderr=subprocess.PIPE, text=True)
                for seed, name in ((1, "alpha"), (2, "beta"))]
     for writer in writers:
         out, err = writer.communicate(timeout=600)
         assert writer.returncode == 0, err[-2000:]
-    listed = subprocess.run(_cli("ls", "--storage", postgres_url), env=_env(), capture_output=True, text=True,
+    listed = subprocess.run(cli_argv("ls", "--storage", postgres_url), env=cli_env(), capture_output=True, text=True,
                             timeout=300)
     assert listed.returncode == 0, listed.stderr
     cells = [[c.strip() for c in line.split("│")[1:-1]] for line in listed.stdout.splitlines() if line.startswith("│")]
@@ -129,7 +121,7 @@ def test_two_runs_share_one_postgresql_ledger_and_a_third_process_lists_both(pos
     for study in storage.get_all_studies():
         keys = [t.user_attrs.get("key") for t in storage.get_all_trials(study._study_id, deepcopy=False)]
         assert len(keys) == 4 and not [k for k, n in Counter(keys).items() if n > 1]
-    shown = subprocess.run(_cli("show", "alpha", "--runs-dir", str(tmp_path / "runs")), env=_env(),
+    shown = subprocess.run(cli_argv("show", "alpha", "--runs-dir", str(tmp_path / "runs")), env=cli_env(),
                            capture_output=True, text=True, timeout=300)
     assert shown.returncode == 0 and "4 complete" in shown.stdout, shown.stderr
 

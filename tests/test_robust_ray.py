@@ -9,13 +9,13 @@ import shutil
 import signal
 import socket
 import subprocess
-import sys
 import tempfile
 import time
 from collections import Counter
 from pathlib import Path
 
 import pytest
+from support import cli_argv, cli_env
 
 from archsearch.executors._reaper import descendants
 
@@ -30,9 +30,7 @@ pytestmark = [pytest.mark.integration,  # end to end (docs/architecture.md, "Tes
 
 def _env(ray_defaults: bool = False) -> dict[str, str]:
     """The tests' environment; `ray_defaults`: Ray's own settings, as a user's shell has them."""
-    path = os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH")) if p)
-    env = {k: v for k, v in os.environ.items() if not (ray_defaults and k.startswith("RAY_"))}
-    env.update({"PYTHONPATH": path, "ARCHSEARCH_PROGRESS": "0", "OMP_NUM_THREADS": "1"})
+    env = {k: v for k, v in cli_env().items() if not (ray_defaults and k.startswith("RAY_"))}
     if not ray_defaults:
         env.update({"RAY_USAGE_STATS_ENABLED": "0", "RAY_AUTH_MODE": "disabled"})  # loopback only: no token
     return env
@@ -55,10 +53,6 @@ def _alive(processes: dict[int, str]) -> list[tuple[int, str]]:
     from archsearch.executors._reaper import _stat
 
     return [(pid, _title(pid)) for pid, start in processes.items() if (_stat(pid) or (0, None))[1] == start]
-
-
-def _cli(*args: str) -> list[str]:
-    return [sys.executable, "-c", "import sys; from archsearch.cli import main; sys.exit(main())", *args]
 
 
 def _wait_for_task(root_pid: int, timeout: float) -> int | None:
@@ -132,7 +126,7 @@ def _head(env: dict[str, str], *extra: str):
 @pytest.mark.slow
 def test_search_on_a_ray_cluster_survives_a_killed_worker(ray_head, tmp_path):
     address, head = ray_head
-    search = subprocess.Popen(_cli("run", *ARGS, "--executor", "ray", "--ray-address", address, "--workers", "2",
+    search = subprocess.Popen(cli_argv("run", *ARGS, "--executor", "ray", "--ray-address", address, "--workers", "2",
                                    "--runs-dir", str(tmp_path), "--name", "cluster"),
                               env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     worker = _wait_for_task(head.pid, timeout=240)
@@ -146,7 +140,7 @@ def test_search_on_a_ray_cluster_survives_a_killed_worker(ray_head, tmp_path):
 @pytest.mark.slow
 def test_the_readmes_cluster_steps_work_with_rays_defaults(ray_head_as_the_readme_starts_it, tmp_path):
     address, _ = ray_head_as_the_readme_starts_it
-    done = subprocess.run(_cli("run", *ARGS, "--executor", "ray", "--ray-address", address, "--runs-dir",
+    done = subprocess.run(cli_argv("run", *ARGS, "--executor", "ray", "--ray-address", address, "--runs-dir",
                                str(tmp_path), "--name", "readme"), env=_env(ray_defaults=True), capture_output=True,
                           text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-2000:]
@@ -157,7 +151,7 @@ def test_the_readmes_cluster_steps_work_with_rays_defaults(ray_head_as_the_readm
 
 @pytest.mark.slow
 def test_a_killed_driver_leaves_no_ray_process(tmp_path):
-    driver = subprocess.Popen(_cli("run", *ARGS, "--executor", "ray", "--workers", "2", "--runs-dir", str(tmp_path),
+    driver = subprocess.Popen(cli_argv("run", *ARGS, "--executor", "ray", "--workers", "2", "--runs-dir", str(tmp_path),
                                    "--name", "local"), env=_env(), stdout=subprocess.DEVNULL,
                               stderr=subprocess.DEVNULL)
     try:
@@ -175,7 +169,7 @@ def test_a_killed_driver_leaves_no_ray_process(tmp_path):
         os.kill(pid, signal.SIGKILL)
     assert not left, f"processes of the killed driver's Ray instance still running: {left}"
     # and the run it left is resumable, on the local executor
-    done = subprocess.run(_cli("resume", "local", "--runs-dir", str(tmp_path), "--executor", "local"), env=_env(),
+    done = subprocess.run(cli_argv("resume", "local", "--runs-dir", str(tmp_path), "--executor", "local"), env=_env(),
                           capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-2000:]
     _check_ledger(tmp_path / "local", 6)

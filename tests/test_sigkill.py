@@ -11,28 +11,19 @@ seed. One kill point runs by default, five with ``-m slow``.
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
 import pytest
+from support import cli_argv, cli_env
 
 pytestmark = pytest.mark.integration  # end to end (docs/architecture.md, "Tests")
 
 ARGS = ["random", "--space", "hierarchical", "--preset", "smoke", "--data", "digits", "--seed", "3",
         "--budget", "8"]
-
-
-def _cli(*args: str) -> list[str]:
-    return [sys.executable, "-c", "import sys; from archsearch.cli import main; sys.exit(main())", *args]
-
-
-def _env() -> dict[str, str]:
-    return {**os.environ, "ARCHSEARCH_PROGRESS": "0", "OMP_NUM_THREADS": "1"}
 
 
 def _outcome(run_dir: Path) -> tuple[dict, list]:
@@ -55,7 +46,7 @@ def _newest_checkpoint(run_dir: Path) -> int:
 def uninterrupted(tmp_path_factory):
     """The uninterrupted run's outcome and how many checkpoints it wrote (the kill points to choose from)."""
     root = tmp_path_factory.mktemp("full")
-    subprocess.run(_cli("run", *ARGS, "--runs-dir", str(root), "--name", "full"), env=_env(), check=True,
+    subprocess.run(cli_argv("run", *ARGS, "--runs-dir", str(root), "--name", "full"), env=cli_env(), check=True,
                    capture_output=True)
     manifest = json.loads((root / "full" / "checkpoints" / "manifest.json").read_text())
     return _outcome(root / "full"), max(entry["index"] for entry in manifest)
@@ -64,7 +55,7 @@ def uninterrupted(tmp_path_factory):
 def _kill_and_resume(tmp_path: Path, checkpoint: int, timeout: float = 600.0) -> tuple[tuple[dict, list], bool]:
     """Run, SIGKILL the run as soon as its checkpoint number `checkpoint` exists, resume it to the end."""
     run_dir = tmp_path / "killed"
-    process = subprocess.Popen(_cli("run", *ARGS, "--runs-dir", str(tmp_path), "--name", "killed"), env=_env(),
+    process = subprocess.Popen(cli_argv("run", *ARGS, "--runs-dir", str(tmp_path), "--name", "killed"), env=cli_env(),
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + timeout
     while _newest_checkpoint(run_dir) < checkpoint and process.poll() is None and time.monotonic() < deadline:
@@ -74,7 +65,7 @@ def _kill_and_resume(tmp_path: Path, checkpoint: int, timeout: float = 600.0) ->
     assert _newest_checkpoint(run_dir) >= checkpoint, f"checkpoint {checkpoint} never appeared"
     interrupted = not (run_dir / "result.json").exists()
     if interrupted:
-        done = subprocess.run(_cli("resume", "killed", "--runs-dir", str(tmp_path)), env=_env(),
+        done = subprocess.run(cli_argv("resume", "killed", "--runs-dir", str(tmp_path)), env=cli_env(),
                               capture_output=True, text=True)
         assert done.returncode == 0, done.stderr
     return _outcome(run_dir), interrupted

@@ -191,7 +191,7 @@ def test_space_ops_cover_every_candidate_and_the_fixed_parts():
 
 
 # -- user-defined spaces -------------------------------------------------------------------------------------------
-from archsearch import InputChoice, LayerChoice, ModuleSpace, Space, freeze, space_from_module  # noqa: E402
+from archsearch import InputChoice, LayerChoice, ModuleSpace, freeze, space_from_module  # noqa: E402
 from archsearch.supernet import MixedOp, SinglePath  # noqa: E402
 
 

@@ -15,14 +15,14 @@ import pytest
 import torch
 import torch.nn as nn
 import yaml
+from support import run_cli
 
 import archsearch
-from archsearch.cli import main
+from archsearch import LayerChoice, ModuleSpace, freeze, set_path
 from archsearch.errors import ConfigError, UsageError
 from archsearch.experiment.settings import resolve_settings
 from archsearch.experiment.testing import SimulatedCrash, crash_after
 from archsearch.report import open_run
-from archsearch import LayerChoice, ModuleSpace, freeze, set_path
 from archsearch.spaces import create_space, user
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -38,12 +38,6 @@ def _example_module():
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
-
-
-def run_cli(capsys, *argv: str) -> tuple[int, str, str]:
-    code = main(list(argv))
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 # -- loading -----------------------------------------------------------------------------------------------------------
