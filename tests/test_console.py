@@ -1,13 +1,16 @@
-"""What the `archsearch` command does below its parser: the rows of `ls`, the one progress bar and the rendering
-helpers of `report.console`."""
+"""What the `archsearch` command does below its parser: the rows of `ls`, the one progress bar, the rendering helpers
+of `report.console`, an arch file's retraining plan and the end-of-run copy of the chosen arch."""
 
 from __future__ import annotations
 
+import json
 import types
 
 import pytest
 
+import archsearch.export as export
 from archsearch.errors import UsageError
+from archsearch.report import open_run
 from archsearch.report.common import space_text
 from archsearch.report.console import ProgressBar, method_help, print_latency_table, print_listing, training_status
 from archsearch.report.listing import (LEDGER_COLUMNS, RUN_COLUMNS, Listing, finished_run_dir, ledger_listing,
@@ -112,3 +115,32 @@ def test_method_help_lists_the_methods_or_one_method_s_options():
     assert "options of method 'random'" in text and "--budget sets evaluations." in text
     with pytest.raises(UsageError, match="unknown method 'nosuch'"):
         method_help("nosuch")
+
+
+# -- export: retraining an arch file, and the chosen arch of a finished run -------------------------------------
+def test_plan_training_checks_its_numbers_then_resolves_the_arch_file_s_data_and_recipe(tmp_path):
+    arch = tmp_path / "arch.json"
+    arch.write_text(json.dumps({"space": "clitoy", "arch": {"kernel": "k3", "act": "relu"}, "recipe": {"lr": 0.2},
+                                "source": {"data": "digits"}}))
+    with pytest.raises(UsageError, match="--epochs must be >= 1, got 0"):
+        export.plan_training(arch, epochs=0)
+    with pytest.raises(UsageError, match="--val-size and --threads must be >= 0, got -1 and 0"):
+        export.plan_training(arch, val_size=-1)
+    training = export.plan_training(arch, epochs=2, overrides=["batch_size=64"], val_size=37, seed=1)
+    assert (training.data, training.epochs, training.seed) == ("digits", 2, 1)  # the data it was searched on
+    assert training.recipe == {"lr": 0.2, "batch_size": 64} and training.train_images == 1437 - 37
+    arch.write_text(json.dumps({"space": "clitoy", "arch": {"kernel": "k3", "act": "relu"},
+                                "source": {"data": "mnist", "image_size": 28}}))
+    other = export.plan_training(arch, data="digits")  # other data than the search's: not resized as it was
+    assert (other.data, other.image_size, other.recipe, other.train_images) == ("digits", None, {}, 1437)
+
+
+def test_write_best_says_in_one_line_why_best_could_not_be_written(monkeypatch, tmp_path):
+    record = open_run(write_run(tmp_path, "toyrun"))
+    assert export.write_best(record) is None and (record.run_dir / "best" / "arch.json").is_file()
+
+    def fail(run):
+        raise RuntimeError("the space\n cannot rebuild it")
+
+    monkeypatch.setattr(export, "export_best", fail)
+    assert export.write_best(record) == f"could not write {record.run_dir / 'best'}: the space cannot rebuild it"
