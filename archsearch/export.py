@@ -13,7 +13,7 @@ leaves them for us in ``result.json``'s ``extra`` --
 via ``space.inherit``), ``"weights": {"<arch.key>": "<path>"}`` (standalone ``state_dict``s per arch; a plain
 string means the best arch's) or ``"export": "<path of the best arch's model.pt>"``. Methods that train every candidate from scratch (random search, evolution) keep
 no weights: the export then holds the seeded initial weights, says so in ``arch.json`` (``"weights": "init"``),
-and ``archsearch train arch.json --out DIR`` produces trained ones.
+and ``archsearch train arch.json --out DIR`` produces trained ones (`plan_training`, then `train_arch`).
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ import shutil
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 import torch
 import torch.nn as nn
@@ -157,6 +157,90 @@ def require_onnx() -> None:
                               f"install the extra with: {ONNX_HINT}")
 
 
+# -- retraining an arch file --------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class ArchTraining:
+    """An arch file's retraining, resolved and checked before it starts (`plan_training`), so a front end can say
+    what it trains, and on which data, before the epochs go by."""
+
+    doc: dict[str, Any]
+    data: str
+    data_dir: str | None
+    image_size: int | None
+    split: dict[str, Any]
+    recipe: dict[str, Any]
+    epochs: int
+    seed: int
+    threads: int
+    device: str | None
+    train_images: int
+
+
+@dataclass(frozen=True)
+class TrainedArch:
+    """What `train_arch` gives back: the test accuracy, how long training took and on how many test images."""
+
+    test_accuracy: float
+    seconds: float
+    test_images: int
+    files: dict[str, Path] = field(default_factory=dict)  # "arch", "state_dict": the trained export, with `out`
+
+
+def plan_training(path: str | Path, *, epochs: int = 10, space: str | None = None,
+                  space_options: Mapping[str, Any] | None = None, recipe_file: Path | None = None,
+                  overrides: Sequence[str] | None = None, data: str | None = None, data_dir: str | None = None,
+                  val_size: int = 0, seed: int = 0, threads: int = 0, device: str | None = None) -> ArchTraining:
+    """Read an arch file and resolve its retraining: the recipe is the file's own (a run's best/arch.json holds its
+    final recipe), then `recipe_file`, then the ``--set`` `overrides`; the data is the one the arch was searched on
+    (resized as the search did), else fashion-mnist; `val_size` training images are held out."""
+    from archsearch.experiment.options import merge_recipe_fields
+    from archsearch.train.task import cached_splits
+
+    if epochs < 1:
+        raise UsageError(f"--epochs must be >= 1, got {epochs}")
+    if val_size < 0 or threads < 0:
+        raise UsageError(f"--val-size and --threads must be >= 0, got {val_size} and {threads}")
+    doc = read_arch_document(path, space=space, space_options=space_options)
+    recipe = merge_recipe_fields(doc.get("recipe"), recipe_file, overrides)
+    source = doc.get("source") or {}
+    data = data or source.get("data") or "fashion-mnist"
+    data_dir = data_dir or source.get("data_dir")
+    image_size = source.get("image_size") if data == source.get("data") else None
+    split = {"val_size": val_size, "small_val_size": 0, "seed": seed}
+    train_images = len(cached_splits(data, data_dir, split, image_size).train)
+    return ArchTraining(doc, data, data_dir, image_size, split, recipe, epochs, seed, threads, device, train_images)
+
+
+def train_arch(training: ArchTraining, *, out: str | Path | None = None,
+               on_epoch: Callable[[dict[str, Any]], None] | None = None) -> TrainedArch:
+    """Train the arch from scratch (`retrain`, one seed) and test it; with `out`, save it there as a trained
+    export: model.pt and arch.json with a ``retrained`` block. `on_epoch(metrics)` follows the training."""
+    from archsearch._atomic import atomic_write_text
+    from archsearch.experiment.retrain import retrain
+    from archsearch.train.task import cached_dataset
+
+    doc = training.doc
+    final = retrain(doc["arch"], space=doc["space"], space_options=doc.get("space_options"), data=training.data,
+                    data_dir=training.data_dir, image_size=training.image_size, split=training.split,
+                    epochs=training.epochs, seeds=[training.seed], recipe=training.recipe, threads=training.threads,
+                    device=training.device, keep_weights=out is not None,
+                    on_epoch=None if on_epoch is None else lambda seed, epoch, metrics: on_epoch(metrics))
+    if final.test_accuracy is None:
+        raise ArchsearchError(f"training failed: {final.errors[0]}")
+    files: dict[str, Path] = {}
+    if out is not None:
+        model, search_space = build_model(doc)
+        model.load_state_dict(final.weights[0])
+        files = save_model(model, Path(out), search_space.input_shape, [])
+        files["arch"] = Path(out) / "arch.json"
+        retrained = {"epochs": training.epochs, "data": training.data, "seed": training.seed, "recipe": final.recipe,
+                     "test_accuracy": final.test_accuracy}
+        atomic_write_text(files["arch"], json.dumps({**doc, "weights": "trained", "retrained": retrained},
+                                                    indent=1) + "\n")
+    test_images = len(cached_dataset(training.data, training.data_dir, training.image_size).y_test)
+    return TrainedArch(final.test_accuracy, final.seconds, test_images, files)
+
+
 # -- exporting a run ----------------------------------------------------------------------------------------------
 def export_run(run: str | Path | RunRecord, *, top: int = 1, format: str = "json", runs_dir: str | Path | None = None,
                out_dir: str | Path | None = None) -> list[ExportedArch]:
@@ -191,6 +275,16 @@ def export_best(run: str | Path | RunRecord, *, runs_dir: str | Path | None = No
     arch, objectives, recipe = picks[0]
     return _export_one(record, 1, arch, objectives, Path(directory) if directory else record.run_dir / "best", [], {},
                        recipe)
+
+
+def write_best(record: RunRecord) -> str | None:
+    """`export_best` at the end of a run, or why it could not be written: a space that cannot rebuild the arch
+    outside the search costs this copy, not the run (result.json holds everything; `export` gives the full error)."""
+    try:
+        export_best(record)
+    except Exception as err:  # noqa: BLE001 - said in one line
+        return f"could not write {record.run_dir / 'best'}: {' '.join(str(err).split())}"
+    return None
 
 
 def _export_one(record: RunRecord, rank: int, arch: dict[str, Any], objectives: dict[str, float], directory: Path,

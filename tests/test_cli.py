@@ -13,13 +13,13 @@ import torch
 import torch.nn as nn
 import yaml
 
-from archsearch.cli import main
 from archsearch.cost.constraints import Cost
 from archsearch.errors import ArchsearchError, ConfigError, UsageError
 from archsearch.experiment.options import check_keys, load_run_config, parse_assignments
 from archsearch.export import export_run, load_exported, require_onnx
 from archsearch.space import Categorical, Space
 from archsearch.spaces import SPACES, register_space
+from support import run_cli
 
 # -- a tiny weight-sharing space on 8x8 digits ------------------------------------------------------------------
 KERNELS = ("k3", "k5")
@@ -86,12 +86,6 @@ def write_run(runs: Path, name: str = "toyrun", *, extra: dict | None = None) ->
     return run_dir
 
 
-def run_cli(capsys, *argv: str) -> tuple[int, str, str]:
-    code = main(list(argv))
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
 # -- errors -----------------------------------------------------------------------------------------------------
 @pytest.mark.parametrize("argv, fragment", [
     ([], "the following arguments are required: COMMAND"),
@@ -101,6 +95,11 @@ def run_cli(capsys, *argv: str) -> tuple[int, str, str]:
     (["show", "nope", "--runs-dir", "RUNS"], "no run 'nope'"),
     (["train", "missing.json", "--space", "clitoy"], "no arch file 'missing.json'"),
     (["latency", "build", "--batch-size", "two"], "invalid int value: 'two'"),
+    (["latency", "build", "--repeats", "0"], "--batch-size, --repeats, --rounds and --threads must be >= 1"),
+    (["train", "missing.json", "--epochs", "0"], "--epochs must be >= 1, got 0"),
+    (["run", "random", "--budgt", "3"], "unrecognized argument '--budgt' for method 'random'; did you mean "
+                                        "'--budget'?"),  # the closest of the run's own flags and the method's
+    (["run", "darts", "--ordr", "2"], "did you mean '--order'?"),
 ])
 def test_usage_errors_are_one_line_and_exit_2(capsys, tmp_path, argv, fragment):
     argv = [str(tmp_path) if a == "RUNS" else a for a in argv]
@@ -108,6 +107,13 @@ def test_usage_errors_are_one_line_and_exit_2(capsys, tmp_path, argv, fragment):
     assert code == 2
     assert err.count("\n") == 1 and err.startswith("archsearch: error: ") and fragment in err
     assert "Traceback" not in err
+
+
+def test_run_help_lists_the_methods_and_an_unknown_method_is_a_usage_error(capsys):
+    code, out, _ = run_cli(capsys, "run", "--help")
+    assert code == 0 and out.startswith("usage: archsearch run") and "\nmethods: darts, evolution" in out
+    code, _, err = run_cli(capsys, "run", "nosuch", "-h")
+    assert code == 2 and "unknown method 'nosuch'" in err
 
 
 def test_a_subprocess_never_prints_a_traceback(tmp_path):

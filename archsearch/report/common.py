@@ -172,6 +172,15 @@ def arch_text(arch: dict[str, Any], limit: int = 0) -> str:
     return text if not limit or len(text) <= limit else text[: limit - 1] + "…"
 
 
+def space_text(spec: dict[str, Any]) -> str:
+    """A built-in space by name; a user space by its file (or module) and function: "user_space.py:make_space"."""
+    source = str((spec.get("options") or {}).get("source") or "") if spec.get("name") == "user" else ""
+    if not source or source.startswith("object:"):
+        return str(spec.get("name"))
+    target, _, function = source.rpartition(":")
+    return f"{Path(target).name}:{function}"
+
+
 def column_title(column: str, accuracy_label: str) -> str:
     """A leaderboard column's heading: the accuracy named by its kind (``supernet acc.``, ...)."""
     return {"accuracy": accuracy_label, "test_accuracy": "test acc.", "latency_ms": "latency"}.get(column, column)
