@@ -3,15 +3,15 @@
 A search ranks candidates by a proxy, and the proxies differ: a supernet's inherited weights ("supernet acc."),
 a predictor's estimate ("predicted acc."), or a short training from scratch ("acc. after E ep."). None of them is
 the network's accuracy; that is the final training's "test acc.". A method's config names its kind in the class
-attribute ``ACCURACY`` (a key of `KINDS`); the experiment writes the resolved label into config.yaml, result.json
-and the ledger's metric names, so reports read it without importing the method.
+attribute ``ACCURACY`` (a key of `KINDS`), read into its `MethodSpec`; the experiment writes the resolved label into
+config.yaml, result.json and the ledger's metric names, so reports read it without importing the method.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-# kind -> (label, ledger metric name); "{epochs}" is the config's `ACCURACY_EPOCHS` field (default "epochs")
+# kind -> (label, ledger metric name); "{epochs}": the epochs of its training (MethodSpec.accuracy_epochs)
 KINDS: dict[str, tuple[str, str]] = {
     "supernet": ("supernet acc.", "supernet_accuracy"),  # weights inherited from a (partly) trained supernet
     "predicted": ("predicted acc.", "predicted_accuracy"),  # an accuracy predictor's estimate
@@ -22,15 +22,14 @@ VALIDATION = {"kind": "validation", "label": "val. acc.", "metric": "accuracy"} 
 TEST = {"kind": "test", "label": "test acc.", "metric": "test_accuracy"}  # the final training's number
 
 
-def accuracy_spec(config: Any) -> dict[str, str]:
-    """``{"kind", "label", "metric"}`` of the accuracy a method's search ranks by (see `KINDS`)."""
-    kind = getattr(type(config), "ACCURACY", None)
+def accuracy_spec(kind: str | None, epochs: float | None = None) -> dict[str, str]:
+    """``{"kind", "label", "metric"}`` of an accuracy of `kind` (see `KINDS`; None: plain validation accuracy);
+    `epochs` fills a trained kind's label."""
     if kind is None:
         return dict(VALIDATION)
     if kind not in KINDS:
-        raise ValueError(f"{type(config).__name__}.ACCURACY = {kind!r} is not one of {sorted(KINDS)}")
+        raise ValueError(f"accuracy kind {kind!r} is not one of {sorted(KINDS)}")
     label, metric = KINDS[kind]
-    epochs = getattr(config, getattr(type(config), "ACCURACY_EPOCHS", "epochs"), None)
     if "{epochs}" in label:
         text = "?" if epochs is None else f"{epochs:g}"
         label, metric = label.format(epochs=text), metric.format(epochs=text.replace(".", "_"))

@@ -26,7 +26,7 @@ import numpy as np
 import torch
 
 from archsearch._json import json_value
-from archsearch.accuracy import TEST, accuracy_spec
+from archsearch.accuracy import TEST
 from archsearch.cost.constraints import Constraint, parse_constraints
 from archsearch.cost.latency import needs_latency, with_latency
 from archsearch.errors import ConfigError, DamagedRunError
@@ -38,7 +38,7 @@ from archsearch.experiment.final_stage import FINAL_WEIGHTS, FinalStage
 from archsearch.experiment.ledger import OBJECTIVES, OptunaLedger, sqlite_url
 from archsearch.experiment.lock import RunLock
 from archsearch.experiment.settings import RunSettings, latency_build_command
-from archsearch.methods import Candidate, SavedWeights, SearchResult, create_method, make_config
+from archsearch.methods import Candidate, SavedWeights, SearchResult, create_method, make_config, method_spec
 from archsearch.methods.context import DataSpec, SpaceSpec
 from archsearch.tasks.final import FinalResult
 from archsearch.train import distributed
@@ -83,7 +83,8 @@ class Experiment(ContextServices):
             self.space = with_latency(self.space, device=self._latency_device(), log=self.log, runtime=runtime,
                                       progress=latency_progress(self),
                                       build_command=latency_build_command(self.space_spec, settings.data, runtime))
-        self.accuracy = accuracy_spec(self.config)  # what the search's accuracies are ("supernet acc.", ...)
+        # what the search's accuracies are ("supernet acc.", ...)
+        self.accuracy = method_spec(settings.method).accuracy_of(self.config)
         self.checkpoints = CheckpointStore(self.run_dir / "checkpoints", log=self.log)
         self.clock = SearchClock()  # the search's wall and CPU seconds (continued from a checkpoint on resume)
         self._ledger_url = settings.storage or sqlite_url(self.run_dir / "ledger.db")

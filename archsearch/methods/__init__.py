@@ -3,9 +3,11 @@
 Each method module registers itself on import (``@register_method("darts", DartsConfig)``); the modules are
 imported lazily, the first time a name is looked up, so importing `archsearch` stays cheap. A method's config is a
 frozen dataclass (its fields are the method's options, every default citing the paper) that declares, as class
-attributes, what the experiment and the CLI read through the method's spec: ``PRESETS`` (field values per preset:
-sizes only), ``BUDGET_FIELD`` (what ``--budget`` sets), ``CLI_FLAGS`` (the method's own flags) and
-``DEFAULT_SPACE``; the method class may define ``check_space(search_space, method, config)``.
+attributes, what the experiment, the CLI and the reports read through the method's spec: ``DISPLAY_NAME`` (the
+paper's name), ``ACCURACY`` (what its search ranks by, `archsearch.accuracy.KINDS`), ``PRESETS`` (field values per
+preset: sizes only), ``BUDGET_FIELD`` (what ``--budget`` sets), ``CLI_FLAGS`` (the method's own flags),
+``DEFAULT_SPACE`` and ``FRONT_COST`` (the cost its Pareto front trades accuracy against, when not MACs); the method
+class may define ``check_space(search_space, method, config)``.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from types import MappingProxyType
 from typing import Any, Callable, Mapping
 
 from archsearch._registry import Registry
+from archsearch.accuracy import KINDS, accuracy_spec
 from archsearch.errors import ConfigError, unknown_name
 from archsearch.methods._base import Candidate, Method, SavedWeights, SearchResult, weights_key
 from archsearch.methods.context import Evaluated, Evaluation, RunContext, failure_reason
@@ -33,6 +36,10 @@ class MethodSpec:
     name: str
     method_cls: type  # built as ``method_cls(config, ctx)``
     config_cls: type  # a frozen dataclass: the method's options
+    display_name: str = ""  # the paper's name ("ProxylessNAS"); the registered name when it declares none
+    accuracy: str | None = None  # what its search ranks by: a kind of `archsearch.accuracy.KINDS`
+    accuracy_epochs: str = "epochs"  # the field a "trained" accuracy's epoch count is read from
+    front_cost: str | None = None  # "latency_ms": its Pareto front trades accuracy against latency (default MACs)
     presets: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)  # preset -> field values (sizes only)
     budget_field: str | None = None  # the field ``--budget`` sets; None: the method has no single budget
     cli_flags: Mapping[str, str] = field(default_factory=dict)  # the method's own flags: flag -> field
@@ -47,6 +54,10 @@ class MethodSpec:
             raise TypeError(f"method {name!r}: its config {config_cls!r} must be a dataclass")
         presets = getattr(config_cls, "PRESETS", None) or {}
         spec = cls(name=name, method_cls=method_cls, config_cls=config_cls,
+                   display_name=str(getattr(config_cls, "DISPLAY_NAME", None) or name),
+                   accuracy=getattr(config_cls, "ACCURACY", None),
+                   accuracy_epochs=str(getattr(config_cls, "ACCURACY_EPOCHS", None) or "epochs"),
+                   front_cost=getattr(config_cls, "FRONT_COST", None),
                    presets=MappingProxyType({p: MappingProxyType(dict(v)) for p, v in presets.items()}),
                    budget_field=getattr(config_cls, "BUDGET_FIELD", None),
                    cli_flags=MappingProxyType(dict(getattr(config_cls, "CLI_FLAGS", None) or {})),
@@ -54,6 +65,10 @@ class MethodSpec:
                    check_space=getattr(method_cls, "check_space", None))
         spec._check()
         return spec
+
+    def accuracy_of(self, config: Any) -> dict[str, str]:
+        """``{"kind", "label", "metric"}`` of what a search with `config` ranks by ("acc. after 4 ep.", ...)."""
+        return accuracy_spec(self.accuracy, getattr(config, self.accuracy_epochs, None))
 
     @property
     def fields(self) -> list[str]:
@@ -68,8 +83,13 @@ class MethodSpec:
                 raise ValueError(f"{where}: preset {preset!r} is not one of {PRESET_NAMES}")
             if set(values) - fields:
                 raise ValueError(f"{where}: preset {preset!r} sets no field {sorted(set(values) - fields)}")
+        if self.accuracy is not None and self.accuracy not in KINDS:
+            raise ValueError(f"{where}: ACCURACY {self.accuracy!r} is not one of {sorted(KINDS)}")
+        if self.front_cost not in (None, "latency_ms"):
+            raise ValueError(f"{where}: FRONT_COST {self.front_cost!r} is not 'latency_ms'")
         named = {"BUDGET_FIELD": [self.budget_field] if self.budget_field else [],
-                 "CLI_FLAGS": list(self.cli_flags.values())}
+                 "CLI_FLAGS": list(self.cli_flags.values()),
+                 "ACCURACY_EPOCHS": [self.accuracy_epochs] if self.accuracy in ("trained", "trained_up_to") else []}
         for attribute, names in named.items():
             if set(names) - fields:
                 raise ValueError(f"{where}: {attribute} names no field {sorted(set(names) - fields)}")

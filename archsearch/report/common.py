@@ -54,11 +54,18 @@ def front_cost(config: Any, trials: Sequence[TrialRecord]) -> str:
     search_cost = str((config.get("method_config") or {}).get("search_cost", ""))
     if search_cost == "params":
         return "params"
-    latency = (search_cost == "latency" or config.get("method") == "proxyless"
+    latency = (search_cost == "latency" or _front_cost(config.get("method")) == "latency_ms"
                or any("latency" in str(c) for c in config.get("constraints") or []))
     if latency and any(t.metric("latency_ms") is not None for t in trials):
         return "latency_ms"
     return "macs"
+
+
+def _front_cost(method: Any) -> str | None:
+    """The cost a method's spec says its front trades accuracy against (None: MACs, or a method no longer here)."""
+    from archsearch.methods import method_names, method_spec
+
+    return method_spec(method).front_cost if method in method_names() else None
 
 
 def best_so_far(trials: Sequence[TrialRecord]) -> list[tuple[int, float, float]]:
