@@ -8,32 +8,20 @@ with a finished supernet (its proxy tau).
 
 from __future__ import annotations
 
-import copy
 from typing import Any, Sequence
 
 import torch
 import torch.nn as nn
 
 from archsearch.space.space import Arch
-from archsearch.supernet import set_path
+from archsearch.spaces import WeightSharingSpace
 from archsearch.train import evaluate, recalibrate_bn
 
 
-def inherit_child(space: Any, supernet: nn.Module, arch: Arch, device: torch.device) -> nn.Module:
-    """The standalone child with the supernet's weights: the space's `inherit`, or (a space without one) a copy of
-    the supernet fixed to the single path `arch`, so the supernet's own policy stays as it is."""
-    inherit = getattr(space, "inherit", None)
-    if inherit is not None:
-        return inherit(supernet, arch).to(device)
-    child = copy.deepcopy(supernet)
-    set_path(child, arch)
-    return child
-
-
-def inherited_accuracy(space: Any, supernet: nn.Module, arch: Arch, *, calibration: Sequence[torch.Tensor],
-                       val: Any, device: torch.device) -> tuple[nn.Module, float]:
+def inherited_accuracy(space: WeightSharingSpace, supernet: nn.Module, arch: Arch, *,
+                       calibration: Sequence[torch.Tensor], val: Any, device: torch.device) -> tuple[nn.Module, float]:
     """(child, validation accuracy) of `arch` with inherited weights, BN re-estimated on the `calibration` inputs."""
-    child = inherit_child(space, supernet, arch, device)
+    child = space.inherit(supernet, arch).to(device)
     recalibrate_bn(child, [x.to(device) for x in calibration])
     _, accuracy = evaluate(child, val, device=device)
     return child, float(accuracy)

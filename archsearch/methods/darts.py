@@ -44,13 +44,14 @@ from archsearch.data.batches import Batches, take_steps
 from archsearch.data.splits import TensorPair
 from archsearch.errors import ConfigError, unknown_name
 from archsearch.methods import register_method
-from archsearch.methods._base import Candidate, SavedWeights, SearchResult, require_supernet
+from archsearch.methods._base import Candidate, SavedWeights, SearchResult, require_weight_sharing
 from archsearch.methods._inherited import inherited_accuracy
 from archsearch.methods.context import RunContext
 from archsearch.ops.init import init_weights
 from archsearch.space.space import Arch
+from archsearch.spaces import WeightSharingSpace
 from archsearch.spaces.darts import CELL_KINDS, DartsSpace, arch_from_edges, discretise
-from archsearch.supernet import Weighted, make_alphas, mixed_ops, set_policy
+from archsearch.supernet import Weighted, arch_of_path, make_alphas, mixed_ops, set_policy
 from archsearch.train import Recipe, Trainer, model_input
 from archsearch.train.task import seeded
 
@@ -203,16 +204,16 @@ def check_space(search_space: Any, method: str, config: Any = None) -> None:
     config field changes that)."""
     if isinstance(search_space, DartsSpace):
         return
-    require_supernet(search_space, method)
+    require_weight_sharing(search_space, method)
     _check_weighted_sum(search_space, method)
 
 
-def _check_weighted_sum(search_space: Any, method: str) -> None:
+def _check_weighted_sum(search_space: WeightSharingSpace, method: str) -> None:
     """A single-path method runs one candidate per choice, so candidates may differ in output shape (a stride-2
     pool beside an identity, before a global pool); a weighted sum of all of them cannot. One forward of the
     weighted supernet on zeros finds such a choice (the supernet is built under a fixed seed, the caller's random
-    stream left alone)."""
-    shape = getattr(search_space, "input_shape", None)
+    stream left alone; a user's space without an input shape yet is checked when the run gives it one)."""
+    shape = search_space.input_shape
     if not shape:
         return
     with seeded(0):
@@ -516,12 +517,7 @@ class BilevelSearch:
         if self.cells:
             normal, reduce = self.derive()
             return arch_from_edges(self.space.space, {"normal": normal, "reduce": reduce})
-        chosen, _ = self.derive_choices()
-        values = {}
-        for name, text in chosen.items():  # MixedOp candidates are keyed by str(value): back to the choice's value
-            own = {str(v): v for v in getattr(self.space.space.choices[name], "values", ())}
-            values[name] = own.get(text, text)
-        return self.space.space.validate(values)
+        return arch_of_path(self.space.space, self.derive_choices()[0])
 
     def _log_weights(self, epoch: int) -> None:
         values = {f"{name}/{op}": float(w[i]) for name, w in self.edge_weights().items()
@@ -682,15 +678,16 @@ def _skips(edges: Sequence[tuple[int, int, str]]) -> int:
     return sum(op == "skip_connect" for _, _, op in edges)
 
 
-def _choice_candidates(supernet: nn.Module, search_space: Any, method: str) -> dict[str, list[str]]:
+def _choice_candidates(supernet: nn.Module, search_space: DartsSpace | WeightSharingSpace,
+                       method: str) -> dict[str, list[str]]:
     """Each MixedOp name's candidates (one entry per name: ops sharing a name share alphas). On a generic space
     every choice of the space must be a MixedOp of the supernet, or the derived arch would miss it."""
     choices: dict[str, list[str]] = {}
     for op in mixed_ops(supernet):
         choices.setdefault(op.name, op.choices)
     if not choices:
-        raise ConfigError(f"{method}: the supernet of space {getattr(search_space, 'name', search_space)!r} has no "
-                          "MixedOp (LayerChoice / InputChoice) to weigh")
+        raise ConfigError(f"{method}: the supernet of space {search_space.name!r} has no MixedOp (LayerChoice / "
+                          "InputChoice) to weigh")
     if not isinstance(search_space, DartsSpace):
         missing = [name for name in search_space.space.choices if name not in choices]
         if missing:

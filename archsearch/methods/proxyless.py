@@ -30,19 +30,21 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from archsearch.cost.constraints import Cost, parse_constraint
+from archsearch.cost.constraints import Constraint, Cost, parse_constraint
 from archsearch.cost.latency import (FIXED_PREFIX, RUNTIMES, LatencyTable, ensure_table, op_key, predict_latency,
                                      time_module)
 from archsearch.data.batches import Batches, take_steps
 from archsearch.errors import ConfigError, unknown_name
 from archsearch.methods import register_method
-from archsearch.methods._base import Candidate, SavedWeights, SearchResult, require_supernet
+from archsearch.methods._base import Candidate, SavedWeights, SearchResult, require_weight_sharing
 from archsearch.methods._inherited import inherited_accuracy
 from archsearch.methods.context import RunContext, latency_progress
 from archsearch.ops.init import init_weights
 from archsearch.search.pareto import pareto_front
+from archsearch.space.choices import Categorical
 from archsearch.space.space import Arch
-from archsearch.supernet import BinaryGate, MixedOp, mixed_ops, recompute_allowed, set_policy
+from archsearch.spaces import SearchSpace
+from archsearch.supernet import BinaryGate, MixedOp, arch_of_path, mixed_ops, recompute_allowed, set_policy
 from archsearch.train import Recipe, Trainer, evaluate, model_input, recalibrate_bn
 from archsearch.train.task import seeded
 
@@ -176,20 +178,21 @@ class ProxylessConfig:
             raise unknown_name("rl_latency_source", self.rl_latency_source, ("measured", "table"))
         if self.latency_target_ms is not None and self.flops_target is not None:
             raise ConfigError("proxyless: give latency_target_ms or flops_target, not both")
-        for name in ("latency_target_ms", "flops_target"):
-            value = getattr(self, name)
+        for name, value in (("latency_target_ms", self.latency_target_ms), ("flops_target", self.flops_target)):
             if value is not None and not value > 0:
                 raise ConfigError(f"proxyless {name}={value!r} must be positive")
         if (self.loss_form == "mul_log" and self.target is not None and self._log_reference() is None
                 and self.target <= 1.0):
             raise ConfigError(f"proxyless loss_form 'mul_log' needs a target above 1 (log T > 0), got {self.target}; "
                               "use loss_form 'linear' or 'add'")
-        for name in ("warmup_epochs", "arch_start_epoch"):
-            if getattr(self, name) < 0:
+        for name, value in (("warmup_epochs", self.warmup_epochs), ("arch_start_epoch", self.arch_start_epoch)):
+            if value < 0:
                 raise ConfigError(f"proxyless {name} must be >= 0")
-        for name in ("epochs", "batch_size", "arch_update_every", "arch_steps", "rl_batch_size", "rl_update_every"):
-            if getattr(self, name) < 1:
-                raise ConfigError(f"proxyless {name} must be >= 1, got {getattr(self, name)}")
+        for name, value in (("epochs", self.epochs), ("batch_size", self.batch_size),
+                            ("arch_update_every", self.arch_update_every), ("arch_steps", self.arch_steps),
+                            ("rl_batch_size", self.rl_batch_size), ("rl_update_every", self.rl_update_every)):
+            if value < 1:
+                raise ConfigError(f"proxyless {name} must be >= 1, got {value}")
         if self.steps_per_epoch is not None and self.steps_per_epoch < 1:
             raise ConfigError("proxyless steps_per_epoch must be >= 1 or None")
         if not 0 <= self.rl_baseline_decay < 1:
@@ -279,30 +282,16 @@ class ExpectedCost:
                                             for name, values in choices.items()})
 
     @classmethod
-    def from_space_macs(cls, search_space: Any, choices: Mapping[str, list[str]]) -> "ExpectedCost":
+    def from_space_macs(cls, search_space: SearchSpace, choices: Mapping[str, list[str]]) -> "ExpectedCost":
         """Per-block MACs by differences of the space's analytic cost around one base arch (exact when the cost
         is a sum over blocks, as in layer-wise spaces)."""
-        base = {name: values[0] for name, values in choices.items()}
-        full = dict(search_space.space.validate({**_defaults(search_space), **base}))
-        base_macs = float(search_space.cost(Arch(full)).macs)
-        per_choice = {}
-        for name, values in choices.items():
-            row = []
-            for value in values:
-                changed = dict(full, **{name: search_space.space.choices[name].values[
-                    [str(v) for v in search_space.space.choices[name].values].index(value)]})
-                row.append(float(search_space.cost(Arch(changed)).macs) - base_macs)
-            per_choice[name] = row
+        first = {name: choice.values[0] if isinstance(choice, Categorical) else choice.low
+                 for name, choice in search_space.space.choices.items()}  # a base value for every choice
+        base = arch_of_path(search_space.space, {**first, **{name: values[0] for name, values in choices.items()}})
+        base_macs = float(search_space.cost(base).macs)
+        per_choice = {name: [float(search_space.cost(arch_of_path(search_space.space, {**base, name: value})).macs)
+                             - base_macs for value in values] for name, values in choices.items()}
         return cls(base_macs, per_choice)
-
-
-def _defaults(search_space: Any) -> dict[str, object]:
-    """A valid value for every choice (the first), so a base arch can be formed for the MACs differences."""
-    out = {}
-    for name, choice in search_space.space.choices.items():
-        values = getattr(choice, "values", None)
-        out[name] = values[0] if values else choice.low
-    return out
 
 
 def reinforce_alpha_grads(alphas: Mapping[str, torch.Tensor], samples: list[Mapping[str, int]],
@@ -349,13 +338,13 @@ class ProxylessNAS:
 
     @staticmethod
     def check_space(search_space: Any, method: str, config: ProxylessConfig) -> None:
-        require_supernet(search_space, method, latency=config.objective == "latency")
+        require_weight_sharing(search_space, method, latency=config.objective == "latency")
 
     def __init__(self, config: ProxylessConfig, ctx: RunContext) -> None:
         self.config = config
         self.ctx = ctx
         self.space = ctx.space
-        require_supernet(self.space, self.name)  # (no latency table for the space: ensure_table says so)
+        require_weight_sharing(self.space, self.name)  # (no latency table for the space: ensure_table says so)
         self.device = torch.device(ctx.device)
         with seeded(int(ctx.rng("proxyless", "supernet").integers(2**62))):  # a user space's layers draw here
             self.supernet: nn.Module = self.space.supernet()
@@ -512,11 +501,7 @@ class ProxylessNAS:
     def derived_arch(self) -> Arch:
         """The most probable op per block (code convert_to_normal_net / set_chosen_op_active)."""
         values = {name: self.choices[name][int(alpha.detach().argmax())] for name, alpha in self.alphas.items()}
-        full = {**values}
-        for name, choice in self.space.space.choices.items():
-            if name in full:
-                full[name] = _value_of(choice, full[name])
-        return self.space.space.validate(full)
+        return arch_of_path(self.space.space, values)
 
     def probabilities(self) -> dict[str, list[float]]:
         return {name: F.softmax(alpha.detach(), -1).cpu().tolist() for name, alpha in self.alphas.items()}
@@ -653,8 +638,7 @@ class ProxylessNAS:
             return None
         arch = {name: self.choices[name][index] for name, index in sample.items()}
         if objective == "latency" and self.config.rl_latency_source == "measured":
-            full = self.space.space.validate({n: _value_of(self.space.space.choices[n], v) for n, v in arch.items()})
-            net = self.space.build(full)
+            net = self.space.build(arch_of_path(self.space.space, arch))
             return time_module(net, tuple(self.space.input_shape), batch_size=self.config.latency_batch_size,
                                device=self._latency_device(), warmup=3, repeats=10, **self._table_timing())
         return self.expected_cost.of_arch(self.choices, arch)
@@ -755,24 +739,16 @@ class ProxylessNAS:
                                               dict(table["meta"]))
 
 
-def _objective(config: ProxylessConfig, constraints: Any) -> tuple[str | None, float | None]:
+def _objective(config: ProxylessConfig, constraints: Sequence[Constraint]) -> tuple[str | None, float | None]:
     """The hardware objective and target T: from the config, else from a ``latency<=`` / ``flops<=`` constraint
     (interpretation: a bound the user asks for is the target the loss steers to)."""
     if config.objective is not None:
         return config.objective, config.target
     for metric in ("latency", "flops"):
-        bounds = [c.bound for c in constraints if getattr(c, "metric", None) == metric and c.op in ("<=", "<")]
+        bounds = [c.bound for c in constraints if c.metric == metric and c.op in ("<=", "<")]
         if bounds:
             return metric, min(bounds)
     return None, None
-
-
-def _value_of(choice: Any, text: object) -> object:
-    """The choice's own value whose string is `text` (MixedOp candidates are keyed by str(value))."""
-    for value in getattr(choice, "values", ()):
-        if str(value) == str(text):
-            return value
-    return text
 
 
 def _pareto(candidates: list[Candidate]) -> list[Candidate]:

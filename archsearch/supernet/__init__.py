@@ -7,6 +7,7 @@ from archsearch.supernet.mixed_op import (
     PathPolicy,
     SinglePath,
     Weighted,
+    arch_of_path,
     make_alphas,
     mixed_ops,
     recompute_allowed,
@@ -14,5 +15,5 @@ from archsearch.supernet.mixed_op import (
     set_policy,
 )
 
-__all__ = ["BinaryGate", "GateGradient", "MixedOp", "PathPolicy", "SinglePath", "Weighted", "make_alphas",
-           "mixed_ops", "recompute_allowed", "set_path", "set_policy"]
+__all__ = ["BinaryGate", "GateGradient", "MixedOp", "PathPolicy", "SinglePath", "Weighted", "arch_of_path",
+           "make_alphas", "mixed_ops", "recompute_allowed", "set_path", "set_policy"]

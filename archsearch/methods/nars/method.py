@@ -111,7 +111,7 @@ class NARS:
 
     def _candidate(self, point: Arch, accuracy: float, attrs: dict[str, Any]) -> Candidate:
         """A result entry: the point of the run's space (`full`), its accuracy, costs and searched recipe."""
-        cost = self.space.resource(point)
+        cost = self.space.cost(point)
         objectives = {"accuracy": float(accuracy), "macs": float(cost.macs), "params": float(cost.params)}
         if cost.latency_ms is not None:
             objectives["latency_ms"] = float(cost.latency_ms)
@@ -121,7 +121,7 @@ class NARS:
     def _meets_constraints(self, point: Arch) -> bool:
         """Whether a point meets every constraint of the run (stage 2 trains candidates that may break some:
         they teach the predictor, but are no result)."""
-        return satisfied(self.evolution.constraints, self.space.resource(point))
+        return satisfied(self.evolution.constraints, self.space.cost(point))
 
     def _result(self) -> SearchResult:
         found_entries, stage2 = self.evolution.found, self.optimisation
