@@ -45,7 +45,7 @@ from archsearch.data.splits import TensorPair
 from archsearch.errors import ConfigError, unknown_name
 from archsearch.methods import register_method
 from archsearch.methods._base import Candidate, SavedWeights, SearchResult, require_weight_sharing
-from archsearch.methods._inherited import inherited_accuracy
+from archsearch.methods._inherited import calibration_inputs, inherited_accuracy
 from archsearch.methods.context import RunContext
 from archsearch.ops.init import init_weights
 from archsearch.space.space import Arch
@@ -592,9 +592,8 @@ class BilevelSearch:
         """`arch`'s child with the supernet's weights (BN re-estimated on training batches), on the validation
         split."""
         splits = self.ctx.splits()
-        recalibration = Batches(splits.train, self.config.batch_size, shuffle=True,
-                                generator=self.ctx.torch_generator(self.method, "recalibration"))
-        calibration = [x for _, (x, _) in zip(range(self.config.bn_recalibration_batches), recalibration)]
+        calibration = calibration_inputs(splits.train, self.config.batch_size, self.config.bn_recalibration_batches,
+                                         self.ctx.torch_generator(self.method, "recalibration"))
         return inherited_accuracy(self.space, self.supernet, arch, calibration=calibration, val=splits.val,
                                   device=self.device)
 

@@ -40,12 +40,13 @@ from archsearch.data.splits import TensorPair
 from archsearch.errors import ConfigError, unknown_name
 from archsearch.methods import register_method
 from archsearch.methods._base import Candidate, SavedWeights, SearchResult, require_weight_sharing
+from archsearch.methods._inherited import recalibrated_child
 from archsearch.methods.context import RunContext, latency_progress
 from archsearch.search.candidate_pool import POOL_DIFFERENCES, CandidatePool, PoolEarlyStop, linear_eps
 from archsearch.space.space import Arch
 from archsearch.spaces import LatencyCostedSpace
 from archsearch.supernet.mixed_op import set_path
-from archsearch.train import batch_statistics, evaluate, model_input, recalibrate_bn, uses_channels_last
+from archsearch.train import batch_statistics, evaluate, model_input, uses_channels_last
 from archsearch.train.distributed import mean_across_ranks
 from archsearch.train.recipe import Recipe
 from archsearch.train.task import seeded
@@ -54,6 +55,10 @@ from archsearch.train.trainer import Trainer
 SAMPLINGS = ("greedy", "uniform")
 POOL_SCORES = ("loss", "batch_relative")
 SEARCH_COSTS = ("flops", "params", "latency")
+# The exported child's BN statistics are re-estimated on 20 training batches (interpretation: SPOS' released search,
+# src/Search/tester.py, re-estimates them on 200 batches of 128 images before it scores a path; the export is meant
+# to be retrained from scratch, so the default `bn_recalibration_batches` of ProxylessNAS and DARTS here serves)
+EXPORT_CALIBRATION_BATCHES = 20
 
 
 def _default_recipe() -> dict[str, Any]:
@@ -494,8 +499,9 @@ class GreedyNAS:
         inherits from it) and the chosen child with the supernet's weights and its BN statistics recalibrated on
         training batches (the inherited ones mix every path)."""
         supernet = self.ctx.save_weights("weights/supernet.pt", self.supernet.state_dict())
-        child = self.space.inherit(self.supernet, arch).to(self.device)
-        recalibrate_bn(child, [self.stream.batch(step)[0] for step in range(min(len(self.stream), 20))])
+        calibration = [self.stream.batch(step)[0]
+                       for step in range(min(len(self.stream), EXPORT_CALIBRATION_BATCHES))]
+        child = recalibrated_child(self.space, self.supernet, arch, calibration, self.device)
         return SavedWeights(supernet=supernet, best=self.ctx.save_weights("weights/best_child.pt", child.state_dict()))
 
     # -- state ----------------------------------------------------------------------------------------------------------

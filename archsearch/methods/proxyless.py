@@ -37,7 +37,7 @@ from archsearch.data.batches import Batches, take_steps
 from archsearch.errors import ConfigError, unknown_name
 from archsearch.methods import register_method
 from archsearch.methods._base import Candidate, SavedWeights, SearchResult, require_weight_sharing
-from archsearch.methods._inherited import inherited_accuracy
+from archsearch.methods._inherited import calibration_inputs, inherited_accuracy
 from archsearch.methods.context import RunContext, latency_progress
 from archsearch.ops.init import init_weights
 from archsearch.search.pareto import pareto_front
@@ -509,9 +509,8 @@ class ProxylessNAS:
     def _inherited_accuracy(self, arch: Arch, splits: Any) -> tuple[nn.Module, float]:
         """`arch`'s child with the supernet's weights, BN re-estimated on training batches (released code), on the
         validation split."""
-        generator = self.ctx.torch_generator("proxyless", "recalibration")
-        recalibration = Batches(splits.train, self.config.batch_size, shuffle=True, generator=generator)
-        calibration = [x for _, (x, _) in zip(range(self.config.bn_recalibration_batches), recalibration)]
+        calibration = calibration_inputs(splits.train, self.config.batch_size, self.config.bn_recalibration_batches,
+                                         self.ctx.torch_generator("proxyless", "recalibration"))
         return inherited_accuracy(self.space, self.supernet, arch, calibration=calibration, val=splits.val,
                                   device=self.device)
 
