@@ -539,8 +539,11 @@ class ProxylessNAS:
                       f"({self._table_timing()['runtime']}, {self._table_timing()['threads']} thread(s), "
                       f"{self._table_timing()['clock']} clock)"))
         best = Candidate(arch, objectives, attrs)
-        front = _pareto([best] + [Candidate(self.space.space.validate(h["arch"]), h["objectives"])
-                                  for h in self.history])
+        # the front over latency when every candidate has one, else over MACs; one candidate per arch (the last)
+        candidates = [best] + [Candidate(self.space.space.validate(h["arch"]), h["objectives"]) for h in self.history]
+        cost = "latency_ms" if all("latency_ms" in c.objectives for c in candidates) else "macs"
+        front = pareto_front({c.arch.key: c for c in candidates}.values(), lambda c: c.objectives["accuracy"],
+                             lambda c: c.objectives[cost])
         return SearchResult(best=best, pareto_front=tuple(front),
                             weights=SavedWeights(supernet=supernet, per_arch={arch.key: child_weights}),
                             extra={"probabilities": self.probabilities(),
@@ -748,13 +751,6 @@ def _objective(config: ProxylessConfig, constraints: Sequence[Constraint]) -> tu
         if bounds:
             return metric, min(bounds)
     return None, None
-
-
-def _pareto(candidates: list[Candidate]) -> list[Candidate]:
-    """The front over latency when every candidate has one, else over MACs; one candidate per arch (the last)."""
-    cost = "latency_ms" if all("latency_ms" in c.objectives for c in candidates) else "macs"
-    unique = {c.arch.key: c for c in candidates}
-    return pareto_front(unique.values(), lambda c: c.objectives["accuracy"], lambda c: c.objectives[cost])
 
 
 __all__ = ["ExpectedCost", "ProxylessConfig", "ProxylessNAS", "hardware_loss", "recalibrate_bn",

@@ -142,7 +142,8 @@ class NARS:
         if not everything:
             raise ConstraintError("nars: no trained or found network meets "
                                   f"{', '.join(map(str, self.evolution.constraints)) or 'the constraints'}")
-        front = _pareto_front(everything)
+        # the Pareto front over (accuracy up, MACs down), most accurate first
+        front = pareto_front(everything, lambda c: c.objectives["accuracy"], lambda c: c.objectives["macs"])[::-1]
         # the best: the most accurate model found under the constraints (measured ones first: a final training
         # beats a prediction); with nothing found, the best stage-2 label within the constraints
         best = (max(found, key=lambda c: (c.attrs["measured"], c.objectives["accuracy"])) if found else
@@ -226,11 +227,6 @@ class NARS:
         self.predictor.load_state_dict(state["predictor"])
         self.evolution.load_state_dict(state)
         self.final_training.load_state_dict(state)
-
-
-def _pareto_front(candidates: list[Candidate]) -> list[Candidate]:
-    """Non-dominated candidates over (accuracy up, MACs down), most accurate first."""
-    return pareto_front(candidates, lambda c: c.objectives["accuracy"], lambda c: c.objectives["macs"])[::-1]
 
 
 __all__ = ["NARS"]
