@@ -17,7 +17,7 @@ from archsearch.errors import ConfigError, UsageError
 from archsearch.experiment.testing import MemoryContext, SimulatedCrash
 from archsearch.methods.proxyless import (ExpectedCost, ProxylessConfig, hardware_loss, reinforce_alpha_grads,
                                           reinforce_reward, update_baseline)
-from archsearch.supernet import BinaryGate, MixedOp, recompute_allowed
+from archsearch.supernet import BinaryGate, BinaryGates, MixedOp, recompute_allowed
 
 torch.set_num_threads(1)
 
@@ -444,8 +444,8 @@ def test_resume_equals_an_uninterrupted_run(tmp_path, changes):
     config = _toy_config(tmp_path, **changes)
     straight, result, ctx = _run(tmp_path, config)
     resumed, resumed_result, _ = _run(tmp_path, config, crash_after=3)  # after warm-up + 2 search epochs
-    for name in straight.alphas:
-        torch.testing.assert_close(resumed.alphas[name], straight.alphas[name], rtol=0, atol=0)
+    for name in straight.gates.alphas:
+        torch.testing.assert_close(resumed.gates.alphas[name], straight.gates.alphas[name], rtol=0, atol=0)
     assert resumed_result.best.arch == result.best.arch
     assert resumed_result.best.objectives == result.best.objectives
     for key, value in straight.supernet.state_dict().items():
@@ -475,7 +475,7 @@ def test_two_path_arch_step_with_a_cost_term_keeps_unsampled_probabilities(tmp_p
         before = {name: torch.tensor(p) for name, p in method.probabilities().items()}
         method.gradient_arch_step()
         after = {name: torch.tensor(p) for name, p in method.probabilities().items()}
-        for op in method.ops:
+        for op in method.gates.ops:
             moved = ~torch.isclose(after[op.name], before[op.name], rtol=0, atol=1e-6)
             if mode == "full":
                 assert bool(moved.all()), (op.name, before[op.name], after[op.name])
@@ -500,10 +500,10 @@ def test_arch_memory_modes_take_the_same_arch_steps(tmp_path, grad_mode):
         method = ProxylessNAS(_toy_config(tmp_path, grad_mode=grad_mode, arch_lr=0.1, arch_memory=memory),
                               _toy_context(tmp_path))
         method._setup_costs()
-        assert all(op.policy.recompute == (memory == "recompute") for op in method.ops)
+        assert all(op.policy.recompute == (memory == "recompute") for op in method.gates.ops)
         for _ in range(3):
             method.gradient_arch_step()
-        alphas[memory] = {name: alpha.detach().clone() for name, alpha in method.alphas.items()}
+        alphas[memory] = {name: alpha.detach().clone() for name, alpha in method.gates.alphas.items()}
     for name, alpha in alphas["keep"].items():
         torch.testing.assert_close(alphas["recompute"][name], alpha, rtol=0, atol=1e-6)
 
@@ -544,10 +544,10 @@ def test_an_in_place_op_on_a_choice_output_falls_back_to_keeping_outputs(tmp_pat
 
     method = ProxylessNAS(_toy_config(tmp_path), _toy_context(tmp_path))
     method._check_recompute(method.ctx.splits())
-    assert all(op.policy.recompute for op in method.ops) and not method.ctx.messages
+    assert all(op.policy.recompute for op in method.gates.ops) and not method.ctx.messages
     method.supernet = _InPlaceAfterChoice()
-    method.ops = [method.supernet.choice]
-    method.supernet.choice.policy = BinaryGate(alpha)
+    method.gates = BinaryGates(method.supernet, init_std=1e-3, generator=torch.Generator().manual_seed(0),
+                               device=torch.device("cpu"), recompute=True)
     method._check_recompute(types.SimpleNamespace(val=TensorPair(x, torch.zeros(4, dtype=torch.long))))
     assert not method.supernet.choice.policy.recompute
     assert "in place" in method.ctx.messages[-1]
