@@ -42,7 +42,7 @@ def _row(index, label):
 
 def _stage2_with_a_winner_that_breaks_the_bound(method, bound):
     """Stage 2 as if it had trained two pool points: one over `bound` params with the best label, one within."""
-    params = [method.space.cost(p)[1] for p in method.space.pool]
+    params = [method.space.cost(p).params for p in method.space.pool]
     over = next(i for i, p in enumerate(params) if p > bound)
     within = next(i for i, p in enumerate(params) if p <= bound)
     method.optimisation.evaluated = [_row(over, 0.99), _row(within, 0.2)]

@@ -1,8 +1,8 @@
-"""ProxylessNAS: binary-gate gradients, two-path rescale, expected latency, loss forms, REINFORCE, LUTs, resume."""
+"""ProxylessNAS: binary-gate gradients, two-path rescale, the config, LUTs, resume (expected cost, loss forms and
+REINFORCE: test_proxyless_objective.py)."""
 
 from __future__ import annotations
 
-import math
 import types
 
 import pytest
@@ -15,9 +15,8 @@ from archsearch.cost.latency import (LatencyTable, device_fingerprint, ensure_ta
                                      space_ops, with_latency)
 from archsearch.errors import ConfigError, UsageError
 from archsearch.experiment.testing import MemoryContext, SimulatedCrash
-from archsearch.methods.proxyless import (ExpectedCost, ProxylessConfig, hardware_loss, reinforce_alpha_grads,
-                                          reinforce_reward, update_baseline)
-from archsearch.supernet import BinaryGate, MixedOp, recompute_allowed
+from archsearch.methods.proxyless import ProxylessConfig
+from archsearch.supernet import BinaryGate, BinaryGates, MixedOp, recompute_allowed
 
 torch.set_num_threads(1)
 
@@ -199,74 +198,7 @@ def test_a_channels_last_choice_passes_channels_last_gradients_back(policy):
     torch.testing.assert_close(grad, reference, rtol=1e-6, atol=1e-7)
 
 
-# -- expected latency and the loss forms ---------------------------------------------------------------------------
-def _table() -> LatencyTable:
-    entries = {"fixed:stem": 0.5, "fixed:head": 0.25,
-               op_key("b0", "k3e3"): 1.0, op_key("b0", "k5e6"): 3.0, op_key("b0", "skip"): 0.0,
-               op_key("b1", "k3e3"): 2.0, op_key("b1", "k7e6"): 6.0}
-    return LatencyTable(device_fingerprint("cpu", 1), entries)
-
-
-def test_expected_latency_equals_the_hand_computed_sum_and_is_differentiable():
-    choices = {"b0": ["k3e3", "k5e6", "skip"], "b1": ["k3e3", "k7e6"]}
-    alphas = {"b0": torch.tensor([0.0, math.log(2.0), math.log(0.5)], requires_grad=True),  # p = 2/7, 4/7, 1/7
-              "b1": torch.tensor([0.0, 0.0], requires_grad=True)}  # p = 1/2, 1/2
-    expected = ExpectedCost.from_latency_table(_table(), choices)(alphas)
-    hand = 0.75 + (2 / 7 * 1.0 + 4 / 7 * 3.0 + 1 / 7 * 0.0) + (0.5 * 2.0 + 0.5 * 6.0)
-    assert float(expected.detach()) == pytest.approx(hand, rel=1e-6)
-    expected.backward()
-    p = torch.tensor([2 / 7, 4 / 7, 1 / 7])
-    lat = torch.tensor([1.0, 3.0, 0.0])
-    torch.testing.assert_close(alphas["b0"].grad, p * (lat - (p * lat).sum()))  # d(p.lat)/dalpha
-
-
-def test_expected_latency_goes_through_the_tables_calibration():
-    """offset + scale * sum is linear: E[calibrated latency] = offset + scale * E[table sum], and an arch's expected
-    cost (its one-hot expectation) is its calibrated prediction."""
-    choices = {"b0": ["k3e3", "k5e6", "skip"], "b1": ["k3e3", "k7e6"]}
-    table = _table()
-    table.meta["calibration"] = {"scale": 0.8, "offset_ms": 0.3}
-    alphas = {"b0": torch.tensor([0.0, math.log(2.0), math.log(0.5)]), "b1": torch.tensor([0.0, 0.0])}
-    raw = float(ExpectedCost.from_latency_table(_table(), choices)(alphas))
-    assert float(ExpectedCost.from_latency_table(table, choices)(alphas)) == pytest.approx(0.3 + 0.8 * raw, rel=1e-6)
-    arch = {"b0": "k5e6", "b1": "k3e3"}
-    assert ExpectedCost.from_latency_table(table, choices).of_arch(choices, arch) == pytest.approx(
-        predict_latency(table, arch)) == pytest.approx(0.3 + 0.8 * (0.75 + 3.0 + 2.0))
-
-
-def test_two_path_expected_latency_is_over_the_sampled_pair_renormalised():
-    choices = {"b0": ["k3e3", "k5e6", "skip"], "b1": ["k3e3", "k7e6"]}
-    alphas = {"b0": torch.tensor([0.0, math.log(2.0), math.log(0.5)], requires_grad=True),
-              "b1": torch.tensor([0.0, 0.0], requires_grad=True)}
-    expected = ExpectedCost.from_latency_table(_table(), choices)(alphas, {"b0": [2, 0], "b1": [0, 1]})
-    hand = 0.75 + (1 / 3 * 0.0 + 2 / 3 * 1.0) + (0.5 * 2.0 + 0.5 * 6.0)  # b0's pair (skip, k3e3): p 1/3, 2/3
-    assert float(expected.detach()) == pytest.approx(hand, rel=1e-6)
-    expected.backward()
-    assert float(alphas["b0"].grad[1]) == 0.0  # the unsampled k5e6 gets no gradient from the cost term
-    assert alphas["b0"].grad.sum().abs() < 1e-6 and float(alphas["b0"].grad[0]) > 0  # k3e3 costlier than skip
-
-
-def test_predicted_arch_latency_is_the_sum_of_its_entries():
-    table = _table()
-    assert predict_latency(table, {"b0": "k5e6", "b1": "k3e3"}) == pytest.approx(0.75 + 3.0 + 2.0)
-    assert predict_latency(table, {"b0": "skip", "b1": "k7e6", "lr": 0.1}) == pytest.approx(6.75)
-    assert ExpectedCost.from_latency_table(table, {"b0": ["k3e3", "k5e6", "skip"], "b1": ["k3e3", "k7e6"]}) \
-        .of_arch({"b0": ["k3e3", "k5e6", "skip"], "b1": ["k3e3", "k7e6"]}, {"b0": "skip", "b1": "k7e6"}) == 6.75
-
-
-def test_three_loss_forms():
-    ce, e = torch.tensor(2.0), torch.tensor(6.0)
-    assert float(hardware_loss(ce, e, 8.0, "add")) == pytest.approx(2.0 + 0.1 / 8.0 * 6.0)
-    assert float(hardware_loss(ce, e, 8.0, "add", additive_lambda=0.5)) == pytest.approx(5.0)
-    assert float(hardware_loss(ce, e, 8.0, "mul_log")) == pytest.approx(0.2 * 2.0 * (math.log(6) / math.log(8)) ** 0.3)
-    assert float(hardware_loss(ce, e, 8.0, "mul_log", log_reference=80.0)) == pytest.approx(
-        0.2 * 2.0 * (math.log(60.0) / math.log(80.0)) ** 0.3)  # E/T = 0.75 mapped to 60 / 80
-    assert float(hardware_loss(ce, e, 8.0, "linear")) == pytest.approx(2.0 + 0.1 * (6.0 - 8.0) / 8.0)
-    assert float(hardware_loss(ce, None, None, "mul_log")) == 2.0
-    with pytest.raises(UsageError, match="loss form"):
-        hardware_loss(ce, e, 8.0, "cubic")
-
-
+# -- the config -------------------------------------------------------------------------------------------------------
 def test_config_parses_targets_and_rejects_bad_values():
     assert ProxylessConfig(latency_target_ms="5ms").latency_target_ms == 5.0
     assert ProxylessConfig(latency_target_ms="800us", loss_form="linear").latency_target_ms == pytest.approx(0.8)
@@ -278,21 +210,6 @@ def test_config_parses_targets_and_rejects_bad_values():
         ProxylessConfig(latency_target_ms=0.5, mul_log_latency_reference=None)
     with pytest.raises(UsageError, match="grad_mode"):
         ProxylessConfig(grad_mode="three")
-
-
-# -- REINFORCE -------------------------------------------------------------------------------------------------------
-def test_reinforce_moves_probability_towards_the_rewarded_op():
-    alphas = {"b0": nn.Parameter(torch.zeros(2))}
-    samples, rewards = [{"b0": 0}, {"b0": 1}], [1.0, 0.0]
-    grads = reinforce_alpha_grads(alphas, samples, rewards, baseline=0.5)
-    torch.testing.assert_close(grads["b0"], torch.tensor([-0.25, 0.25]))  # mean of -(R - b)(onehot - p)
-    alphas["b0"].grad = grads["b0"]
-    torch.optim.SGD(alphas.values(), lr=1.0).step()
-    torch.testing.assert_close(alphas["b0"].detach(), torch.tensor([0.25, -0.25]))
-    assert update_baseline(None, 0.4, 0.99) == 0.4
-    assert update_baseline(0.4, 0.9, 0.99) == pytest.approx(0.99 * 0.4 + 0.01 * 0.9)
-    assert reinforce_reward(0.8, 10.0, 5.0, 0.1) == pytest.approx(0.8 * 0.5 ** 0.1)
-    assert reinforce_reward(0.8, None, None, 0.1) == 0.8
 
 
 # -- lookup tables of a space ---------------------------------------------------------------------------------------
@@ -444,8 +361,8 @@ def test_resume_equals_an_uninterrupted_run(tmp_path, changes):
     config = _toy_config(tmp_path, **changes)
     straight, result, ctx = _run(tmp_path, config)
     resumed, resumed_result, _ = _run(tmp_path, config, crash_after=3)  # after warm-up + 2 search epochs
-    for name in straight.alphas:
-        torch.testing.assert_close(resumed.alphas[name], straight.alphas[name], rtol=0, atol=0)
+    for name in straight.gates.alphas:
+        torch.testing.assert_close(resumed.gates.alphas[name], straight.gates.alphas[name], rtol=0, atol=0)
     assert resumed_result.best.arch == result.best.arch
     assert resumed_result.best.objectives == result.best.objectives
     for key, value in straight.supernet.state_dict().items():
@@ -475,7 +392,7 @@ def test_two_path_arch_step_with_a_cost_term_keeps_unsampled_probabilities(tmp_p
         before = {name: torch.tensor(p) for name, p in method.probabilities().items()}
         method.gradient_arch_step()
         after = {name: torch.tensor(p) for name, p in method.probabilities().items()}
-        for op in method.ops:
+        for op in method.gates.ops:
             moved = ~torch.isclose(after[op.name], before[op.name], rtol=0, atol=1e-6)
             if mode == "full":
                 assert bool(moved.all()), (op.name, before[op.name], after[op.name])
@@ -500,10 +417,10 @@ def test_arch_memory_modes_take_the_same_arch_steps(tmp_path, grad_mode):
         method = ProxylessNAS(_toy_config(tmp_path, grad_mode=grad_mode, arch_lr=0.1, arch_memory=memory),
                               _toy_context(tmp_path))
         method._setup_costs()
-        assert all(op.policy.recompute == (memory == "recompute") for op in method.ops)
+        assert all(op.policy.recompute == (memory == "recompute") for op in method.gates.ops)
         for _ in range(3):
             method.gradient_arch_step()
-        alphas[memory] = {name: alpha.detach().clone() for name, alpha in method.alphas.items()}
+        alphas[memory] = {name: alpha.detach().clone() for name, alpha in method.gates.alphas.items()}
     for name, alpha in alphas["keep"].items():
         torch.testing.assert_close(alphas["recompute"][name], alpha, rtol=0, atol=1e-6)
 
@@ -544,10 +461,10 @@ def test_an_in_place_op_on_a_choice_output_falls_back_to_keeping_outputs(tmp_pat
 
     method = ProxylessNAS(_toy_config(tmp_path), _toy_context(tmp_path))
     method._check_recompute(method.ctx.splits())
-    assert all(op.policy.recompute for op in method.ops) and not method.ctx.messages
+    assert all(op.policy.recompute for op in method.gates.ops) and not method.ctx.messages
     method.supernet = _InPlaceAfterChoice()
-    method.ops = [method.supernet.choice]
-    method.supernet.choice.policy = BinaryGate(alpha)
+    method.gates = BinaryGates(method.supernet, init_std=1e-3, generator=torch.Generator().manual_seed(0),
+                               device=torch.device("cpu"), recompute=True)
     method._check_recompute(types.SimpleNamespace(val=TensorPair(x, torch.zeros(4, dtype=torch.long))))
     assert not method.supernet.choice.policy.recompute
     assert "in place" in method.ctx.messages[-1]

@@ -17,6 +17,7 @@ from typing import Any, ClassVar, Mapping, Protocol, runtime_checkable
 
 from archsearch.errors import ConfigError
 from archsearch.space.space import Arch
+from archsearch.spaces import LatencyCostedSpace, SearchSpace, WeightSharingSpace, space_label
 from archsearch.tasks.final import FinalResult
 
 
@@ -95,16 +96,23 @@ class Method(Protocol):
     def load_state_dict(self, state: dict[str, Any]) -> None: ...
 
 
-def require_supernet(search_space: Any, method: str, latency: bool = False) -> None:
-    """What weight-sharing methods check: they train the space's supernet (one `MixedOp` per choice), and a
-    latency objective needs a latency table of the space's ops.
+def require_weight_sharing(search_space: object, method: str, latency: bool = False) -> None:
+    """What weight-sharing methods check: they train the space's supernet (one `MixedOp` per choice) and score its
+    children with inherited weights, and a latency objective needs a latency table of the space's ops.
 
     A method class may define ``check_space(search_space, method, config)``; a run calls it before creating
     anything, so a method that cannot search a space (with this config) says why in one line."""
-    if latency and not hasattr(search_space, "latency_table"):  # not already costed from a table
+    if latency and not isinstance(search_space, LatencyCostedSpace):  # not already costed from a table
         from archsearch.cost.latency import space_ops
 
         space_ops(search_space)  # raises, naming the space, when it does not describe its ops
-    if not hasattr(search_space, "supernet"):
-        raise ConfigError(f"{method} needs a weight-sharing space (with supernet()); "
-                          f"{getattr(search_space, 'name', search_space)!r} has none")
+    if not isinstance(search_space, WeightSharingSpace):
+        raise ConfigError(f"{method} needs a weight-sharing space (with supernet() and inherit()); "
+                          f"{space_label(search_space)!r} has none")
+
+
+def require_search_space(search_space: object, method: str) -> None:
+    """What methods that train every candidate from scratch check: the space builds and costs its networks."""
+    if not isinstance(search_space, SearchSpace):
+        raise ConfigError(f"{method} trains candidates from scratch and needs a space with build() and cost(); "
+                          f"{space_label(search_space)!r} has none")

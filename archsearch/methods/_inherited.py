@@ -2,38 +2,43 @@
 
 SPOS (sec. 3.3) and ProxylessNAS' released code score a path this way: the child takes the supernet's weights, and
 its BatchNorm statistics are recomputed on a few training batches (the supernet's running ones mix every path).
-DARTS, ProxylessNAS and GreedyNAS use it for the child they derive; a study uses it to score random architectures
-with a finished supernet (its proxy tau).
+DARTS and ProxylessNAS score the child they derive so, GreedyNAS exports its chosen child so, and a study scores
+random architectures with a finished supernet so (its proxy tau).
 """
 
 from __future__ import annotations
 
-import copy
-from typing import Any, Sequence
+from typing import Sequence
 
 import torch
 import torch.nn as nn
 
+from archsearch.data.batches import Batches
+from archsearch.data.splits import TensorPair
 from archsearch.space.space import Arch
-from archsearch.supernet import set_path
+from archsearch.spaces import WeightSharingSpace
 from archsearch.train import evaluate, recalibrate_bn
 
 
-def inherit_child(space: Any, supernet: nn.Module, arch: Arch, device: torch.device) -> nn.Module:
-    """The standalone child with the supernet's weights: the space's `inherit`, or (a space without one) a copy of
-    the supernet fixed to the single path `arch`, so the supernet's own policy stays as it is."""
-    inherit = getattr(space, "inherit", None)
-    if inherit is not None:
-        return inherit(supernet, arch).to(device)
-    child = copy.deepcopy(supernet)
-    set_path(child, arch)
+def calibration_inputs(train: TensorPair, batch_size: int, count: int,
+                       generator: torch.Generator) -> list[torch.Tensor]:
+    """The inputs of the first `count` shuffled training batches (not augmented): what BN is re-estimated on."""
+    batches = Batches(train, batch_size, shuffle=True, generator=generator)
+    return [x for _, (x, _) in zip(range(count), batches)]
+
+
+def recalibrated_child(space: WeightSharingSpace, supernet: nn.Module, arch: Arch,
+                       calibration: Sequence[torch.Tensor], device: torch.device) -> nn.Module:
+    """The standalone child of `arch` with the supernet's weights, its BN statistics re-estimated on `calibration`."""
+    child = space.inherit(supernet, arch).to(device)
+    recalibrate_bn(child, calibration)
     return child
 
 
-def inherited_accuracy(space: Any, supernet: nn.Module, arch: Arch, *, calibration: Sequence[torch.Tensor],
-                       val: Any, device: torch.device) -> tuple[nn.Module, float]:
+def inherited_accuracy(space: WeightSharingSpace, supernet: nn.Module, arch: Arch, *,
+                       calibration: Sequence[torch.Tensor], val: TensorPair,
+                       device: torch.device) -> tuple[nn.Module, float]:
     """(child, validation accuracy) of `arch` with inherited weights, BN re-estimated on the `calibration` inputs."""
-    child = inherit_child(space, supernet, arch, device)
-    recalibrate_bn(child, [x.to(device) for x in calibration])
+    child = recalibrated_child(space, supernet, arch, calibration, device)
     _, accuracy = evaluate(child, val, device=device)
     return child, float(accuracy)

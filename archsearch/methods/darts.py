@@ -19,7 +19,8 @@ The algorithm box, as `BilevelSearch.run` reads (DARTS Algorithm 1):
     derive the cells (DARTS: top-2 edges, best non-`none` op; Fair DARTS: top-2 edges, op kept if sigmoid >= 0.85)
 
 Mixed ops are `archsearch.supernet.Weighted` (softmax for DARTS: ops compete; sigmoid for Fair DARTS: they
-cooperate, so an edge's skip connection no longer crowds out its convolutions).
+cooperate, so an edge's skip connection no longer crowds out its convolutions). The alphas, the pieces of their
+gradient (zero-one loss, second order) and the derivation of a choice are `_darts_alphas.py`.
 
 On any other weight-sharing space the loop is the same; only the op sets and the derivation differ (see
 `derive_choice`): every choice weighs its own candidates (an `InputChoice` its input combinations), a `none` op
@@ -30,7 +31,6 @@ the validation split, and its MACs / params come from the space's `cost`.
 
 from __future__ import annotations
 
-import math
 import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, ClassVar, Sequence
@@ -44,18 +44,19 @@ from archsearch.data.batches import Batches, take_steps
 from archsearch.data.splits import TensorPair
 from archsearch.errors import ConfigError, unknown_name
 from archsearch.methods import register_method
-from archsearch.methods._base import Candidate, SavedWeights, SearchResult, require_supernet
-from archsearch.methods._inherited import inherited_accuracy
+from archsearch.methods._base import Candidate, SavedWeights, SearchResult, require_weight_sharing
+from archsearch.methods._darts_alphas import (ZERO_ONE_FORMS, check_weighted_sum, choice_candidates,
+                                              degenerate_cells_warning, derive_choice, second_order_alpha_grads,
+                                              virtual_step_inputs, weighted_alphas, zero_one_loss)
+from archsearch.methods._inherited import calibration_inputs, inherited_accuracy
 from archsearch.methods.context import RunContext
 from archsearch.ops.init import init_weights
 from archsearch.space.space import Arch
 from archsearch.spaces.darts import CELL_KINDS, DartsSpace, arch_from_edges, discretise
-from archsearch.supernet import Weighted, make_alphas, mixed_ops, set_policy
+from archsearch.supernet import Weighted, arch_of_path
 from archsearch.train import Recipe, Trainer, model_input
 from archsearch.train.task import seeded
 
-ZERO_ONE_FORMS = ("l2", "l1")
-ZERO_OPS = ("none", "zero")  # candidate names of a user's zero op: DARTS's derivation never picks one (sec. 2.4)
 
 # DARTS sec. A.2 / code train.py: SGD momentum 0.9, lr 0.025 cosine (to 0), wd 3e-4, batch 96, grad clip 5; the
 # auxiliary tower (0.4) and drop-path 0.2 are the darts space's "paper" evaluation network.
@@ -203,118 +204,8 @@ def check_space(search_space: Any, method: str, config: Any = None) -> None:
     config field changes that)."""
     if isinstance(search_space, DartsSpace):
         return
-    require_supernet(search_space, method)
-    _check_weighted_sum(search_space, method)
-
-
-def _check_weighted_sum(search_space: Any, method: str) -> None:
-    """A single-path method runs one candidate per choice, so candidates may differ in output shape (a stride-2
-    pool beside an identity, before a global pool); a weighted sum of all of them cannot. One forward of the
-    weighted supernet on zeros finds such a choice (the supernet is built under a fixed seed, the caller's random
-    stream left alone)."""
-    shape = getattr(search_space, "input_shape", None)
-    if not shape:
-        return
-    with seeded(0):
-        supernet = search_space.supernet()
-    ops = list(mixed_ops(supernet))
-    shapes: dict[str, dict[str, tuple[int, ...]]] = {}
-    hooks = []
-    for op in ops:
-        op.policy = Weighted(torch.zeros(len(op.ops)))
-        for value, candidate in op.ops.items():
-            hooks.append(candidate.register_forward_hook(
-                lambda module, args, out, name=op.name, value=value: shapes.setdefault(name, {}).__setitem__(
-                    value, tuple(out.shape) if isinstance(out, torch.Tensor) else ())))
-    try:
-        with torch.no_grad():
-            supernet.eval()(torch.zeros(2, *shape))
-    except RuntimeError:
-        for name, outputs in shapes.items():
-            if len(set(outputs.values())) > 1:
-                listed = ", ".join(f"{value} {list(out[1:])}" for value, out in outputs.items())
-                raise ConfigError(f"{method} sums every candidate of a choice, so they must give outputs of one "
-                                  f"shape; choice {name!r} gives {listed}") from None
-        raise
-    finally:
-        for hook in hooks:
-            hook.remove()
-
-
-def derive_choice(weights: torch.Tensor, candidates: Sequence[str], *,
-                  threshold: float | None = None) -> tuple[str, list[str]]:
-    """One choice of a generic space from its candidates' weights: (chosen candidate, kept candidates).
-
-    DARTS (`threshold=None`, softmax weights): the argmax, never a candidate named ``none`` / ``zero`` when another
-    exists (DARTS sec. 2.4 excludes the zero op); kept = [chosen]. Fair DARTS (sigmoid weights): the threshold
-    decides which ops are kept (sec. 4: sigmoid >= 0.85), which on a cell edge may be several or none; a one-of-k
-    `LayerChoice` must run exactly one op, so it takes the op of the highest sigmoid, and kept lists every op at or
-    above the threshold (reported, not built). Ties go to the earlier candidate.
-    """
-    w = [float(v) for v in weights.detach().float().cpu()]
-    if len(w) != len(candidates):
-        raise ConfigError(f"{len(w)} weights for {len(candidates)} candidates")
-    eligible = list(range(len(w)))
-    if threshold is None:
-        eligible = [i for i in eligible if str(candidates[i]).lower() not in ZERO_OPS] or eligible
-    best = max(eligible, key=lambda i: (w[i], -i))
-    kept = [best] if threshold is None else [i for i in range(len(w)) if w[i] >= threshold]
-    return str(candidates[best]), [str(candidates[i]) for i in kept]
-
-
-# -- the pieces of the algorithm ----------------------------------------------------------------------------------
-def zero_one_loss(alphas: Sequence[torch.Tensor], form: str = "l2") -> torch.Tensor:
-    """Fair DARTS eq. 4 / 6: L01 = -mean((sigmoid(alpha) - 0.5)^2) ("l2") or -mean(|sigmoid(alpha) - 0.5|) ("l1"),
-    over every architecture weight of both cells; minimising it pushes each sigmoid towards 0 or 1."""
-    sig = torch.sigmoid(torch.cat([a.reshape(-1) for a in alphas]))
-    if form == "l2":
-        return -(sig - 0.5).pow(2).mean()
-    if form == "l1":
-        return -(sig - 0.5).abs().mean()
-    raise unknown_name("zero-one loss form", form, ZERO_ONE_FORMS)
-
-
-def second_order_alpha_grads(alphas: Sequence[torch.Tensor], weights: Sequence[torch.Tensor],
-                             train_loss: Callable[[], torch.Tensor], val_loss: Callable[[], torch.Tensor], *,
-                             xi: float, weight_decays: Sequence[float], momentum_buffers: Sequence[torch.Tensor | None],
-                             momentum: float, eps: float = 0.01) -> tuple[list[torch.Tensor], torch.Tensor]:
-    """DARTS eq. 7-8: the architecture gradient through one virtual weight step, Hessian-vector product by finite
-    differences. Returns (alpha gradients, validation loss at w').
-
-    The virtual step is the weight optimiser's own step (released code ``_compute_unrolled_model``):
-    ``w' = w - xi (momentum * buffer + grad_w L_train + wd * w)``. Then with ``dw = grad_w' L_val(w', alpha)`` and
-    ``r = eps / ||dw||``: ``grad = grad_alpha L_val(w', alpha) - xi (grad_alpha L_train(w + r dw) - grad_alpha
-    L_train(w - r dw)) / (2 r)``. The weights are modified in place and restored before returning.
-    """
-    alphas, weights = list(alphas), list(weights)
-    original = [w.detach().clone() for w in weights]
-    try:
-        grads_train = torch.autograd.grad(train_loss(), weights, allow_unused=True)
-        with torch.no_grad():
-            for w, w0, g, wd, buf in zip(weights, original, grads_train, weight_decays, momentum_buffers):
-                step = wd * w0 if g is None else g + wd * w0
-                if buf is not None:
-                    step = step + momentum * buf
-                w.copy_(w0 - xi * step)
-        loss_val = val_loss()
-        grads = torch.autograd.grad(loss_val, alphas + weights, allow_unused=True)
-        d_alpha = [torch.zeros_like(a) if g is None else g for a, g in zip(alphas, grads[:len(alphas)])]
-        d_w = [torch.zeros_like(w) if g is None else g for w, g in zip(weights, grads[len(alphas):])]
-        norm = torch.sqrt(sum((g.float() ** 2).sum() for g in d_w))
-        r = eps / max(float(norm), 1e-12)
-        finite: list[list[torch.Tensor]] = []
-        for sign in (1.0, -1.0):
-            with torch.no_grad():
-                for w, w0, g in zip(weights, original, d_w):
-                    w.copy_(w0 + sign * r * g)
-            g_alpha = torch.autograd.grad(train_loss(), alphas, allow_unused=True)
-            finite.append([torch.zeros_like(a) if g is None else g for a, g in zip(alphas, g_alpha)])
-        hessian_vector = [(gp - gn) / (2 * r) for gp, gn in zip(*finite)]
-        return [da - xi * hv for da, hv in zip(d_alpha, hessian_vector)], loss_val.detach()
-    finally:
-        with torch.no_grad():
-            for w, w0 in zip(weights, original):
-                w.copy_(w0)
+    require_weight_sharing(search_space, method)
+    check_weighted_sum(search_space, method)
 
 
 def split_halves(pair: TensorPair, portion: float) -> tuple[TensorPair, TensorPair]:
@@ -351,15 +242,9 @@ class BilevelSearch:
         with seeded(int(ctx.rng(method, "supernet").integers(2**62))):
             self.supernet: nn.Module = space.supernet(none_op=none_op) if self.cells else space.supernet()
         init_weights(self.supernet, ctx.torch_generator(method, "weight-init"), "pytorch")
-        self.choices = _choice_candidates(self.supernet, space, method)  # MixedOp name -> its candidates
-        self.alphas: dict[str, nn.Parameter] = make_alphas(self.supernet)
-        if config.arch_init_std > 0:
-            g = ctx.torch_generator(method, "alpha-init")
-            with torch.no_grad():
-                for alpha in self.alphas.values():
-                    alpha.copy_(torch.randn(alpha.shape, generator=g) * config.arch_init_std)
-        self.alphas = {k: nn.Parameter(v.detach().to(self.device)) for k, v in self.alphas.items()}
-        set_policy(self.supernet, lambda op: Weighted(self.alphas[op.name], weighting))
+        self.choices = choice_candidates(self.supernet, space, method)  # MixedOp name -> its candidates
+        self.alphas = weighted_alphas(self.supernet, weighting, init_std=config.arch_init_std,
+                                      generator=ctx.torch_generator(method, "alpha-init"), device=self.device)
         self.arch_optimizer = torch.optim.Adam(list(self.alphas.values()), lr=config.arch_lr,
                                                betas=(config.arch_beta1, config.arch_beta2),
                                                weight_decay=config.arch_weight_decay)
@@ -476,12 +361,7 @@ class BilevelSearch:
                             val_loss: Callable[[], torch.Tensor]) -> tuple[list[torch.Tensor], torch.Tensor]:
         trainer = self.trainer
         assert trainer is not None
-        weights, decays, buffers = [], [], []
-        for group in trainer.optimizer.param_groups:
-            for p in group["params"]:
-                weights.append(p)
-                decays.append(group["weight_decay"])
-                buffers.append(trainer.optimizer.state.get(p, {}).get("momentum_buffer"))
+        weights, decays, buffers = virtual_step_inputs(trainer.optimizer)
 
         def train_loss() -> torch.Tensor:
             return F.cross_entropy(self.supernet(x).float(), y)
@@ -516,12 +396,7 @@ class BilevelSearch:
         if self.cells:
             normal, reduce = self.derive()
             return arch_from_edges(self.space.space, {"normal": normal, "reduce": reduce})
-        chosen, _ = self.derive_choices()
-        values = {}
-        for name, text in chosen.items():  # MixedOp candidates are keyed by str(value): back to the choice's value
-            own = {str(v): v for v in getattr(self.space.space.choices[name], "values", ())}
-            values[name] = own.get(text, text)
-        return self.space.space.validate(values)
+        return arch_of_path(self.space.space, self.derive_choices()[0])
 
     def _log_weights(self, epoch: int) -> None:
         values = {f"{name}/{op}": float(w[i]) for name, w in self.edge_weights().items()
@@ -542,31 +417,13 @@ class BilevelSearch:
         extra: dict[str, Any] = {
             "genotype": {"normal": [list(e) for e in normal], "reduce": [list(e) for e in reduce]},
             "ops": list(self.supernet.op_names), "edge_weights": weights, "history": self.history}
-        warning = self._threshold_warning({"normal": normal, "reduce": reduce})
+        warning = None if self.threshold is None else degenerate_cells_warning(
+            self.method, self.threshold, {"normal": normal, "reduce": reduce}, self.edge_weights(),
+            self.supernet.op_names, self.epoch)
         if warning is not None:
             self.ctx.log(f"warning: {warning}")
             extra["warnings"] = [warning]
         return SearchResult(best=best, pareto_front=(best,), extra=extra)
-
-    def _threshold_warning(self, cells: dict[str, list[tuple[int, int, str]]]) -> str | None:
-        """Fair DARTS keeps an edge only when its best op's sigmoid reaches the threshold; after a short search
-        (few epochs for the zero-one loss to push the sigmoids to 0 or 1) none may, and a cell is derived with no
-        op at all: a degenerate network, named here with what to do about it."""
-        if self.threshold is None:
-            return None
-        empty = [kind for kind in CELL_KINDS if not cells[kind]]
-        if not empty:
-            return None
-        ops = list(self.supernet.op_names)
-        strongest = max(float(w[i]) for w in self.edge_weights().values() for i, op in enumerate(ops)
-                        if op != "none")
-        which, plural = " and ".join(empty), len(empty) > 1
-        lower = max(0.01, math.floor(strongest * 100) / 100)  # at or below the strongest: its edge is kept
-        return (f"{self.method} derived a degenerate genotype: no op's sigmoid reached the threshold "
-                f"{self.threshold:g} on any edge of the {which} cell{'s' if plural else ''} (the strongest is "
-                f"{strongest:.3f} after {self.epoch} epoch(s)), so {'they hold' if plural else 'it holds'} no "
-                "operation (every edge 'none'); raise the budget (--budget: more epochs for the zero-one loss to "
-                f"push the sigmoids to 0 or 1) or lower the threshold (--set threshold={lower:.2f})")
 
     def _finish_generic(self) -> SearchResult:
         """The derived child of a generic space, scored with inherited weights on the validation split."""
@@ -596,9 +453,8 @@ class BilevelSearch:
         """`arch`'s child with the supernet's weights (BN re-estimated on training batches), on the validation
         split."""
         splits = self.ctx.splits()
-        recalibration = Batches(splits.train, self.config.batch_size, shuffle=True,
-                                generator=self.ctx.torch_generator(self.method, "recalibration"))
-        calibration = [x for _, (x, _) in zip(range(self.config.bn_recalibration_batches), recalibration)]
+        calibration = calibration_inputs(splits.train, self.config.batch_size, self.config.bn_recalibration_batches,
+                                         self.ctx.torch_generator(self.method, "recalibration"))
         return inherited_accuracy(self.space, self.supernet, arch, calibration=calibration, val=splits.val,
                                   device=self.device)
 
@@ -680,23 +536,6 @@ class BilevelSearch:
 
 def _skips(edges: Sequence[tuple[int, int, str]]) -> int:
     return sum(op == "skip_connect" for _, _, op in edges)
-
-
-def _choice_candidates(supernet: nn.Module, search_space: Any, method: str) -> dict[str, list[str]]:
-    """Each MixedOp name's candidates (one entry per name: ops sharing a name share alphas). On a generic space
-    every choice of the space must be a MixedOp of the supernet, or the derived arch would miss it."""
-    choices: dict[str, list[str]] = {}
-    for op in mixed_ops(supernet):
-        choices.setdefault(op.name, op.choices)
-    if not choices:
-        raise ConfigError(f"{method}: the supernet of space {getattr(search_space, 'name', search_space)!r} has no "
-                          "MixedOp (LayerChoice / InputChoice) to weigh")
-    if not isinstance(search_space, DartsSpace):
-        missing = [name for name in search_space.space.choices if name not in choices]
-        if missing:
-            raise ConfigError(f"{method}: choice(s) {missing} of space {search_space.name!r} are not MixedOps of its "
-                              "supernet, so no weights can decide them")
-    return choices
 
 
 # -- the registered methods -------------------------------------------------------------------------------------------

@@ -10,7 +10,7 @@ the trivial genotype) while the initial population is not exhausted, then the mu
 trained twice: the controller draws another one. ``strategy="random"`` is the paper's random search on the same
 machinery: every proposal a fresh random genotype, no selection (trivially parallel).
 
-On the ``hierarchical`` and ``flat`` spaces (anything exposing a `Hierarchy` as ``.hierarchy``) a genotype is a
+On the ``hierarchical`` and ``flat`` spaces (any `MotifSpace`: a `Hierarchy` as ``.hierarchy``) a genotype is a
 motif DAG. On any other space (``mobilenet``, a user space of `LayerChoice`s) the same loop runs with the paper's
 operators carried over to a flat list of choices: an initial genotype is a uniform draw from the space, and a
 mutation changes one choice to another of its values (sec. 3.2 changes one edge's op of one motif).
@@ -34,12 +34,13 @@ import numpy as np
 from archsearch.cost.constraints import cost_predicate
 from archsearch.errors import ConfigError, ConstraintError, unknown_name
 from archsearch.methods import register_method
-from archsearch.methods._base import Candidate, SearchResult
+from archsearch.methods._base import Candidate, SearchResult, require_search_space
 from archsearch.methods.context import Evaluated, Evaluation, RunContext, failure_reason
 from archsearch.search.evolution import mutate, random_genotype, tournament_select
 from archsearch.search.pareto import pareto_front
 from archsearch.search.successive_halving import SuccessiveHalving, rung_epochs
 from archsearch.space.space import Arch
+from archsearch.spaces import MotifSpace
 from archsearch.train.recipe import Recipe
 from archsearch.tasks import run_eval_task
 from archsearch.train.task import EvalTask
@@ -122,9 +123,10 @@ class HierarchicalEvolutionConfig:
     def __post_init__(self) -> None:
         if self.strategy not in STRATEGIES:
             raise unknown_name("evolution strategy", self.strategy, STRATEGIES)
-        for name in ("population", "evaluations", "epochs", "max_redraws"):
-            if getattr(self, name) < 1:
-                raise ConfigError(f"evolution: {name} must be >= 1, got {getattr(self, name)}")
+        for name, value in (("population", self.population), ("evaluations", self.evaluations),
+                            ("epochs", self.epochs), ("max_redraws", self.max_redraws)):
+            if value < 1:
+                raise ConfigError(f"evolution: {name} must be >= 1, got {value}")
         if self.init_mutations < 1:  # 0: every initial genotype the same trivial one (all identity)
             raise ConfigError(f"evolution: init_mutations must be >= 1, got {self.init_mutations}")
         if not 0 < self.tournament_fraction <= 1:
@@ -133,9 +135,9 @@ class HierarchicalEvolutionConfig:
             raise ConfigError(f"evolution: in_flight must be >= 1 or None, got {self.in_flight}")
         if self.threads < 1:
             raise ConfigError(f"evolution: threads must be >= 1, got {self.threads}")
-        for name in ("train_size", "val_size"):
-            if getattr(self, name) is not None and getattr(self, name) < 1:
-                raise ConfigError(f"evolution: {name} must be >= 1 or None, got {getattr(self, name)}")
+        for name, size in (("train_size", self.train_size), ("val_size", self.val_size)):
+            if size is not None and size < 1:
+                raise ConfigError(f"evolution: {name} must be >= 1 or None, got {size}")
         if self.successive_halving:
             rungs = rung_epochs(self.min_epochs, self.reduction_factor, self.epochs)
             if len(rungs) < 2:
@@ -185,7 +187,7 @@ class HierarchicalEvolution:
         self.config = config
         self.ctx = ctx
         self.search_space = ctx.space
-        self.hierarchy = getattr(ctx.space, "hierarchy", None)
+        self.hierarchy = ctx.space.hierarchy if isinstance(ctx.space, MotifSpace) else None
         self.constraints = ctx.constraints
         self._within = cost_predicate(self.constraints, self.search_space.cost)
         self.check_space(ctx.space, config.strategy, config)
@@ -218,15 +220,12 @@ class HierarchicalEvolution:
     def check_space(search_space: Any, method: str, config: HierarchicalEvolutionConfig) -> None:
         """Every candidate is built and trained from scratch (`build`, `cost`); evolution also needs a choice to
         mutate."""
-        name = getattr(search_space, "name", search_space)
-        if not all(hasattr(search_space, a) for a in ("space", "build", "cost")):
-            raise ConfigError(f"{method} trains candidates from scratch and needs a space with build() and cost(); "
-                              f"{name!r} has none")
+        require_search_space(search_space, method)
         choices = search_space.space.choices.values()
-        if config.strategy != "random" and getattr(search_space, "hierarchy", None) is None and \
+        if config.strategy != "random" and not isinstance(search_space, MotifSpace) and \
                 not any(c.cardinality > 1 for c in choices):
-            raise ConfigError(f"{method} mutates one choice at a time, but every choice of space {name!r} has a "
-                              "single value")
+            raise ConfigError(f"{method} mutates one choice at a time, but every choice of space "
+                              f"{search_space.name!r} has a single value")
 
     # -- the algorithm box ----------------------------------------------------------------------------------------
     def run(self) -> SearchResult:

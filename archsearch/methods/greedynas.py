@@ -39,12 +39,14 @@ from archsearch.data.batches import Batches
 from archsearch.data.splits import TensorPair
 from archsearch.errors import ConfigError, unknown_name
 from archsearch.methods import register_method
-from archsearch.methods._base import Candidate, SavedWeights, SearchResult, require_supernet
+from archsearch.methods._base import Candidate, SavedWeights, SearchResult, require_weight_sharing
+from archsearch.methods._inherited import recalibrated_child
 from archsearch.methods.context import RunContext, latency_progress
 from archsearch.search.candidate_pool import POOL_DIFFERENCES, CandidatePool, PoolEarlyStop, linear_eps
 from archsearch.space.space import Arch
+from archsearch.spaces import LatencyCostedSpace
 from archsearch.supernet.mixed_op import set_path
-from archsearch.train import batch_statistics, evaluate, model_input, recalibrate_bn, uses_channels_last
+from archsearch.train import batch_statistics, evaluate, model_input, uses_channels_last
 from archsearch.train.distributed import mean_across_ranks
 from archsearch.train.recipe import Recipe
 from archsearch.train.task import seeded
@@ -53,6 +55,10 @@ from archsearch.train.trainer import Trainer
 SAMPLINGS = ("greedy", "uniform")
 POOL_SCORES = ("loss", "batch_relative")
 SEARCH_COSTS = ("flops", "params", "latency")
+# The exported child's BN statistics are re-estimated on 20 training batches (interpretation: SPOS' released search,
+# src/Search/tester.py, re-estimates them on 200 batches of 128 images before it scores a path; the export is meant
+# to be retrained from scratch, so the default `bn_recalibration_batches` of ProxylessNAS and DARTS here serves)
+EXPORT_CALIBRATION_BATCHES = 20
 
 
 def _default_recipe() -> dict[str, Any]:
@@ -140,10 +146,11 @@ class GreedyNASConfig:
             raise unknown_name("pool_score", self.pool_score, POOL_SCORES)
         if not 1 <= self.num_kept <= self.num_sampled:
             raise ConfigError(f"need 1 <= num_kept <= num_sampled, got k={self.num_kept}, m={self.num_sampled}")
-        for name in ("batch_size", "score_batch_size", "pool_size", "population", "search_val_images",
-                     "checkpoint_every"):
-            if getattr(self, name) < 1:
-                raise ConfigError(f"{name} must be >= 1, got {getattr(self, name)}")
+        for name, value in (("batch_size", self.batch_size), ("score_batch_size", self.score_batch_size),
+                            ("pool_size", self.pool_size), ("population", self.population),
+                            ("search_val_images", self.search_val_images), ("checkpoint_every", self.checkpoint_every)):
+            if value < 1:
+                raise ConfigError(f"{name} must be >= 1, got {value}")
         if self.generations < 0:
             raise ConfigError(f"generations must be >= 0, got {self.generations}")
         if self.steps_per_epoch is not None and self.steps_per_epoch < 1:
@@ -228,10 +235,10 @@ class GreedyNAS:
         self.config = config
         self.ctx = ctx
         self.space = ctx.space
-        require_supernet(self.space, self.method_name)  # (no latency table for the space: with_latency says so)
+        require_weight_sharing(self.space, self.method_name)  # (no latency table for the space: with_latency says so)
         self.constraints: tuple[Constraint, ...] = ctx.constraints
         if (config.search_cost == "latency" or needs_latency(self.constraints)) and \
-                not hasattr(self.space, "latency_table"):
+                not isinstance(self.space, LatencyCostedSpace):
             # costs then carry LUT latency (ProxylessNAS' tables), for the constraint and NSGA-II's objective
             self.space = with_latency(self.space, path=config.latency_table, log=ctx.log, device=ctx.device,
                                       progress=latency_progress(ctx))
@@ -255,7 +262,7 @@ class GreedyNAS:
 
     @staticmethod
     def check_space(search_space: Any, method: str, config: GreedyNASConfig) -> None:
-        require_supernet(search_space, method, latency=config.search_cost == "latency")
+        require_weight_sharing(search_space, method, latency=config.search_cost == "latency")
 
     # -- set-up -----------------------------------------------------------------------------------------------------
     def _build(self) -> None:
@@ -492,11 +499,9 @@ class GreedyNAS:
         inherits from it) and the chosen child with the supernet's weights and its BN statistics recalibrated on
         training batches (the inherited ones mix every path)."""
         supernet = self.ctx.save_weights("weights/supernet.pt", self.supernet.state_dict())
-        inherit = getattr(self.space, "inherit", None)
-        if inherit is None:
-            return SavedWeights(supernet=supernet)
-        child = inherit(self.supernet, arch).to(self.device)
-        recalibrate_bn(child, [self.stream.batch(step)[0] for step in range(min(len(self.stream), 20))])
+        calibration = [self.stream.batch(step)[0]
+                       for step in range(min(len(self.stream), EXPORT_CALIBRATION_BATCHES))]
+        child = recalibrated_child(self.space, self.supernet, arch, calibration, self.device)
         return SavedWeights(supernet=supernet, best=self.ctx.save_weights("weights/best_child.pt", child.state_dict()))
 
     # -- state ----------------------------------------------------------------------------------------------------------

@@ -14,14 +14,14 @@ The algorithm box, as `ProxylessNAS.run` reads:
 Expected latency E[LAT] = sum over blocks sum_j p_j LAT_j (+ the fixed stem/head) comes from a latency lookup table
 measured on this device (`archsearch.cost.latency`); E[FLOPs] is the same sum over the space's analytic MACs. In
 two-path mode the arch step's E sums over each block's sampled pair only, p renormalised over it (released code).
-Gates, their gradients and the two-path rescale are `archsearch.supernet.BinaryGate`; by default (`arch_memory`
+The loss forms, E[cost] and REINFORCE's pieces are `_proxyless_objective.py`. Gates, their gradients and the
+two-path rescale are `archsearch.supernet.BinaryGates` (one `BinaryGate` per block); by default (`arch_memory`
 "recompute", the released code's full_v2) an arch step holds one path's activations, the other sampled candidates'
 outputs recomputed in the backward pass.
 """
 
 from __future__ import annotations
 
-import math
 import time
 from dataclasses import asdict, dataclass, field
 from typing import Any, ClassVar, Mapping, Sequence
@@ -30,26 +30,27 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from archsearch.cost.constraints import Cost, parse_constraint
-from archsearch.cost.latency import (FIXED_PREFIX, RUNTIMES, LatencyTable, ensure_table, op_key, predict_latency,
-                                     time_module)
+from archsearch.cost.constraints import Constraint, Cost, parse_constraint
+from archsearch.cost.latency import (RUNTIMES, LatencyTable, ensure_table, measure_network, predict_latency,
+                                     table_timing, time_module)
 from archsearch.data.batches import Batches, take_steps
 from archsearch.errors import ConfigError, unknown_name
 from archsearch.methods import register_method
-from archsearch.methods._base import Candidate, SavedWeights, SearchResult, require_supernet
-from archsearch.methods._inherited import inherited_accuracy
+from archsearch.methods._base import Candidate, SavedWeights, SearchResult, require_weight_sharing
+from archsearch.methods._inherited import calibration_inputs, inherited_accuracy
+from archsearch.methods._proxyless_objective import (LOSS_FORMS, ExpectedCost, hardware_loss, reinforce_alpha_grads,
+                                                     reinforce_reward, update_baseline)
 from archsearch.methods.context import RunContext, latency_progress
 from archsearch.ops.init import init_weights
 from archsearch.search.pareto import pareto_front
 from archsearch.space.space import Arch
-from archsearch.supernet import BinaryGate, MixedOp, mixed_ops, recompute_allowed, set_policy
-from archsearch.train import Recipe, Trainer, evaluate, model_input, recalibrate_bn
+from archsearch.supernet import BinaryGates, arch_of_path, recompute_allowed
+from archsearch.train import Recipe, Trainer, evaluate, model_input
 from archsearch.train.task import seeded
 
 ALGOS = ("gradient", "reinforce")
 GRAD_MODES = ("full", "two")
 ARCH_MEMORY = ("recompute", "keep")
-LOSS_FORMS = ("mul_log", "add", "linear")
 
 
 # code search/imagenet_run_exp.py (training a found net): SGD Nesterov momentum 0.9, lr 0.05 at batch 256, cosine,
@@ -176,20 +177,21 @@ class ProxylessConfig:
             raise unknown_name("rl_latency_source", self.rl_latency_source, ("measured", "table"))
         if self.latency_target_ms is not None and self.flops_target is not None:
             raise ConfigError("proxyless: give latency_target_ms or flops_target, not both")
-        for name in ("latency_target_ms", "flops_target"):
-            value = getattr(self, name)
+        for name, value in (("latency_target_ms", self.latency_target_ms), ("flops_target", self.flops_target)):
             if value is not None and not value > 0:
                 raise ConfigError(f"proxyless {name}={value!r} must be positive")
         if (self.loss_form == "mul_log" and self.target is not None and self._log_reference() is None
                 and self.target <= 1.0):
             raise ConfigError(f"proxyless loss_form 'mul_log' needs a target above 1 (log T > 0), got {self.target}; "
                               "use loss_form 'linear' or 'add'")
-        for name in ("warmup_epochs", "arch_start_epoch"):
-            if getattr(self, name) < 0:
+        for name, value in (("warmup_epochs", self.warmup_epochs), ("arch_start_epoch", self.arch_start_epoch)):
+            if value < 0:
                 raise ConfigError(f"proxyless {name} must be >= 0")
-        for name in ("epochs", "batch_size", "arch_update_every", "arch_steps", "rl_batch_size", "rl_update_every"):
-            if getattr(self, name) < 1:
-                raise ConfigError(f"proxyless {name} must be >= 1, got {getattr(self, name)}")
+        for name, value in (("epochs", self.epochs), ("batch_size", self.batch_size),
+                            ("arch_update_every", self.arch_update_every), ("arch_steps", self.arch_steps),
+                            ("rl_batch_size", self.rl_batch_size), ("rl_update_every", self.rl_update_every)):
+            if value < 1:
+                raise ConfigError(f"proxyless {name} must be >= 1, got {value}")
         if self.steps_per_epoch is not None and self.steps_per_epoch < 1:
             raise ConfigError("proxyless steps_per_epoch must be >= 1 or None")
         if not 0 <= self.rl_baseline_decay < 1:
@@ -213,133 +215,6 @@ class ProxylessConfig:
         return self.mul_log_latency_reference if self.objective == "latency" else None
 
 
-# -- the hardware-aware loss and expected cost ------------------------------------------------------------------------
-def hardware_loss(ce: torch.Tensor, expected: torch.Tensor | None, target: float | None, form: str, *,
-                  alpha: float = 0.2, beta: float = 0.3, linear_lambda: float = 0.1,
-                  additive_lambda: float | None = None, log_reference: float | None = None) -> torch.Tensor:
-    """The three ways to add the expected cost E to the cross-entropy (T = target):
-
-    * ``"add"``     paper sec. 3.3.1:        CE + lambda2 * E          (lambda2 default 0.1 / T, see the config)
-    * ``"mul_log"`` released code mul#log:   alpha * CE * (log E / log T)^beta
-    * ``"linear"``  released code add#linear: CE + lambda * (E - T) / T
-
-    `log_reference` R rescales the log form's unit so that T becomes R: (log(E R / T) / log R)^beta.
-    """
-    if expected is None or target is None:
-        return ce
-    if form == "add":
-        lam = additive_lambda if additive_lambda is not None else 0.1 / target
-        return ce + lam * expected
-    if form == "mul_log":
-        if log_reference is not None:
-            expected, target = expected * (log_reference / target), log_reference
-        ratio = torch.log(expected) / math.log(target)
-        return alpha * ce * ratio.clamp_min(1e-6) ** beta  # clamp: E below 1 unit would make log E negative
-    if form == "linear":
-        return ce + linear_lambda * (expected - target) / target
-    raise unknown_name("loss form", form, LOSS_FORMS)
-
-
-class ExpectedCost:
-    """E[cost] = fixed + sum over blocks of p_block . cost_block, differentiable in the alphas.
-
-    `per_choice[block]` lists each candidate's cost in the MixedOp's candidate order."""
-
-    def __init__(self, fixed: float, per_choice: Mapping[str, list[float]]) -> None:
-        self.fixed = float(fixed)
-        self.per_choice = {k: torch.tensor(v, dtype=torch.float64) for k, v in per_choice.items()}
-
-    def __call__(self, alphas: Mapping[str, torch.Tensor],
-                 sampled: Mapping[str, list[int]] | None = None) -> torch.Tensor:
-        """The expectation under p = softmax(alpha); with `sampled` (two-path mode), each listed block's p is the
-        softmax over its sampled candidates only, zero elsewhere (released code ``MixedEdge.binarize``'s
-        ``current_prob_over_ops``), so the cost term has no gradient on unsampled paths."""
-        device = next(iter(alphas.values())).device
-        total = torch.tensor(self.fixed, dtype=torch.float64, device=device)
-        for name, costs in self.per_choice.items():
-            costs = costs.to(device)
-            alpha = alphas[name]
-            if sampled is not None and name in sampled:
-                index = torch.tensor(sampled[name], device=device)
-                alpha, costs = alpha[index], costs[index]
-            p = F.softmax(alpha, dim=-1).to(torch.float64)
-            total = total + (p * costs).sum()
-        return total.float()  # on the alphas' device, so it combines with the loss on GPU too
-
-    def of_arch(self, choices: Mapping[str, list[str]], arch: Mapping[str, object]) -> float:
-        return self.fixed + sum(float(self.per_choice[n][choices[n].index(str(arch[n]))]) for n in self.per_choice)
-
-    @classmethod
-    def from_latency_table(cls, table: LatencyTable, choices: Mapping[str, list[str]]) -> "ExpectedCost":
-        """The table's entries through its calibration (offset + scale * sum is linear, so the expectation of the
-        calibrated latency is the calibrated expectation)."""
-        scale, offset = table.scale_offset
-        fixed = sum(v for k, v in table.entries.items() if k.startswith(FIXED_PREFIX))
-        return cls(offset + scale * fixed, {name: [scale * table[op_key(name, v)] for v in values]
-                                            for name, values in choices.items()})
-
-    @classmethod
-    def from_space_macs(cls, search_space: Any, choices: Mapping[str, list[str]]) -> "ExpectedCost":
-        """Per-block MACs by differences of the space's analytic cost around one base arch (exact when the cost
-        is a sum over blocks, as in layer-wise spaces)."""
-        base = {name: values[0] for name, values in choices.items()}
-        full = dict(search_space.space.validate({**_defaults(search_space), **base}))
-        base_macs = float(search_space.cost(Arch(full)).macs)
-        per_choice = {}
-        for name, values in choices.items():
-            row = []
-            for value in values:
-                changed = dict(full, **{name: search_space.space.choices[name].values[
-                    [str(v) for v in search_space.space.choices[name].values].index(value)]})
-                row.append(float(search_space.cost(Arch(changed)).macs) - base_macs)
-            per_choice[name] = row
-        return cls(base_macs, per_choice)
-
-
-def _defaults(search_space: Any) -> dict[str, object]:
-    """A valid value for every choice (the first), so a base arch can be formed for the MACs differences."""
-    out = {}
-    for name, choice in search_space.space.choices.items():
-        values = getattr(choice, "values", None)
-        out[name] = values[0] if values else choice.low
-    return out
-
-
-def reinforce_alpha_grads(alphas: Mapping[str, torch.Tensor], samples: list[Mapping[str, int]],
-                          rewards: list[float], baseline: float) -> dict[str, torch.Tensor]:
-    """Gradient (to *descend*) of -E[(R - b) log pi(net)]: mean over sampled nets of -(R - b) (onehot - p).
-
-    `samples[k][block]` is the index of the candidate net k took in that block (paper sec. 3.3.2, code
-    rl_update_step)."""
-    grads = {}
-    for name, alpha in alphas.items():
-        p = F.softmax(alpha.detach(), dim=-1)
-        g = torch.zeros_like(p)
-        for sample, reward in zip(samples, rewards):
-            onehot = torch.zeros_like(p)
-            onehot[sample[name]] = 1.0
-            g -= (reward - baseline) * (onehot - p)
-        grads[name] = g / len(samples)
-    return grads
-
-
-def reinforce_reward(accuracy: float, cost: float | None, target: float | None, tradeoff: float) -> float:
-    """Paper sec. 3.3.2 / code calculate_reward: ACC * (T / cost)^tradeoff, or ACC without a target."""
-    if target is None or cost is None:
-        return accuracy
-    return accuracy * (target / cost) ** tradeoff
-
-
-def update_baseline(baseline: float | None, mean_reward: float, decay: float) -> float:
-    """Moving-average baseline b <- decay * b + (1 - decay) * mean reward (starts at the first mean reward).
-
-    (The released code writes ``b += decay * (mean - b)``, i.e. the weights swapped; we follow the paper's
-    "moving average" with decay 0.99; docs/methods/proxyless.md.)"""
-    if baseline is None:
-        return mean_reward
-    return decay * baseline + (1.0 - decay) * mean_reward
-
-
 # -- the method -------------------------------------------------------------------------------------------------------
 @register_method("proxyless", ProxylessConfig)
 class ProxylessNAS:
@@ -349,34 +224,26 @@ class ProxylessNAS:
 
     @staticmethod
     def check_space(search_space: Any, method: str, config: ProxylessConfig) -> None:
-        require_supernet(search_space, method, latency=config.objective == "latency")
+        require_weight_sharing(search_space, method, latency=config.objective == "latency")
 
     def __init__(self, config: ProxylessConfig, ctx: RunContext) -> None:
         self.config = config
         self.ctx = ctx
         self.space = ctx.space
-        require_supernet(self.space, self.name)  # (no latency table for the space: ensure_table says so)
+        require_weight_sharing(self.space, self.name)  # (no latency table for the space: ensure_table says so)
         self.device = torch.device(ctx.device)
         with seeded(int(ctx.rng("proxyless", "supernet").integers(2**62))):  # a user space's layers draw here
             self.supernet: nn.Module = self.space.supernet()
         init_weights(self.supernet, ctx.torch_generator("proxyless", "weight-init"), "he_fout")
-        self.ops: list[MixedOp] = list(mixed_ops(self.supernet))
-        names = [op.name for op in self.ops]
-        if len(set(names)) != len(names):
-            raise ConfigError("proxyless: every MixedOp needs its own name (one alpha vector per block)")
-        self.choices = {op.name: op.choices for op in self.ops}
         self.objective, self.target = _objective(config, ctx.constraints)
         self.log_reference = config.mul_log_latency_reference if self.objective == "latency" else None
         if self.objective is not None and config.objective is None:
             ctx.log(f"proxyless: no target given; using the {self.objective} constraint's bound {self.target:g} as T")
 
-        init = ctx.torch_generator("proxyless", "alpha-init")
-        self.alphas: dict[str, nn.Parameter] = {
-            op.name: nn.Parameter((torch.randn(len(op.ops), generator=init) * config.arch_init_std).to(self.device))
-            for op in self.ops}
-        recompute = config.arch_memory == "recompute"
-        set_policy(self.supernet, lambda op: BinaryGate(self.alphas[op.name], recompute=recompute))
-        self.arch_optimizer = torch.optim.Adam(list(self.alphas.values()), lr=config.arch_lr,
+        self.gates = BinaryGates(self.supernet, init_std=config.arch_init_std, device=self.device,
+                                 generator=ctx.torch_generator("proxyless", "alpha-init"),
+                                 recompute=config.arch_memory == "recompute")
+        self.arch_optimizer = torch.optim.Adam(list(self.gates.alphas.values()), lr=config.arch_lr,
                                                betas=(config.arch_beta1, config.arch_beta2), eps=config.arch_eps,
                                                weight_decay=config.arch_weight_decay)
         self.gate_generator = ctx.torch_generator("proxyless", "gates")
@@ -442,7 +309,7 @@ class ProxylessNAS:
 
     def weight_step(self, trainer: Trainer, x: torch.Tensor, y: torch.Tensor) -> float:
         """One SGD step on the weights of one path sampled by p (binary gates without arch gradients)."""
-        self._sample_gates("full", arch_grad=False)
+        self.gates.sample(self.gate_generator, "full", arch_grad=False)
         return trainer.step(x, y)
 
     # -- one architecture step --------------------------------------------------------------------------------------
@@ -451,29 +318,20 @@ class ProxylessNAS:
         config = self.config
         x, y = self._val_batch()
         self.supernet.train()
-        self._sample_gates(config.grad_mode, arch_grad=True)
+        alphas = self.gates.alphas
+        self.gates.sample(self.gate_generator, config.grad_mode, arch_grad=True)
         logits = self.supernet(x)
         ce = F.cross_entropy(logits.float(), y)
         # two-path: the cost term sees only each block's sampled pair, renormalised (released code), so together
-        # with the rescale below every unsampled path keeps its probability
-        sampled = ({op.name: op.policy.sampled for op in self.ops} if config.grad_mode == "two" else None)
-        expected = self.expected_cost(self.alphas, sampled) if self.expected_cost is not None else None
+        # with the rescale after the step every unsampled path keeps its probability
+        sampled = self.gates.sampled() if config.grad_mode == "two" else None
+        expected = self.expected_cost(alphas, sampled) if self.expected_cost is not None else None
         loss = hardware_loss(ce, expected, self.target, config.loss_form, alpha=config.mul_log_alpha,
                              beta=config.mul_log_beta, linear_lambda=config.linear_lambda,
                              additive_lambda=config.additive_lambda, log_reference=self.log_reference)
-        gates = [op.policy.gate for op in self.ops if op.policy.gate is not None]
-        inputs = gates + (list(self.alphas.values()) if expected is not None else [])
         self.arch_optimizer.zero_grad(set_to_none=True)
-        loss.backward(inputs=inputs)
-        for op in self.ops:
-            op.policy.accumulate_alpha_grad()
-        old = {name: alpha.detach().clone() for name, alpha in self.alphas.items()}
-        self.arch_optimizer.step()
-        if config.grad_mode == "two":
-            for op in self.ops:
-                op.policy.rescale_after_step(old[op.name])
-        for op in self.ops:
-            op.policy.arch_grad = False
+        loss.backward(inputs=self.gates.gates() + (list(alphas.values()) if expected is not None else []))
+        self.gates.step(self.arch_optimizer, two_path=config.grad_mode == "two")
         self.arch_step_count += 1
         values = {"loss": float(loss.detach()), "ce": float(ce.detach())}
         self._log_arch(values)
@@ -488,8 +346,8 @@ class ProxylessNAS:
         samples, rewards, accuracies = [], [], []
         with torch.no_grad():
             for _ in range(config.rl_batch_size):
-                self._sample_gates("full", arch_grad=False)
-                sample = {op.name: int(op.policy.active) for op in self.ops}
+                self.gates.sample(self.gate_generator, "full", arch_grad=False)
+                sample = self.gates.active()
                 accuracy = float((self.supernet(x).argmax(1) == y).float().mean())
                 cost = self._sample_cost(sample)
                 samples.append(sample)
@@ -497,9 +355,9 @@ class ProxylessNAS:
                 rewards.append(reinforce_reward(accuracy, cost, self.target, config.rl_tradeoff))
         mean_reward = sum(rewards) / len(rewards)
         self.baseline = update_baseline(self.baseline, mean_reward, config.rl_baseline_decay)
-        grads = reinforce_alpha_grads(self.alphas, samples, rewards, self.baseline)
+        grads = reinforce_alpha_grads(self.gates.alphas, samples, rewards, self.baseline)
         self.arch_optimizer.zero_grad(set_to_none=True)
-        for name, alpha in self.alphas.items():
+        for name, alpha in self.gates.alphas.items():
             alpha.grad = grads[name].to(alpha.device)
         self.arch_optimizer.step()
         self.arch_step_count += 1
@@ -511,22 +369,16 @@ class ProxylessNAS:
     # -- derive and export ------------------------------------------------------------------------------------------
     def derived_arch(self) -> Arch:
         """The most probable op per block (code convert_to_normal_net / set_chosen_op_active)."""
-        values = {name: self.choices[name][int(alpha.detach().argmax())] for name, alpha in self.alphas.items()}
-        full = {**values}
-        for name, choice in self.space.space.choices.items():
-            if name in full:
-                full[name] = _value_of(choice, full[name])
-        return self.space.space.validate(full)
+        return arch_of_path(self.space.space, self.gates.most_probable())
 
     def probabilities(self) -> dict[str, list[float]]:
-        return {name: F.softmax(alpha.detach(), -1).cpu().tolist() for name, alpha in self.alphas.items()}
+        return self.gates.probabilities()
 
     def _inherited_accuracy(self, arch: Arch, splits: Any) -> tuple[nn.Module, float]:
         """`arch`'s child with the supernet's weights, BN re-estimated on training batches (released code), on the
         validation split."""
-        generator = self.ctx.torch_generator("proxyless", "recalibration")
-        recalibration = Batches(splits.train, self.config.batch_size, shuffle=True, generator=generator)
-        calibration = [x for _, (x, _) in zip(range(self.config.bn_recalibration_batches), recalibration)]
+        calibration = calibration_inputs(splits.train, self.config.batch_size, self.config.bn_recalibration_batches,
+                                         self.ctx.torch_generator("proxyless", "recalibration"))
         return inherited_accuracy(self.space, self.supernet, arch, calibration=calibration, val=splits.val,
                                   device=self.device)
 
@@ -543,7 +395,7 @@ class ProxylessNAS:
         attrs = {"phase": "derived", "probabilities": self.probabilities(), "seconds": 0.0}
         measured = None
         if self.latency_table is not None and self.config.measure_derived_latency:
-            measured = self.measured_latency(arch)
+            measured = measure_network(self.space, arch, self.latency_table, device=self._latency_device())
             attrs["measured_latency_ms"] = measured
         self._record("proxyless/derived", "derived", arch, objectives, seconds=0.0,
                      **({} if measured is None else {"measured_latency_ms": measured}))
@@ -552,11 +404,13 @@ class ProxylessNAS:
         self.ctx.log(f"proxyless derived {arch}: val accuracy {accuracy:.4f}, " +
                      ", ".join(f"{k} {v:.4g}" for k, v in objectives.items() if k != "accuracy") +
                      ("" if measured is None else f", measured latency {measured:.4g} ms "
-                      f"({self._table_timing()['runtime']}, {self._table_timing()['threads']} thread(s), "
-                      f"{self._table_timing()['clock']} clock)"))
+                      "({runtime}, {threads} thread(s), {clock} clock)".format(**table_timing(self.latency_table))))
         best = Candidate(arch, objectives, attrs)
-        front = _pareto([best] + [Candidate(self.space.space.validate(h["arch"]), h["objectives"])
-                                  for h in self.history])
+        # the front over latency when every candidate has one, else over MACs; one candidate per arch (the last)
+        candidates = [best] + [Candidate(self.space.space.validate(h["arch"]), h["objectives"]) for h in self.history]
+        cost = "latency_ms" if all("latency_ms" in c.objectives for c in candidates) else "macs"
+        front = pareto_front({c.arch.key: c for c in candidates}.values(), lambda c: c.objectives["accuracy"],
+                             lambda c: c.objectives[cost])
         return SearchResult(best=best, pareto_front=tuple(front),
                             weights=SavedWeights(supernet=supernet, per_arch={arch.key: child_weights}),
                             extra={"probabilities": self.probabilities(),
@@ -573,8 +427,7 @@ class ProxylessNAS:
         """After each search epoch: the derived arch's supernet accuracy on the small validation split (a ledger
         trial, so the run has a trajectory and a front)."""
         arch = self.derived_arch()
-        for op in self.ops:
-            op.policy.set_active(self.choices[op.name].index(str(arch[op.name])))
+        self.gates.set_path(arch)
         start = time.perf_counter()
         pair = splits.small_val
         # train mode (code validate(use_train_mode=True): the running BN statistics mix all paths); NCHW inputs
@@ -603,11 +456,11 @@ class ProxylessNAS:
                                               force=config.force_latency_table, log=self.ctx.log,
                                               progress=latency_progress(self.ctx))
         if self.latency_table is not None:
-            self.expected_latency = ExpectedCost.from_latency_table(self.latency_table, self.choices)
+            self.expected_latency = ExpectedCost.from_latency_table(self.latency_table, self.gates.choices)
         if self.objective == "latency":
             self.expected_cost = self.expected_latency
         elif self.objective == "flops":
-            self.expected_cost = ExpectedCost.from_space_macs(self.space, self.choices)
+            self.expected_cost = ExpectedCost.from_space_macs(self.space, self.gates.choices)
 
     def _check_recompute(self, splits: Any) -> None:
         """Before any step: a model that modifies a choice's output in place cannot recompute in the backward pass;
@@ -618,8 +471,7 @@ class ProxylessNAS:
         x = splits.val.x[:2].to(parameter.device if parameter is not None else self.device)
         if recompute_allowed(self.supernet, x):
             return
-        for op in self.ops:
-            op.policy.recompute = False
+        self.gates.keep_outputs()
         self.ctx.log("proxyless: the model modifies a choice's output in place, so arch steps keep every sampled "
                      "output (arch_memory 'keep': same gradients, more memory); make that op out-of-place to save it")
 
@@ -634,12 +486,6 @@ class ProxylessNAS:
             trainer.optimizer.load_state_dict(optimizer_state)  # momentum carries over from the warm-up (code)
         return trainer
 
-    def _sample_gates(self, mode: str, *, arch_grad: bool) -> None:
-        for op in self.ops:
-            policy = op.policy
-            policy.sample(self.gate_generator, mode if len(op.ops) > 1 else "full")
-            policy.arch_grad = arch_grad
-
     def _val_batch(self) -> tuple[torch.Tensor, torch.Tensor]:
         """A random batch of the validation split (code: valid_next_batch; a fresh draw, so resume is exact)."""
         pair = self.ctx.splits().val
@@ -651,40 +497,15 @@ class ProxylessNAS:
         objective = self.objective
         if objective is None:
             return None
-        arch = {name: self.choices[name][index] for name, index in sample.items()}
+        arch = {name: self.gates.choices[name][index] for name, index in sample.items()}
         if objective == "latency" and self.config.rl_latency_source == "measured":
-            full = self.space.space.validate({n: _value_of(self.space.space.choices[n], v) for n, v in arch.items()})
-            net = self.space.build(full)
-            return time_module(net, tuple(self.space.input_shape), batch_size=self.config.latency_batch_size,
-                               device=self._latency_device(), warmup=3, repeats=10, **self._table_timing())
-        return self.expected_cost.of_arch(self.choices, arch)
+            net = self.space.build(arch_of_path(self.space.space, arch))
+            return time_module(net, tuple(self.space.input_shape), device=self._latency_device(), warmup=3,
+                               repeats=10, **table_timing(self.latency_table))
+        return self.expected_cost.of_arch(self.gates.choices, arch)
 
     def _latency_device(self) -> torch.device:
         return torch.device("cpu") if self.device.type == "cpu" else self.device
-
-    def _table_timing(self) -> dict[str, Any]:
-        """End-to-end timings use the table's thread count, clock and runtime (also when a foreign table is
-        forced)."""
-        timing = {"threads": self.config.latency_threads, "clock": self.config.latency_clock,
-                  "runtime": self.config.latency_runtime}
-        fingerprint = self.latency_table.fingerprint if self.latency_table is not None else {}
-        if self.latency_table is not None:
-            timing["runtime"] = self.latency_table.runtime
-        if isinstance(fingerprint.get("threads"), int):
-            timing["threads"] = int(fingerprint["threads"])
-        if fingerprint.get("clock") in ("cpu", "wall"):
-            timing["clock"] = fingerprint["clock"]
-        return timing
-
-    def measured_latency(self, arch: Arch) -> float:
-        """Median end-to-end inference latency (ms) of `arch`'s standalone network, timed as the table was
-        (device, batch size, threads), interleaved in 3 rounds so a burst of load on a shared host is not all in
-        one number."""
-        net = self.space.build(arch)
-        shape = tuple(self.space.input_shape)
-        samples = [time_module(net, shape, batch_size=self.config.latency_batch_size, device=self._latency_device(),
-                               warmup=5, repeats=15, **self._table_timing()) for _ in range(3)]
-        return float(sorted(samples)[1])
 
     def _cost_values(self, arch: Arch) -> dict[str, float]:
         cost: Cost = self.space.cost(arch)
@@ -698,19 +519,17 @@ class ProxylessNAS:
     def _log_arch(self, values: dict[str, float]) -> None:
         step = self.arch_step_count
         probs = {f"{name}/{value}": p for name, ps in self.probabilities().items()
-                 for value, p in zip(self.choices[name], ps)}
+                 for value, p in zip(self.gates.choices[name], ps)}
         self.ctx.log_metrics("proxyless_probs", step, **probs)
         costs = dict(values)
         with torch.no_grad():
             if self.expected_latency is not None:
-                costs["expected_latency_ms"] = float(self.expected_latency(self.alphas))
+                costs["expected_latency_ms"] = float(self.expected_latency(self.gates.alphas))
             if self.objective == "flops":
-                costs["expected_macs"] = float(self.expected_cost(self.alphas))
+                costs["expected_macs"] = float(self.expected_cost(self.gates.alphas))
         if self.target is not None:
             costs["target"] = float(self.target)
-        entropy = sum(float(-(p * p.clamp_min(1e-12).log()).sum())
-                      for p in (F.softmax(a.detach(), -1) for a in self.alphas.values()))
-        costs["entropy"] = entropy / max(1, len(self.alphas))
+        costs["entropy"] = self.gates.mean_entropy()
         self.ctx.log_metrics("proxyless_arch", step, phase_epoch=float(self.epoch), **costs)
 
     # -- checkpoints ---------------------------------------------------------------------------------------------------
@@ -720,7 +539,7 @@ class ProxylessNAS:
             "phase": self.phase,
             "epoch": self.epoch,
             "arch_step_count": self.arch_step_count,
-            "alphas": {name: alpha.detach().cpu().clone() for name, alpha in self.alphas.items()},
+            "alphas": {name: alpha.detach().cpu().clone() for name, alpha in self.gates.alphas.items()},
             "arch_optimizer": self.arch_optimizer.state_dict(),
             "trainer": self._trainer_state,
             "supernet": self.supernet.state_dict(),
@@ -739,7 +558,7 @@ class ProxylessNAS:
         self.epoch = int(state["epoch"])
         self.arch_step_count = int(state["arch_step_count"])
         with torch.no_grad():
-            for name, alpha in self.alphas.items():
+            for name, alpha in self.gates.alphas.items():
                 alpha.copy_(state["alphas"][name].to(alpha.device))
         self.arch_optimizer.load_state_dict(state["arch_optimizer"])
         self._trainer_state = state["trainer"]
@@ -755,32 +574,17 @@ class ProxylessNAS:
                                               dict(table["meta"]))
 
 
-def _objective(config: ProxylessConfig, constraints: Any) -> tuple[str | None, float | None]:
+def _objective(config: ProxylessConfig, constraints: Sequence[Constraint]) -> tuple[str | None, float | None]:
     """The hardware objective and target T: from the config, else from a ``latency<=`` / ``flops<=`` constraint
     (interpretation: a bound the user asks for is the target the loss steers to)."""
     if config.objective is not None:
         return config.objective, config.target
     for metric in ("latency", "flops"):
-        bounds = [c.bound for c in constraints if getattr(c, "metric", None) == metric and c.op in ("<=", "<")]
+        bounds = [c.bound for c in constraints if c.metric == metric and c.op in ("<=", "<")]
         if bounds:
             return metric, min(bounds)
     return None, None
 
 
-def _value_of(choice: Any, text: object) -> object:
-    """The choice's own value whose string is `text` (MixedOp candidates are keyed by str(value))."""
-    for value in getattr(choice, "values", ()):
-        if str(value) == str(text):
-            return value
-    return text
-
-
-def _pareto(candidates: list[Candidate]) -> list[Candidate]:
-    """The front over latency when every candidate has one, else over MACs; one candidate per arch (the last)."""
-    cost = "latency_ms" if all("latency_ms" in c.objectives for c in candidates) else "macs"
-    unique = {c.arch.key: c for c in candidates}
-    return pareto_front(unique.values(), lambda c: c.objectives["accuracy"], lambda c: c.objectives[cost])
-
-
-__all__ = ["ExpectedCost", "ProxylessConfig", "ProxylessNAS", "hardware_loss", "recalibrate_bn",
-           "reinforce_alpha_grads", "reinforce_reward", "update_baseline"]
+__all__ = ["ExpectedCost", "ProxylessConfig", "ProxylessNAS", "hardware_loss", "reinforce_alpha_grads",
+           "reinforce_reward", "update_baseline"]

@@ -7,7 +7,8 @@ from __future__ import annotations
 from typing import Callable
 
 from archsearch._registry import Registry
-from archsearch.spaces._base import SearchSpace, WeightSharingSpace
+from archsearch.spaces._base import (ArchRecipeSpace, DefaultArchSpace, LatencyCostedSpace, MotifSpace, RecipeSpace,
+                                     SearchSpace, WeightSharingSpace, space_label)
 from archsearch.spaces.modules import (InputChoice, LayerChoice, ModuleSpace, choice_modules, freeze, set_path,
                                        space_from_module)
 
@@ -26,5 +27,6 @@ def space_names() -> list[str]:
     return SPACES.names()
 
 
-__all__ = ["SPACES", "InputChoice", "LayerChoice", "ModuleSpace", "SearchSpace", "WeightSharingSpace", "choice_modules",
-           "create_space", "freeze", "register_space", "set_path", "space_from_module", "space_names"]
+__all__ = ["SPACES", "ArchRecipeSpace", "DefaultArchSpace", "InputChoice", "LatencyCostedSpace", "LayerChoice",
+           "ModuleSpace", "MotifSpace", "RecipeSpace", "SearchSpace", "WeightSharingSpace", "choice_modules",
+           "create_space", "freeze", "register_space", "set_path", "space_from_module", "space_label", "space_names"]

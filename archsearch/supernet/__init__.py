@@ -1,5 +1,7 @@
-"""Weight-sharing supernets: `MixedOp` and the path policies a method sets on it."""
+"""Weight-sharing supernets: `MixedOp`, the path policies a method sets on it, and `BinaryGates` (ProxylessNAS'
+alphas over a whole supernet)."""
 
+from archsearch.supernet.binary_gates import BinaryGates
 from archsearch.supernet.mixed_op import (
     BinaryGate,
     GateGradient,
@@ -7,6 +9,7 @@ from archsearch.supernet.mixed_op import (
     PathPolicy,
     SinglePath,
     Weighted,
+    arch_of_path,
     make_alphas,
     mixed_ops,
     recompute_allowed,
@@ -14,5 +17,5 @@ from archsearch.supernet.mixed_op import (
     set_policy,
 )
 
-__all__ = ["BinaryGate", "GateGradient", "MixedOp", "PathPolicy", "SinglePath", "Weighted", "make_alphas",
-           "mixed_ops", "recompute_allowed", "set_path", "set_policy"]
+__all__ = ["BinaryGate", "BinaryGates", "GateGradient", "MixedOp", "PathPolicy", "SinglePath", "Weighted",
+           "arch_of_path", "make_alphas", "mixed_ops", "recompute_allowed", "set_path", "set_policy"]

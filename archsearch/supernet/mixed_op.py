@@ -23,6 +23,8 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from archsearch.errors import ConfigError, unknown_name
+from archsearch.space.choices import Categorical
+from archsearch.space.space import Arch, Space
 
 
 class SinglePath:
@@ -272,6 +274,17 @@ def set_path(model: nn.Module, arch: Mapping[str, object]) -> None:
         op.policy.active = value
 
 
+def arch_of_path(space: Space, path: Mapping[str, object]) -> Arch:
+    """The `Arch` of `space` that a path of candidate names picks: a `MixedOp` keys its candidates by str(value),
+    so each name goes back to its choice's own value (kernel size 3, not "3")."""
+    values = {}
+    for name, picked in path.items():
+        choice = space.choices.get(name)
+        own = choice.values if isinstance(choice, Categorical) else ()
+        values[name] = next((value for value in own if str(value) == str(picked)), picked)
+    return space.validate(values)
+
+
 def make_alphas(model: nn.Module, init: float = 0.0) -> dict[str, nn.Parameter]:
     """One alpha vector per distinct MixedOp name (ops sharing a name share alphas, as DARTS cells do)."""
     alphas: dict[str, nn.Parameter] = {}
@@ -283,5 +296,5 @@ def make_alphas(model: nn.Module, init: float = 0.0) -> dict[str, nn.Parameter]:
     return alphas
 
 
-__all__ = ["BinaryGate", "GateGradient", "MixedOp", "PathPolicy", "SinglePath", "Weighted", "make_alphas", "mixed_ops",
-           "recompute_allowed", "set_path", "set_policy"]
+__all__ = ["BinaryGate", "GateGradient", "MixedOp", "PathPolicy", "SinglePath", "Weighted", "arch_of_path",
+           "make_alphas", "mixed_ops", "recompute_allowed", "set_path", "set_policy"]

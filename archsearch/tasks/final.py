@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping, Sequence
 
 from archsearch.errors import ConfigError, UsageError
-from archsearch.spaces import create_space
+from archsearch.spaces import RecipeSpace, create_space
 from archsearch.tasks.evaluate import run_eval_task
 from archsearch.train.recipe import Recipe
 from archsearch.train.task import EvalResult, EvalTask, cached_dataset, seeded
@@ -86,8 +86,7 @@ def final_recipe(search_space: Any, arch: Any, recipe: Recipe | Mapping[str, Any
     the given fields (a `Recipe` is taken whole); without either, `Recipe`'s defaults."""
     if isinstance(recipe, Recipe):
         return recipe
-    recipe_of = getattr(search_space, "recipe_of", None)
-    searched = recipe_of(arch).to_dict() if callable(recipe_of) else {}
+    searched = search_space.recipe_of(arch).to_dict() if isinstance(search_space, RecipeSpace) else {}
     return Recipe.from_dict({**searched, **dict(recipe or {})})
 
 

@@ -104,9 +104,11 @@ class NARSConfig:
             raise ConfigError("nars: pretrain_val_fraction must be in [0, 1)")
         if self.threads < 1:
             raise ConfigError(f"nars: threads must be >= 1, got {self.threads}")
-        for name in ("population", "children_per_parent", "keep", "patience", "max_generations"):
-            if getattr(self, name) < 1:  # stage 3 (or 1) would fail after stage 2 trained every candidate
-                raise ConfigError(f"nars: {name} must be >= 1, got {getattr(self, name)}")
+        for name, value in (("population", self.population), ("children_per_parent", self.children_per_parent),
+                            ("keep", self.keep), ("patience", self.patience),
+                            ("max_generations", self.max_generations)):
+            if value < 1:  # stage 3 (or 1) would fail after stage 2 trained every candidate
+                raise ConfigError(f"nars: {name} must be >= 1, got {value}")
         if self.from_history < 0 or self.frozen_epochs < 0 or self.unfrozen_epochs < 0:
             raise ConfigError("nars: from_history, frozen_epochs and unfrozen_epochs must be >= 0")
         if self.train_size is not None and self.train_size < 1:

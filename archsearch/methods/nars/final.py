@@ -71,8 +71,8 @@ class FinalTraining:
                                   **{"split": {}, **ctx.data_spec},
                                   epochs=self.config.final_epochs, seeds=[task_seed(ctx, key)],
                                   recipe=self._recipe(point, teacher is not None), threads=self.config.threads)
-            macs, params = self.space.cost(point)
-            attrs = {"macs": macs, "params": params, "phase": "final", "key": key, "recipe": task.recipe,
+            cost = self.space.cost(point)
+            attrs = {"macs": cost.macs, "params": cost.params, "phase": "final", "key": key, "recipe": task.recipe,
                      "searched_recipe": self.space.recipe_of(point).to_dict(),  # which found pair (export)
                      "distilled": teacher is not None, "role": role}
             evaluations.append(Evaluation(key, self.space.full(point), "final", train_final, (task, teacher), attrs,
@@ -92,13 +92,13 @@ class FinalTraining:
         ctx = self.ctx
         i, key, outcome = done.evaluation.tag, done.evaluation.key, done.outcome
         task: EvalTask = done.evaluation.args[0]
-        macs, params = self.space.cost(self._point(found, i))
+        cost = self.space.cost(self._point(found, i))
+        macs, params, latency = cost.macs, cost.params, cost.latency_ms
         reason = failure_reason(outcome)
         ok = reason is None
         weights = None
         if ok:
             weights = ctx.save_weights(self._weights_name(i, role), outcome.weights)
-            latency = self.space.resource(self._point(found, i)).latency_ms
             ctx.record(done, {"macs": float(macs), "params": float(params)},
                        attrs={"macs": macs, "params": params, "phase": "final", "test_accuracy": outcome.test_accuracy,
                               "distilled": distilled, "weights": weights, "role": role,

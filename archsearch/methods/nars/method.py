@@ -111,7 +111,7 @@ class NARS:
 
     def _candidate(self, point: Arch, accuracy: float, attrs: dict[str, Any]) -> Candidate:
         """A result entry: the point of the run's space (`full`), its accuracy, costs and searched recipe."""
-        cost = self.space.resource(point)
+        cost = self.space.cost(point)
         objectives = {"accuracy": float(accuracy), "macs": float(cost.macs), "params": float(cost.params)}
         if cost.latency_ms is not None:
             objectives["latency_ms"] = float(cost.latency_ms)
@@ -121,7 +121,7 @@ class NARS:
     def _meets_constraints(self, point: Arch) -> bool:
         """Whether a point meets every constraint of the run (stage 2 trains candidates that may break some:
         they teach the predictor, but are no result)."""
-        return satisfied(self.evolution.constraints, self.space.resource(point))
+        return satisfied(self.evolution.constraints, self.space.cost(point))
 
     def _result(self) -> SearchResult:
         found_entries, stage2 = self.evolution.found, self.optimisation
@@ -142,7 +142,8 @@ class NARS:
         if not everything:
             raise ConstraintError("nars: no trained or found network meets "
                                   f"{', '.join(map(str, self.evolution.constraints)) or 'the constraints'}")
-        front = _pareto_front(everything)
+        # the Pareto front over (accuracy up, MACs down), most accurate first
+        front = pareto_front(everything, lambda c: c.objectives["accuracy"], lambda c: c.objectives["macs"])[::-1]
         # the best: the most accurate model found under the constraints (measured ones first: a final training
         # beats a prediction); with nothing found, the best stage-2 label within the constraints
         best = (max(found, key=lambda c: (c.attrs["measured"], c.objectives["accuracy"])) if found else
@@ -226,11 +227,6 @@ class NARS:
         self.predictor.load_state_dict(state["predictor"])
         self.evolution.load_state_dict(state)
         self.final_training.load_state_dict(state)
-
-
-def _pareto_front(candidates: list[Candidate]) -> list[Candidate]:
-    """Non-dominated candidates over (accuracy up, MACs down), most accurate first."""
-    return pareto_front(candidates, lambda c: c.objectives["accuracy"], lambda c: c.objectives["macs"])[::-1]
 
 
 __all__ = ["NARS"]

@@ -16,6 +16,8 @@ from archsearch.ops.drop_path import DropPath
 from archsearch.search.predictor_evolution import sobol_pool
 from archsearch.space.choices import Categorical
 from archsearch.space.space import Arch, Space, product
+from archsearch.spaces import (ArchRecipeSpace, DefaultArchSpace, LatencyCostedSpace, SearchSpace, WeightSharingSpace,
+                               space_label)
 from archsearch.spaces.fbnet import RECIPE_FIELDS, recipe_from_arch, recipe_space
 from archsearch.train.recipe import Recipe
 from archsearch.train.task import seeded
@@ -25,31 +27,36 @@ def check_space(search_space: Any, method: str, config: NARSConfig) -> None:
     """Candidates are built and trained from scratch, so the architecture part needs `build` and `cost`; a plain
     architecture space (mobilenet, a user's) is searched together with the recipe, so its choice names must not
     be recipe fields."""
-    arch_space = getattr(search_space, "architecture", search_space)
-    name = getattr(search_space, "name", search_space)
-    if not all(hasattr(arch_space, a) for a in ("space", "build", "cost")):
+    arch_space = _architecture_of(search_space)
+    if not isinstance(arch_space, SearchSpace):
         raise ConfigError(f"{method} trains candidates from scratch and needs an architecture space with build() "
-                          f"and cost() (e.g. fbnet-recipe, fbnet, mobilenet, your own); {name!r} has none")
-    if getattr(search_space, "recipes", None) is None:
+                          f"and cost() (e.g. fbnet-recipe, fbnet, mobilenet, your own); "
+                          f"{space_label(search_space)!r} has none")
+    if not isinstance(search_space, ArchRecipeSpace):
         clash = sorted(set(arch_space.space.choices) & set(RECIPE_FIELDS))
         if clash:
-            raise ConfigError(f"{method} searches space {name!r} together with the training recipe, but its "
-                              f"choice(s) {clash} are named like recipe fields; rename them (the LayerChoice / "
+            raise ConfigError(f"{method} searches space {arch_space.name!r} together with the training recipe, but "
+                              f"its choice(s) {clash} are named like recipe fields; rename them (the LayerChoice / "
                               "InputChoice labels)")
     check_recipe(search_space, method, config)
+
+
+def _architecture_of(search_space: Any) -> Any:
+    """The architecture part of the run's space: a joint architecture-recipe space's (fbnet-recipe), else the
+    space itself (fbnet, mobilenet, a user's)."""
+    return search_space.architecture if isinstance(search_space, ArchRecipeSpace) else search_space
 
 
 def check_recipe(search_space: Any, method: str, config: NARSConfig) -> None:
     """`recipe` holds the fields NARS does not search: a searched field set there (``--set "recipe={lr: 1e9}"``)
     would be overridden by every candidate's own value, silently. (`dropout` and `drop_path` are left to the
     run: on a plain space one may not be searched, see `NARSSpace._fit_recipes`.)"""
-    recipes = getattr(search_space, "recipes", None)
-    searched = list(recipes.choices) if recipes is not None else [
+    searched = list(search_space.recipes.choices) if isinstance(search_space, ArchRecipeSpace) else [
         f for f in RECIPE_FIELDS if f not in ("dropout", "drop_path")]
-    default = Recipe()
-    clash = [f for f in searched if getattr(config.recipe, f) != getattr(default, f)]
+    given, default = config.recipe.to_dict(), Recipe().to_dict()
+    clash = [f for f in searched if given[f] != default[f]]
     if clash:
-        shown = ", ".join(f"{f}={getattr(config.recipe, f)!r}" for f in clash)
+        shown = ", ".join(f"{f}={given[f]!r}" for f in clash)
         raise ConfigError(f"{method} searches the recipe field(s) {', '.join(clash)}: each candidate trains with its "
                           f"own value, so recipe {shown} would be ignored; set only fields it does not search "
                           "(schedule, batch_size, ema_decay, ...)")
@@ -69,11 +76,11 @@ class NARSSpace:
         self._rng = rng
         # the run's space: a joint architecture-recipe SearchSpace ("fbnet-recipe", whose points are complete pairs
         # the ledger and `archsearch export` understand) or a plain architecture space (fbnet, mobilenet, ...)
-        self.arch_space = getattr(run_space, "architecture", run_space)
+        self.arch_space = _architecture_of(run_space)
         check_space(run_space, "nars", config)
         ema = (True,) if config.mode == "joint" and config.joint_always_ema else (True, False)
-        run_recipes = getattr(run_space, "recipes", None)
-        if run_recipes is not None:  # the run space's recipe ranges (EMA fixed on for the joint search)
+        if isinstance(run_space, ArchRecipeSpace):  # the run space's recipe ranges (EMA fixed on for the joint search)
+            run_recipes = run_space.recipes
             self.recipes = Space([(n, Categorical(ema) if n == "ema" else c) for n, c in run_recipes.choices.items()],
                                  name=run_recipes.name)
         else:
@@ -95,7 +102,7 @@ class NARSSpace:
         and `drop_path` on DropPath modules only, so on a weight-sharing space whose supernet (every candidate) has
         none, the field would be a dimension that changes nothing, and is dropped. A space without a supernet keeps
         every field (one built network cannot speak for all)."""
-        if not callable(getattr(self.arch_space, "supernet", None)):
+        if not isinstance(self.arch_space, WeightSharingSpace):
             return recipes
         with seeded(0):  # only the module types matter; the caller's random stream is left alone
             modules = list(self.arch_space.supernet().modules())
@@ -111,15 +118,14 @@ class NARSSpace:
     def _fixed_arch(self) -> Arch:
         if self.config.arch is not None:
             return self.arch_space.space.validate(self.config.arch)
-        default = getattr(self.arch_space, "default_arch", None)
-        if default is not None:
-            return default()
+        if isinstance(self.arch_space, DefaultArchSpace):
+            return self.arch_space.default_arch()
         return self.arch_space.space.sample(self._rng("nars", "fixed_arch"))
 
     def check_fixed_arch(self, constraints: Iterable[Constraint], rng: np.random.Generator) -> None:
         """Recipe-only search cannot change the cost: a constraint (or FLOPs target) the fixed architecture breaks
         is a user error."""
-        cost = self.resource(self.recipes.sample(rng))
+        cost = self.cost(self.recipes.sample(rng))
         macs, params = cost.macs, cost.params
         broken = [str(c) for c in sorted(set(constraints), key=str) if not satisfied((c,), cost)]
         if broken:
@@ -146,12 +152,7 @@ class NARSSpace:
             return self.run_space.space.validate({**arch.to_dict(), **recipe.to_dict()})
         return arch
 
-    def cost(self, point: Arch) -> tuple[int, int]:
-        """(MACs, params) of a point: its architecture part's (memoised)."""
-        cost = self.resource(point)
-        return cost.macs, cost.params
-
-    def resource(self, point: Arch) -> Cost:
+    def cost(self, point: Arch) -> Cost:
         """Every cost a constraint can bound (MACs, params and, when the run's space carries a latency table, its
         latency), of the point's architecture part, memoised: the one cost every stage checks constraints on."""
         if self.config.mode != "joint":
@@ -162,7 +163,7 @@ class NARSSpace:
         if key not in self._cost_cache:
             arch = Arch(zip(self._arch_names, key)) if key is not None else self.fixed_arch
             cost = self.arch_space.cost(arch)
-            if cost.latency_ms is None and getattr(self.run_space, "latency_table", None) is not None:
+            if cost.latency_ms is None and isinstance(self.run_space, LatencyCostedSpace):
                 cost = self.run_space.cost(self.full(point))  # a joint run space costs its complete pairs
             self._cost_cache[key] = Cost(int(cost.macs), int(cost.params),
                                          None if cost.latency_ms is None else float(cost.latency_ms))
@@ -177,7 +178,7 @@ class NARSSpace:
         """The Sobol pool (FBNetV3 sec. 3.2): regenerated from its own seed (never stored in checkpoints)."""
         if self._pool is None:
             self._pool = sobol_pool(self.joint, self.config.pool_size, self._rng("nars", "pool"))
-            self._pool_cost = np.array([self.cost(a) for a in self._pool], dtype=np.float64)
+            self._pool_cost = np.array([(c.macs, c.params) for c in map(self.cost, self._pool)], dtype=np.float64)
         return self._pool
 
     @property

@@ -39,7 +39,7 @@ class PredictorEvolution:
         return [self.constraints + (Constraint("flops", "<=", float(target)),) for target in family]
 
     def _feasible(self, constraints: tuple[Constraint, ...]) -> Callable[[Arch], bool]:
-        return cost_predicate(constraints, self.space.resource)  # latency<= too, from the run's table
+        return cost_predicate(constraints, self.space.cost)  # latency<= too, from the run's table
 
     def search(self, index: int, history: Sequence[Arch]) -> None:
         """Search number `index` of `searches()`, its first generation drawn from `history` (stage 2's trained
@@ -64,7 +64,7 @@ class PredictorEvolution:
             ctx.log_metrics(f"evolution_{index}", generation, best_predicted=best, population=float(size))
 
         result = evolve(space.joint, score, feasible, initial, rng, evolution, on_generation)
-        cost = space.resource(result.best)
+        cost = space.cost(result.best)
         macs, params = cost.macs, cost.params
         self.found.append({"constraint": described, "arch": result.best.to_json(),
                            "predicted": result.best_score, "macs": macs, "params": params,
