@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import difflib
-from typing import Iterable
+from typing import Iterable, Mapping
 
 
 class ArchsearchError(Exception):
@@ -45,6 +45,24 @@ class DivergedError(ArchsearchError):
         super().__init__(message)
         self.epoch = epoch
         self.step = step
+
+
+def check_one_of(config: object, allowed: Mapping[str, Iterable[object]], owner: str = "") -> None:
+    """Each named field of `config` must hold one of its allowed values; the first that does not is an
+    `unknown_name` error (``unknown proxyless algo 'grad'; did you mean 'gradient'? ...``)."""
+    for field, values in allowed.items():
+        value = getattr(config, field)
+        if value not in values:
+            raise unknown_name(f"{owner} {field}".strip(), value, [v for v in values if v is not None])
+
+
+def check_at_least(config: object, minimum: float, fields: Iterable[str], prefix: str = "") -> None:
+    """Each named field of `config` that is set (not None) must be at least `minimum`:
+    ``{prefix}batch_size must be >= 1, got 0``."""
+    for field in fields:
+        value = getattr(config, field)
+        if value is not None and value < minimum:
+            raise ConfigError(f"{prefix}{field} must be >= {minimum}, got {value}")
 
 
 def unknown_name(kind: str, name: object, allowed: Iterable[object]) -> UsageError:

@@ -111,7 +111,7 @@ def test_usage_errors_are_one_line_and_exit_2(capsys, tmp_path, argv, fragment):
 
 def test_run_help_lists_the_methods_and_an_unknown_method_is_a_usage_error(capsys):
     code, out, _ = run_cli(capsys, "run", "--help")
-    assert code == 0 and out.startswith("usage: archsearch run") and "\nmethods: darts, evolution" in out
+    assert code == 0 and out.startswith("usage: archsearch run") and "\nmethods: darts (DARTS), evolution" in out
     code, _, err = run_cli(capsys, "run", "nosuch", "-h")
     assert code == 2 and "unknown method 'nosuch'" in err
 

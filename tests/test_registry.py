@@ -42,6 +42,11 @@ def test_a_spec_holds_what_its_config_and_class_declare():
     assert dict(random.cli_flags) == {} and random.default_space == "mobilenet"
     assert method_spec("evolution").default_space == "hierarchical"
     assert method_spec("greedynas").default_space == "mobilenet"  # a config that names none: the default
+    # the paper's name, what the search ranks by and the cost its front trades against come from the spec
+    assert (darts.display_name, darts.accuracy, darts.front_cost) == ("DARTS", "supernet", None)
+    assert (random.display_name, random.accuracy) == ("random search", "trained")  # its own name, inherited kind
+    assert method_spec("spos").display_name == "SPOS" and method_spec("proxyless").front_cost == "latency_ms"
+    assert random.accuracy_of(make_config("random", "smoke"))["label"] == "acc. after 1 ep."
 
 
 def test_a_declaration_naming_no_config_field_fails_when_the_method_registers():
@@ -64,7 +69,15 @@ def test_a_declaration_naming_no_config_field_fails_when_the_method_registers():
 
     with pytest.raises(ValueError, match=r"preset 'smoke' sets no field \['epoch'\]"):
         register_method("test-bad-preset", BadPreset)(Bad)
-    assert "test-bad-budget" not in method_names() and "test-bad-preset" not in method_names()
+
+    @dataclass(frozen=True)
+    class BadAccuracy:
+        epochs: int = 1  # test value
+        ACCURACY: ClassVar[str] = "guessed"
+
+    with pytest.raises(ValueError, match=r"ACCURACY 'guessed' is not one of"):
+        register_method("test-bad-accuracy", BadAccuracy)(Bad)
+    assert not {"test-bad-budget", "test-bad-preset", "test-bad-accuracy"} & set(method_names())
 
 
 @pytest.mark.parametrize("name", ["darts", "fairdarts", "evolution", "random", "greedynas", "spos", "proxyless",

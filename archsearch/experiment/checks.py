@@ -131,9 +131,11 @@ def cost_extremes(search_space: Any, *, seconds: float = 2.0, seed: int = 0) -> 
 
     import numpy as np
 
-    space = getattr(search_space, "space", None)
-    if space is None or not callable(getattr(search_space, "cost", None)):
+    from archsearch.spaces import SearchSpace
+
+    if not isinstance(search_space, SearchSpace):
         return None
+    space = search_space.space
     rng = np.random.default_rng(seed)
     deadline = time.perf_counter() + seconds
 
@@ -175,6 +177,8 @@ def check_constraints_reachable(search_space: Any, constraints: Any) -> None:
     lies beyond the space's cost range (`cost_extremes`) by more than a factor of 2, the margin for a range found by
     search (``flops>=5M`` on a space of 100K-MAC networks, ``params<=1e-9``). A bound just outside is left to the
     method, which reports an impossible constraint when it finds no network meeting it."""
+    from archsearch.spaces import space_label
+
     bounds = [c for c in constraints if c.metric in ("flops", "macs", "params")]
     if not bounds:
         return
@@ -188,22 +192,23 @@ def check_constraints_reachable(search_space: Any, constraints: Any) -> None:
         if below or above:
             unit = "params" if c.metric == "params" else "MACs"
             raise ConstraintError(f"constraint {c} cannot be met: the networks of space "
-                                  f"{getattr(search_space, 'name', '?')!r} have {low:,.0f} to {high:,.0f} {unit}")
+                                  f"{space_label(search_space)!r} have {low:,.0f} to {high:,.0f} {unit}")
 
 
 def check_space_fits(search_space: Any, input_shape: Any, constraints: Any) -> None:
     """The space built for the run takes the data's images (a ``--space-option input_size=...`` that does not match
     would only fail at the final training) and can meet its constraints: a latency bound needs a space a latency
     table can be built for, and a FLOPs or params bound must be within reach (`check_constraints_reachable`)."""
-    expected = getattr(search_space, "input_shape", None)
-    if expected is not None and tuple(int(s) for s in expected) != tuple(int(s) for s in input_shape):
-        raise UsageError(f"the data's images have shape {tuple(input_shape)} but space "
-                         f"{getattr(search_space, 'name', '?')!r} was made for {tuple(expected)}; drop the "
-                         "--space-option that sets its input (input_size, in_channels) or make it match")
     from archsearch.cost.latency import needs_latency
     from archsearch.cost.space_ops import space_ops
+    from archsearch.spaces import LatencyCostedSpace, SearchSpace, space_label
 
-    if needs_latency(constraints) and not hasattr(search_space, "latency_table"):
+    expected = search_space.input_shape if isinstance(search_space, SearchSpace) else None
+    if expected is not None and tuple(int(s) for s in expected) != tuple(int(s) for s in input_shape):
+        raise UsageError(f"the data's images have shape {tuple(input_shape)} but space "
+                         f"{space_label(search_space)!r} was made for {tuple(expected)}; drop the "
+                         "--space-option that sets its input (input_size, in_channels) or make it match")
+    if needs_latency(constraints) and not isinstance(search_space, LatencyCostedSpace):
         space_ops(search_space)  # a space without per-op blocks: the one-line error a latency table would give
     check_constraints_reachable(search_space, constraints)
 

@@ -20,7 +20,7 @@ import sys
 import time
 import zlib
 from pathlib import Path
-from typing import Any, Callable, Iterator, Mapping
+from typing import Any, Callable, Iterator, Mapping, cast
 
 import numpy as np
 import torch
@@ -40,6 +40,7 @@ from archsearch.experiment.lock import RunLock
 from archsearch.experiment.settings import RunSettings, latency_build_command
 from archsearch.methods import Candidate, SavedWeights, SearchResult, create_method, make_config, method_spec
 from archsearch.methods.context import DataSpec, SpaceSpec
+from archsearch.spaces import LatencyCostedSpace, SearchSpace
 from archsearch.tasks.final import FinalResult
 from archsearch.train import distributed
 
@@ -72,7 +73,7 @@ class Experiment(ContextServices):
                                       "options": dict(settings.space.get("options") or {})}
         self.data_spec: DataSpec = {"data": settings.data, "data_dir": settings.data_dir,
                                     "image_size": settings.image_size, "split": dict(settings.split)}
-        self.space: Any = create_space(self.space_spec["name"], **self.space_spec["options"])
+        self.space: SearchSpace = create_space(self.space_spec["name"], **self.space_spec["options"])
         self.config = make_config(settings.method, settings.preset, settings.budget, **settings.method_options)
         if needs_latency(self.constraints):  # a latency<= constraint: costs include this device's LUT latency
             # (measured here when missing: before the search clock starts, a one-off cost of the device), in the
@@ -80,9 +81,10 @@ class Experiment(ContextServices):
             from archsearch.methods.context import latency_progress
 
             runtime = getattr(self.config, "latency_runtime", None)
-            self.space = with_latency(self.space, device=self._latency_device(), log=self.log, runtime=runtime,
-                                      progress=latency_progress(self),
-                                      build_command=latency_build_command(self.space_spec, settings.data, runtime))
+            self.space = cast(SearchSpace, with_latency(
+                self.space, device=self._latency_device(), log=self.log, runtime=runtime,
+                progress=latency_progress(self),
+                build_command=latency_build_command(self.space_spec, settings.data, runtime)))
         # what the search's accuracies are ("supernet acc.", ...)
         self.accuracy = method_spec(settings.method).accuracy_of(self.config)
         self.checkpoints = CheckpointStore(self.run_dir / "checkpoints", log=self.log)
@@ -106,11 +108,11 @@ class Experiment(ContextServices):
         latency objective): the chosen net timed end-to-end as its table was measured (runtime, threads, clock,
         batch), beside the table's prediction, in ``extra`` and the log. A method that timed it itself
         (ProxylessNAS) has done so already."""
-        table = getattr(self.space, "latency_table", None) or getattr(getattr(method, "space", None),
-                                                                      "latency_table", None)
-        best = getattr(result, "best", None)
-        if table is None or best is None or result.extra.get("measured_latency_ms") is not None:
+        costed = [s for s in (self.space, getattr(method, "space", None)) if isinstance(s, LatencyCostedSpace)]
+        best = result.best
+        if not costed or result.extra.get("measured_latency_ms") is not None:
             return result
+        table = costed[0].latency_table
         from archsearch.cost.latency import measure_network, predict_latency, table_timing
 
         timing = table_timing(table)
@@ -398,19 +400,14 @@ class Experiment(ContextServices):
                             extra, None if final is None else FinalResult.from_json(final), weights)
 
     def arch(self, values: Mapping[str, Any]) -> Any:
-        from archsearch.space.space import Arch
-
-        choices = getattr(self.space, "space", None)
-        return choices.validate(dict(values)) if choices is not None else Arch(dict(values))
+        return self.space.space.validate(dict(values))
 
     def open_ledger(self, study: str, accuracy_metric: str, **kwargs: Any) -> Any:
         """A study of this run's ledger (the search's, the final training's); ranks other than 0 write nothing."""
         if not self.main:
             return _RankLedger()
-        choices = getattr(self.space, "space", None)
-        return OptunaLedger(self._ledger_url, study, spaces=[choices] if choices is not None else [],
-                            cost=getattr(self.space, "cost", None), metric_names=(accuracy_metric, *OBJECTIVES[1:]),
-                            **kwargs)
+        return OptunaLedger(self._ledger_url, study, spaces=[self.space.space], cost=self.space.cost,
+                            metric_names=(accuracy_metric, *OBJECTIVES[1:]), **kwargs)
 
     # -- metric files follow the checkpoint ---------------------------------------------------------------------------
     def _metric_sizes(self) -> dict[str, int]:

@@ -13,7 +13,6 @@ class may define ``check_space(search_space, method, config)``.
 from __future__ import annotations
 
 import dataclasses
-import re
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, Callable, Mapping
@@ -69,6 +68,12 @@ class MethodSpec:
     def accuracy_of(self, config: Any) -> dict[str, str]:
         """``{"kind", "label", "metric"}`` of what a search with `config` ranks by ("acc. after 4 ep.", ...)."""
         return accuracy_spec(self.accuracy, getattr(config, self.accuracy_epochs, None))
+
+    @property
+    def size_fields(self) -> frozenset[str]:
+        """The fields that size a run: the budget field and every field a preset sets (presets change sizes only)."""
+        named = {f for values in self.presets.values() for f in values}
+        return frozenset(named | ({self.budget_field} if self.budget_field else set()))
 
     @property
     def fields(self) -> list[str]:
@@ -182,15 +187,15 @@ def make_config(name: str, preset: str = "quick", budget: float | None = None, *
 BUDGET_WARN = 10
 BUDGET_REFUSE = 1000
 BUDGET_CAP = 10**6
-_BUDGET_FIELD = re.compile(r"(epochs?|evaluations|iterations|generations|population|pool_size)$")
 
 
 def check_budget(name: str, config: Any, *, force: bool = False,
                  warn: Callable[[str], None] | None = None) -> None:
-    """Refuse an absurd budget (``epochs=10**12``) unless `force`; `warn` about a merely large one."""
-    budget_field = method_spec(name).budget_field
+    """Refuse an absurd budget (``epochs=10**12``) unless `force`; `warn` about a merely large one. The fields
+    bounded are the ones that size a run, as the spec declares them: its budget field and what its presets set."""
+    sizes = method_spec(name).size_fields
     for f in dataclasses.fields(config):
-        if f.name != budget_field and not _BUDGET_FIELD.search(f.name):
+        if f.name not in sizes:
             continue
         value = getattr(config, f.name)
         if not isinstance(value, (int, float)) or isinstance(value, bool):

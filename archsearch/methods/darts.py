@@ -126,6 +126,7 @@ class DartsConfig(_WeightRecipe):
     final_recipe: dict[str, Any] = field(default_factory=lambda: dict(DARTS_FINAL_RECIPE))
 
     PRESETS: ClassVar[dict[str, dict[str, Any]]] = PRESETS  # sizes only, alike for both methods
+    DISPLAY_NAME: ClassVar[str] = "DARTS"  # Liu, Simonyan & Yang, ICLR 2019
     BUDGET_FIELD: ClassVar[str] = "epochs"
     DEFAULT_SPACE: ClassVar[str] = "darts"
     CLI_FLAGS: ClassVar[dict[str, str]] = {"--order": "order"}
@@ -168,6 +169,7 @@ class FairDartsConfig(_WeightRecipe):
     #   same batch 96, lr 0.025 cosine, momentum 0.9, wd 3e-4, grad clip 5 as DARTS
 
     PRESETS: ClassVar[dict[str, dict[str, Any]]] = PRESETS  # sizes only, alike for both methods
+    DISPLAY_NAME: ClassVar[str] = "Fair DARTS"  # Chu et al., ECCV 2020
     BUDGET_FIELD: ClassVar[str] = "epochs"
     DEFAULT_SPACE: ClassVar[str] = "darts"
     CLI_FLAGS: ClassVar[dict[str, str]] = {"--zero-one": "zero_one", "--w01": "w01"}

@@ -32,7 +32,7 @@ from typing import Any, ClassVar, Iterator, Sequence
 import numpy as np
 
 from archsearch.cost.constraints import cost_predicate
-from archsearch.errors import ConfigError, ConstraintError, unknown_name
+from archsearch.errors import ConfigError, ConstraintError, check_at_least, unknown_name
 from archsearch.methods import register_method
 from archsearch.methods._base import Candidate, SearchResult, require_search_space
 from archsearch.methods.context import Evaluated, Evaluation, RunContext, failure_reason
@@ -88,6 +88,7 @@ class HierarchicalEvolutionConfig:
                   "val_size": 64, "recipe": {"optimizer": "sgd", "lr": 0.05, "momentum": 0.9, "schedule": "cosine",
                                              "batch_size": 32}, **SMOKE_FINAL},
     }
+    DISPLAY_NAME: ClassVar[str] = "hierarchical evolution"  # Liu et al., ICLR 2018
     BUDGET_FIELD: ClassVar[str] = "evaluations"
     CLI_FLAGS: ClassVar[dict[str, str]] = {"--strategy": "strategy"}
     DEFAULT_SPACE: ClassVar[str] = "hierarchical"
@@ -123,18 +124,11 @@ class HierarchicalEvolutionConfig:
     def __post_init__(self) -> None:
         if self.strategy not in STRATEGIES:
             raise unknown_name("evolution strategy", self.strategy, STRATEGIES)
-        for name, value in (("population", self.population), ("evaluations", self.evaluations),
-                            ("epochs", self.epochs), ("max_redraws", self.max_redraws)):
-            if value < 1:
-                raise ConfigError(f"evolution: {name} must be >= 1, got {value}")
-        if self.init_mutations < 1:  # 0: every initial genotype the same trivial one (all identity)
-            raise ConfigError(f"evolution: init_mutations must be >= 1, got {self.init_mutations}")
+        # init_mutations 0 would make every initial genotype the same trivial one (all identity)
+        check_at_least(self, 1, ("population", "evaluations", "epochs", "max_redraws", "init_mutations", "in_flight",
+                                 "threads"), "evolution: ")
         if not 0 < self.tournament_fraction <= 1:
             raise ConfigError(f"evolution: tournament_fraction must be in (0, 1], got {self.tournament_fraction}")
-        if self.in_flight is not None and self.in_flight < 1:
-            raise ConfigError(f"evolution: in_flight must be >= 1 or None, got {self.in_flight}")
-        if self.threads < 1:
-            raise ConfigError(f"evolution: threads must be >= 1, got {self.threads}")
         for name, size in (("train_size", self.train_size), ("val_size", self.val_size)):
             if size is not None and size < 1:
                 raise ConfigError(f"evolution: {name} must be >= 1 or None, got {size}")
@@ -499,6 +493,7 @@ class RandomSearchConfig(HierarchicalEvolutionConfig):
         "smoke": HierarchicalEvolutionConfig.PRESETS["smoke"],
     }
     CLI_FLAGS: ClassVar[dict[str, str]] = {}
+    DISPLAY_NAME: ClassVar[str] = "random search"  # Liu et al. 2018, sec. 3.3 (and Li & Talwalkar 2019)
     DEFAULT_SPACE: ClassVar[str] = "mobilenet"
 
     strategy: str = "random"  # no selection: the same evaluation budget as evolution, spent on fresh draws

@@ -37,7 +37,7 @@ from archsearch.cost.constraints import METRICS, Constraint, Cost, cost_predicat
 from archsearch.cost.latency import needs_latency, with_latency
 from archsearch.data.batches import Batches
 from archsearch.data.splits import TensorPair
-from archsearch.errors import ConfigError, unknown_name
+from archsearch.errors import ConfigError, check_at_least, check_one_of
 from archsearch.methods import register_method
 from archsearch.methods._base import Candidate, SavedWeights, SearchResult, require_weight_sharing
 from archsearch.methods._inherited import recalibrated_child
@@ -98,6 +98,7 @@ class GreedyNASConfig:
                   "generations": 1, "search_val_images": 128, "batch_size": 32, "score_batch_size": 32,
                   "checkpoint_every": 2, **SMOKE_FINAL},
     }
+    DISPLAY_NAME: ClassVar[str] = "GreedyNAS"  # You et al., CVPR 2020
     BUDGET_FIELD: ClassVar[str] = "supernet_epochs"
     FULL_BATCHES: ClassVar[bool] = True  # the supernet trains on full batches only: the data must hold one
     ACCURACY: ClassVar[str] = "supernet"  # NSGA-II ranks paths by their accuracy with inherited supernet weights
@@ -136,23 +137,13 @@ class GreedyNASConfig:
     final_recipe: dict[str, Any] = field(default_factory=_final_recipe)
 
     def __post_init__(self) -> None:
-        if self.sampling not in SAMPLINGS:
-            raise unknown_name("sampling", self.sampling, SAMPLINGS)
-        if self.search_cost not in SEARCH_COSTS:
-            raise unknown_name("search_cost", self.search_cost, SEARCH_COSTS)
-        if self.pool_difference not in POOL_DIFFERENCES:
-            raise unknown_name("pool_difference", self.pool_difference, POOL_DIFFERENCES)
-        if self.pool_score not in POOL_SCORES:
-            raise unknown_name("pool_score", self.pool_score, POOL_SCORES)
+        check_one_of(self, {"sampling": SAMPLINGS, "search_cost": SEARCH_COSTS, "pool_difference": POOL_DIFFERENCES,
+                            "pool_score": POOL_SCORES})
         if not 1 <= self.num_kept <= self.num_sampled:
             raise ConfigError(f"need 1 <= num_kept <= num_sampled, got k={self.num_kept}, m={self.num_sampled}")
-        for name, value in (("batch_size", self.batch_size), ("score_batch_size", self.score_batch_size),
-                            ("pool_size", self.pool_size), ("population", self.population),
-                            ("search_val_images", self.search_val_images), ("checkpoint_every", self.checkpoint_every)):
-            if value < 1:
-                raise ConfigError(f"{name} must be >= 1, got {value}")
-        if self.generations < 0:
-            raise ConfigError(f"generations must be >= 0, got {self.generations}")
+        check_at_least(self, 1, ("batch_size", "score_batch_size", "pool_size", "population", "search_val_images",
+                                 "checkpoint_every"))
+        check_at_least(self, 0, ("generations",))
         if self.steps_per_epoch is not None and self.steps_per_epoch < 1:
             raise ConfigError(f"steps_per_epoch must be >= 1 or None, got {self.steps_per_epoch}")
         if not self.supernet_epochs > 0 or not self.early_stop_every_epochs > 0:
@@ -172,6 +163,7 @@ class SPOSConfig(GreedyNASConfig):
     """SPOS: uniform single-path training on the same supernet, loop and budget; the pool fields are unused."""
 
     PRESETS: ClassVar[dict[str, dict[str, Any]]] = GreedyNASConfig.PRESETS
+    DISPLAY_NAME: ClassVar[str] = "SPOS"  # Guo et al., ECCV 2020: uniform single-path sampling
     BUDGET_FIELD: ClassVar[str] = "supernet_epochs"
 
     sampling: str = "uniform"  # SPOS (Guo et al. 2019): one uniformly sampled path per step

@@ -34,7 +34,7 @@ from archsearch.cost.constraints import Constraint, Cost, parse_constraint
 from archsearch.cost.latency import (RUNTIMES, LatencyTable, ensure_table, measure_network, predict_latency,
                                      table_timing, time_module)
 from archsearch.data.batches import Batches, take_steps
-from archsearch.errors import ConfigError, unknown_name
+from archsearch.errors import ConfigError, check_at_least, check_one_of
 from archsearch.methods import register_method
 from archsearch.methods._base import Candidate, SavedWeights, SearchResult, require_weight_sharing
 from archsearch.methods._inherited import calibration_inputs, inherited_accuracy
@@ -142,6 +142,8 @@ class ProxylessConfig:
                   "final_epochs": 3, "final_seeds": 1, "final_recipe": {**FINAL_RECIPE, "lr": 0.1,
                                                                         "batch_size": 32, "dropout": None}},
     }
+    DISPLAY_NAME: ClassVar[str] = "ProxylessNAS"  # Cai, Zhu & Han, ICLR 2019
+    FRONT_COST: ClassVar[str] = "latency_ms"  # its search trades accuracy against latency (sec. 3.3)
     BUDGET_FIELD: ClassVar[str] = "epochs"
     ACCURACY: ClassVar[str] = "supernet"  # the derived child with the supernet's weights (BN recalibrated)
     CLI_FLAGS: ClassVar[dict[str, str]] = {"--latency-target": "latency_target_ms", "--flops-target": "flops_target",
@@ -163,18 +165,9 @@ class ProxylessConfig:
                                if text[-1:].isalpha() else float(text))
         if isinstance(self.flops_target, str):
             object.__setattr__(self, "flops_target", parse_constraint(f"flops<={self.flops_target.strip()}").bound)
-        if self.algo not in ALGOS:
-            raise unknown_name("proxyless algo", self.algo, ALGOS)
-        if self.grad_mode not in GRAD_MODES:
-            raise unknown_name("proxyless grad_mode", self.grad_mode, GRAD_MODES)
-        if self.arch_memory not in ARCH_MEMORY:
-            raise unknown_name("proxyless arch_memory", self.arch_memory, ARCH_MEMORY)
-        if self.loss_form not in LOSS_FORMS:
-            raise unknown_name("proxyless loss_form", self.loss_form, LOSS_FORMS)
-        if self.latency_runtime is not None and self.latency_runtime not in RUNTIMES:
-            raise unknown_name("latency_runtime", self.latency_runtime, RUNTIMES)
-        if self.rl_latency_source not in ("table", "measured"):
-            raise unknown_name("rl_latency_source", self.rl_latency_source, ("measured", "table"))
+        check_one_of(self, {"algo": ALGOS, "grad_mode": GRAD_MODES, "arch_memory": ARCH_MEMORY, "loss_form": LOSS_FORMS,
+                            "latency_runtime": (None, *RUNTIMES), "rl_latency_source": ("measured", "table")},
+                     owner="proxyless")
         if self.latency_target_ms is not None and self.flops_target is not None:
             raise ConfigError("proxyless: give latency_target_ms or flops_target, not both")
         for name, value in (("latency_target_ms", self.latency_target_ms), ("flops_target", self.flops_target)):
@@ -184,16 +177,9 @@ class ProxylessConfig:
                 and self.target <= 1.0):
             raise ConfigError(f"proxyless loss_form 'mul_log' needs a target above 1 (log T > 0), got {self.target}; "
                               "use loss_form 'linear' or 'add'")
-        for name, value in (("warmup_epochs", self.warmup_epochs), ("arch_start_epoch", self.arch_start_epoch)):
-            if value < 0:
-                raise ConfigError(f"proxyless {name} must be >= 0")
-        for name, value in (("epochs", self.epochs), ("batch_size", self.batch_size),
-                            ("arch_update_every", self.arch_update_every), ("arch_steps", self.arch_steps),
-                            ("rl_batch_size", self.rl_batch_size), ("rl_update_every", self.rl_update_every)):
-            if value < 1:
-                raise ConfigError(f"proxyless {name} must be >= 1, got {value}")
-        if self.steps_per_epoch is not None and self.steps_per_epoch < 1:
-            raise ConfigError("proxyless steps_per_epoch must be >= 1 or None")
+        check_at_least(self, 0, ("warmup_epochs", "arch_start_epoch"), "proxyless ")
+        check_at_least(self, 1, ("epochs", "batch_size", "arch_update_every", "arch_steps", "rl_batch_size",
+                                 "rl_update_every", "steps_per_epoch"), "proxyless ")
         if not 0 <= self.rl_baseline_decay < 1:
             raise ConfigError("proxyless rl_baseline_decay must be in [0, 1)")
 

@@ -238,9 +238,12 @@ def method_help(method: str | None) -> str:
     from archsearch.methods import method_names, method_spec
 
     if not method:
-        return f"\nmethods: {', '.join(method_names())} (archsearch run METHOD --help lists its options)\n"
+        named = ", ".join(f"{n} ({method_spec(n).display_name})" for n in method_names())
+        return f"\nmethods: {named} (archsearch run METHOD --help lists its options)\n"
     spec = method_spec(method)
-    lines = [f"\noptions of method {method!r} (--set FIELD=VALUE, or under method_options: in --config):"]
+    lines = [f"\noptions of method {method!r}, {spec.display_name}, whose search ranks by "
+             f"{spec.accuracy_of(spec.config_cls())['label']} (--set FIELD=VALUE, or under method_options: in "
+             "--config):"]
     for f in dataclasses.fields(spec.config_cls):
         if f.default is not dataclasses.MISSING:
             default = repr(f.default)

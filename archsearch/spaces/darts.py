@@ -21,7 +21,7 @@ weighted `MixedOp`s (named ``normal_0_2`` = from node 0 into node 2; ops of the 
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import Iterable, Mapping, Sequence
+from typing import Iterable, Iterator, Mapping, NamedTuple, Sequence
 
 import torch
 import torch.nn as nn
@@ -245,6 +245,38 @@ class AuxiliaryHead(nn.Module):
         return self.classifier(torch.flatten(self.features(x), 1))
 
 
+class _Slot(NamedTuple):
+    """One cell of the stack: its index, whether it (and the cell before it) reduces, and its channels."""
+
+    index: int
+    reduction: bool
+    reduction_prev: bool
+    c_prev_prev: int
+    c_prev: int
+    c: int
+
+
+def _cell_stack(layout: DartsLayout, multipliers: Mapping[str, int]) -> Iterator[_Slot]:
+    """DARTS's cell stack (code model.py): each cell reads the two previous outputs; a reduction cell doubles C; a
+    cell outputs `multipliers[kind]` x C channels (the nodes it concatenates)."""
+    c = layout.channels
+    c_prev_prev = c_prev = layout.stem_multiplier * c
+    reduction_prev = False
+    for i in range(layout.layers):
+        reduction = i in layout.reduction_cells()
+        if reduction:
+            c *= 2
+        yield _Slot(i, reduction, reduction_prev, c_prev_prev, c_prev, c)
+        reduction_prev = reduction
+        c_prev_prev, c_prev = c_prev, multipliers["reduce" if reduction else "normal"] * c
+
+
+def _concatenated(edges: Mapping[str, Sequence[Edge]]) -> dict[str, int]:
+    """The output multiplier of each kind of evaluation cell: its live nodes (at least one: a cell whose every edge
+    was dropped passes its second input on)."""
+    return {kind: max(1, len(live_nodes(cell))) for kind, cell in edges.items()}
+
+
 class DartsNetwork(nn.Module):
     """The evaluation network of a genotype. In training with an auxiliary head, the head's logits of the last
     forward are kept in `auxiliary_logits` (DARTS adds 0.4 x their cross-entropy to the loss)."""
@@ -258,25 +290,18 @@ class DartsNetwork(nn.Module):
         self.auxiliary_logits: torch.Tensor | None = None
         self.auxiliary_head: AuxiliaryHead | None = None
         self._auxiliary_after = 2 * layout.layers // 3
-        c = layout.channels
-        c_prev_prev = c_prev = layout.stem_multiplier * c
+        multipliers = _concatenated(edges)
         size = _stem_size(layout)
-        reduction_prev = False
         self.cells = nn.ModuleList()
-        for i in range(layout.layers):
-            reduction = i in layout.reduction_cells()
-            if reduction:
-                c *= 2
-                size = (size + 1) // 2
-            cell = EvalCell(edges["reduce" if reduction else "normal"], c_prev_prev, c_prev, c, reduction,
-                            reduction_prev, drop_path)
-            self.cells.append(cell)
-            reduction_prev = reduction
-            c_prev_prev, c_prev = c_prev, cell.multiplier * c
-            if auxiliary and i == self._auxiliary_after:
-                self.auxiliary_head = AuxiliaryHead(c_prev, size, layout.num_classes)
+        for slot in _cell_stack(layout, multipliers):
+            kind = "reduce" if slot.reduction else "normal"
+            size = (size + 1) // 2 if slot.reduction else size
+            self.cells.append(EvalCell(edges[kind], slot.c_prev_prev, slot.c_prev, slot.c, slot.reduction,
+                                       slot.reduction_prev, drop_path))
+            if auxiliary and slot.index == self._auxiliary_after:
+                self.auxiliary_head = AuxiliaryHead(multipliers[kind] * slot.c, size, layout.num_classes)
         self.pool = nn.AdaptiveAvgPool2d(1)
-        self.classifier = nn.Linear(c_prev, layout.num_classes)
+        self.classifier = nn.Linear(multipliers[kind] * slot.c, layout.num_classes)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         s0 = s1 = self.stem(x)
@@ -320,20 +345,12 @@ class DartsSupernet(nn.Module):
         self.layout = layout
         self.op_names = tuple(ops)
         self.stem = _Stem(layout)
-        c = layout.channels
-        c_prev_prev = c_prev = layout.stem_multiplier * c
-        reduction_prev = False
         self.cells = nn.ModuleList()
-        for i in range(layout.layers):
-            reduction = i in layout.reduction_cells()
-            if reduction:
-                c *= 2
-            self.cells.append(SearchCell("reduce" if reduction else "normal", ops, c_prev_prev, c_prev, c,
-                                         reduction, reduction_prev))
-            reduction_prev = reduction
-            c_prev_prev, c_prev = c_prev, STEPS * c
+        for slot in _cell_stack(layout, {"normal": STEPS, "reduce": STEPS}):
+            self.cells.append(SearchCell("reduce" if slot.reduction else "normal", ops, slot.c_prev_prev,
+                                         slot.c_prev, slot.c, slot.reduction, slot.reduction_prev))
         self.pool = nn.AdaptiveAvgPool2d(1)
-        self.classifier = nn.Linear(c_prev, layout.num_classes)
+        self.classifier = nn.Linear(STEPS * slot.c, layout.num_classes)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         s0 = s1 = self.stem(x)
@@ -396,18 +413,16 @@ class DartsSpace:
                                         layout.input_shape[2], stride=layout.stem_stride, padding=1)
         params = weights + bn_params(c_stem, True)
         size_prev_prev = size_prev = (_stem_size(layout), (layout.input_shape[2] + 2 - 3) // layout.stem_stride + 1)
-        c_prev_prev = c_prev = c_stem
-        reduction_prev = False
-        for i in range(layout.layers):
-            reduction = i in layout.reduction_cells()
-            if reduction:
-                c *= 2
+        multipliers = _concatenated(edges)
+        for slot in _cell_stack(layout, multipliers):
+            c, reduction = slot.c, slot.reduction
             h, w = size_prev
-            pre = (factorized_reduce_cost(c_prev_prev, c, *size_prev_prev, True) if reduction_prev
-                   else relu_conv_bn_cost(c_prev_prev, c, *size_prev_prev, True))
-            pre1 = relu_conv_bn_cost(c_prev, c, h, w, True)
+            pre = (factorized_reduce_cost(slot.c_prev_prev, c, *size_prev_prev, True) if slot.reduction_prev
+                   else relu_conv_bn_cost(slot.c_prev_prev, c, *size_prev_prev, True))
+            pre1 = relu_conv_bn_cost(slot.c_prev, c, h, w, True)
             macs, params = macs + pre[0] + pre1[0], params + pre[1] + pre1[1]
-            cell = edges["reduce" if reduction else "normal"]
+            kind = "reduce" if reduction else "normal"
+            cell = edges[kind]
             nodes = live_nodes(cell)
             live = {0, 1, *nodes}
             size_out = ((h + 1) // 2, (w + 1) // 2) if reduction else (h, w)
@@ -421,10 +436,9 @@ class DartsSpace:
                 op_macs, op_params = op_cost("skip_connect", c, h, w, 2 if reduction else 1, affine=True)
                 macs, params = macs + op_macs, params + op_params
             size_prev_prev, size_prev = size_prev, size_out
-            c_prev_prev, c_prev = c_prev, max(1, len(nodes)) * c
-            reduction_prev = reduction
-        macs += c_prev * layout.num_classes
-        params += c_prev * layout.num_classes + layout.num_classes
+        c_out = multipliers[kind] * slot.c
+        macs += c_out * layout.num_classes
+        params += c_out * layout.num_classes + layout.num_classes
         return Cost(macs=float(macs), params=float(params))
 
 

@@ -265,7 +265,7 @@ def set_path(model: nn.Module, arch: Mapping[str, object]) -> None:
     """Activate one path: every MixedOp runs the candidate ``arch[op.name]`` (single-path policy)."""
     for op in mixed_ops(model):
         if op.name not in arch:
-            raise unknown_name(f"path: no value for MixedOp", op.name, arch.keys())
+            raise unknown_name("path: no value for MixedOp", op.name, arch.keys())
         value = str(arch[op.name])
         if value not in op.ops:
             raise unknown_name(f"candidate for {op.name!r}:", value, op.ops.keys())

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from archsearch.cost.constraints import parse_constraint
-from archsearch.errors import ConfigError, ConstraintError, unknown_name
+from archsearch.errors import ConfigError, ConstraintError, check_at_least, unknown_name
 from archsearch.search.predictor_evolution import RANK_CORRELATIONS
 from archsearch.train.recipe import Recipe
 
@@ -43,6 +43,7 @@ class NARSConfig:
                   "population": 8, "from_history": 4, "keep": 4, "children_per_parent": 3, "max_generations": 3,
                   "recipe": {"schedule": "cosine", "ema_decay": 0.9, "batch_size": 32}, **SHORT_FINAL},
     }
+    DISPLAY_NAME: ClassVar[str] = "NARS / FBNetV3"  # Dai et al., CVPR 2021
     BUDGET_FIELD: ClassVar[str] = "iterations"
     CLI_FLAGS: ClassVar[dict[str, str]] = {"--mode": "mode"}
     ACCURACY: ClassVar[str] = "trained_up_to"  # stage-2 labels: validation accuracy after <= `epochs` of training
@@ -102,13 +103,9 @@ class NARSConfig:
             raise ConfigError(f"nars: early_stop_threshold must be in (0, 1], got {self.early_stop_threshold}")
         if not 0 <= self.pretrain_val_fraction < 1:
             raise ConfigError("nars: pretrain_val_fraction must be in [0, 1)")
-        if self.threads < 1:
-            raise ConfigError(f"nars: threads must be >= 1, got {self.threads}")
-        for name, value in (("population", self.population), ("children_per_parent", self.children_per_parent),
-                            ("keep", self.keep), ("patience", self.patience),
-                            ("max_generations", self.max_generations)):
-            if value < 1:  # stage 3 (or 1) would fail after stage 2 trained every candidate
-                raise ConfigError(f"nars: {name} must be >= 1, got {value}")
+        # stage 3 (or 1) would fail on a 0 here after stage 2 trained every candidate
+        check_at_least(self, 1, ("threads", "population", "children_per_parent", "keep", "patience",
+                                 "max_generations"), "nars: ")
         if self.from_history < 0 or self.frozen_epochs < 0 or self.unfrozen_epochs < 0:
             raise ConfigError("nars: from_history, frozen_epochs and unfrozen_epochs must be >= 0")
         if self.train_size is not None and self.train_size < 1:
