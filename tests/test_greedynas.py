@@ -342,7 +342,7 @@ def test_greedy_run_logs_pool_metrics_seeds_search_from_pool_and_exports(tmp_pat
     assert ctx.space.cost(result.best.arch).macs <= 60_000
     assert all(record.state == "complete" for record in ctx.ledger.trials())
     assert len(ctx.ledger) == sum(e.feasible for e in method.search.evaluated.values())
-    assert result.weights.best == "weights/best_child.pt" and (tmp_path / "weights" / "best_child.pt").is_file()
+    assert result.weights.best == "weights/child.pt" and (tmp_path / "weights" / "child.pt").is_file()
     assert (tmp_path / result.weights.supernet).is_file()
 
 
@@ -376,7 +376,7 @@ def test_mobilenet_run_crashed_mid_training_and_resumed_equals_an_uninterrupted_
     assert trials == _completed_trials(tmp_path / "crashed") and 0 < len(trials) <= full.extra["evaluated"]
     # result.json names the weights and the run directory in `extra`, as it always has (export reads them there)
     assert json.loads((tmp_path / "full" / "result.json").read_text())["extra"] == {
-        **full.extra, "supernet_weights": "weights/supernet.pt", "export": "weights/best_child.pt",
+        **full.extra, "supernet_weights": "weights/supernet.pt", "export": "weights/child.pt",
         "run_dir": str(tmp_path / "full")}
     assert full.run_dir == tmp_path / "full" and full.weights.supernet == "weights/supernet.pt"
     assert all(dict(values)["macs"] <= 22_000 for *_, values in trials)

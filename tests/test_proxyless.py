@@ -374,8 +374,8 @@ def test_resume_equals_an_uninterrupted_run(tmp_path, changes):
     assert row["target"] == 1.5 and 0.2 < row["expected_latency_ms"] < 0.2 + 2 * 0.95
     assert result.best.objectives["latency_ms"] == pytest.approx(predict_latency(straight.latency_table,
                                                                                  result.best.arch))
-    assert (tmp_path / "proxyless_child.pt").exists() and result.weights.per_arch == {
-        result.best.arch.key: "proxyless_child.pt"}
+    assert (tmp_path / "weights" / "child.pt").exists() and result.weights.per_arch == {
+        result.best.arch.key: "weights/child.pt"}
 
 
 @pytest.mark.parametrize("objective", [{"latency_target_ms": 1.5}, {"latency_target_ms": None, "flops_target": 2e3}],
@@ -541,7 +541,7 @@ def test_mobilenet_smoke_resume_equals_an_uninterrupted_run(tmp_path):
         return [(t.arch, t.objectives) for t in open_run(tmp_path / "runs" / name).trials() if t.state == "complete"]
 
     assert completed("crashed") == completed("full") and len(completed("full")) == 3  # 2 epochs + derived
-    child = torch.load(tmp_path / "runs" / "crashed" / "proxyless_child.pt", weights_only=True)
-    reference = torch.load(tmp_path / "runs" / "full" / "proxyless_child.pt", weights_only=True)
+    child = torch.load(tmp_path / "runs" / "crashed" / "weights" / "child.pt", weights_only=True)
+    reference = torch.load(tmp_path / "runs" / "full" / "weights" / "child.pt", weights_only=True)
     for key, value in reference.items():
         torch.testing.assert_close(child[key], value, rtol=0, atol=0)

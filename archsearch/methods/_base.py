@@ -30,6 +30,16 @@ class Candidate:
     attrs: dict[str, Any] = field(default_factory=dict)
 
 
+DERIVE_PHASE = "derive"  # the ledger phase of the architecture a one-shot method derives from its supernet
+WEIGHTS_DIR = "weights"  # every weight file a method saves lives here, inside the run directory
+
+
+def weights_file(role: str) -> str:
+    """The run-relative path of a method's weights for `role` ("supernet", "child", "final_0"): one convention
+    for every method (`RunContext.save_weights` takes it)."""
+    return f"{WEIGHTS_DIR}/{role}.pt"
+
+
 def weights_key(arch_key: str, recipe: Mapping[str, Any] | None = None) -> str:
     """A key of `SavedWeights.per_arch`: the arch's key, plus a digest of its training recipe when the weights
     depend on one (NARS finds architecture-recipe pairs: one architecture trained with two recipes is two networks,

@@ -44,7 +44,8 @@ from archsearch.data.batches import Batches, take_steps
 from archsearch.data.splits import TensorPair
 from archsearch.errors import ConfigError, unknown_name
 from archsearch.methods import register_method
-from archsearch.methods._base import Candidate, SavedWeights, SearchResult, require_weight_sharing
+from archsearch.methods._base import (DERIVE_PHASE, Candidate, SavedWeights, SearchResult, require_weight_sharing,
+                                      weights_file)
 from archsearch.methods._darts_alphas import (ZERO_ONE_FORMS, check_weighted_sum, choice_candidates,
                                               degenerate_cells_warning, derive_choice, second_order_alpha_grads,
                                               virtual_step_inputs, weighted_alphas, zero_one_loss)
@@ -410,7 +411,7 @@ class BilevelSearch:
         arch = arch_from_edges(self.space.space, {"normal": normal, "reduce": reduce})
         cost = self.space.cost(arch)
         accuracy = self.history[-1]["val_accuracy"] if self.history else float("nan")
-        attrs = {"normal_skips": _skips(normal), "reduce_skips": _skips(reduce), "phase": "derive",
+        attrs = {"normal_skips": _skips(normal), "reduce_skips": _skips(reduce), "phase": DERIVE_PHASE,
                  "weighting": self.weighting, "order": self.order}
         objectives = {"accuracy": float(accuracy), "macs": float(cost.macs), "params": float(cost.params)}
         self._record(arch, objectives, cost, attrs)
@@ -437,7 +438,7 @@ class BilevelSearch:
         if cost.latency_ms is not None:
             objectives["latency_ms"] = float(cost.latency_ms)
         supernet_accuracy = self.history[-1]["val_accuracy"] if self.history else float("nan")
-        attrs: dict[str, Any] = {"phase": "derive", "weighting": self.weighting, "order": self.order,
+        attrs: dict[str, Any] = {"phase": DERIVE_PHASE, "weighting": self.weighting, "order": self.order,
                                  "supernet_val_accuracy": float(supernet_accuracy)}
         if self.threshold is not None:
             attrs["kept"] = kept  # Fair DARTS: the candidates at or above the threshold, per choice
@@ -473,15 +474,15 @@ class BilevelSearch:
         """The supernet and the derived child for `archsearch export` (none without a run directory)."""
         if self.ctx.run_dir is None:
             return SavedWeights()
-        saved = {name: self.ctx.save_weights(f"weights/{self.method}_{name}.pt", module.state_dict())
+        saved = {name: self.ctx.save_weights(weights_file(name), module.state_dict())
                  for name, module in (("supernet", self.supernet), ("child", child))}
         return SavedWeights(supernet=saved["supernet"], per_arch={arch.key: saved["child"]})
 
     def _record(self, arch: Arch, objectives: dict[str, float], cost: Any, attrs: dict[str, Any]) -> None:
         """The derived arch as the run's one ledger trial."""
-        self.ctx.record(arch, objectives, key=f"{self.method}/derive", phase="derive",
+        self.ctx.record(arch, objectives, key=f"{self.method}/{DERIVE_PHASE}", phase=DERIVE_PHASE,
                         attrs={"macs": float(cost.macs), "params": float(cost.params),
-                               "seconds": float(sum(h["seconds"] for h in self.history)), "phase": "derive",
+                               "seconds": float(sum(h["seconds"] for h in self.history)), "phase": DERIVE_PHASE,
                                "arch_json": arch.to_json(), **attrs})
 
     # -- setup and state ---------------------------------------------------------------------------------------------

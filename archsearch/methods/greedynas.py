@@ -39,7 +39,7 @@ from archsearch.data.batches import Batches
 from archsearch.data.splits import TensorPair
 from archsearch.errors import ConfigError, check_at_least, check_one_of
 from archsearch.methods import register_method
-from archsearch.methods._base import Candidate, SavedWeights, SearchResult, require_weight_sharing
+from archsearch.methods._base import Candidate, SavedWeights, SearchResult, require_weight_sharing, weights_file
 from archsearch.methods._inherited import recalibrated_child
 from archsearch.methods.context import RunContext, latency_progress
 from archsearch.search.candidate_pool import POOL_DIFFERENCES, CandidatePool, PoolEarlyStop, linear_eps
@@ -490,11 +490,11 @@ class GreedyNAS:
         """Weights for `archsearch export` (see `archsearch.export`): the supernet's ``state_dict`` (every arch
         inherits from it) and the chosen child with the supernet's weights and its BN statistics recalibrated on
         training batches (the inherited ones mix every path)."""
-        supernet = self.ctx.save_weights("weights/supernet.pt", self.supernet.state_dict())
+        supernet = self.ctx.save_weights(weights_file("supernet"), self.supernet.state_dict())
         calibration = [self.stream.batch(step)[0]
                        for step in range(min(len(self.stream), EXPORT_CALIBRATION_BATCHES))]
         child = recalibrated_child(self.space, self.supernet, arch, calibration, self.device)
-        return SavedWeights(supernet=supernet, best=self.ctx.save_weights("weights/best_child.pt", child.state_dict()))
+        return SavedWeights(supernet=supernet, best=self.ctx.save_weights(weights_file("child"), child.state_dict()))
 
     # -- state ----------------------------------------------------------------------------------------------------------
     def state_dict(self) -> dict[str, Any]:

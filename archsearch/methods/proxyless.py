@@ -36,7 +36,8 @@ from archsearch.cost.latency import (RUNTIMES, LatencyTable, ensure_table, measu
 from archsearch.data.batches import Batches, take_steps
 from archsearch.errors import ConfigError, check_at_least, check_one_of
 from archsearch.methods import register_method
-from archsearch.methods._base import Candidate, SavedWeights, SearchResult, require_weight_sharing
+from archsearch.methods._base import (DERIVE_PHASE, Candidate, SavedWeights, SearchResult, require_weight_sharing,
+                                      weights_file)
 from archsearch.methods._inherited import calibration_inputs, inherited_accuracy
 from archsearch.methods._proxyless_objective import (LOSS_FORMS, ExpectedCost, hardware_loss, reinforce_alpha_grads,
                                                      reinforce_reward, update_baseline)
@@ -378,15 +379,15 @@ class ProxylessNAS:
         arch = self.derived_arch()
         child, accuracy = self._inherited_accuracy(arch, splits)
         objectives = {"accuracy": accuracy, **self._cost_values(arch)}
-        attrs = {"phase": "derived", "probabilities": self.probabilities(), "seconds": 0.0}
+        attrs = {"phase": DERIVE_PHASE, "probabilities": self.probabilities(), "seconds": 0.0}
         measured = None
         if self.latency_table is not None and self.config.measure_derived_latency:
             measured = measure_network(self.space, arch, self.latency_table, device=self._latency_device())
             attrs["measured_latency_ms"] = measured
-        self._record("proxyless/derived", "derived", arch, objectives, seconds=0.0,
+        self._record(f"proxyless/{DERIVE_PHASE}", DERIVE_PHASE, arch, objectives, seconds=0.0,
                      **({} if measured is None else {"measured_latency_ms": measured}))
-        child_weights = self.ctx.save_weights("proxyless_child.pt", child.state_dict())
-        supernet = self.ctx.save_weights("proxyless_supernet.pt", self.supernet.state_dict())
+        child_weights = self.ctx.save_weights(weights_file("child"), child.state_dict())
+        supernet = self.ctx.save_weights(weights_file("supernet"), self.supernet.state_dict())
         self.ctx.log(f"proxyless derived {arch}: val accuracy {accuracy:.4f}, " +
                      ", ".join(f"{k} {v:.4g}" for k, v in objectives.items() if k != "accuracy") +
                      ("" if measured is None else f", measured latency {measured:.4g} ms "

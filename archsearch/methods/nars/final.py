@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from typing import Any, Callable
 
+from archsearch.methods._base import weights_file
 from archsearch.methods.context import Evaluated, Evaluation, RunContext, failure_reason
 from archsearch.methods.nars.config import NARSConfig
 from archsearch.methods.nars.space import NARSSpace
@@ -52,7 +53,7 @@ class FinalTraining:
 
     @staticmethod
     def _weights_name(i: int, role: str = "final") -> str:
-        return "weights/" + (f"final_{i}.pt" if role == "final" else "teacher.pt")
+        return weights_file(f"final_{i}" if role == "final" else "teacher")
 
     def _recipe(self, point: Arch, distilled: bool) -> Recipe:
         recipe = self.space.recipe_of(point).replace(**self.config.final_recipe)  # FBNetV3 sec. 4.3: with EMA
