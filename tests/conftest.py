@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 import matplotlib
+import pytest
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # `from support import ...` from a test in any tier
@@ -22,8 +23,14 @@ torch.set_num_threads(1)
 os.environ.setdefault("ARCHSEARCH_PROGRESS", "0")  # no progress bars in test logs
 
 
+@pytest.hookimpl(tryfirst=True)  # before -m selects: the tier marks must be there
 def pytest_collection_modifyitems(config, items):
-    """Deselect `slow` tests unless the -m expression mentions them (``-m slow``, ``-m "slow or integration"``)."""
+    """The directory is the tier: a test under ``integration/`` or ``slow/`` is end to end (marked `integration`
+    if it is not already). Then deselect `slow` tests unless the -m expression mentions them (``-m slow``,
+    ``-m "slow or integration"``)."""
+    for item in items:
+        if Path(str(item.fspath)).parent.name in ("integration", "slow") and not item.get_closest_marker("integration"):
+            item.add_marker(pytest.mark.integration)
     if "slow" in (config.getoption("markexpr") or ""):
         return
     slow = [item for item in items if item.get_closest_marker("slow") is not None]

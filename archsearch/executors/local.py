@@ -2,7 +2,7 @@
 
 Results come back in submission order whatever the worker count: `wait_any` hands back the oldest pending task
 once it is done, so a search records its trials in the same order, proposes from the same results, and ends with
-the same leaderboard and chosen architecture with one worker or eight (tests/test_local_parallel.py). With one
+the same leaderboard and chosen architecture with one worker or eight (tests/integration/test_local_parallel.py). With one
 worker, tasks run lazily in this process when the driver waits for them; with more, in `ProcessExecutor` workers,
 one torch thread each.
 """

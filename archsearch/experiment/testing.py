@@ -150,7 +150,7 @@ class MemoryLedger:
 
 # -- ledger conformance -----------------------------------------------------------------------------------------------
 # What every `Ledger` implementation must do, as checks in the manner of Optuna's tests of its own storages: a test
-# runs each of `LEDGER_CHECKS` on each implementation (tests/test_ledger.py: the SQLite ledger through its fast
+# runs each of `LEDGER_CHECKS` on each implementation (tests/integration/test_ledger.py: the SQLite ledger through its fast
 # writer and through Optuna's API, the PostgreSQL one where a server can start, `MemoryLedger`). A check gets
 # `open_ledger`: its first call opens the implementation's ledger on an empty store, every later call opens that
 # store again, as a resumed driver does (an in-memory ledger returns the same object); the objectives are

@@ -5,86 +5,16 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from pathlib import Path
 
-import optuna
 import pytest
 import torch
 import torch.nn as nn
-import yaml
 
-from archsearch.cost.constraints import Cost
 from archsearch.errors import ArchsearchError, ConfigError, UsageError
 from archsearch.experiment.options import check_keys, load_run_config, parse_assignments
 from archsearch.export import export_run, load_exported, require_onnx
-from archsearch.space import Categorical, Space
 from archsearch.spaces import SPACES, register_space
-from support import run_cli
-
-# -- a tiny weight-sharing space on 8x8 digits ------------------------------------------------------------------
-KERNELS = ("k3", "k5")
-
-
-class ToySpace:
-    """conv(k, 6 channels) -> act -> 2x2 pool -> linear: two choices, one with no parameters (act)."""
-
-    name = "clitoy"
-    input_shape = (1, 8, 8)
-    num_classes = 10
-
-    def __init__(self) -> None:
-        self.space = Space({"kernel": Categorical(KERNELS), "act": Categorical(("relu", "tanh"))}, name=self.name)
-
-    def build(self, arch) -> nn.Module:
-        k = int(arch["kernel"][1])
-        return nn.Sequential(nn.Conv2d(1, 6, k, padding=k // 2), nn.ReLU() if arch["act"] == "relu" else nn.Tanh(),
-                             nn.AdaptiveAvgPool2d(2), nn.Flatten(), nn.Linear(24, 10))
-
-    def cost(self, arch) -> Cost:
-        k = int(arch["kernel"][1])
-        return Cost(macs=6 * k * k * 64 + 240, params=6 * k * k + 6 + 250)
-
-    @property
-    def blocks(self) -> list[dict]:
-        return [{"name": "kernel", "input_shape": (1, 8, 8), "values": KERNELS}]
-
-    def make_candidate(self, block: str, value: str) -> nn.Module:
-        k = int(value[1])
-        return nn.Conv2d(1, 6, k, padding=k // 2)
-
-    def supernet(self) -> nn.Module:
-        return nn.ModuleDict({k: self.build({"kernel": k, "act": "relu"}) for k in KERNELS})
-
-    def inherit(self, supernet: nn.Module, arch) -> nn.Module:
-        child = self.build(arch)
-        child.load_state_dict(supernet[arch["kernel"]].state_dict())
-        return child
-
-
-if "clitoy" not in SPACES.names():
-    register_space("clitoy")(ToySpace)
-
-
-def write_run(runs: Path, name: str = "toyrun", *, extra: dict | None = None) -> Path:
-    """A finished run of 3 trials written the way the ledger writes it (docs/architecture.md)."""
-    run_dir = runs / name
-    run_dir.mkdir(parents=True)
-    (run_dir / "config.yaml").write_text(yaml.safe_dump({
-        "name": name, "method": "random", "space": {"name": "clitoy", "options": {}}, "data": "digits",
-        "preset": "smoke", "seed": 3}))
-    study = optuna.create_study(study_name=name, storage=f"sqlite:///{run_dir / 'ledger.db'}",
-                                directions=["maximize"])
-    archs = [{"kernel": "k3", "act": "relu"}, {"kernel": "k5", "act": "tanh"}, {"kernel": "k5", "act": "relu"}]
-    for arch, accuracy in zip(archs, (0.70, 0.90, 0.80)):
-        cost = ToySpace().cost(arch)
-        study.add_trial(optuna.trial.create_trial(
-            values=[accuracy], params={}, distributions={},
-            user_attrs={"arch_json": json.dumps(arch), "macs": cost.macs, "params": cost.params, "phase": "random",
-                        "key": f"random/{len(study.trials)}", "seconds": 0.5}))
-    (run_dir / "result.json").write_text(json.dumps({
-        "best": {"arch": archs[1], "objectives": {"accuracy": 0.90}}, "pareto_front": [], "extra": extra or {}}))
-    return run_dir
-
+from support import ToySpace, run_cli, write_run
 
 # -- errors -----------------------------------------------------------------------------------------------------
 @pytest.mark.parametrize("argv, fragment", [

@@ -21,8 +21,8 @@ from archsearch.data.files import dataset_hash, save_dataset
 from archsearch.errors import UsageError
 from archsearch.experiment.run import resume, run
 from archsearch.experiment.testing import SimulatedCrash, crash_after
+from support import ROOT
 
-ROOT = Path(__file__).resolve().parents[1]
 SMOKE = dict(space="hierarchical", preset="smoke", quiet=True)
 
 

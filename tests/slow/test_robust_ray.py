@@ -19,7 +19,6 @@ from support import cli_argv, cli_env
 
 from archsearch.executors._reaper import descendants
 
-ROOT = Path(__file__).resolve().parents[1]
 ARGS = ["random", "--space", "hierarchical", "--preset", "smoke", "--data", "digits", "--seed", "2", "--budget", "6",
         "--set", "epochs=2"]
 

@@ -96,7 +96,7 @@ def test_every_quick_preset_keeps_its_sizes_on_the_subset(no_full_set):
         elif getattr(cfg, "train_size", None):  # nars: stage-2 candidates train on part of the run's split
             assert cfg.train_size <= train, method
         # supernet epochs are step counts (steps_per_epoch), the same on the subset as on the full set: a
-        # smaller split is cycled (tests/test_greedynas.py, test_a_preset_epoch_is_a_step_count_on_any_data)
+        # smaller split is cycled (tests/integration/test_greedynas.py, test_a_preset_epoch_is_a_step_count_on_any_data)
         if getattr(cfg, "search_val_images", None):
             assert cfg.search_val_images <= val
 

@@ -5,7 +5,6 @@ through the same EvalTask path; results are points of the run's space with their
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -17,8 +16,9 @@ from archsearch.experiment.testing import MemoryContext, MemoryLedger
 from archsearch import LayerChoice, ModuleSpace
 from archsearch.spaces import create_space
 from archsearch.spaces.fbnet import RECIPE_FIELDS
+from support import ROOT
 
-EXAMPLE = f"{Path(__file__).resolve().parents[1] / 'examples' / 'user_space.py'}:make_space"
+EXAMPLE = f"{ROOT / 'examples' / 'user_space.py'}:make_space"
 SMOKE = dict(preset="smoke", data="digits", quiet=True)
 
 

@@ -6,11 +6,10 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
+from support import ROOT
 
-ROOT = Path(__file__).resolve().parents[1]
 TYPED_SEAM = ["archsearch/methods/context.py", "archsearch/_registry.py"] + sorted(
     str(p.relative_to(ROOT)) for p in (ROOT / "archsearch" / "experiment").glob("*.py"))
 

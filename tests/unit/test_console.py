@@ -15,7 +15,7 @@ from archsearch.report.common import space_text
 from archsearch.report.console import ProgressBar, method_help, print_latency_table, print_listing, training_status
 from archsearch.report.listing import (LEDGER_COLUMNS, RUN_COLUMNS, Listing, finished_run_dir, ledger_listing,
                                        runs_listing)
-from test_cli import write_run  # a finished 3-trial run of the tiny `clitoy` space (registered on import)
+from support import write_run  # a finished 3-trial run of the tiny `clitoy` space
 
 
 # -- ls -----------------------------------------------------------------------------------------------------------

@@ -3,7 +3,6 @@ backward, and its analytic MACs/params equal what torch's flop counter and the p
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -15,6 +14,7 @@ from torch.utils.flop_counter import FlopCounterMode
 from archsearch.errors import UsageError
 from archsearch.space import Arch, Categorical, Numeric, Space, product
 from archsearch.spaces import SearchSpace, create_space, space_names
+from support import ROOT
 
 SPACE = Space({"op": Categorical(["conv", "pool", "skip"]), "width": Categorical([8, 16, 32]),
                "lr": Numeric(1e-4, 1e-1, log=True), "depth": Numeric(1, 4, step=1),
@@ -64,7 +64,7 @@ def test_cardinality_product_and_validation_errors():
 
 
 # -- every registered space ----------------------------------------------------------------------------------------------
-_EXAMPLE_SPACE = str(Path(__file__).resolve().parents[1] / "examples" / "user_space.py") + ":make_space"
+_EXAMPLE_SPACE = str(ROOT / "examples" / "user_space.py") + ":make_space"
 _TINY = {"mobilenet": {"preset": "smoke"}, "darts": {"preset": "smoke"}, "hierarchical": {"preset": "smoke"},
          "flat": {"preset": "smoke"}, "fbnet": {"preset": "smoke"}, "fbnet-recipe": {"preset": "smoke"},
          "user": {"source": _EXAMPLE_SPACE, "input_shape": (1, 16, 16), "num_classes": 10}}  # a user's LayerChoice module, by file (the README's example)

@@ -12,9 +12,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from support import cli_env
+from support import ROOT, cli_env
 
-ROOT = Path(__file__).resolve().parents[1]
 README = (ROOT / "README.md").read_text(encoding="utf-8")
 
 pytestmark = pytest.mark.integration

@@ -18,6 +18,7 @@ from archsearch.spaces import create_space
 from archsearch.spaces.darts import (FAIR_OPS, NODES, OP_NAMES, arch_from_edges, cell_edges, discretise,
                                      live_nodes)
 from archsearch.supernet import MixedOp, Weighted, make_alphas, set_policy
+from support import rows_splits
 
 # The authors' DARTS_V2 cell (quark0/darts genotypes.py): 2 skips in the normal cell, 3 in the reduction cell.
 DARTS_V2 = {
@@ -228,18 +229,6 @@ def test_second_order_gradient_matches_the_exact_unrolled_gradient():
 
 
 # -- the methods: logging and exact resume --------------------------------------------------------------------------
-def _tiny_splits():
-    from archsearch.data.datasets import from_arrays
-    from archsearch.data.splits import make_splits
-
-    rng = np.random.default_rng(0)
-    x = rng.integers(0, 255, size=(80, 1, 8, 8), dtype=np.uint8)
-    y = np.arange(80) % 4
-    x[np.arange(80), 0, y * 2, :] = 255  # a learnable signal: the class lights a row
-    dataset = from_arrays(x, y, x[:20], y[:20], name="rows")
-    return make_splits(dataset, val_size=16, small_val_size=0)
-
-
 def _method(name, **changes):
     from archsearch.methods.darts import Darts, DartsConfig, FairDarts, FairDartsConfig
 
@@ -251,7 +240,7 @@ def _method(name, **changes):
 @pytest.mark.integration
 def test_resume_equals_an_uninterrupted_run(name, changes):
     space = create_space("darts", preset="smoke", input_shape=(1, 8, 8), stem_stride=1)
-    splits = _tiny_splits()
+    splits = rows_splits()
     cls, config = _method(name, **changes)
     ctx = MemoryContext(space, splits=splits)
     straight = cls(config, ctx)
@@ -285,7 +274,7 @@ def test_weight_step_moves_weights_but_not_alpha_gradients():
     """The weight step freezes the alphas (no wasted backward into them) and leaves them trainable afterwards."""
     space = create_space("darts", preset="smoke", input_shape=(1, 8, 8), stem_stride=1)
     cls, config = _method("darts", order=1)
-    search = cls(config, MemoryContext(space, splits=_tiny_splits())).search
+    search = cls(config, MemoryContext(space, splits=rows_splits())).search
     search._setup()
     (x, y), (x_val, y_val) = next(iter(search._batches)), next(iter(search._arch_batches))
     search.arch_step(x, y, x_val, y_val)
@@ -362,7 +351,7 @@ def test_fairdarts_names_a_degenerate_derivation_and_what_to_do(threshold, degen
     so, in its output and in the result."""
     space = create_space("darts", preset="smoke", input_shape=(1, 8, 8), stem_stride=1)
     cls, config = _method("fairdarts", epochs=1, steps_per_epoch=1, arch_lr=1e-12, threshold=threshold)
-    ctx = MemoryContext(space, splits=_tiny_splits())
+    ctx = MemoryContext(space, splits=rows_splits())
     result = cls(config, ctx).run()
     warnings = result.extra.get("warnings", [])
     if not degenerate:

@@ -15,7 +15,7 @@ import pytest
 import torch
 import torch.nn as nn
 import yaml
-from support import run_cli
+from support import ROOT, run_cli
 
 import archsearch
 from archsearch import LayerChoice, ModuleSpace, freeze, set_path
@@ -25,7 +25,6 @@ from archsearch.experiment.testing import SimulatedCrash, crash_after
 from archsearch.report import open_run
 from archsearch.spaces import create_space, user
 
-ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "examples" / "user_space.py"
 SOURCE = f"{EXAMPLE}:make_space"
 DIGITS = dict(data="digits", preset="smoke", quiet=True)

@@ -4,7 +4,6 @@ lacks what it needs."""
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import pytest
 
@@ -16,8 +15,9 @@ from archsearch.space.space import Space
 from archsearch.spaces import (ArchRecipeSpace, DefaultArchSpace, LatencyCostedSpace, MotifSpace, RecipeSpace,
                                SearchSpace, WeightSharingSpace, create_space)
 from archsearch.supernet import arch_of_path
+from support import ROOT
 
-_EXAMPLE_SPACE = str(Path(__file__).resolve().parents[1] / "examples" / "user_space.py") + ":make_space"
+_EXAMPLE_SPACE = str(ROOT / "examples" / "user_space.py") + ":make_space"
 _OPTIONS = {"mobilenet": {"preset": "smoke"}, "darts": {"preset": "smoke"}, "hierarchical": {"preset": "smoke"},
             "flat": {"preset": "smoke"}, "fbnet": {"preset": "smoke"}, "fbnet-recipe": {"preset": "smoke"},
             "user": {"source": _EXAMPLE_SPACE, "input_shape": (1, 16, 16), "num_classes": 10}}

@@ -3,7 +3,6 @@ built-in space and on the example user space: the model a latency table measured
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -12,8 +11,8 @@ import torch.nn as nn
 
 from archsearch.export import save_model
 from archsearch.spaces import create_space
+from support import ROOT
 
-ROOT = Path(__file__).resolve().parents[1]
 SPACES = {
     "mobilenet": dict(preset="smoke"),
     "fbnet": dict(preset="smoke"),

@@ -14,15 +14,14 @@ from pathlib import Path
 from typing import Any, Iterator
 
 import pytest
-from support import run_cli
-from test_robust_postgres import postgres_server
+from support import TEST_DATA, postgres_server, run_cli
 
 from archsearch.experiment.ledger import LedgerReader, OptunaLedger, TrialRecord, read_studies, sqlite_url
 from archsearch.experiment.ledger_storage import RowWriter
 from archsearch.experiment.testing import LEDGER_CHECKS, LEDGER_SPACE, MemoryLedger
 from archsearch.space import Arch
 
-OLD_RUN = Path(__file__).parent / "data" / "old_run"
+OLD_RUN = TEST_DATA / "old_run"
 
 
 # -- conformance: every ledger implementation -------------------------------------------------------------------------

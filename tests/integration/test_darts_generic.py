@@ -14,7 +14,7 @@ from archsearch.errors import ConfigError
 from archsearch.experiment.testing import MemoryContext, SimulatedCrash
 from archsearch import InputChoice, LayerChoice, ModuleSpace
 from archsearch.spaces import create_space
-from test_darts import _tiny_splits  # the 8x8 "rows" data set of the cell-space tests
+from support import ROOT, rows_splits
 
 
 class Zero(nn.Module):
@@ -62,7 +62,7 @@ def _method(name, **changes):
 
 def _search(name, space=None, **changes):
     cls, config = _method(name, **changes)
-    return cls(config, MemoryContext(space or _toy_space(), splits=_tiny_splits())).search
+    return cls(config, MemoryContext(space or _toy_space(), splits=rows_splits())).search
 
 
 # -- alphas and derivation --------------------------------------------------------------------------------------------
@@ -124,7 +124,7 @@ def test_zero_one_loss_acts_on_a_user_space():
 # -- the result and exact resume ----------------------------------------------------------------------------------
 @pytest.mark.parametrize("name,changes", [("darts", {"order": 2}), ("fairdarts", {})])
 def test_user_space_run_resumes_exactly_and_scores_the_inherited_child(name, changes, tmp_path):
-    space, splits = _toy_space(), _tiny_splits()
+    space, splits = _toy_space(), rows_splits()
     cls, config = _method(name, **changes)
     ctx = MemoryContext(space, splits=splits, run_dir=tmp_path / "straight")
     straight = cls(config, ctx)
@@ -232,12 +232,11 @@ def test_the_cli_refuses_a_space_without_supernet_before_creating_anything(name,
 @pytest.mark.parametrize("name", ["darts", "fairdarts"])
 @pytest.mark.integration
 def test_cli_run_on_the_example_user_space_and_show_prints_its_leaderboard(name, tmp_path, capsys):
-    from pathlib import Path
 
     from archsearch.cli import main
     from archsearch.report import open_run
 
-    source = f"{Path(__file__).resolve().parents[1] / 'examples' / 'user_space.py'}:make_space"
+    source = f"{ROOT / 'examples' / 'user_space.py'}:make_space"
     assert main(["run", name, "--preset", "smoke", "--space", source, "--data", "digits", "--runs-dir",
                  str(tmp_path), "--name", "u"]) == 0
     result = open_run(tmp_path / "u").result

@@ -5,16 +5,16 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-from pathlib import Path
 
 import pytest
+from support import ROOT
 
 
 def test_import_contracts_hold():
     lint = shutil.which("lint-imports")
     if lint is None:
         pytest.skip("import-linter is not installed (pip install -e '.[test]')")
-    result = subprocess.run([lint, "--no-cache"], cwd=Path(__file__).resolve().parents[1], capture_output=True,
+    result = subprocess.run([lint, "--no-cache"], cwd=ROOT, capture_output=True,
                             text=True, timeout=300)
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
     assert "0 broken" in result.stdout
