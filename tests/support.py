@@ -1,5 +1,6 @@
 """What many test modules share: the CLI run in this process or as a new one, and its environment; the toy
-weight-sharing space `clitoy` and a finished run of it; a tiny learnable data set; a throwaway PostgreSQL server.
+weight-sharing space `clitoy` and a finished run of it; what a toy space of `MixedOp` blocks shares, with its
+3-class data; a tiny learnable data set; a throwaway PostgreSQL server.
 
 (`tests/conftest.py` puts this directory on the import path, so a test module in any tier imports it as
 ``from support import ...``.)"""
@@ -7,6 +8,7 @@ weight-sharing space `clitoy` and a finished run of it; a tiny learnable data se
 from __future__ import annotations
 
 import contextlib
+import copy
 import glob
 import importlib.util
 import json
@@ -24,12 +26,14 @@ from typing import Any, Iterator
 import numpy as np
 import optuna
 import pytest
+import torch
 import torch.nn as nn
 import yaml
 
 from archsearch.cost.constraints import Cost
 from archsearch.space import Categorical, Space
 from archsearch.spaces import SPACES, register_space
+from archsearch.supernet import set_path
 
 ROOT = Path(__file__).resolve().parents[1]  # the checkout
 TEST_DATA = Path(__file__).resolve().parent / "data"  # files the tests read (an old run's directory)
@@ -119,6 +123,39 @@ def write_run(runs: Path, name: str = "toyrun", *, extra: dict | None = None) ->
     (run_dir / "result.json").write_text(json.dumps({
         "best": {"arch": archs[1], "objectives": {"accuracy": 0.90}}, "pareto_front": [], "extra": extra or {}}))
     return run_dir
+
+
+# -- toy spaces of MixedOp blocks on 8x8 images, 3 classes ---------------------------------------------------------------
+class PathToySpace:
+    """A toy space whose networks are its supernet fixed to one path: `build` and `inherit` for a subclass that
+    gives `space`, `supernet()` and `cost()` (GreedyNAS's and ProxylessNAS's unit tests)."""
+
+    name = "toy"
+    input_shape = (1, 8, 8)
+    num_classes = 3
+
+    def build(self, arch: Any) -> nn.Module:
+        model = self.supernet()  # type: ignore[attr-defined]
+        set_path(model, arch)
+        return model
+
+    def inherit(self, supernet: nn.Module, arch: Any) -> nn.Module:
+        child = copy.deepcopy(supernet)
+        set_path(child, arch)
+        return child
+
+
+def toy_splits() -> Any:
+    """3 classes of 8x8 noise shifted by the class: learnable in a few steps; 64 / 48 / 32 / 16 images."""
+    from archsearch.data.splits import Splits, TensorPair
+
+    g = torch.Generator().manual_seed(0)
+
+    def pair(n: int) -> TensorPair:
+        y = torch.randint(0, 3, (n,), generator=g)
+        return TensorPair(torch.randn(n, 1, 8, 8, generator=g) * 0.5 + y.view(-1, 1, 1, 1).float(), y)
+
+    return Splits("toy", pair(64), pair(48), pair(32), pair(16), 3, (1, 8, 8))
 
 
 # -- a tiny data set ------------------------------------------------------------------------------------------------

@@ -182,11 +182,12 @@ import torch  # noqa: E402
 import torch.nn as nn  # noqa: E402
 
 from archsearch.cost.constraints import Cost, parse_constraint  # noqa: E402
-from archsearch.data.splits import Splits, TensorPair  # noqa: E402
+from archsearch.data.splits import TensorPair  # noqa: E402
 from archsearch.methods.greedynas import (GreedyNAS, GreedyNASConfig, SPOSConfig, constraint_violation,  # noqa: E402
                                           select_lowest)
 from archsearch.supernet import MixedOp, set_path  # noqa: E402
 from archsearch.train import batch_statistics  # noqa: E402
+from support import PathToySpace, toy_splits  # noqa: E402
 
 _OPS = {"c3": 3, "c5": 5, "skip": 0}
 
@@ -195,12 +196,8 @@ def _conv(k: int) -> nn.Module:
     return nn.Sequential(nn.Conv2d(4, 4, k, padding=k // 2, bias=False), nn.BatchNorm2d(4), nn.ReLU())
 
 
-class _ToySpace:
+class _ToySpace(PathToySpace):
     """Two searchable blocks on 1x8x8 images: enough to exercise every mechanism in milliseconds."""
-
-    name = "toy"
-    input_shape = (1, 8, 8)
-    num_classes = 3
     space = Space({"b0": Categorical(list(_OPS)), "b1": Categorical(list(_OPS)), "b2": Categorical(list(_OPS))},
                   name="toy")
 
@@ -214,30 +211,10 @@ class _ToySpace:
         macs = 8 * 8 * 4 * 9 + sum(8 * 8 * 16 * _OPS[v] ** 2 for v in arch.values())
         return Cost(macs=macs, params=100 + sum(16 * _OPS[v] ** 2 for v in arch.values()))
 
-    def build(self, arch: Arch) -> nn.Module:
-        model = self.supernet()
-        set_path(model, arch)
-        return model
-
-    def inherit(self, supernet: nn.Module, arch: Arch) -> nn.Module:
-        child = copy.deepcopy(supernet)
-        set_path(child, arch)
-        return child
-
-
-def _toy_splits() -> Splits:
-    g = torch.Generator().manual_seed(0)
-
-    def pair(n: int) -> TensorPair:
-        y = torch.randint(0, 3, (n,), generator=g)
-        x = torch.randn(n, 1, 8, 8, generator=g) * 0.5 + y.view(-1, 1, 1, 1).float()
-        return TensorPair(x, y)
-
-    return Splits("toy", pair(64), pair(48), pair(32), pair(16), 3, (1, 8, 8))
 
 
 def _toy_context(run_dir: Path, crash_after: int | None = None, constraints=()) -> MemoryContext:
-    return MemoryContext(_ToySpace(), splits=_toy_splits, run_dir=run_dir, crash_after=crash_after,
+    return MemoryContext(_ToySpace(), splits=toy_splits, run_dir=run_dir, crash_after=crash_after,
                          constraints=constraints, ledger=MemoryLedger(("accuracy", "macs")))
 
 
@@ -449,7 +426,6 @@ def test_take_steps_starts_new_passes():
     import torch
 
     from archsearch.data.batches import Batches, take_steps
-    from archsearch.data.splits import TensorPair
 
     batches = Batches(TensorPair(torch.arange(10.0).view(10, 1), torch.arange(10)), 4, shuffle=True)
     taken = list(take_steps(batches, 7))

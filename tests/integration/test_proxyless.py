@@ -269,13 +269,12 @@ def test_space_lut_round_trips_predicts_and_refuses_a_foreign_device(tmp_path):
 
 
 # -- the method on a toy weight-sharing space: resume equals an uninterrupted run ------------------------------------
-import copy
 
-from archsearch.data.splits import Splits, TensorPair
+from archsearch.data.splits import TensorPair
 from archsearch.methods.proxyless import ProxylessNAS
 from archsearch.space import Categorical, Space
 from archsearch.space.space import Arch
-from archsearch.supernet import set_path
+from support import PathToySpace, toy_splits
 
 _OPS = {"c1": 1, "c3": 3, "skip": 0}
 
@@ -284,12 +283,8 @@ def _conv(k: int) -> nn.Module:
     return nn.Sequential(nn.Conv2d(4, 4, k, padding=k // 2, bias=False), nn.BatchNorm2d(4), nn.ReLU())
 
 
-class _ToySpace:
+class _ToySpace(PathToySpace):
     """Two searchable blocks on 1x8x8 images with the per-op description a latency table needs."""
-
-    name = "toy"
-    input_shape = (1, 8, 8)
-    num_classes = 3
     space = Space({"b0": Categorical(list(_OPS)), "b1": Categorical(list(_OPS))}, name="toy")
     blocks = [_Block("b0", (4, 8, 8), list(_OPS)), _Block("b1", (4, 8, 8), list(_OPS))]
 
@@ -305,29 +300,10 @@ class _ToySpace:
     def cost(self, arch: Arch) -> Cost:
         return Cost(macs=1000 + sum(8 * 8 * 16 * _OPS[v] ** 2 for v in arch.values()), params=100)
 
-    def build(self, arch: Arch) -> nn.Module:
-        model = self.supernet()
-        set_path(model, arch)
-        return model
-
-    def inherit(self, supernet: nn.Module, arch: Arch) -> nn.Module:
-        child = copy.deepcopy(supernet)
-        set_path(child, arch)
-        return child
-
-
-def _toy_splits() -> Splits:
-    g = torch.Generator().manual_seed(0)
-
-    def pair(n: int) -> TensorPair:
-        y = torch.randint(0, 3, (n,), generator=g)
-        return TensorPair(torch.randn(n, 1, 8, 8, generator=g) * 0.5 + y.view(-1, 1, 1, 1).float(), y)
-
-    return Splits("toy", pair(64), pair(48), pair(32), pair(16), 3, (1, 8, 8))
 
 
 def _toy_context(tmp_path, crash_after=None):
-    return MemoryContext(_ToySpace(), splits=_toy_splits, run_dir=tmp_path, crash_after=crash_after)
+    return MemoryContext(_ToySpace(), splits=toy_splits, run_dir=tmp_path, crash_after=crash_after)
 
 
 def _toy_config(tmp_path, **changes) -> ProxylessConfig:
