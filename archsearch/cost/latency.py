@@ -557,9 +557,18 @@ class LatencyCostSpace:
     """A `SearchSpace` whose `cost(arch)` also carries ``latency_ms`` predicted from a lookup table, so
     ``latency<=5ms`` constraints work for every method. Everything else is delegated to the wrapped space."""
 
+    # the members of the space protocols (archsearch.spaces: SearchSpace, WeightSharingSpace, MotifSpace, ...):
+    # copied onto the wrapper when the wrapped space has them, because isinstance() on a protocol reads attributes
+    # statically from Python 3.12 on and would not see them through __getattr__
+    PROTOCOL_MEMBERS = ("name", "space", "input_shape", "num_classes", "build", "supernet", "inherit", "hierarchy",
+                        "default_arch", "recipe_of", "architecture", "recipes")
+
     def __init__(self, search_space: object, table: LatencyTable) -> None:
         self._inner = search_space
         self.latency_table = table
+        for member in self.PROTOCOL_MEMBERS:
+            if hasattr(search_space, member):
+                setattr(self, member, getattr(search_space, member))
 
     def cost(self, arch: Mapping[str, object]):
         from dataclasses import replace

@@ -81,3 +81,26 @@ def test_a_path_of_candidate_names_is_the_arch_of_the_choices_own_values():
     assert dict(arch) == {"kernel": 5, "act": "tanh", "width": 0.75} and type(arch["kernel"]) is int
     with pytest.raises(ConfigError, match="kernel=.7. is not allowed"):
         arch_of_path(space, {"kernel": "7", "act": "tanh", "width": 0.75})
+
+
+def test_a_latency_costed_space_keeps_its_protocols_when_read_statically():
+    """isinstance() on a protocol reads attributes statically from Python 3.12 on: the latency wrapper carries the
+    wrapped space's protocol members itself, and only those it has."""
+    import inspect
+
+    from archsearch.cost.latency import LatencyCostSpace, LatencyTable
+    from archsearch.spaces import LatencyCostedSpace, WeightSharingSpace
+    from support import ToySpace
+
+    table = LatencyTable({"device": "cpu"}, {})
+    shared = LatencyCostSpace(ToySpace(), table)
+    assert inspect.getattr_static(shared, "inherit") and inspect.getattr_static(shared, "supernet")
+    assert isinstance(shared, WeightSharingSpace) and isinstance(shared, LatencyCostedSpace)
+
+    class Plain:  # trains candidates from scratch: no supernet, no inherit
+        name, space, input_shape, num_classes = "plain", ToySpace().space, (1, 8, 8), 10
+        build, cost = ToySpace.build, ToySpace.cost
+
+    plain = LatencyCostSpace(Plain(), table)
+    assert inspect.getattr_static(plain, "inherit", "absent") == "absent"
+    assert not isinstance(plain, WeightSharingSpace) and isinstance(plain, LatencyCostedSpace)
