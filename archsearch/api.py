@@ -54,7 +54,7 @@ def is_study(directory: str | Path) -> bool:
 
 def find_study(run: str | Path, runs_dir: str | Path | None = None) -> Path | None:
     """The study directory `run` names (a path, or a name under `runs_dir`); None when it names none (a run)."""
-    from archsearch.experiment.run import default_runs_dir
+    from archsearch.experiment.checks import default_runs_dir
 
     for candidate in (Path(run), (Path(runs_dir) if runs_dir else default_runs_dir()) / run):
         if _is_study(candidate):
@@ -88,7 +88,7 @@ def build_latency_table(space: str = "mobilenet", *, space_options: Mapping[str,
 
 
 def _with_report(document: dict[str, Any], runs_dir: str | Path | None) -> dict[str, Any]:
-    from archsearch.experiment.run import default_runs_dir
+    from archsearch.experiment.checks import default_runs_dir
 
     write_study_report((Path(runs_dir) if runs_dir is not None else default_runs_dir()) / document["study"], document)
     return document

@@ -97,6 +97,13 @@ def check_storage(url: str | None) -> None:
     resolve_storage_url(url)
 
 
+def default_runs_dir() -> Path:
+    """Where runs live when none is named: ``$ARCHSEARCH_RUNS``, else ``runs/`` here."""
+    import os
+
+    return Path(os.environ.get("ARCHSEARCH_RUNS", "runs"))
+
+
 def check_runs_dir(path: str | Path) -> Path:
     """Where run directories go: a directory, or a path one can be made at (its nearest existing ancestor is a
     directory). A file (``/dev/null``, ``/etc/passwd``) is a usage error, not a failed ``mkdir`` deep in a run."""

@@ -20,6 +20,7 @@ from archsearch._json import json_value
 from archsearch.errors import ConfigError, DamagedRunError, UsageError
 from archsearch._atomic import atomic_write_text
 from archsearch.experiment.checkpoint import CheckpointStore
+from archsearch.experiment.checks import default_runs_dir
 from archsearch.experiment.experiment import FAILED_FILE, RESULT_FILE, Experiment
 from archsearch.experiment.lock import RunLock
 from archsearch.experiment.settings import (CONFIG_FILE, RunRequest, RunSettings, _check_overrides, read_settings,
@@ -31,10 +32,6 @@ DATA_FILE = "data.npz"  # an in-memory dataset, saved into the run directory
 
 
 # -- starting and resuming ----------------------------------------------------------------------------------------------
-def default_runs_dir() -> Path:
-    return Path(os.environ.get("ARCHSEARCH_RUNS", "runs"))
-
-
 def start(settings: RunSettings, runs_dir: str | Path | None = None, **experiment_kwargs: Any) -> Experiment:
     """Create the run directory (refusing to overwrite a run) and its config.yaml."""
     from archsearch.experiment.checks import check_runs_dir, make_runs_dir

@@ -255,18 +255,15 @@ class Study:
         CPU-s, which cost 6 to 16 times that. Each probe is a seed-0 search (it serves as the study's seed-0 search
         when its budget is the one read), so the probes cost the study little it would not spend anyway."""
         methods = [m for m in self.settings.methods if m not in self.settings.budgets]
-        if not all("per_unit" in (self.state["pilots"].get(m) or {}) or
-                   _over_budget(self.state["pilots"].get(m), target) for m in methods):
-            self._pilots(methods, max(t for t in self._targets() if t is not None))
         while True:
             jobs, probes = {}, {}
             for method in methods:
+                budget = self._budget_for(method, target)  # (runs the pilots a method still lacks)
                 pilot = self.state["pilots"][method]
                 if _over_budget(pilot, target) or "per_unit" not in pilot:
                     continue
                 measured = [b for b, _ in pilot["points"]] + [b for b, _ in self._measured(method)]
                 reach = PROBE_REACH * max(measured)
-                budget = self._budget_for(method, target)
                 if budget <= reach:
                     continue
                 probe = min(_round_budget(reach, pilot["integer"]), budget)
@@ -447,7 +444,7 @@ def write_document(directory: Path, document: Mapping[str, Any]) -> None:
 def compare(methods: Sequence[str] | str, *, runs_dir: str | Path | None = None, quiet: bool = True,
             **options: Any) -> dict[str, Any]:
     """Run a study (see the module docstring); returns the compare.json document."""
-    from archsearch.experiment.run import default_runs_dir
+    from archsearch.experiment.checks import default_runs_dir
 
     settings = resolve_study(methods, **options)
     root = Path(runs_dir) if runs_dir is not None else default_runs_dir()

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import difflib
 import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,6 +17,7 @@ from typing import Any
 import yaml
 
 from archsearch.errors import ArchsearchError, DamagedRunError, UsageError
+from archsearch.experiment.checks import default_runs_dir
 from archsearch.experiment.ledger import LedgerReader, TrialRecord, redact_url, open_storage_read_only
 
 # Objectives the ledger records (its trial format: docs/architecture.md, "The ledger"): maximise accuracy, minimise
@@ -131,10 +131,6 @@ class RunRecord:
 
 
 # -- finding runs ---------------------------------------------------------------------------------------------------
-def default_runs_dir() -> Path:
-    return Path(os.environ.get("ARCHSEARCH_RUNS", "runs"))
-
-
 def list_runs(runs_dir: str | Path | None = None) -> list[RunRecord]:
     """Every run directory under `runs_dir` (those holding a config.yaml), newest first. A run whose files are
     damaged is listed too, with `damage` saying why; it does not hide the others."""
