@@ -35,12 +35,12 @@ class FinalStage:
         if result.final is not None:
             return result.final
         plan = final_plan(run.config)
-        if plan is None or plan[0] <= 0:
+        if plan is None or plan.epochs <= 0:
             why = "final_epochs=0" if plan is not None else f"method {run.settings.method!r} declares none"
             run.log(f"final training skipped ({why})")
             return None
-        epochs, seeds, recipe = plan
-        seeds_list = seed_list(seeds, first=run.seed)
+        epochs = plan.epochs
+        seeds_list = seed_list(plan.seeds, first=run.seed)
         done = distributed.broadcast_object(self._done(seeds_list, epochs) if run.main else None)
         run.log(f"final training of the chosen arch: {epochs} epochs x {len(seeds_list)} seed(s), test set"
                 + (f" ({len(done)} seed(s) already trained)" if done else ""))
@@ -53,7 +53,7 @@ class FinalStage:
 
             final = retrain(dict(result.best.arch), space=run.space_spec, data=settings.data,
                             data_dir=settings.data_dir, image_size=settings.image_size,
-                            split=final_split(settings.split), epochs=epochs, seeds=seeds_list, recipe=recipe,
+                            split=final_split(settings.split), epochs=epochs, seeds=seeds_list, recipe=plan.recipe,
                             executor=run.executor, device=settings.device, keep_weights=True, done=done,
                             on_result=record)
         if final.test_accuracy is None:

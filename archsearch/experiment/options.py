@@ -148,7 +148,7 @@ def merge_run_options(config_file: Path | None, flags: Mapping[str, Any], *,
         if final_epochs < 0:
             raise UsageError(f"--final-epochs must be >= 0 (0 skips the final training), got {final_epochs}")
         method_options["final_epochs"] = final_epochs
-    check_keys(list(method_options), method_spec(method).fields, f"the options of method {method!r}")
+    check_keys(list(method_options), method_spec(method).options, f"the options of method {method!r}")
     options["constraints"] = list(options.get("constraints") or [])
     options["space_options"] = merged_space_options
     options["method_options"] = method_options

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import Any, Callable, Mapping, Sequence
 
+from archsearch.methods.final_training import FIELD as FINAL_FIELD
+from archsearch.methods.final_training import FinalTraining
 from archsearch.tasks.final import (FinalResult, check_input_shape, final_recipe, final_tasks, mean_ci95,
                                     run_final_task, seed_list, summarise_final)
 from archsearch.train.recipe import Recipe
@@ -18,14 +20,11 @@ from archsearch.train.task import EvalResult, EvalTask
 ResultCallback = Callable[[EvalTask, Any], None]  # (task, EvalResult or the exception it raised)
 
 
-def final_plan(config: Any) -> tuple[int, int, dict[str, Any]] | None:
-    """(epochs, seeds, recipe fields) of a method config's final-training section (``final_epochs``,
-    ``final_seeds``, ``final_recipe``); None when the config has none (a user's method that declares no final
+def final_plan(config: Any) -> FinalTraining | None:
+    """A method config's `FinalTraining` part; None when it has none (a user's method that declares no final
     training)."""
-    epochs = getattr(config, "final_epochs", None)
-    if epochs is None:
-        return None
-    return int(epochs), int(getattr(config, "final_seeds", 1)), dict(getattr(config, "final_recipe", None) or {})
+    final = getattr(config, FINAL_FIELD, None)
+    return final if isinstance(final, FinalTraining) else None
 
 
 def final_split(split: Mapping[str, Any]) -> dict[str, Any]:

@@ -22,6 +22,8 @@ from archsearch.accuracy import KINDS, accuracy_spec
 from archsearch.errors import ConfigError, unknown_name
 from archsearch.methods._base import Candidate, Method, SavedWeights, SearchResult, weights_key
 from archsearch.methods.context import Evaluated, Evaluation, RunContext, failure_reason
+from archsearch.methods.final_training import FIELD as FINAL_FIELD
+from archsearch.methods.final_training import FLAT_KEYS, FinalTraining, composed_default, fold
 
 PRESET_NAMES = ("paper", "quick", "smoke")
 DEFAULT_SPACE = "mobilenet"  # the space of a method whose config names none
@@ -77,11 +79,22 @@ class MethodSpec:
 
     @property
     def fields(self) -> list[str]:
-        """The config's field names: the method's options."""
+        """The config's field names."""
         return [f.name for f in dataclasses.fields(self.config_cls)]
 
+    @property
+    def final_default(self) -> FinalTraining | None:
+        """The paper's final training of the chosen arch (the config's `FinalTraining` part), if it has one."""
+        return composed_default(self.config_cls)
+
+    @property
+    def options(self) -> list[str]:
+        """The names a user sets (``--set``, config files, ``api.run``): the fields, and the final training's flat
+        keys (``final_epochs``, ``final_seeds``, ``final_recipe``) when the config composes one."""
+        return self.fields + (list(FLAT_KEYS) if self.final_default is not None else [])
+
     def _check(self) -> None:
-        fields = set(self.fields)
+        fields = set(self.options)
         where = f"method {self.name!r} ({self.config_cls.__name__})"
         for preset, values in self.presets.items():
             if preset not in PRESET_NAMES:
@@ -142,10 +155,9 @@ def make_config(name: str, preset: str = "quick", budget: float | None = None, *
     from archsearch._values import coerce, field_types, matches
 
     spec = method_spec(name)
-    fields = spec.fields
     for key in options:
-        if key not in fields:
-            raise unknown_name(f"option of method {name!r}:", key, fields)
+        if key not in spec.options:
+            raise unknown_name(f"option of method {name!r}:", key, spec.options)
     if preset not in PRESET_NAMES:
         raise unknown_name("preset", preset, PRESET_NAMES)
     values = dict(spec.presets.get(preset, {}))
@@ -153,6 +165,11 @@ def make_config(name: str, preset: str = "quick", budget: float | None = None, *
         if spec.budget_field is None:
             raise ConfigError(f"method {name!r} has no single budget; set its fields with --set")
         values[spec.budget_field] = budget
+    final = spec.final_default
+    if final is not None:  # the preset's parts over the paper's, then the options' over those
+        final, values = fold(final, values, f"method {name!r}")
+        final, options = fold(final, options, f"method {name!r}")
+        values[FINAL_FIELD] = final
     values.update(options)
     types = field_types(spec.config_cls)
     deferred: dict[str, ConfigError] = {}  # text the config's own __post_init__ reads (proxyless "5ms")
@@ -178,7 +195,6 @@ def make_config(name: str, preset: str = "quick", budget: float | None = None, *
     for key, err in deferred.items():
         if not matches(getattr(config, key), types[key]):
             raise err
-    check_final_training(name, config)
     return config
 
 
@@ -193,41 +209,34 @@ def check_budget(name: str, config: Any, *, force: bool = False,
                  warn: Callable[[str], None] | None = None) -> None:
     """Refuse an absurd budget (``epochs=10**12``) unless `force`; `warn` about a merely large one. The fields
     bounded are the ones that size a run, as the spec declares them: its budget field and what its presets set."""
-    sizes = method_spec(name).size_fields
-    for f in dataclasses.fields(config):
-        if f.name not in sizes:
-            continue
-        value = getattr(config, f.name)
-        if not isinstance(value, (int, float)) or isinstance(value, bool):
-            continue
-        paper = f.default if isinstance(f.default, (int, float)) and not isinstance(f.default, bool) else None
+    for key, value, paper in _sizes(method_spec(name), config):
         limit = BUDGET_REFUSE * paper if paper else BUDGET_CAP
         if value > limit:
             if force:
                 if warn is not None:
-                    warn(f"{name} {f.name}={value:g} is past the sane bound {limit:g}; running it as forced")
+                    warn(f"{name} {key}={value:g} is past the sane bound {limit:g}; running it as forced")
                 continue
             basis = f"{BUDGET_REFUSE}x the paper's {paper:g}" if paper else f"{BUDGET_CAP:g}"
-            raise ConfigError(f"{name} {f.name}={value:g} is absurd (more than {basis}); pass --force to run it "
+            raise ConfigError(f"{name} {key}={value:g} is absurd (more than {basis}); pass --force to run it "
                               "anyway")
         if paper and value > BUDGET_WARN * paper and warn is not None:
-            warn(f"{name} {f.name}={value:g} is {value / paper:.0f}x the paper's {paper:g}: this run will take long")
+            warn(f"{name} {key}={value:g} is {value / paper:.0f}x the paper's {paper:g}: this run will take long")
 
 
-def check_final_training(name: str, config: Any) -> None:
-    """The final-training section every built-in config has (``final_epochs``, ``final_seeds``, ``final_recipe``):
-    whole numbers (0 epochs: no final training) and a valid recipe, checked before a run starts."""
-    from archsearch.train.recipe import Recipe
-
-    for field_name, least in (("final_epochs", 0), ("final_seeds", 1)):
-        value = getattr(config, field_name, None)
-        if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < least):
-            raise ConfigError(f"method {name!r}: {field_name} must be a whole number >= {least}, got {value!r}")
-    recipe = getattr(config, "final_recipe", None)
-    if recipe is not None:
-        if not isinstance(recipe, dict):
-            raise ConfigError(f"method {name!r}: final_recipe must be a mapping of recipe fields, got {recipe!r}")
-        Recipe.from_dict(recipe)
+def _sizes(spec: MethodSpec, config: Any) -> list[tuple[str, float, float | None]]:
+    """(key, value, the paper's value or None) of every number among `spec.size_fields`, the final training's
+    epochs included."""
+    out: list[tuple[str, float, float | None]] = []
+    for f in dataclasses.fields(config):
+        if f.name not in spec.size_fields:
+            continue
+        value = getattr(config, f.name)
+        if isinstance(value, FinalTraining) and spec.final_default is not None:
+            out.append(("final_epochs", value.epochs, spec.final_default.epochs or None))
+        elif isinstance(value, (int, float)) and not isinstance(value, bool):
+            paper = f.default if isinstance(f.default, (int, float)) and not isinstance(f.default, bool) else None
+            out.append((f.name, value, paper))
+    return out
 
 
 def create_method(name: str, config: Any, ctx: RunContext) -> Any:
@@ -237,6 +246,6 @@ def create_method(name: str, config: Any, ctx: RunContext) -> Any:
     return spec.method_cls(config, ctx)
 
 
-__all__ = ["Candidate", "Evaluated", "Evaluation", "METHODS", "Method", "MethodSpec", "PRESET_NAMES", "RunContext",
-           "SavedWeights", "SearchResult", "check_budget", "check_final_training", "create_method", "failure_reason",
+__all__ = ["Candidate", "Evaluated", "Evaluation", "FinalTraining", "METHODS", "Method", "MethodSpec", "PRESET_NAMES",
+           "RunContext", "SavedWeights", "SearchResult", "check_budget", "create_method", "failure_reason",
            "make_config", "method_names", "method_spec", "register_method", "weights_key"]

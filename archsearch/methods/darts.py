@@ -51,6 +51,7 @@ from archsearch.methods._darts_alphas import (ZERO_ONE_FORMS, check_weighted_sum
                                               virtual_step_inputs, weighted_alphas, zero_one_loss)
 from archsearch.methods._inherited import calibration_inputs, inherited_accuracy
 from archsearch.methods.context import RunContext
+from archsearch.methods.final_training import FinalTraining, quick_final, smoke_final
 from archsearch.ops.init import init_weights
 from archsearch.space.space import Arch
 from archsearch.spaces.darts import CELL_KINDS, DartsSpace, arch_from_edges, discretise
@@ -65,17 +66,13 @@ DARTS_FINAL_RECIPE = {"optimizer": "sgd", "lr": 0.025, "momentum": 0.9, "weight_
                       "grad_clip": 5.0, "batch_size": 96,
                       "cutout": 0.5,  # DARTS sec. A.2: cutout, code train.py --cutout_length 16 on 32 px images
                       "decay_norm_and_bias": True}  # code train.py: SGD over model.parameters(), every one decays
-# quick: one epoch on every training image (a few CPU minutes on Fashion-MNIST); smoke: seconds (tests; 3 epochs
-# at lr 0.1 lift a derived cell well above chance on digits)
 # (cutout regularises 600 epochs; a final training of 1 to 3 epochs goes without it)
-QUICK_FINAL = {"final_epochs": 1, "final_seeds": 1, "final_recipe": {**DARTS_FINAL_RECIPE, "batch_size": 64,
-                                                                     "cutout": 0.0}}
-SMOKE_FINAL = {"final_epochs": 3, "final_seeds": 1, "final_recipe": {**DARTS_FINAL_RECIPE, "lr": 0.1, "batch_size": 32,
-                                                                     "cutout": 0.0}}
 PRESETS: dict[str, dict[str, Any]] = {
     "paper": {},
-    "quick": {"epochs": 10, "steps_per_epoch": 40, "batch_size": 32, **QUICK_FINAL},
-    "smoke": {"epochs": 2, "steps_per_epoch": 2, "batch_size": 8, "bn_recalibration_batches": 4, **SMOKE_FINAL},
+    "quick": {"epochs": 10, "steps_per_epoch": 40, "batch_size": 32,
+              "final": quick_final(DARTS_FINAL_RECIPE, batch_size=64, cutout=0.0)},
+    "smoke": {"epochs": 2, "steps_per_epoch": 2, "batch_size": 8, "bn_recalibration_batches": 4,
+              "final": smoke_final(DARTS_FINAL_RECIPE, cutout=0.0)},
 }
 
 
@@ -121,10 +118,10 @@ class DartsConfig(_WeightRecipe):
     augment: bool = True  # DARTS code: both halves use the training transform (crop + flip)
     bn_recalibration_batches: int = 20  # generic spaces only: BN re-estimation of the inherited child (SPOS sec.
     #                                     3.3 / ProxylessNAS code; interpretation: DARTS retrains, never inherits)
-    # -- final training of the derived cell (from scratch in the space's evaluation network; test set) ------------
-    final_epochs: int = 600  # DARTS sec. 3.3 / A.2: the 20-cell, C=36 network trained 600 epochs on CIFAR-10
-    final_seeds: int = 10  # DARTS table 1: the derived cell's test error, mean +- std over 10 independent runs
-    final_recipe: dict[str, Any] = field(default_factory=lambda: dict(DARTS_FINAL_RECIPE))
+    # the derived cell's final training (from scratch in the space's evaluation network; test set): DARTS sec.
+    # 3.3 / A.2, the 20-cell, C=36 network trained 600 epochs on CIFAR-10; table 1, the test error as mean +- std
+    # over 10 independent runs
+    final: FinalTraining = field(default_factory=lambda: FinalTraining(600, seeds=10, recipe=DARTS_FINAL_RECIPE))
 
     PRESETS: ClassVar[dict[str, dict[str, Any]]] = PRESETS  # sizes only, alike for both methods
     DISPLAY_NAME: ClassVar[str] = "DARTS"  # Liu, Simonyan & Yang, ICLR 2019
@@ -163,11 +160,9 @@ class FairDartsConfig(_WeightRecipe):
     arch_init_std: float = 0.0  # code: alphas initialised to zeros (every sigmoid starts at 0.5)
     augment: bool = True  # code: both halves use the training transform (crop + flip)
     bn_recalibration_batches: int = 20  # generic spaces only, as in DartsConfig (interpretation)
-    # -- final training of the derived cell (from scratch in the space's evaluation network; test set) ------------
-    final_epochs: int = 600  # code fairdarts/train.py --epochs 600 (20 cells, C=36, CIFAR-10)
-    final_seeds: int = 1  # code: one training per cell (--seed 0)
-    final_recipe: dict[str, Any] = field(default_factory=lambda: dict(DARTS_FINAL_RECIPE))  # code train.py: the
-    #   same batch 96, lr 0.025 cosine, momentum 0.9, wd 3e-4, grad clip 5 as DARTS
+    # the derived cell's final training: code fairdarts/train.py --epochs 600 (20 cells, C=36, CIFAR-10), one
+    # training per cell (--seed 0), the same batch 96, lr 0.025 cosine, momentum 0.9, wd 3e-4, grad clip 5 as DARTS
+    final: FinalTraining = field(default_factory=lambda: FinalTraining(600, seeds=1, recipe=DARTS_FINAL_RECIPE))
 
     PRESETS: ClassVar[dict[str, dict[str, Any]]] = PRESETS  # sizes only, alike for both methods
     DISPLAY_NAME: ClassVar[str] = "Fair DARTS"  # Chu et al., ECCV 2020

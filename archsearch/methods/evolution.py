@@ -36,6 +36,7 @@ from archsearch.errors import ConfigError, ConstraintError, check_at_least, unkn
 from archsearch.methods import register_method
 from archsearch.methods._base import Candidate, SearchResult, require_search_space
 from archsearch.methods.context import Evaluated, Evaluation, RunContext, failure_reason
+from archsearch.methods.final_training import FinalTraining, quick_final, smoke_final
 from archsearch.search.evolution import mutate, random_genotype, tournament_select
 from archsearch.search.pareto import pareto_front
 from archsearch.search.successive_halving import SuccessiveHalving, rung_epochs
@@ -63,14 +64,10 @@ def _paper_final_recipe() -> dict[str, Any]:
     return _paper_recipe()
 
 
-# quick: one epoch on every training image (~1.5 CPU minutes on Fashion-MNIST, within the README's first command's
-# 5 minutes); smoke: seconds (tests). The quick search recipe at the default batch.
-QUICK_FINAL = {"final_epochs": 1, "final_seeds": 1,
-               "final_recipe": {"optimizer": "sgd", "lr": 0.1, "momentum": 0.9, "weight_decay": 3e-4,
-                                "schedule": "cosine", "batch_size": 128}}
-SMOKE_FINAL = {"final_epochs": 3, "final_seeds": 1,  # 3 epochs at lr 0.1: well above chance on digits
-               "final_recipe": {"optimizer": "sgd", "lr": 0.1, "momentum": 0.9, "schedule": "cosine",
-                                "batch_size": 32}}
+# quick: the quick search recipe at the default batch (within the README's first command's 5 minutes)
+QUICK_FINAL = quick_final({"optimizer": "sgd", "lr": 0.1, "momentum": 0.9, "weight_decay": 3e-4,
+                           "schedule": "cosine", "batch_size": 128})
+SMOKE_FINAL = smoke_final({"optimizer": "sgd", "momentum": 0.9, "schedule": "cosine"})
 
 
 @dataclass(frozen=True)
@@ -83,10 +80,10 @@ class HierarchicalEvolutionConfig:
         # validate; no crops and lr 0.1 (three random genotypes: 18/56/53% vs 29/12/40% with crops at lr 0.05)
         "quick": {"population": 4, "evaluations": 12, "epochs": 1, "train_size": 1024, "val_size": 1000,
                   "recipe": {"optimizer": "sgd", "lr": 0.1, "momentum": 0.9, "weight_decay": 3e-4,
-                             "schedule": "cosine", "batch_size": 32, "augment": False}, **QUICK_FINAL},
+                             "schedule": "cosine", "batch_size": 32, "augment": False}, "final": QUICK_FINAL},
         "smoke": {"population": 3, "evaluations": 6, "init_mutations": 100, "epochs": 1, "train_size": 64,
                   "val_size": 64, "recipe": {"optimizer": "sgd", "lr": 0.05, "momentum": 0.9, "schedule": "cosine",
-                                             "batch_size": 32}, **SMOKE_FINAL},
+                                             "batch_size": 32}, "final": SMOKE_FINAL},
     }
     DISPLAY_NAME: ClassVar[str] = "hierarchical evolution"  # Liu et al., ICLR 2018
     BUDGET_FIELD: ClassVar[str] = "evaluations"
@@ -115,11 +112,10 @@ class HierarchicalEvolutionConfig:
     successive_halving: bool = False
     min_epochs: int = 1  # the first rung's training length
     reduction_factor: int = 4  # eta: Optuna's SuccessiveHalvingPruner default, as ASHA's experiments (Li et al. 2020)
-    # -- final training of the chosen genotype (from scratch on every training image; test set) ---------------------
-    final_epochs: int = 410  # sec. 4.1: the found cell's large model is trained 80K steps at batch 256 (~410 CIFAR-10
-    #                          epochs)
-    final_seeds: int = 4  # (interpretation) sec. 4.3 reports test errors as mean +- std over a few trainings
-    final_recipe: dict[str, Any] = field(default_factory=_paper_final_recipe)
+    # the chosen genotype's final training (from scratch on every training image; test set): sec. 4.1, the found
+    # cell's large model is trained 80K steps at batch 256 (~410 CIFAR-10 epochs); (interpretation) 4 seeds, as
+    # sec. 4.3 reports test errors as mean +- std over a few trainings
+    final: FinalTraining = field(default_factory=lambda: FinalTraining(410, seeds=4, recipe=_paper_final_recipe()))
 
     def __post_init__(self) -> None:
         if self.strategy not in STRATEGIES:
@@ -489,7 +485,7 @@ class RandomSearchConfig(HierarchicalEvolutionConfig):
         # each (64 steps of 64; ~64% validation accuracy for a typical candidate), 2000 images to validate
         "quick": {"population": 16, "evaluations": 16, "epochs": 1, "train_size": 4096, "val_size": 2000,
                   "recipe": {"optimizer": "sgd", "lr": 0.1, "momentum": 0.9, "weight_decay": 3e-4,
-                             "schedule": "cosine", "batch_size": 64}, **QUICK_FINAL},
+                             "schedule": "cosine", "batch_size": 64}, "final": QUICK_FINAL},
         "smoke": HierarchicalEvolutionConfig.PRESETS["smoke"],
     }
     CLI_FLAGS: ClassVar[dict[str, str]] = {}

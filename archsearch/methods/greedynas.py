@@ -42,6 +42,7 @@ from archsearch.methods import register_method
 from archsearch.methods._base import Candidate, SavedWeights, SearchResult, require_weight_sharing, weights_file
 from archsearch.methods._inherited import recalibrated_child
 from archsearch.methods.context import RunContext, latency_progress
+from archsearch.methods.final_training import FinalTraining, quick_final, smoke_final
 from archsearch.search.candidate_pool import POOL_DIFFERENCES, CandidatePool, PoolEarlyStop, linear_eps
 from archsearch.space.space import Arch
 from archsearch.spaces import LatencyCostedSpace
@@ -75,11 +76,6 @@ def _final_recipe() -> dict[str, Any]:
             "label_smoothing": 0.1, "batch_size": 1024}
 
 
-# quick: one epoch on every training image (~1.5 CPU minutes on Fashion-MNIST); smoke: seconds (tests)
-QUICK_FINAL = {"final_epochs": 1, "final_seeds": 1, "final_recipe": {**_default_recipe(), "batch_size": 128}}
-SMOKE_FINAL = {"final_epochs": 3, "final_seeds": 1,  # 3 epochs at lr 0.1: well above chance on digits
-               "final_recipe": {**_default_recipe(), "lr": 0.1, "batch_size": 32}}
-
 
 @dataclass(frozen=True)
 class GreedyNASConfig:
@@ -92,11 +88,11 @@ class GreedyNASConfig:
         # an epoch is 382 steps on any data, so a smaller set is cycled instead of training a few dozen steps
         "quick": {"supernet_epochs": 0.5, "steps_per_epoch": 382, "pool_size": 100, "early_stop_every_epochs": 0.1,
                   "population": 16, "generations": 3, "search_val_images": 1000, "checkpoint_every": 10,
-                  **QUICK_FINAL},
+                  "final": quick_final(_default_recipe(), batch_size=128)},
         # seconds (tests): a checkpoint mid-training, so crash-and-resume tests can cut there
         "smoke": {"supernet_epochs": 1.0, "pool_size": 10, "early_stop_every_epochs": 0.25, "population": 4,
                   "generations": 1, "search_val_images": 128, "batch_size": 32, "score_batch_size": 32,
-                  "checkpoint_every": 2, **SMOKE_FINAL},
+                  "checkpoint_every": 2, "final": smoke_final(_default_recipe())},
     }
     DISPLAY_NAME: ClassVar[str] = "GreedyNAS"  # You et al., CVPR 2020
     BUDGET_FIELD: ClassVar[str] = "supernet_epochs"
@@ -131,10 +127,9 @@ class GreedyNASConfig:
     generations: int = 20  # SPOS search GreedyNAS compares with (Guo et al. sec. 4: population 50, 20 iterations)
     search_val_images: int = 10000  # validation images per supernet accuracy in the search (all of our val split)
     checkpoint_every: int = 50  # iterations between checkpoints (plus after training and each NSGA-II generation)
-    # -- final training of the chosen path (from scratch on every training image; test set) -------------------------
-    final_epochs: int = 240  # (interpretation) SPOS's evaluation: 300K iterations at batch 1024 ~ 240 ImageNet epochs
-    final_seeds: int = 1  # one training of the found net, as GreedyNAS / SPOS report it
-    final_recipe: dict[str, Any] = field(default_factory=_final_recipe)
+    # the chosen path's final training (from scratch on every training image; test set): (interpretation) SPOS's
+    # evaluation, 300K iterations at batch 1024 ~ 240 ImageNet epochs; one training, as GreedyNAS / SPOS report it
+    final: FinalTraining = field(default_factory=lambda: FinalTraining(240, seeds=1, recipe=_final_recipe()))
 
     def __post_init__(self) -> None:
         check_one_of(self, {"sampling": SAMPLINGS, "search_cost": SEARCH_COSTS, "pool_difference": POOL_DIFFERENCES,

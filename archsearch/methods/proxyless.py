@@ -42,6 +42,7 @@ from archsearch.methods._inherited import calibration_inputs, inherited_accuracy
 from archsearch.methods._proxyless_objective import (LOSS_FORMS, ExpectedCost, hardware_loss, reinforce_alpha_grads,
                                                      reinforce_reward, update_baseline)
 from archsearch.methods.context import RunContext, latency_progress
+from archsearch.methods.final_training import FinalTraining, quick_final, smoke_final
 from archsearch.ops.init import init_weights
 from archsearch.search.pareto import pareto_front
 from archsearch.space.space import Arch
@@ -126,22 +127,16 @@ class ProxylessConfig:
     # -- evaluation of the derived arch -----------------------------------------------------------------------------
     bn_recalibration_batches: int = 20  # the child's BN statistics re-estimated on train batches (interpretation:
     #                                     the code validates in train mode for the same reason)
-    # -- final training of the derived net (from scratch on every training image; test set) -------------------------
-    final_epochs: int = 300  # code search/imagenet_run_exp.py --n_epochs 300 (ImageNet)
-    final_seeds: int = 1  # code: one training (--manual_seed 0)
-    final_recipe: dict[str, Any] = field(default_factory=lambda: dict(FINAL_RECIPE))
+    # the derived net's final training (from scratch on every training image; test set): code
+    # search/imagenet_run_exp.py --n_epochs 300 (ImageNet), one training (--manual_seed 0)
+    final: FinalTraining = field(default_factory=lambda: FinalTraining(300, seeds=1, recipe=FINAL_RECIPE))
 
     PRESETS: ClassVar[dict[str, dict[str, Any]]] = {
         "paper": {},
         "quick": {"warmup_epochs": 2, "epochs": 8, "steps_per_epoch": 100, "batch_size": 128,
-                  # one epoch on every training image (~1.5 CPU minutes on Fashion-MNIST)
-                  "final_epochs": 1, "final_seeds": 1, "final_recipe": {**FINAL_RECIPE, "lr": 0.025,
-                                                                        "batch_size": 128}},
+                  "final": quick_final(FINAL_RECIPE, lr=0.025, batch_size=128)},
         "smoke": {"warmup_epochs": 1, "epochs": 2, "steps_per_epoch": 6, "batch_size": 16,
-                  "bn_recalibration_batches": 2, "rl_batch_size": 3,
-                  # 3 epochs at lr 0.1: well above chance on digits
-                  "final_epochs": 3, "final_seeds": 1, "final_recipe": {**FINAL_RECIPE, "lr": 0.1,
-                                                                        "batch_size": 32, "dropout": None}},
+                  "bn_recalibration_batches": 2, "rl_batch_size": 3, "final": smoke_final(FINAL_RECIPE, dropout=None)},
     }
     DISPLAY_NAME: ClassVar[str] = "ProxylessNAS"  # Cai, Zhu & Han, ICLR 2019
     FRONT_COST: ClassVar[str] = "latency_ms"  # its search trades accuracy against latency (sec. 3.3)

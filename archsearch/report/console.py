@@ -232,6 +232,16 @@ def print_latency_table(path: Path, table: Any, measured: bool, warnings: Sequen
         print(f"warning: {message}", file=sys.stderr)
 
 
+def _flat_final(values: Mapping[str, Any]) -> dict[str, Any]:
+    """`values` with a `FinalTraining` part spelled as users set it (``final_epochs``, ``final_seeds``, ...)."""
+    from archsearch.methods import FinalTraining
+
+    out: dict[str, Any] = {}
+    for key, value in values.items():
+        out.update(value.flat() if isinstance(value, FinalTraining) else {key: value})
+    return out
+
+
 def method_help(method: str | None) -> str:
     """What ``run [METHOD] --help`` adds to the run flags: the fields of the method's config (with defaults and
     presets) and its own flags; without a method, the methods there are."""
@@ -246,16 +256,18 @@ def method_help(method: str | None) -> str:
              "--config):"]
     for f in dataclasses.fields(spec.config_cls):
         if f.default is not dataclasses.MISSING:
-            default = repr(f.default)
+            default: Any = f.default
         elif f.default_factory is not dataclasses.MISSING:  # type: ignore[misc]
-            default = repr(f.default_factory())  # type: ignore[misc]
+            default = f.default_factory()  # type: ignore[misc]
         else:
-            default = "(required)"
-        lines.append(f"  {f.name} = {default}")
+            lines.append(f"  {f.name} = (required)")
+            continue
+        lines.extend(f"  {k} = {v!r}" for k, v in _flat_final({f.name: default}).items())
     if spec.budget_field:
         lines.append(f"--budget sets {spec.budget_field}.")
     for preset, overrides in spec.presets.items():
-        lines.append(f"preset {preset}: " + (", ".join(f"{k}={v!r}" for k, v in overrides.items()) or "defaults"))
+        lines.append(f"preset {preset}: " + (", ".join(f"{k}={v!r}" for k, v in _flat_final(overrides).items())
+                                             or "defaults"))
     if spec.cli_flags:
         lines.append("method flags: " + ", ".join(f"{flag} VALUE (sets {field})"
                                                  for flag, field in spec.cli_flags.items()))

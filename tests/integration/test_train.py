@@ -162,10 +162,10 @@ def test_decay_norm_and_bias_decays_every_parameter_as_the_released_search_code(
 
     for method in ("darts", "fairdarts"):
         assert make_config(method, "paper").weight_recipe(True).decay_norm_and_bias
-        final = Recipe.from_dict(make_config(method, "paper").final_recipe)
+        final = Recipe.from_dict(make_config(method, "paper").final.recipe)
         assert final.decay_norm_and_bias and final.cutout == 0.5
     assert make_config("proxyless", "paper").weight_recipe("search").decay_norm_and_bias
-    assert not Recipe.from_dict(make_config("proxyless", "paper").final_recipe).decay_norm_and_bias
+    assert not Recipe.from_dict(make_config("proxyless", "paper").final.recipe).decay_norm_and_bias
 
 
 def test_cutout_zeroes_one_square_of_the_asked_side_per_image():
@@ -199,12 +199,12 @@ def test_fbnetv3_paper_final_recipe_is_the_papers():
     from archsearch.methods import make_config
 
     final = make_config("nars", "paper")
-    recipe = Recipe.from_dict(final.final_recipe)
-    assert final.final_epochs == 400 and recipe.ema and recipe.warmup_epochs == 5
+    recipe = Recipe.from_dict(final.final.recipe)
+    assert final.final.epochs == 400 and recipe.ema and recipe.warmup_epochs == 5
     assert recipe.schedule == "exponential" and recipe.exponential_gamma == 0.9875 and recipe.label_smoothing > 0
     assert recipe.autoaugment
     assert lr_factor(recipe, 10 * 5 + 10 * 3, 10, 400) == pytest.approx(0.9875 ** 3)  # 3 epochs after warm-up
-    assert Recipe.from_dict(make_config("nars", "quick").final_recipe).warmup_epochs == 0
+    assert Recipe.from_dict(make_config("nars", "quick").final.recipe).warmup_epochs == 0
 
 
 def test_gradient_clipping_bounds_the_update():

@@ -7,6 +7,7 @@ from typing import Any, ClassVar
 
 from archsearch.cost.constraints import parse_constraint
 from archsearch.errors import ConfigError, ConstraintError, check_at_least, unknown_name
+from archsearch.methods.final_training import FinalTraining
 from archsearch.search.predictor_evolution import RANK_CORRELATIONS
 from archsearch.train.recipe import Recipe
 
@@ -24,8 +25,8 @@ def _default_recipe() -> dict[str, Any]:
 # (0.1: the usual value, the paper gives none) and AutoAugment (its ImageNet policy)
 PAPER_FINAL_RECIPE = {"ema": True, "warmup_epochs": 5, "schedule": "exponential", "exponential_gamma": 0.9875,
                       "label_smoothing": 0.1, "autoaugment": True}
-# quick and smoke train their finds a few epochs: no 5-epoch warm-up, and the searched (cosine) schedule
-SHORT_FINAL = {"final_recipe": {"ema": True}}
+# quick and smoke train their finds a few epochs (4 and 1): no 5-epoch warm-up, and the searched (cosine) schedule
+SHORT_FINAL_RECIPE = {"ema": True}
 
 
 @dataclass(frozen=True)
@@ -35,13 +36,15 @@ class NARSConfig:
     PRESETS: ClassVar[dict[str, dict[str, Any]]] = {
         "paper": {},
         "quick": {"pool_size": 2048, "candidates_per_iteration": 8, "iterations": 3, "epochs": 3, "train_size": 4096,
-                  "pretrain_epochs": 30, "final_epochs": 4, "population": 40, "from_history": 20, "keep": 16,
+                  "pretrain_epochs": 30, "population": 40, "from_history": 20, "keep": 16,
                   "children_per_parent": 12, "recipe": {"schedule": "cosine", "ema_decay": 0.99,
-                                                        "batch_size": 128}, **SHORT_FINAL},
+                                                        "batch_size": 128},
+                  "final": FinalTraining(4, recipe=SHORT_FINAL_RECIPE)},
         "smoke": {"pool_size": 64, "candidates_per_iteration": 3, "iterations": 2, "epochs": 2,
-                  "pretrain_epochs": 3, "frozen_epochs": 5, "unfrozen_epochs": 5, "final_epochs": 1,
+                  "pretrain_epochs": 3, "frozen_epochs": 5, "unfrozen_epochs": 5,
                   "population": 8, "from_history": 4, "keep": 4, "children_per_parent": 3, "max_generations": 3,
-                  "recipe": {"schedule": "cosine", "ema_decay": 0.9, "batch_size": 32}, **SHORT_FINAL},
+                  "recipe": {"schedule": "cosine", "ema_decay": 0.9, "batch_size": 32},
+                  "final": FinalTraining(1, recipe=SHORT_FINAL_RECIPE)},
     }
     DISPLAY_NAME: ClassVar[str] = "NARS / FBNetV3"  # Dai et al., CVPR 2021
     BUDGET_FIELD: ClassVar[str] = "iterations"
@@ -77,9 +80,9 @@ class NARSConfig:
     keep: int = 40  # FBNetV3 appendix: top 40 of parents + children kept (after generation 1's children)
     patience: int = 3  # stop after this many generations without improvement (interpretation of "saturates")
     max_generations: int = 100  # safety cap (interpretation)
-    final_epochs: int = 400  # FBNetV3 sec. 4.3 "Training settings": the found models train 400 epochs
-    final_recipe: dict[str, Any] = field(default_factory=lambda: dict(PAPER_FINAL_RECIPE))  # over each pair's
-    #                                     searched recipe (its optimizer, lr, weight decay, regularisers)
+    final: FinalTraining = field(default_factory=lambda: FinalTraining(400, recipe=PAPER_FINAL_RECIPE))  # FBNetV3
+    #   sec. 4.3 "Training settings": the found models train 400 epochs, once each, with these recipe fields over
+    #   each pair's searched recipe (its optimizer, lr, weight decay, regularisers)
     distill: bool = True  # FBNetV3 sec. 4.3 "Training settings": the largest found model trained on the labels
     #   teaches every found model (itself too), loss 0.8 KD + 0.2 CE; False: trained on the labels only
     joint_always_ema: bool = True  # FBNetV3 sec. 4.2: the joint search "always uses EMA" (shrinks the space)
@@ -97,8 +100,11 @@ class NARSConfig:
             raise unknown_name("rank correlation", self.rank_correlation, RANK_CORRELATIONS)
         if self.iterations is not None and self.iterations < 1:
             raise ConfigError(f"nars: iterations must be >= 1, got {self.iterations}")
-        if min(self.candidates_per_iteration, self.pool_size, self.epochs) < 1 or self.final_epochs < 0:
+        if min(self.candidates_per_iteration, self.pool_size, self.epochs) < 1:
             raise ConfigError("nars: candidates_per_iteration, pool_size and epochs must be >= 1")
+        if self.final.seeds != 1:
+            raise ConfigError(f"nars: final_seeds={self.final.seeds}, but NARS trains each found model once "
+                              "(FBNetV3 sec. 4.3); set final_seeds=1")
         if not 0 < self.early_stop_threshold <= 1:
             raise ConfigError(f"nars: early_stop_threshold must be in (0, 1], got {self.early_stop_threshold}")
         if not 0 <= self.pretrain_val_fraction < 1:

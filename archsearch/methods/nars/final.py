@@ -20,7 +20,7 @@ from archsearch.train.recipe import Recipe
 from archsearch.train.task import EvalTask
 
 
-class FinalTraining:
+class FoundModelsTraining:
     """`teacher`: the distillation teacher's training (the largest found model); `finals`: one record per found
     model trained."""
 
@@ -33,7 +33,7 @@ class FinalTraining:
     def run(self, found: list[dict[str, Any]]) -> None:
         """Train the `found` models (stage 3's entries) that are not trained yet."""
         cfg = self.config
-        if cfg.final_epochs <= 0 or not found:
+        if cfg.final.epochs <= 0 or not found:
             return
         teacher: dict[str, Any] | None = None
         if cfg.distill:
@@ -56,7 +56,7 @@ class FinalTraining:
         return weights_file(f"final_{i}" if role == "final" else "teacher")
 
     def _recipe(self, point: Arch, distilled: bool) -> Recipe:
-        recipe = self.space.recipe_of(point).replace(**self.config.final_recipe)  # FBNetV3 sec. 4.3: with EMA
+        recipe = self.space.recipe_of(point).replace(**self.config.final.recipe)  # FBNetV3 sec. 4.3: with EMA
         return recipe if not distilled else recipe.replace(distill_weight=0.8)  # sec. 4.3: 0.8 KD + 0.2 CE
 
     def _train(self, found: list[dict[str, Any]], indices: list[int], teacher: dict[str, Any] | None,
@@ -70,7 +70,7 @@ class FinalTraining:
             key = f"final/{i}" if role == "final" else "final/teacher"
             (task,) = final_tasks(self.space.full(point).to_dict(), space=ctx.space_spec,
                                   **{"split": {}, **ctx.data_spec},
-                                  epochs=self.config.final_epochs, seeds=[task_seed(ctx, key)],
+                                  epochs=self.config.final.epochs, seeds=[task_seed(ctx, key)],
                                   recipe=self._recipe(point, teacher is not None), threads=self.config.threads)
             cost = self.space.cost(point)
             attrs = {"macs": cost.macs, "params": cost.params, "phase": "final", "key": key, "recipe": task.recipe,
@@ -124,4 +124,4 @@ class FinalTraining:
         self.finals = json.loads(state["finals"])
 
 
-__all__ = ["FinalTraining"]
+__all__ = ["FoundModelsTraining"]

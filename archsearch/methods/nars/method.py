@@ -15,7 +15,7 @@ from archsearch.methods import register_method
 from archsearch.methods._base import Candidate, SavedWeights, SearchResult, weights_key
 from archsearch.methods.context import RunContext
 from archsearch.methods.nars.config import NARSConfig
-from archsearch.methods.nars.final import FinalTraining
+from archsearch.methods.nars.final import FoundModelsTraining
 from archsearch.methods.nars.space import NARSSpace, check_space
 from archsearch.methods.nars.stage1 import PredictorPretraining
 from archsearch.methods.nars.stage2 import ConstrainedOptimisation
@@ -55,7 +55,7 @@ class NARS:
         self.optimisation = ConstrainedOptimisation(self.space, self.predictor, self.pretraining, config, ctx,
                                                     constraints, checkpoint)
         self.evolution = PredictorEvolution(self.space, self.predictor, config, ctx, constraints)
-        self.final_training = FinalTraining(self.space, config, ctx, checkpoint)
+        self.final_training = FoundModelsTraining(self.space, config, ctx, checkpoint)
         if self.space.fixed_arch is not None:
             self.space.check_fixed_arch((c for search in self.evolution.searches() for c in search),
                                         ctx.rng("nars", "check"))
@@ -201,7 +201,7 @@ class NARS:
             label_epochs = int(self.optimisation.stop_epoch or cfg.epochs)
             reasons.append(f"the labels are accuracies after {label_epochs} epoch(s)"
                            f"{f' on {cfg.train_size} training images' if cfg.train_size else ''}, the chosen "
-                           f"pair's after a final training of {cfg.final_epochs} epoch(s)"
+                           f"pair's after a final training of {cfg.final.epochs} epoch(s)"
                            f"{' distilled from the largest found model' if cfg.distill else ''}")
         warning = (f"nars: the chosen pair's accuracy ({what}) is {100 * best.objectives['accuracy']:.1f}%, "
                    f"{100 * shortfall:.1f} points below the best stage-2 label ({100 * top['label']:.1f}%): "
@@ -211,7 +211,7 @@ class NARS:
                "best_stage2_predicted": predicted_top, "chosen_accuracy": best.objectives["accuracy"],
                "chosen_predicted": float(best.attrs["predicted_accuracy"]), "chosen_measured": bool(
                    best.attrs.get("measured")), "label_epochs": int(self.optimisation.stop_epoch or cfg.epochs),
-               "final_epochs": cfg.final_epochs}
+               "final_epochs": cfg.final.epochs}
         return gap, warning
 
     # -- state ----------------------------------------------------------------------------------------------------------
