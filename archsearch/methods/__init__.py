@@ -142,6 +142,15 @@ def method_spec(name: str) -> MethodSpec:
     return METHODS.get(name)
 
 
+def spec_of(config: Any) -> MethodSpec:
+    """The spec of the method whose config `config` is (its exact class: SPOS's config subclasses GreedyNAS's)."""
+    for name in method_names():
+        spec = method_spec(name)
+        if type(config) is spec.config_cls:
+            return spec
+    raise ConfigError(f"no registered method takes a {type(config).__name__}")
+
+
 def method_names() -> list[str]:
     return METHODS.names()
 
@@ -248,4 +257,4 @@ def create_method(name: str, config: Any, ctx: RunContext) -> Any:
 
 __all__ = ["Candidate", "Evaluated", "Evaluation", "FinalTraining", "METHODS", "Method", "MethodSpec", "PRESET_NAMES",
            "RunContext", "SavedWeights", "SearchResult", "check_budget", "create_method", "failure_reason",
-           "make_config", "method_names", "method_spec", "register_method", "weights_key"]
+           "make_config", "method_names", "method_spec", "register_method", "spec_of", "weights_key"]

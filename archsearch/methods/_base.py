@@ -13,7 +13,7 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar, Mapping, Protocol, runtime_checkable
+from typing import Any, Mapping, Protocol, runtime_checkable
 
 from archsearch.errors import ConfigError
 from archsearch.space.space import Arch
@@ -97,7 +97,7 @@ class SearchResult:
 
 @runtime_checkable
 class Method(Protocol):
-    name: ClassVar[str]
+    """A search method; its name and everything else the experiment reads about it is its `MethodSpec`."""
 
     def run(self) -> SearchResult: ...
 

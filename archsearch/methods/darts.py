@@ -560,7 +560,6 @@ class Darts(_Bilevel):
     """DARTS: softmax-weighted mixed ops (with `none` on the cell space; on another space the user's candidates),
     first- or second-order bilevel search."""
 
-    name: ClassVar[str] = "darts"
 
     check_space = staticmethod(check_space)  # the run calls it before creating anything
 
@@ -575,7 +574,6 @@ class FairDarts(_Bilevel):
     """Fair DARTS: sigmoid-weighted mixed ops (without `none` on the cell space), first order, zero-one loss,
     threshold derivation."""
 
-    name: ClassVar[str] = "fairdarts"
 
     check_space = staticmethod(check_space)
 

@@ -38,7 +38,7 @@ from archsearch.cost.latency import needs_latency, with_latency
 from archsearch.data.batches import Batches
 from archsearch.data.splits import TensorPair
 from archsearch.errors import ConfigError, check_at_least, check_one_of
-from archsearch.methods import register_method
+from archsearch.methods import register_method, spec_of
 from archsearch.methods._base import Candidate, SavedWeights, SearchResult, require_weight_sharing, weights_file
 from archsearch.methods._inherited import recalibrated_child
 from archsearch.methods.context import RunContext, latency_progress
@@ -216,7 +216,6 @@ def path_accuracy(supernet: nn.Module, path: Arch, pair: TensorPair, *, batch_si
 class GreedyNAS:
     """Greedy (or, with ``sampling="uniform"``, SPOS) supernet training, then NSGA-II on the supernet."""
 
-    name: ClassVar[str] = "greedynas"
 
     def __init__(self, config: GreedyNASConfig, ctx: RunContext) -> None:
         self.config = config
@@ -230,8 +229,8 @@ class GreedyNAS:
             self.space = with_latency(self.space, path=config.latency_table, log=ctx.log, device=ctx.device,
                                       progress=latency_progress(ctx))
         self.cost_metric = METRICS[config.search_cost]  # "macs" | "params" | "latency_ms"
-        self.rng = ctx.rng(self.method_name, "paths")
-        self.search_rng = ctx.rng(self.method_name, "nsga2")
+        self.rng = ctx.rng(self.rng_stream, "paths")
+        self.search_rng = ctx.rng(self.rng_stream, "nsga2")
         self.pool = CandidatePool(config.pool_size)
         self.iteration = 0  # supernet iterations completed
         self.train_steps_done = 0  # trained path-batches (optimiser steps)
@@ -245,6 +244,12 @@ class GreedyNAS:
 
     @property
     def method_name(self) -> str:
+        """The registered name of the method this config is (greedynas or spos), as its spec has it."""
+        return spec_of(self.config).name
+
+    @property
+    def rng_stream(self) -> str:
+        """The random streams' name: the sampling's, so ``greedynas --set sampling=uniform`` is exactly ``spos``."""
         return "greedynas" if self.config.greedy else "spos"
 
     @staticmethod
@@ -278,7 +283,7 @@ class GreedyNAS:
         self.total_iterations = max(1, self.total_steps // per_iteration)
         epochs = max(1, math.ceil(self.total_steps / epoch_steps))
         self.trainer = Trainer(supernet, recipe, device=self.device, steps_per_epoch=epoch_steps,
-                               epochs=epochs, generator=ctx.torch_generator(self.method_name, "trainer"))
+                               epochs=epochs, generator=ctx.torch_generator(self.rng_stream, "trainer"))
         self.supernet = self.trainer.model
         self.early_stop = PoolEarlyStop(
             every=max(1, round(cfg.early_stop_every_epochs * epoch_steps / per_iteration)),

@@ -202,7 +202,6 @@ class ProxylessConfig:
 class ProxylessNAS:
     """ProxylessNAS search on a weight-sharing space (`mobilenet`: its `paper` preset is the official layout)."""
 
-    name: ClassVar[str] = "proxyless"
 
     @staticmethod
     def check_space(search_space: Any, method: str, config: ProxylessConfig) -> None:

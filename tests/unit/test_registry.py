@@ -174,3 +174,14 @@ def test_every_weight_sharing_config_has_a_typed_weight_recipe():
     proxyless = ProxylessConfig()
     assert proxyless.weight_recipe("warmup").lr == proxyless.warmup_lr and proxyless.weight_recipe("search").lr == \
         proxyless.lr and proxyless.weight_recipe("search").optimizer == "nesterov"
+
+
+@pytest.mark.parametrize("method", ["spos", "greedynas", "random", "evolution", "darts", "fairdarts"])
+def test_a_methods_name_is_its_specs_even_where_two_share_a_class(method):
+    from archsearch.methods import make_config, method_spec, spec_of
+    from archsearch.methods._base import Method
+
+    config = make_config(method, "smoke")
+    assert spec_of(config) is method_spec(method)
+    assert "name" not in vars(method_spec(method).method_cls)  # no class-level name to disagree with the spec
+    assert "name" not in Method.__annotations__

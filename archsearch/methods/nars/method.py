@@ -7,7 +7,7 @@ Each stage is its own unit with its own progress (`stage1.py` .. `final.py`); th
 from __future__ import annotations
 
 from dataclasses import asdict
-from typing import Any, ClassVar, Sequence
+from typing import Any, Sequence
 
 from archsearch.cost.constraints import Constraint, satisfied
 from archsearch.errors import ConfigError, ConstraintError
@@ -33,7 +33,6 @@ GAP = 0.05  # the shortfall of the chosen pair's accuracy below the best stage-2
 class NARS:
     """Neural Architecture-Recipe Search: predictor pretraining, constrained iterative optimisation, evolution."""
 
-    name: ClassVar[str] = "nars"
     check_space = staticmethod(check_space)
 
     def __init__(self, config: NARSConfig, ctx: RunContext) -> None:
