@@ -40,8 +40,8 @@ ViolationFn = Callable[[Arch], float]  # arch -> constraint violation (<= 0 when
 
 
 @dataclass(frozen=True)
-class Evaluated:
-    """One arch the search looked at: accuracy is None when it broke a constraint (never evaluated)."""
+class Scored:
+    """One arch NSGA-II looked at and scored: accuracy is None when it broke a constraint (never evaluated)."""
 
     arch: Arch
     accuracy: float | None
@@ -96,7 +96,7 @@ class ArchNSGA2:
         self.crossover_prob = crossover_prob
         self.mutation_prob_var = mutation_prob_var
         self.generation = 0  # generations completed (0 = not even the initial population)
-        self.evaluated: dict[str, Evaluated] = {}  # arch.key -> record, in evaluation order
+        self.evaluated: dict[str, Scored] = {}  # arch.key -> record, in evaluation order
         self._initial_archs = self._initial_population(list(initial))
         self._algorithm = self._make_algorithm()
         self._initialised = False
@@ -114,7 +114,7 @@ class ArchNSGA2:
         """The archs of generation 0, in order (pool archs first)."""
         return list(self._initial_archs)
 
-    def run(self, on_generation: Callable[["ArchNSGA2"], None] | None = None) -> list[Evaluated]:
+    def run(self, on_generation: Callable[["ArchNSGA2"], None] | None = None) -> list[Scored]:
         """Run until `generations` generations after the initial population are done; returns the Pareto front."""
         while self.generation <= self.generations:
             self.step()
@@ -134,7 +134,7 @@ class ArchNSGA2:
         pop = self._algorithm.pop
         return [] if pop is None else [self.decode(x) for x in pop.get("X")]
 
-    def pareto_front(self) -> list[Evaluated]:
+    def pareto_front(self) -> list[Scored]:
         """Non-dominated feasible archs among everything evaluated (max accuracy, min cost), by cost."""
         feasible = [e for e in self.evaluated.values() if e.feasible and e.accuracy is not None]
         return pareto_front(feasible, lambda e: e.accuracy, lambda e: e.cost, ties=True)
@@ -162,7 +162,7 @@ class ArchNSGA2:
         self.evaluated = {}
         for item in state["evaluated"]:
             arch = self.space.validate(item["arch"])
-            self.evaluated[arch.key] = Evaluated(arch, item["accuracy"], float(item["cost"]),
+            self.evaluated[arch.key] = Scored(arch, item["accuracy"], float(item["cost"]),
                                                  float(item["violation"]), int(item["generation"]))
         self._algorithm = self._make_algorithm()
         self._initialised = False
@@ -222,7 +222,7 @@ class ArchNSGA2:
                 violation = float(self.violation_fn(arch)) if self.violation_fn is not None else 0.0
                 cost = float(self.cost_fn(arch))
                 accuracy = float(self.evaluate_fn(arch)) if violation <= 0 else None
-                record = Evaluated(arch, accuracy, cost, violation, self.generation)
+                record = Scored(arch, accuracy, cost, violation, self.generation)
                 self.evaluated[arch.key] = record
             accuracy = record.accuracy if record.accuracy is not None and math.isfinite(record.accuracy) else 0.0
             F[i] = (-accuracy, record.cost)
@@ -264,4 +264,4 @@ class _RedrawMutation(Mutation):
         return X.astype(float)
 
 
-__all__ = ["ArchNSGA2", "Evaluated", "choice_values"]
+__all__ = ["ArchNSGA2", "Scored", "choice_values"]
