@@ -35,7 +35,7 @@ from archsearch.cost.latency import (RUNTIMES, LatencyTable, ensure_table, measu
                                      table_timing, time_module)
 from archsearch.data.batches import Batches, take_steps
 from archsearch.errors import ConfigError, check_at_least, check_one_of
-from archsearch.methods import register_method
+from archsearch.methods import register_method, spec_of
 from archsearch.methods._base import (DERIVE_PHASE, Candidate, SavedWeights, SearchResult, require_weight_sharing,
                                       weights_file)
 from archsearch.methods._inherited import calibration_inputs, inherited_accuracy
@@ -211,7 +211,7 @@ class ProxylessNAS:
         self.config = config
         self.ctx = ctx
         self.space = ctx.space
-        require_weight_sharing(self.space, self.name)  # (no latency table for the space: ensure_table says so)
+        require_weight_sharing(self.space, spec_of(config).name)  # (no latency table for the space: ensure_table says so)
         self.device = torch.device(ctx.device)
         with seeded(int(ctx.rng("proxyless", "supernet").integers(2**62))):  # a user space's layers draw here
             self.supernet: nn.Module = self.space.supernet()
