@@ -73,8 +73,11 @@ class Experiment(ContextServices):
                                       "options": dict(settings.space.get("options") or {})}
         self.data_spec: DataSpec = {"data": settings.data, "data_dir": settings.data_dir,
                                     "image_size": settings.image_size, "split": dict(settings.split)}
-        self.space: SearchSpace = create_space(self.space_spec["name"], **self.space_spec["options"])
-        self.config = make_config(settings.method, settings.preset, settings.budget, **settings.method_options)
+        # what `resolve_settings` built, or (a resumed run, another torchrun process) rebuilt from the stored fields
+        self.space: SearchSpace = (settings.search_space if settings.search_space is not None
+                                   else create_space(self.space_spec["name"], **self.space_spec["options"]))
+        self.config = (settings.method_config if settings.method_config is not None
+                       else make_config(settings.method, settings.preset, settings.budget, **settings.method_options))
         if needs_latency(self.constraints):  # a latency<= constraint: costs include this device's LUT latency
             # (measured here when missing: before the search clock starts, a one-off cost of the device), in the
             # method's latency runtime when it has one (ProxylessNAS), else $ARCHSEARCH_LATENCY_RUNTIME or torch

@@ -63,7 +63,7 @@ def start(settings: RunSettings, runs_dir: str | Path | None = None, **experimen
         if experiment.constraints:  # as read: `flops <= 5 M` is flops<=5M, `latency<=5s` latency<=5000ms
             experiment.log(f"constraints: {', '.join(map(str, experiment.constraints))}")
         experiment.prepare()
-        document = dataclasses.asdict(settings)
+        document = settings.stored()
         document["space_options"] = settings.space["options"]
         document["method_config"] = json_value(dataclasses.asdict(experiment.config))
         document["accuracy"] = experiment.accuracy  # what the search's accuracies are (reports name them)
@@ -150,8 +150,9 @@ def run(method: str | RunRequest, *, quiet: bool | None = None, **options: Any) 
     request = method if isinstance(method, RunRequest) else RunRequest.of(method, **options)
     distributed.init_from_env()  # under torchrun: join the process group; rank 0's settings (run name) for all
     check_runs_dir(request.runs_dir if request.runs_dir is not None else default_runs_dir())  # before the data
-    settings = distributed.broadcast_object(resolve_settings(request) if distributed.is_main() else None)
-    experiment = start(settings, request.runs_dir, quiet=quiet)
+    settings = resolve_settings(request) if distributed.is_main() else None
+    shared = distributed.broadcast_object(settings.portable() if settings is not None else None)
+    experiment = start(settings or shared, request.runs_dir, quiet=quiet)
     return experiment.execute(resume=False)
 
 

@@ -7,6 +7,7 @@ ones, the data is loaded and checked, the space is resolved against the data and
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import datetime as _dt
 import sys
@@ -46,6 +47,22 @@ class RunSettings:
     device: str | None = None
     method_options: dict[str, Any] = dataclasses.field(default_factory=dict)
     proxy_archs: list[dict[str, Any]] | None = None  # scored with the method's own estimate at the end (a study)
+    # built once by `resolve_settings` from the fields above and handed to the run; never stored (on resume, and in
+    # the other processes of a torchrun, the stored fields rebuild them)
+    method_config: Any = dataclasses.field(default=None, compare=False, repr=False)
+    search_space: Any = dataclasses.field(default=None, compare=False, repr=False)
+
+    def stored(self) -> dict[str, Any]:
+        """The fields config.yaml holds, as plain values."""
+        return {f.name: copy.deepcopy(getattr(self, f.name)) for f in dataclasses.fields(self)
+                if f.name not in BUILT_FIELDS}
+
+    def portable(self) -> "RunSettings":
+        """These settings without what was built from them (a process that gets them rebuilds it)."""
+        return dataclasses.replace(self, method_config=None, search_space=None)
+
+
+BUILT_FIELDS = ("method_config", "search_space")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -146,8 +163,8 @@ def resolve_settings(request: RunRequest | str, *, warn: Callable[[str], None] |
     split_options = (dict(split) if split is not None
                      else _default_split(preset, splits_info["train_images"], splits_info["name"]))
     check_data_sizes(method, config, split_options, splits_info["train_images"], splits_info["name"])
-    space_name, space_options, space_label = _resolve_space(method, config, space_name, space_options, preset,
-                                                            splits_info, executor, parsed_constraints)
+    space_name, space_options, space_label, search_space = _resolve_space(
+        method, config, space_name, space_options, preset, splits_info, executor, parsed_constraints)
     if name is None:
         name = f"{method}-{space_label}-{_dt.datetime.now().strftime('%Y%m%d-%H%M%S')}"
     return RunSettings(method=method, name=name, space={"name": space_name, "options": space_options},
@@ -155,7 +172,8 @@ def resolve_settings(request: RunRequest | str, *, warn: Callable[[str], None] |
                        constraints=constraint_texts, seed=int(seed or 0), executor=executor, workers=workers,
                        ray_address=ray_address, storage=storage, device=device, method_options=dict(method_options),
                        image_size=image_size, data_sha256=splits_info["sha256"], data_source=splits_info["source"],
-                       proxy_archs=None if request.proxy_archs is None else [dict(a) for a in request.proxy_archs])
+                       proxy_archs=None if request.proxy_archs is None else [dict(a) for a in request.proxy_archs],
+                       method_config=config, search_space=search_space)
 
 
 def latency_build_command(space: Mapping[str, Any], data: Any, runtime: str | None = None) -> str:
@@ -237,9 +255,9 @@ def _default_split(preset: str, train_images: int, dataset_name: str = "") -> di
 
 def _resolve_space(method: str, config: Any, space: Any, options: dict[str, Any], preset: str,
                    info: Mapping[str, Any], executor: str,
-                   constraints: Sequence[Constraint] = ()) -> tuple[str, dict[str, Any], str]:
-    """(registered space name, its options, a label for the run name), checked against the method, the data's
-    image shape and the run's `constraints` (`check_space_fits`).
+                   constraints: Sequence[Constraint] = ()) -> tuple[str, dict[str, Any], str, Any]:
+    """(registered space name, its options, a label for the run name, the space), checked against the method, the
+    data's image shape and the run's `constraints` (`check_space_fits`).
 
     A built-in name gets the preset and the data's shape; a user space ("file.py:function", "package.module:function",
     a function, an nn.Module with choices, a ModuleSpace) is recorded as the space "user" (`archsearch.spaces.user`)."""
@@ -255,8 +273,8 @@ def _resolve_space(method: str, config: Any, space: Any, options: dict[str, Any]
                              "cannot build it; give it as 'FILE.py:FUNCTION' or a function importable from a module")
         name = user.NAME
     elif isinstance(space, str):
-        name, options, label = space, fit_space_options(space, options, preset, info), space
-        search_space = create_space(name, **options)
+        name, label = space, space
+        options, search_space = fit_space(space, options, preset, info)
     else:
         raise ConfigError(f"space must be a space name, 'FILE.py:FUNCTION', an nn.Module with LayerChoice / "
                           f"InputChoice or a ModuleSpace; got a {type(space).__name__}")
@@ -264,20 +282,24 @@ def _resolve_space(method: str, config: Any, space: Any, options: dict[str, Any]
     if check is not None:  # a method that cannot search this space says why before the run directory exists
         check(search_space, method, config)
     check_space_fits(search_space, info["input_shape"], constraints)
-    return name, options, label
+    return name, options, label, search_space
 
 
 def fit_space_options(name: str, options: dict[str, Any], preset: str, info: Mapping[str, Any]) -> dict[str, Any]:
     """The space's options with the run's preset and the data's image shape and class count filled in (where the
     space takes them and the user did not set them), so the space fits the data and workers rebuild it exactly."""
+    return fit_space(name, options, preset, info)[0]
+
+
+def fit_space(name: str, options: dict[str, Any], preset: str, info: Mapping[str, Any]) -> tuple[dict[str, Any], Any]:
+    """`fit_space_options` and the space they build."""
     import inspect
 
     from archsearch.spaces import SPACES, create_space
 
     factory = SPACES.factory(name) if name in _space_names() else None
     if factory is None:
-        create_space(name, **options)  # raises the unknown-name error with suggestions
-        return options
+        return options, create_space(name, **options)  # raises the unknown-name error with suggestions
     accepted = inspect.signature(factory).parameters
     resolved = dict(options)
     if "preset" in accepted and "preset" not in resolved:
@@ -292,8 +314,8 @@ def fit_space_options(name: str, options: dict[str, Any], preset: str, info: Map
         if key in accepted and key not in resolved and have[key] != value:
             resolved[key] = value
     if resolved != options:
-        create_space(name, **resolved)  # fail now, not in a worker, if the space cannot take the data's shape
-    return resolved
+        space = create_space(name, **resolved)  # fail now, not in a worker, if the space cannot take the data's shape
+    return resolved, space
 
 
 def _space_names() -> list[str]:
@@ -308,7 +330,7 @@ def read_settings(run_dir: Path) -> RunSettings:
         document = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     except (OSError, yaml.YAMLError) as err:
         raise UsageError(f"cannot read {path}: {str(err).splitlines()[0]}") from None
-    fields = {f.name for f in dataclasses.fields(RunSettings)}
+    fields = {f.name for f in dataclasses.fields(RunSettings)} - set(BUILT_FIELDS)
     try:
         return RunSettings(**{k: v for k, v in document.items() if k in fields})
     except TypeError as err:
