@@ -29,6 +29,7 @@ from typing import Any, Callable, Mapping, Sequence
 import torch
 import torch.nn as nn
 
+from archsearch._atomic import atomic_path
 from archsearch.errors import ArchsearchError, CheckpointError, ConfigError, UsageError, unknown_name
 from archsearch.methods import weights_key
 from archsearch.report import RunRecord, open_run
@@ -123,7 +124,8 @@ def load_exported(directory: str | Path, *, weights: bool = True) -> nn.Module:
 
 # -- saving one model ---------------------------------------------------------------------------------------------
 def save_model(model: nn.Module, directory: Path, input_shape: Sequence[int], formats: Sequence[str]) -> dict[str, Path]:
-    """Write model.pt (always) and the requested extra formats; returns {format: path}."""
+    """Write model.pt (always) and the requested extra formats, each atomically (an export killed midway leaves
+    the old files or the new ones); returns {format: path}."""
     for fmt in formats:
         if fmt not in FORMATS:
             raise unknown_name("export format", fmt, FORMATS)
@@ -132,19 +134,22 @@ def save_model(model: nn.Module, directory: Path, input_shape: Sequence[int], fo
     directory.mkdir(parents=True, exist_ok=True)
     model = model.cpu().eval()
     files = {"state_dict": directory / "model.pt"}
-    torch.save(model.state_dict(), files["state_dict"])
+    with atomic_path(files["state_dict"]) as tmp:
+        torch.save(model.state_dict(), tmp)
     example = torch.randn(1, *input_shape, generator=torch.Generator().manual_seed(0))
     if "torchscript" in formats:
         with torch.no_grad(), warnings.catch_warnings():
             warnings.simplefilter("ignore", torch.jit.TracerWarning)  # shape checks traced as constants: intended
             traced = torch.jit.trace(model, example, check_trace=False)
         files["torchscript"] = directory / "model.torchscript.pt"
-        traced.save(str(files["torchscript"]))
+        with atomic_path(files["torchscript"]) as tmp:
+            traced.save(str(tmp))
     if "onnx" in formats:
         files["onnx"] = directory / "model.onnx"
         try:
-            torch.onnx.export(model, (example,), str(files["onnx"]), input_names=["images"], output_names=["logits"],
-                              dynamic_axes={"images": {0: "batch"}, "logits": {0: "batch"}})
+            with atomic_path(files["onnx"]) as tmp:
+                torch.onnx.export(model, (example,), str(tmp), input_names=["images"], output_names=["logits"],
+                                  dynamic_axes={"images": {0: "batch"}, "logits": {0: "batch"}})
         except ImportError as err:
             raise ArchsearchError(f"ONNX export needs the onnx extra ({err}); install it with: {ONNX_HINT}") from None
     return files

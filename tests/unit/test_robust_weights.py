@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 import torch
 
 import archsearch.methods
@@ -27,3 +28,21 @@ def test_no_method_writes_files_itself():
     for path in Path(archsearch.methods.__file__).parent.glob("*.py"):
         source = path.read_text(encoding="utf-8")
         assert "torch.save(" not in source and ".write_bytes(" not in source, path.name
+
+
+def test_an_export_that_fails_midway_leaves_the_old_model_file_whole(tmp_path, monkeypatch):
+    from archsearch import export
+
+    model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(4, 2))
+    export.save_model(model, tmp_path, (1, 2, 2), ())
+    before = (tmp_path / "model.pt").read_bytes()
+
+    def torn(obj, path):  # writes half a file, then the process dies
+        with open(path, "wb") as handle:
+            handle.write(b"\x80torn")
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(torch, "save", torn)
+    with pytest.raises(KeyboardInterrupt):
+        export.save_model(torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(4, 3)), tmp_path, (1, 2, 2), ())
+    assert (tmp_path / "model.pt").read_bytes() == before and sorted(p.name for p in tmp_path.iterdir()) == ["model.pt"]
