@@ -12,11 +12,9 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import datetime as _dt
 import json
 import math
 import os
-import sys
 import time
 import zlib
 from pathlib import Path
@@ -25,27 +23,37 @@ from typing import Any, Callable, Iterator, Mapping, cast
 import numpy as np
 import torch
 
-from archsearch._json import json_value
+from archsearch._progress import ProgressBar
 from archsearch.accuracy import TEST
 from archsearch.cost.constraints import Constraint, parse_constraints
 from archsearch.cost.latency import needs_latency, with_latency
 from archsearch.errors import ConfigError, DamagedRunError
 from archsearch.experiment.accounting import MeteredExecutor, SearchClock
-from archsearch._atomic import atomic_write_text
 from archsearch.experiment.checkpoint import CheckpointStore, atomic_save
 from archsearch.experiment.context import ContextServices
+from archsearch.experiment.epilogue import after_search
 from archsearch.experiment.final_stage import FINAL_WEIGHTS, FinalStage
-from archsearch.experiment.ledger import OBJECTIVES, OptunaLedger, sqlite_url
+from archsearch.experiment.ledger import (
+    OBJECTIVES,
+    OptunaLedger,
+    RankLedger,
+    sqlite_url,
+)
 from archsearch.experiment.lock import RunLock
+from archsearch.experiment.run_files import (
+    FAILED_FILE,
+    RESULT_FILE,
+    RunFiles,
+    candidate_json,
+    now,
+    search_json,
+    search_result,
+)
 from archsearch.experiment.settings import RunSettings, latency_build_command
-from archsearch.methods import Candidate, SavedWeights, SearchResult, create_method, make_config, method_spec
+from archsearch.methods import SearchResult, create_method, make_config, method_spec
 from archsearch.methods.context import DataSpec, SpaceSpec
-from archsearch.spaces import LatencyCostedSpace, SearchSpace
-from archsearch.tasks.final import FinalResult
+from archsearch.spaces import SearchSpace
 from archsearch.train import distributed
-
-RESULT_FILE = "result.json"
-FAILED_FILE = "failed.json"  # a run that ended in an error resuming would repeat (diverged, no candidate trained)
 
 
 class Experiment(ContextServices):
@@ -63,6 +71,7 @@ class Experiment(ContextServices):
         self.lock = (lock or RunLock(self.run_dir, settings.name, command="resume").acquire()) if self.main else None
         self._quiet = (os.environ.get("ARCHSEARCH_PROGRESS", "1") == "0") if quiet is None else quiet
         self._quiet = self._quiet or not self.main
+        self.files = RunFiles(self.run_dir, main=self.main, quiet=self._quiet)  # log, metrics, result.json
         self._best_seen: float | None = None  # the best accuracy recorded so far (the live progress line)
         self._live_bar: Any = None
         self.seed = int(settings.seed)
@@ -85,7 +94,7 @@ class Experiment(ContextServices):
 
             runtime = getattr(self.config, "latency_runtime", None)
             self.space = cast(SearchSpace, with_latency(
-                self.space, device=self._latency_device(), log=self.log, runtime=runtime,
+                self.space, device=self.latency_device(), log=self.log, runtime=runtime,
                 progress=latency_progress(self),
                 build_command=latency_build_command(self.space_spec, settings.data, runtime)))
         # what the search's accuracies are ("supernet acc.", ...)
@@ -103,29 +112,9 @@ class Experiment(ContextServices):
             self.log(f"took over the lock of pid {gone.get('pid')} on {gone.get('host')} ({gone.get('command')} "
                      f"since {gone.get('since')}): that process is gone")
 
-    def _latency_device(self) -> torch.device:
+    def latency_device(self) -> torch.device:
+        """Where latency is measured: the run's device (one CPU thread on a CPU)."""
         return torch.device("cpu") if self.device.type == "cpu" else self.device
-
-    def _with_measured_latency(self, method: Any, result: SearchResult) -> SearchResult:
-        """A search under a ``latency<=`` constraint, or one that costed its space by a table itself (GreedyNAS's
-        latency objective): the chosen net timed end-to-end as its table was measured (runtime, threads, clock,
-        batch), beside the table's prediction, in ``extra`` and the log. A method that timed it itself
-        (ProxylessNAS) has done so already."""
-        costed = [s for s in (self.space, getattr(method, "space", None)) if isinstance(s, LatencyCostedSpace)]
-        best = result.best
-        if not costed or result.extra.get("measured_latency_ms") is not None:
-            return result
-        table = costed[0].latency_table
-        from archsearch.cost.latency import measure_network, predict_latency, table_timing
-
-        timing = table_timing(table)
-        measured = measure_network(self.space, best.arch, table, device=self._latency_device())
-        predicted = float(predict_latency(table, best.arch))
-        self.log(f"chosen arch: latency {predicted:.4g} ms by the table, {measured:.4g} ms measured "
-                 f"({timing['runtime']}, {timing['threads']} thread(s), {timing['clock']} clock)")
-        return dataclasses.replace(result, extra={**result.extra, "measured_latency_ms": measured,
-                                                  "table_latency_ms": predicted, "latency_runtime": timing["runtime"],
-                                                  "latency_threads": timing["threads"]})
 
     def release(self) -> None:
         """Give up the run's lock: another process may now resume or inspect-and-write this run."""
@@ -162,8 +151,8 @@ class Experiment(ContextServices):
 
     def checkpoint(self, method: Any) -> None:
         if self.main:
-            state = {"method": method.state_dict(), "metrics_sizes": self._metric_sizes(),
-                     "saved": _dt.datetime.now().isoformat(timespec="seconds"), "clock": self.clock.state()}
+            state = {"method": method.state_dict(), "metrics_sizes": self.files.metric_sizes(),
+                     "saved": now(), "clock": self.clock.state()}
             snapshot = getattr(self.ledger, "snapshot", None)
             if snapshot is not None:  # what the ledger held: a resume refuses a ledger that lost any of it
                 state["ledger"] = snapshot()
@@ -189,18 +178,8 @@ class Experiment(ContextServices):
     @contextlib.contextmanager
     def progress(self, description: str, total: int | None, *, status: str | None = None) -> Iterator[Any]:
         """A progress bar whose line ends with the best accuracy so far, named by its kind (or `status`)."""
-        if self._quiet:
-            yield _SilentBar()
-            return
-        from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn,
-                                   TimeRemainingColumn)
-
-        columns = [TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                   TextColumn("ETA"), TimeRemainingColumn(), TextColumn("{task.fields[status]}")]
-        with Progress(*columns, transient=False, refresh_per_second=2) as progress:
-            task = progress.add_task(description, total=total,
-                                     status=self._best_text() if status is None else status)
-            bar = _RichBar(progress, task)
+        with ProgressBar(description, total, status=self._best_text() if status is None else status,
+                         enabled=not self._quiet) as bar:
             previous, self._live_bar = self._live_bar, (bar if status is None else None)
             try:
                 yield bar
@@ -218,23 +197,10 @@ class Experiment(ContextServices):
         return "" if self._best_seen is None else f"best {self.accuracy['label']} {100 * self._best_seen:.2f}%"
 
     def log(self, message: str) -> None:
-        if not self.main:
-            return
-        line = f"{_dt.datetime.now().isoformat(timespec='seconds')} {message}"
-        self.run_dir.mkdir(parents=True, exist_ok=True)
-        with open(self.run_dir / "log.txt", "a", encoding="utf-8") as handle:
-            handle.write(line + "\n")
-        if not self._quiet:
-            print(message, file=sys.stderr)
+        self.files.log(message)
 
     def log_metrics(self, series: str, step: int, **values: float) -> None:
-        if not self.main:
-            return
-        directory = self.run_dir / "metrics"
-        directory.mkdir(parents=True, exist_ok=True)
-        row = {"step": step, **{k: json_value(v) for k, v in values.items()}}
-        with open(directory / f"{series}.jsonl", "a", encoding="utf-8") as handle:  # one line per write
-            handle.write(json.dumps(row) + "\n")
+        self.files.log_metrics(series, step, **values)
 
     # -- lifecycle ----------------------------------------------------------------------------------------------------
     def execute(self, *, resume: bool) -> SearchResult:
@@ -259,14 +225,13 @@ class Experiment(ContextServices):
         try:
             if state is not None and state.get("search") is not None:
                 self._search_document = str(state["search"])
-                result = self._search_result(json.loads(self._search_document))
+                result = search_result(json.loads(self._search_document), self.arch)
                 self.log("the search had finished before the interruption: on to its final training")
             else:
                 result = self._failing_for_good(method.run)
                 self.end_search()
-                result = self._with_proxy_scores(method, self._with_chance_warning(result))
-                result = self._with_measured_latency(method, result)
-                self._search_document = json.dumps(self._search_json(result), allow_nan=False, default=str)
+                result = after_search(self, method, result)
+                self._search_document = json.dumps(search_json(result), allow_nan=False, default=str)
                 self.checkpoint(method)  # a kill during the final training resumes there, not in the search
             final = self._failing_for_good(lambda: self.final.run(result))
         finally:
@@ -286,11 +251,10 @@ class Experiment(ContextServices):
         document = {"method": self.settings.method, "name": self.settings.name, "accuracy": self.accuracy,
                     "final": final_json,
                     "search": {"seconds": self.clock.seconds, "cpu_seconds": self.clock.cpu_seconds},
-                    **_without(self._search_json(result), "method_final"),
+                    **_without(search_json(result), "method_final"),
                     "seconds_this_session": time.perf_counter() - started,
-                    "finished": _dt.datetime.now().isoformat(timespec="seconds")}
-        atomic_write_text(self.run_dir / RESULT_FILE, json.dumps(document, indent=1, allow_nan=False,
-                                                                 default=str) + "\n")
+                    "finished": now()}
+        self.files.write_result(document)
         estimate, tested = result.best.objectives.get("accuracy"), None if final is None else final.test_accuracy
         self.log(f"finished: the chosen arch's {self.accuracy['label']} {_percent(estimate)}"
                  + ("" if final is None else f", {TEST['label']} {_percent(tested)} after {final.epochs} epoch(s)"))
@@ -309,48 +273,8 @@ class Experiment(ContextServices):
         except (DivergedError, ConfigError, ConstraintError) as err:
             if not self.main:
                 raise  # (any other error, e.g. Ray not reachable, a damaged file, may pass: a resume goes on)
-            message = " ".join(str(err).split())
-            self.log(f"failed: {message}")
-            atomic_write_text(self.run_dir / FAILED_FILE, json.dumps(
-                {"error": message, "kind": type(err).__name__,
-                 "when": _dt.datetime.now().isoformat(timespec="seconds")}, indent=1) + "\n")
+            self.files.write_failed(err)
             raise
-
-    def _with_chance_warning(self, result: SearchResult) -> SearchResult:
-        """Name a search whose proxy could not tell architectures apart: the median estimate over the candidates it
-        recorded (the chosen one's alone, a maximum over noisy estimates, sits above chance even on noise) is within
-        a tenth of the way from chance to perfect: a supernet trained for a few dozen steps, candidates trained on
-        a handful of images. The search then chose at random, and the user is told so, with what to change."""
-        estimates = [t.values.get("accuracy") for t in self.ledger.trials(state="complete")] if self.main else []
-        estimates = [v for v in estimates if v is not None and math.isfinite(v)]
-        if not estimates:
-            estimates = [result.best.objectives.get("accuracy", math.nan)]
-        estimate = float(np.median(estimates))
-        classes = self.splits().num_classes
-        chance = 1.0 / classes
-        if not math.isfinite(estimate) or estimate >= chance + 0.1 * (1 - chance):
-            return result
-        what = "the supernet is" if self.accuracy["kind"] == "supernet" else "the search's estimate is"
-        counted = f"the median {self.accuracy['label']} of its {len(estimates)} candidates" if len(estimates) > 1 \
-            else f"the chosen arch's {self.accuracy['label']}"
-        warning = (f"{what} at chance level: {counted} is {100 * estimate:.1f}% against {100 * chance:.1f}% for "
-                   f"guessing among {classes} classes, so the search chose at random; raise the budget (--budget) "
-                   "or give it more data")
-        self.log(f"warning: {warning}")
-        return dataclasses.replace(result, extra={**result.extra,
-                                                  "warnings": [*result.extra.get("warnings", []), warning]})
-
-    def _with_proxy_scores(self, method: Any, result: SearchResult) -> SearchResult:
-        """A study's proxy tau: the method's own estimate (its `proxy_accuracy`) of the architectures the run was
-        given as `proxy_archs`, scored at the end of the search, outside its clock, into ``extra.proxy``."""
-        archs = self.settings.proxy_archs
-        score = getattr(method, "proxy_accuracy", None)
-        if not archs or score is None:
-            return result
-        scores = score([self.space.space.validate(arch) for arch in archs])
-        proxy = {"kind": self.accuracy["label"],
-                 "scores": None if scores is None else [None if v is None else float(v) for v in scores]}
-        return dataclasses.replace(result, extra={**result.extra, "proxy": proxy})
 
     def _check_ledger(self, expected: Mapping[str, Any] | None, index: int | None) -> None:
         """Refuse to resume on a ledger that lacks trials the checkpoint saw (emptied, replaced, another run's):
@@ -372,35 +296,14 @@ class Experiment(ContextServices):
         state = self.checkpoints.load_latest()
         if state is None:
             self.log(f"no checkpoint yet in {self.run_dir}: starting {self.settings.name} from the beginning")
-            self._cut_metrics({})
+            self.files.cut_metrics({})
             return None
         self._check_ledger(state.get("ledger"), self.checkpoints.loaded)
         self.prepare().load_state_dict(state["method"])
-        self._cut_metrics(state.get("metrics_sizes") or {})
+        self.files.cut_metrics(state.get("metrics_sizes") or {})
         self.clock = SearchClock(state.get("clock"))
         self.log(f"resumed {self.settings.name} from checkpoint {self.checkpoints.loaded}")
         return state
-
-    # -- the search as result.json and checkpoints keep it ------------------------------------------------------
-    def _search_json(self, result: SearchResult) -> dict[str, Any]:
-        """The search's part of result.json (and of every later checkpoint): `extra` holds the method's figures,
-        the weight files it saved and, once set, the run directory."""
-        extra = {**result.extra, **result.weights.to_json()}
-        if result.run_dir is not None:
-            extra["run_dir"] = str(result.run_dir)
-        return {"best": candidate_json(result.best), "pareto_front": [candidate_json(c) for c in result.pareto_front],
-                "extra": json_value(extra),
-                "method_final": None if result.final is None else result.final.to_json()}
-
-    def _search_result(self, document: Mapping[str, Any]) -> SearchResult:
-        """The finished search, as a checkpoint kept it (for a run resumed in its final training)."""
-        def candidate(data: Mapping[str, Any]) -> Candidate:
-            return Candidate(self.arch(data["arch"]), dict(data["objectives"]), dict(data.get("attrs") or {}))
-
-        final = document.get("method_final")
-        weights, extra = SavedWeights.split(document.get("extra") or {})
-        return SearchResult(candidate(document["best"]), tuple(candidate(c) for c in document["pareto_front"]),
-                            extra, None if final is None else FinalResult.from_json(final), weights)
 
     def arch(self, values: Mapping[str, Any]) -> Any:
         return self.space.space.validate(dict(values))
@@ -408,81 +311,9 @@ class Experiment(ContextServices):
     def open_ledger(self, study: str, accuracy_metric: str, **kwargs: Any) -> Any:
         """A study of this run's ledger (the search's, the final training's); ranks other than 0 write nothing."""
         if not self.main:
-            return _RankLedger()
+            return RankLedger()
         return OptunaLedger(self._ledger_url, study, spaces=[self.space.space], cost=self.space.cost,
                             metric_names=(accuracy_metric, *OBJECTIVES[1:]), **kwargs)
-
-    # -- metric files follow the checkpoint ---------------------------------------------------------------------------
-    def _metric_sizes(self) -> dict[str, int]:
-        directory = self.run_dir / "metrics"
-        if not directory.is_dir():
-            return {}
-        return {p.name: p.stat().st_size for p in directory.glob("*.jsonl")}
-
-    def _cut_metrics(self, sizes: Mapping[str, int]) -> None:
-        """Drop metric rows written after the checkpoint being resumed: the method writes them again."""
-        if not self.main:
-            return
-        directory = self.run_dir / "metrics"
-        if not directory.is_dir():
-            return
-        for path in directory.glob("*.jsonl"):
-            keep = int(sizes.get(path.name, 0))
-            if path.stat().st_size > keep:
-                with open(path, "r+b") as handle:
-                    handle.truncate(keep)
-
-
-class _RankLedger:
-    """The ledger seen by ranks other than 0 of a torchrun job: writes go nowhere (rank 0 records the same
-    trials), lookups find nothing (the rank re-computes what rank 0 may skip; no collective runs there)."""
-
-    objective_names = OBJECTIVES
-
-    def __init__(self) -> None:
-        self._next = 0
-
-    def start(self, arch: Any, *, key: str, phase: str, attrs: dict[str, Any] | None = None) -> int:
-        self._next += 1
-        return self._next
-
-    def report_epoch(self, trial: int, epoch: int, value: float) -> None:
-        pass
-
-    def complete(self, trial: int, values: dict[str, float], attrs: dict[str, Any] | None = None) -> None:
-        pass
-
-    def fail(self, trial: int, reason: str) -> None:
-        pass
-
-    def prune(self, trial: int, reason: str = "") -> None:
-        pass
-
-    def find(self, key: str) -> None:
-        return None
-
-    def trials(self, *, phase: str | None = None, state: str | None = None) -> list[Any]:
-        return []
-
-
-class _SilentBar:
-    def advance(self, n: float = 1) -> None:
-        pass
-
-    def update(self, **_: Any) -> None:
-        pass
-
-
-class _RichBar:
-    def __init__(self, progress: Any, task: Any) -> None:
-        self._progress, self._task = progress, task
-
-    def advance(self, n: float = 1) -> None:
-        self._progress.advance(self._task, n)
-
-    def update(self, **fields: Any) -> None:
-        self._progress.update(self._task, **fields)
-
 
 def _percent(value: float | None) -> str:
     return "-" if value is None or not math.isfinite(value) else f"{100 * value:.2f}%"
@@ -490,11 +321,6 @@ def _percent(value: float | None) -> str:
 
 def _without(document: Mapping[str, Any], key: str) -> dict[str, Any]:
     return {k: v for k, v in document.items() if k != key}
-
-
-def candidate_json(candidate: Candidate) -> dict[str, Any]:
-    return {"arch": dict(candidate.arch), "objectives": json_value(dict(candidate.objectives)),
-            "attrs": json_value(dict(candidate.attrs))}
 
 
 __all__ = ["Experiment", "FAILED_FILE", "RESULT_FILE", "candidate_json"]

@@ -344,6 +344,38 @@ def _distributions(spaces: Sequence[Space]) -> dict[str, Any]:
     return out
 
 
-__all__ = ["LedgerReader", "MAXIMISED", "OBJECTIVES", "OptunaLedger", "TrialRecord", "check_sqlite_ledger",
+class RankLedger:
+    """The ledger seen by ranks other than 0 of a torchrun job: writes go nowhere (rank 0 records the same
+    trials), lookups find nothing (the rank re-computes what rank 0 may skip; no collective runs there)."""
+
+    objective_names = OBJECTIVES
+
+    def __init__(self) -> None:
+        self._next = 0
+
+    def start(self, arch: Any, *, key: str, phase: str, attrs: dict[str, Any] | None = None) -> int:
+        self._next += 1
+        return self._next
+
+    def report_epoch(self, trial: int, epoch: int, value: float) -> None:
+        pass
+
+    def complete(self, trial: int, values: dict[str, float], attrs: dict[str, Any] | None = None) -> None:
+        pass
+
+    def fail(self, trial: int, reason: str) -> None:
+        pass
+
+    def prune(self, trial: int, reason: str = "") -> None:
+        pass
+
+    def find(self, key: str) -> None:
+        return None
+
+    def trials(self, *, phase: str | None = None, state: str | None = None) -> list[Any]:
+        return []
+
+
+__all__ = ["LedgerReader", "MAXIMISED", "OBJECTIVES", "OptunaLedger", "RankLedger", "TrialRecord", "check_sqlite_ledger",
            "open_storage_read_only", "read_studies", "redact_url", "resolve_storage_url", "sqlite_url",
            "stored_objective_names"]

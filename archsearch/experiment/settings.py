@@ -262,7 +262,7 @@ def _resolve_space(method: str, config: Any, space: Any, options: dict[str, Any]
     A built-in name gets the preset and the data's shape; a user space ("file.py:function", "package.module:function",
     a function, an nn.Module with choices, a ModuleSpace) is recorded as the space "user" (`archsearch.spaces.user`)."""
     from archsearch.experiment.checks import check_space_fits
-    from archsearch.spaces import create_space, user
+    from archsearch.spaces import user
 
     search_space: Any
     if user.is_user_space(space):

@@ -155,7 +155,7 @@ class MemoryLedger:
 # `open_ledger`: its first call opens the implementation's ledger on an empty store, every later call opens that
 # store again, as a resumed driver does (an in-memory ledger returns the same object); the objectives are
 # `OBJECTIVES`, and a ledger that records the arch's choices as typed parameters takes them from `LEDGER_SPACE`.
-# (`_RankLedger` of torchrun's other ranks is left out: it records nothing, on purpose.)
+# (`RankLedger` of torchrun's other ranks is left out: it records nothing, on purpose.)
 
 _LEDGER_CHOICES: dict[str, Categorical | Numeric] = {"op": Categorical(["conv3", "conv5", "skip"]),
                                                      "width": Numeric(8, 64, step=8), "ratio": Numeric(0.0, 1.0),

@@ -1,16 +1,16 @@
 """What the ``archsearch`` command shows on a terminal: its tables, a run's leaderboard and next steps, a study's
-table, and its one progress bar. Rendering only (rich, imported when something is shown); the CLI decides what."""
+table, and the progress bar (`archsearch._progress`). Rendering only (rich, imported when something is shown); the CLI decides what."""
 
 from __future__ import annotations
 
 import contextlib
 import dataclasses
 import json
-import os
 import sys
 from pathlib import Path
 from typing import Any, Callable, Iterator, Mapping, Sequence
 
+from archsearch._progress import ProgressBar, progress_enabled
 from archsearch.report import Report, RunRecord, default_runs_dir
 from archsearch.report.listing import Listing
 
@@ -21,47 +21,6 @@ def console(stderr: bool = False) -> Any:
 
     stream = sys.stderr if stderr else sys.stdout
     return Console(file=stream, width=None if stream.isatty() else 160, soft_wrap=False)
-
-
-def progress_enabled() -> bool:
-    """False with ARCHSEARCH_PROGRESS=0 (tests, worker processes, logs)."""
-    return os.environ.get("ARCHSEARCH_PROGRESS", "1") != "0"
-
-
-class ProgressBar:
-    """The command's progress bar on stderr, with ETA and a status at the end of its line; a no-op with
-    ARCHSEARCH_PROGRESS=0. ``with ProgressBar("train", epochs) as bar: bar.update(advance=1, status=...)``; it
-    has the `advance` / `update` of a method's ``ctx.progress`` bar."""
-
-    def __init__(self, description: str, total: int) -> None:
-        self.description, self.total = description, total
-        self._progress: Any = None
-        self._task: Any = None
-
-    def __enter__(self) -> ProgressBar:
-        if progress_enabled():
-            from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
-
-            self._progress = Progress(TextColumn("{task.description}"), BarColumn(),
-                                      TextColumn("{task.completed}/{task.total}"), TimeElapsedColumn(),
-                                      TimeRemainingColumn(), TextColumn("{task.fields[status]}"),
-                                      console=console(stderr=True))
-            self._progress.start()
-            self._task = self._progress.add_task(self.description, total=self.total, status="")
-        return self
-
-    def advance(self, n: float = 1) -> None:
-        self.update(advance=n)
-
-    def update(self, **fields: Any) -> None:
-        """rich's `Progress.update` fields: ``completed``, ``advance``, ``status`` (the text at the end)."""
-        if self._progress is not None:
-            self._progress.update(self._task, **fields)
-
-    def __exit__(self, *exc: object) -> None:
-        if self._progress is not None:
-            self._progress.stop()
-            self._progress = None
 
 
 def training_status(metrics: Mapping[str, Any]) -> str:
