@@ -560,7 +560,6 @@ class Darts(_Bilevel):
     """DARTS: softmax-weighted mixed ops (with `none` on the cell space; on another space the user's candidates),
     first- or second-order bilevel search."""
 
-
     check_space = staticmethod(check_space)  # the run calls it before creating anything
 
     def __init__(self, config: DartsConfig, ctx: RunContext) -> None:
@@ -573,7 +572,6 @@ class Darts(_Bilevel):
 class FairDarts(_Bilevel):
     """Fair DARTS: sigmoid-weighted mixed ops (without `none` on the cell space), first order, zero-one loss,
     threshold derivation."""
-
 
     check_space = staticmethod(check_space)
 

@@ -171,7 +171,6 @@ class _Column:
 class HierarchicalEvolution:
     """Liu et al. 2018, Algorithm 1 (controller) + 2 (workers, via the executor)."""
 
-
     def __init__(self, config: HierarchicalEvolutionConfig, ctx: RunContext) -> None:
         self.config = config
         self.ctx = ctx

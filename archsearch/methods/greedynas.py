@@ -216,7 +216,6 @@ def path_accuracy(supernet: nn.Module, path: Arch, pair: TensorPair, *, batch_si
 class GreedyNAS:
     """Greedy (or, with ``sampling="uniform"``, SPOS) supernet training, then NSGA-II on the supernet."""
 
-
     def __init__(self, config: GreedyNASConfig, ctx: RunContext) -> None:
         self.config = config
         self.ctx = ctx

@@ -202,7 +202,6 @@ class ProxylessConfig:
 class ProxylessNAS:
     """ProxylessNAS search on a weight-sharing space (`mobilenet`: its `paper` preset is the official layout)."""
 
-
     @staticmethod
     def check_space(search_space: Any, method: str, config: ProxylessConfig) -> None:
         require_weight_sharing(search_space, method, latency=config.objective == "latency")
