@@ -78,6 +78,7 @@ class Experiment(ContextServices):
         self.preset = settings.preset
         self.device = resolve_device(settings.device)
         self.constraints: tuple[Constraint, ...] = parse_constraints(settings.constraints)
+        self.latency_runtime = settings.latency_runtime
         self.space_spec: SpaceSpec = {"name": settings.space["name"],
                                       "options": dict(settings.space.get("options") or {})}
         self.data_spec: DataSpec = {"data": settings.data, "data_dir": settings.data_dir,
@@ -89,10 +90,10 @@ class Experiment(ContextServices):
                        else make_config(settings.method, settings.preset, settings.budget, **settings.method_options))
         if needs_latency(self.constraints):  # a latency<= constraint: costs include this device's LUT latency
             # (measured here when missing: before the search clock starts, a one-off cost of the device), in the
-            # method's latency runtime when it has one (ProxylessNAS), else $ARCHSEARCH_LATENCY_RUNTIME or torch
+            # method's latency runtime when it has one (ProxylessNAS), else the run's (`RunSettings.latency_runtime`)
             from archsearch.methods.context import latency_progress
 
-            runtime = getattr(self.config, "latency_runtime", None)
+            runtime = getattr(self.config, "latency_runtime", None) or self.latency_runtime
             self.space = cast(SearchSpace, with_latency(
                 self.space, device=self.latency_device(), log=self.log, runtime=runtime,
                 progress=latency_progress(self),

@@ -47,6 +47,8 @@ class RunSettings:
     device: str | None = None
     method_options: dict[str, Any] = dataclasses.field(default_factory=dict)
     proxy_archs: list[dict[str, Any]] | None = None  # scored with the method's own estimate at the end (a study)
+    latency_runtime: str | None = None  # where latency is timed when a method's config names none: the run's
+    #   $ARCHSEARCH_LATENCY_RUNTIME (or torch) when it started, kept so a resumed run times as it began
     # built once by `resolve_settings` from the fields above and handed to the run; never stored (on resume, and in
     # the other processes of a torchrun, the stored fields rebuild them)
     method_config: Any = dataclasses.field(default=None, compare=False, repr=False)
@@ -114,6 +116,7 @@ def resolve_settings(request: RunRequest | str, *, warn: Callable[[str], None] |
     fill the defaults; nothing is written before all checks pass. A method name with keywords stands for
     ``RunRequest.of(method, **options)``. An absurd budget is refused unless `force`; a large one is reported to
     `warn` (default: a line on stderr)."""
+    from archsearch.cost.timing import measurement_runtime
     from archsearch.executors import EXECUTORS
     from archsearch.errors import unknown_name
     from archsearch.experiment.checks import check_data_sizes, check_method_values, check_run_inputs
@@ -173,7 +176,7 @@ def resolve_settings(request: RunRequest | str, *, warn: Callable[[str], None] |
                        ray_address=ray_address, storage=storage, device=device, method_options=dict(method_options),
                        image_size=image_size, data_sha256=splits_info["sha256"], data_source=splits_info["source"],
                        proxy_archs=None if request.proxy_archs is None else [dict(a) for a in request.proxy_archs],
-                       method_config=config, search_space=search_space)
+                       latency_runtime=measurement_runtime(None), method_config=config, search_space=search_space)
 
 
 def latency_build_command(space: Mapping[str, Any], data: Any, runtime: str | None = None) -> str:

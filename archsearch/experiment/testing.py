@@ -310,6 +310,7 @@ class MemoryContext(ContextServices):
         self.ledger: Ledger = ledger if ledger is not None else MemoryLedger()
         self.executor = executor if executor is not None else LocalExecutor()
         self.constraints, self.crash_after, self.preset = tuple(constraints), crash_after, preset
+        self.latency_runtime: str | None = None  # $ARCHSEARCH_LATENCY_RUNTIME, else torch
         self.run_dir = Path(run_dir) if run_dir is not None else None
         self.space_spec: SpaceSpec = space_spec or SpaceSpec(name=str(getattr(space, "name", "")), options={})
         self.data_spec: DataSpec = data_spec or {"data": "digits"}

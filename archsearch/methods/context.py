@@ -165,6 +165,8 @@ class RunContext(Protocol):
     space: SearchSpace  # the run's search space object (`archsearch.spaces`, a user's, with latency costs when
     #                     a constraint needs them)
     constraints: tuple[Constraint, ...]  # the run's resource constraints (``flops<=300M``, ...)
+    latency_runtime: str | None  # where latency tables are timed when the method's config names no runtime (None:
+    #                              $ARCHSEARCH_LATENCY_RUNTIME, else torch)
     space_spec: SpaceSpec
     data_spec: DataSpec
     ledger: Ledger

@@ -226,7 +226,7 @@ class GreedyNAS:
                 not isinstance(self.space, LatencyCostedSpace):
             # costs then carry LUT latency (ProxylessNAS' tables), for the constraint and NSGA-II's objective
             self.space = with_latency(self.space, path=config.latency_table, log=ctx.log, device=ctx.device,
-                                      progress=latency_progress(ctx))
+                                      runtime=ctx.latency_runtime, progress=latency_progress(ctx))
         self.cost_metric = METRICS[config.search_cost]  # "macs" | "params" | "latency_ms"
         self.rng = ctx.rng(self.rng_stream, "paths")
         self.search_rng = ctx.rng(self.rng_stream, "nsga2")

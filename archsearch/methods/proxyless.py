@@ -121,8 +121,8 @@ class ProxylessConfig:
     latency_threads: int | None = None  # None: 1 torch thread on CPU (archsearch.cost.latency: a shared host's
     #                                     thread pool inflates tiny ops ~250x); table and measured latency share it
     latency_clock: str | None = None  # None: the thread's CPU time with 1 CPU thread, else wall (cost.latency)
-    latency_runtime: str | None = None  # None: $ARCHSEARCH_LATENCY_RUNTIME, else "torch" (eager); "onnxruntime":
-    #                                     ops and the derived net timed in ONNX Runtime (cost.onnx_runtime)
+    latency_runtime: str | None = None  # None: the run's ($ARCHSEARCH_LATENCY_RUNTIME when it started, else "torch",
+    #   eager); "onnxruntime": ops and the derived net timed in ONNX Runtime (cost.onnx_runtime)
     measure_derived_latency: bool = True  # time the derived child end-to-end (same threads as the table)
     # -- evaluation of the derived arch -----------------------------------------------------------------------------
     bn_recalibration_batches: int = 20  # the child's BN statistics re-estimated on train batches (interpretation:
@@ -432,7 +432,7 @@ class ProxylessNAS:
         if needs_table and self.latency_table is None:
             self.latency_table = ensure_table(self.space, path=config.latency_table, device=self._latency_device(),
                                               batch_size=config.latency_batch_size, threads=config.latency_threads,
-                                              clock=config.latency_clock, runtime=config.latency_runtime,
+                                              clock=config.latency_clock, runtime=config.latency_runtime or self.ctx.latency_runtime,
                                               force=config.force_latency_table, log=self.ctx.log,
                                               progress=latency_progress(self.ctx))
         if self.latency_table is not None:

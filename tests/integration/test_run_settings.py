@@ -3,9 +3,11 @@ rebuilds them."""
 
 from __future__ import annotations
 
+import pytest
 import yaml
 
 import archsearch.spaces
+from archsearch.errors import UsageError
 from archsearch.experiment.run import start
 from archsearch.experiment.settings import read_settings, resolve_settings
 from archsearch.methods import make_config
@@ -30,3 +32,23 @@ def test_the_config_and_space_resolved_are_the_runs_and_config_yaml_rebuilds_the
     assert again.method_config is None and again.search_space is None
     assert again == settings.portable()
     assert make_config(again.method, again.preset, again.budget, **again.method_options) == settings.method_config
+
+
+def test_a_run_keeps_the_latency_runtime_it_started_with_when_resumed_under_another(tmp_path, monkeypatch):
+    from archsearch.cost.timing import RUNTIME_ENV
+    from archsearch.experiment.experiment import Experiment
+
+    monkeypatch.setenv(RUNTIME_ENV, "onnxruntime")
+    settings = resolve_settings("random", preset="smoke", data="digits", name="r", final_epochs=0)
+    assert settings.latency_runtime == "onnxruntime"
+    start(settings, tmp_path, quiet=True).release()
+    monkeypatch.delenv(RUNTIME_ENV)  # the resuming shell does not set it
+    again = read_settings(tmp_path / "r")
+    experiment = Experiment(again, tmp_path / "r", quiet=True)
+    try:
+        assert experiment.latency_runtime == "onnxruntime"  # what a method's tables are timed in (ctx)
+    finally:
+        experiment.release()
+    monkeypatch.setenv(RUNTIME_ENV, "tensorrt")
+    with pytest.raises(UsageError, match="unknown latency runtime 'tensorrt'"):
+        resolve_settings("random", preset="smoke", data="digits", name="s")
