@@ -33,22 +33,10 @@ from archsearch.experiment.checkpoint import CheckpointStore, atomic_save
 from archsearch.experiment.context import ContextServices
 from archsearch.experiment.epilogue import after_search
 from archsearch.experiment.final_stage import FINAL_WEIGHTS, FinalStage
-from archsearch.experiment.ledger import (
-    OBJECTIVES,
-    OptunaLedger,
-    RankLedger,
-    sqlite_url,
-)
+from archsearch.experiment.ledger import OBJECTIVES, OptunaLedger, RankLedger, sqlite_url
 from archsearch.experiment.lock import RunLock
-from archsearch.experiment.run_files import (
-    FAILED_FILE,
-    RESULT_FILE,
-    RunFiles,
-    candidate_json,
-    now,
-    search_json,
-    search_result,
-)
+from archsearch.experiment.run_files import (FAILED_FILE, RESULT_FILE, RunFiles, candidate_json, now, search_json,
+                                             search_result)
 from archsearch.experiment.settings import RunSettings, latency_build_command
 from archsearch.methods import SearchResult, create_method, make_config, method_spec
 from archsearch.methods.context import DataSpec, SpaceSpec
@@ -114,7 +102,7 @@ class Experiment(ContextServices):
                      f"since {gone.get('since')}): that process is gone")
 
     def latency_device(self) -> torch.device:
-        """Where latency is measured: the run's device (one CPU thread on a CPU)."""
+        """Where latency is measured: the run's device."""
         return torch.device("cpu") if self.device.type == "cpu" else self.device
 
     def release(self) -> None:

@@ -164,9 +164,10 @@ def make_config(name: str, preset: str = "quick", budget: float | None = None, *
     from archsearch._values import coerce, field_types, matches
 
     spec = method_spec(name)
+    allowed = spec.options
     for key in options:
-        if key not in spec.options:
-            raise unknown_name(f"option of method {name!r}:", key, spec.options)
+        if key not in allowed:
+            raise unknown_name(f"option of method {name!r}:", key, allowed)
     if preset not in PRESET_NAMES:
         raise unknown_name("preset", preset, PRESET_NAMES)
     values = dict(spec.presets.get(preset, {}))
