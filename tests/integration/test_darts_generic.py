@@ -140,8 +140,9 @@ def test_user_space_run_resumes_exactly_and_scores_the_inherited_child(name, cha
     assert resumed_result.best.arch == result.best.arch
     assert resumed_result.best.objectives == result.best.objectives
     assert resumed_result.extra["weights_per_choice"] == result.extra["weights_per_choice"]
+    resumed_weights = resumed.search.supernet.state_dict()
     for key, value in straight.search.supernet.state_dict().items():
-        assert torch.equal(resumed.search.supernet.state_dict()[key], value)
+        assert torch.equal(resumed_weights[key], value)
 
     best = result.best
     assert dict(best.arch) == dict(straight.search.derived_arch())
