@@ -1,6 +1,7 @@
 """What many test modules share: the CLI run in this process or as a new one, and its environment; the toy
 weight-sharing space `clitoy` and a finished run of it; what a toy space of `MixedOp` blocks shares, with its
-3-class data; a tiny learnable data set; a throwaway PostgreSQL server.
+3-class data; a user's space (an `nn.Module` with LayerChoice / InputChoice); a tiny learnable data set; a throwaway
+PostgreSQL server.
 
 (`tests/conftest.py` puts this directory on the import path, so a test module in any tier imports it as
 ``from support import ...``.)"""
@@ -156,6 +157,48 @@ def toy_splits() -> Any:
         return TensorPair(torch.randn(n, 1, 8, 8, generator=g) * 0.5 + y.view(-1, 1, 1, 1).float(), y)
 
     return Splits("toy", pair(64), pair(48), pair(32), pair(16), 3, (1, 8, 8))
+
+
+# -- a user's space: an ordinary nn.Module with LayerChoice / InputChoice on 8x8 images ------------------------------
+class Zero(nn.Module):
+    """A user's zero op (DARTS' `none`)."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x * 0.0
+
+
+def _conv_bn_relu(kernel: int) -> nn.Module:
+    return nn.Sequential(nn.Conv2d(8, 8, kernel, padding=kernel // 2, bias=False), nn.BatchNorm2d(8), nn.ReLU())
+
+
+class ChoiceToy(nn.Module):
+    """A user's space as users write one (examples/user_space.py), in every form a choice takes: stem (1x8x8 ->
+    8x4x4: the choices see another input than the model's) -> LayerChoice `a` (a dict of 4, one of them a `none`)
+    -> LayerChoice `b` (a list: "0" a conv, "1" an identity) -> InputChoice `merge` (2 of stem, a, b summed: "0,1",
+    "0,2", "1,2") -> head (global pool, flatten, [dropout], linear). Every candidate keeps the 8x4x4 shape.
+
+    `labels` renames the three choices, `kernel` is b's conv kernel (other layers, same labels and shapes),
+    `dropout` puts a Dropout in the head. (DARTS on a user space, NARS on a user space, a user space's latency
+    table.)"""
+
+    def __init__(self, num_classes: int = 10, *, labels: tuple[str, str, str] = ("a", "b", "merge"),
+                 kernel: int = 3, dropout: float | None = None) -> None:
+        from archsearch import InputChoice, LayerChoice
+
+        super().__init__()
+        self.stem = nn.Sequential(nn.Conv2d(1, 8, 3, stride=2, padding=1, bias=False), nn.BatchNorm2d(8), nn.ReLU())
+        self.a = LayerChoice({"conv3": _conv_bn_relu(3), "conv5": _conv_bn_relu(5), "pool": nn.MaxPool2d(3, 1, 1),
+                              "none": Zero()}, label=labels[0])
+        self.b = LayerChoice([_conv_bn_relu(kernel), nn.Identity()], label=labels[1])
+        self.merge = InputChoice(3, 2, label=labels[2])
+        self.head = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten(),
+                                  *([nn.Dropout(dropout)] if dropout is not None else []), nn.Linear(8, num_classes))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        s = self.stem(x)
+        a = self.a(s)
+        b = self.b(a)
+        return self.head(self.merge([s, a, b]))
 
 
 # -- a tiny data set ------------------------------------------------------------------------------------------------

@@ -257,8 +257,9 @@ def test_resume_equals_an_uninterrupted_run(name, changes):
     assert resumed_result.best.objectives == result.best.objectives
     for key, alpha in straight.search.alphas.items():
         assert torch.equal(resumed.search.alphas[key], alpha)
+    resumed_weights = resumed.search.supernet.state_dict()
     for key, value in straight.search.supernet.state_dict().items():
-        assert torch.equal(resumed.search.supernet.state_dict()[key], value)
+        assert torch.equal(resumed_weights[key], value)
     # per-epoch op weights (epoch 0 = initial) and search records were logged
     alphas_rows = [{k: v for k, v in row.items() if k != "step"} for row in ctx.metrics["alphas"]]
     assert [row["step"] for row in ctx.metrics["alphas"]] == [0, 1, 2]

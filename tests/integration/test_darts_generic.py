@@ -12,45 +12,16 @@ import torch.nn as nn
 
 from archsearch.errors import ConfigError
 from archsearch.experiment.testing import MemoryContext, SimulatedCrash
-from archsearch import InputChoice, LayerChoice, ModuleSpace
+from archsearch import LayerChoice, ModuleSpace
 from archsearch.spaces import create_space
-from support import ROOT, rows_splits
-
-
-class Zero(nn.Module):
-    """A user's zero op (DARTS' `none`)."""
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return x * 0.0
-
-
-def _conv(kernel: int) -> nn.Module:
-    return nn.Sequential(nn.Conv2d(8, 8, kernel, padding=kernel // 2, bias=False), nn.BatchNorm2d(8), nn.ReLU())
-
-
-class ToyNet(nn.Module):
-    """stem -> choice `a` (4 ops, one of them `none`) -> choice `b` (a list: "0", "1") -> two of {stem, a, b}
-    summed (InputChoice `merge`: 3 combinations) -> head."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.stem = nn.Sequential(nn.Conv2d(1, 8, 3, padding=1, bias=False), nn.BatchNorm2d(8), nn.ReLU())
-        self.a = LayerChoice({"conv3": _conv(3), "conv5": _conv(5), "pool": nn.MaxPool2d(3, 1, 1), "none": Zero()},
-                             label="a")
-        self.b = LayerChoice([_conv(3), nn.Identity()], label="b")
-        self.merge = InputChoice(3, 2, label="merge")
-        self.head = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(8, 4))
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        s = self.stem(x)
-        a = self.a(s)
-        b = self.b(a)
-        return self.head(self.merge([s, a, b]))
+from support import ROOT, ChoiceToy, rows_splits
 
 
 def _toy_space() -> ModuleSpace:
+    """The shared user space (`ChoiceToy`): choice `a` (4 ops, one of them `none`), choice `b` (a list: "0", "1"),
+    `merge` (InputChoice: 2 of {stem, a, b}, 3 combinations); 4 classes, as `rows_splits`."""
     torch.manual_seed(0)  # the template's init; every search re-initialises from its own generator anyway
-    return ModuleSpace(ToyNet(), input_shape=(1, 8, 8), num_classes=4, name="toy")
+    return ModuleSpace(ChoiceToy(num_classes=4), input_shape=(1, 8, 8), num_classes=4, name="toy")
 
 
 def _method(name, **changes):
@@ -140,8 +111,9 @@ def test_user_space_run_resumes_exactly_and_scores_the_inherited_child(name, cha
     assert resumed_result.best.arch == result.best.arch
     assert resumed_result.best.objectives == result.best.objectives
     assert resumed_result.extra["weights_per_choice"] == result.extra["weights_per_choice"]
+    resumed_weights = resumed.search.supernet.state_dict()
     for key, value in straight.search.supernet.state_dict().items():
-        assert torch.equal(resumed.search.supernet.state_dict()[key], value)
+        assert torch.equal(resumed_weights[key], value)
 
     best = result.best
     assert dict(best.arch) == dict(straight.search.derived_arch())
@@ -151,7 +123,7 @@ def test_user_space_run_resumes_exactly_and_scores_the_inherited_child(name, cha
     # the child saved for export is the standalone network of the derived arch, with the supernet's weights
     child = space.build(best.arch)
     child.load_state_dict(torch.load(tmp_path / "straight" / result.weights.per_arch[best.arch.key]))
-    assert torch.equal(child.head[2].weight, straight.search.supernet.head[2].weight)
+    assert torch.equal(child.head[-1].weight, straight.search.supernet.head[-1].weight)
     rows = ctx.metrics["alphas"]
     assert [row["step"] for row in rows] == [0, 1, 2]
     assert set(rows[0]) - {"step"} == {f"{c}/{op}" for c, ops in straight.search.choices.items() for op in ops}

@@ -105,9 +105,12 @@ def test_every_quick_preset_keeps_its_sizes_on_the_subset(no_full_set):
 def test_a_run_without_the_full_set_says_so_once_and_records_the_subset(no_full_set, tmp_path, capsys):
     from archsearch.experiment.run import run
 
-    run("random", space="hierarchical", preset="smoke", budget=1, runs_dir=tmp_path, name="offline", quiet=False)
+    # one evaluation and a one-epoch final training: every stage of a run, each reading the data
+    run("random", space="hierarchical", preset="smoke", budget=1, final_epochs=1, runs_dir=tmp_path, name="offline",
+        quiet=False)
     config = yaml.safe_load((tmp_path / "offline" / "config.yaml").read_text())
     assert config["data"] == "fashion-mnist-subset" and "bundled subset" in config["data_source"]
     log = (tmp_path / "offline" / "log.txt").read_text().splitlines()
     assert sum("bundled subset" in line for line in log) == 1
+    assert any("final training of the chosen arch" in line for line in log)  # the final stage ran too
     assert sum("bundled subset" in line for line in capsys.readouterr().err.splitlines()) == 1

@@ -100,8 +100,9 @@ def test_checkpoints_keep_two_and_fall_back_past_a_corrupt_one(tmp_path):
 
 @pytest.mark.integration
 def test_random_run_writes_the_run_directory_and_resume_equals_an_uninterrupted_run(tmp_path):
-    full = run("random", runs_dir=tmp_path, name="full", **SMOKE)
-    resumed = run_with_crash("random", 3, runs_dir=tmp_path, name="crashed", **SMOKE)
+    # the search and its resume; no final training (a resume through it, result and weights: test_every_method.py)
+    full = run("random", runs_dir=tmp_path, name="full", final_epochs=0, **SMOKE)
+    resumed = run_with_crash("random", 3, runs_dir=tmp_path, name="crashed", final_epochs=0, **SMOKE)
     assert dict(resumed.best.arch) == dict(full.best.arch)
     assert resumed.best.objectives == full.best.objectives
     for name in ("full", "crashed"):
@@ -122,7 +123,7 @@ def test_random_run_writes_the_run_directory_and_resume_equals_an_uninterrupted_
 
 @pytest.mark.integration
 def test_random_search_respects_constraints_and_refuses_impossible_ones(tmp_path):
-    result = run("random", runs_dir=tmp_path, name="c", constraints=["params<=6K"], **SMOKE)
+    result = run("random", runs_dir=tmp_path, name="c", constraints=["params<=6K"], final_epochs=0, **SMOKE)
     assert all(c.objectives["params"] <= 6000 for c in result.pareto_front)
     with pytest.raises(ConstraintError):
         run("random", runs_dir=tmp_path, name="impossible", constraints=["params<=10"], **SMOKE)
@@ -132,7 +133,7 @@ def test_random_search_respects_constraints_and_refuses_impossible_ones(tmp_path
 def test_run_refuses_to_overwrite_and_resume_needs_an_unfinished_run(tmp_path):
     from archsearch.experiment.run import resume
 
-    run("random", runs_dir=tmp_path, name="once", budget=2, **SMOKE)
+    run("random", runs_dir=tmp_path, name="once", budget=2, final_epochs=0, **SMOKE)
     with pytest.raises(UsageError, match="already exists"):
         run("random", runs_dir=tmp_path, name="once", **SMOKE)
     with pytest.raises(UsageError, match="already finished"):

@@ -7,6 +7,7 @@ import torch.nn as nn
 
 from archsearch.cost.latency import LatencyTable, device_fingerprint, measure_table
 from archsearch.errors import UsageError
+from support import ChoiceToy
 
 
 def test_table_round_trips_and_sums(tmp_path):
@@ -192,48 +193,31 @@ def test_an_uncalibrated_cached_table_is_used_with_a_hint(tmp_path):
 
 
 # -- a user's space: ops traced from the model ----------------------------------------------------------------------
-class _Cell(nn.Module):
-    """A stem that halves the image, a LayerChoice, an InputChoice over the stem's and the choice's outputs, a head:
-    the shapes a table must find by running the model."""
-
-    def __init__(self, kernel: int = 3) -> None:
-        super().__init__()
-        from archsearch import InputChoice, LayerChoice
-
-        self.stem = nn.Sequential(nn.Conv2d(1, 4, 3, stride=2, padding=1), nn.ReLU())
-        self.op = LayerChoice({"conv": nn.Conv2d(4, 4, kernel, padding=kernel // 2), "skip": nn.Identity()},
-                              label="op")
-        self.pick = InputChoice(2, 1, label="pick")
-        self.head = nn.Sequential(nn.Flatten(), nn.Linear(4 * 4 * 4, 10))
-
-    def forward(self, x):
-        s = self.stem(x)
-        return self.head(self.pick([s, self.op(s)]))
-
-
 @pytest.mark.integration  # a second or more: whole networks timed for the calibration
 def test_a_user_space_table_times_each_candidate_at_the_input_it_sees(tmp_path):
     from archsearch import ModuleSpace
     from archsearch.cost.latency import (OpInputs, build_table, ensure_table, predict_latency, space_ops, space_tag,
                                          table_sum)
 
-    space = ModuleSpace(_Cell, input_shape=(1, 8, 8), num_classes=10, name="cell")
+    space = ModuleSpace(ChoiceToy, input_shape=(1, 8, 8), num_classes=10, name="cell")  # the stem halves the image
     blocks = {b.name: b for b in space.blocks}
-    assert blocks["op"].input_shape == (4, 4, 4) and blocks["op"].values == ("conv", "skip")
-    assert blocks["pick"].input_shape == OpInputs(((4, 4, 4), (4, 4, 4)))  # the two tensors it chooses from
-    assert [(name, shape) for name, _, shape in space.fixed_modules()] == [("stem", (1, 8, 8)), ("head", (4, 4, 4))]
-    assert sorted(key for key, _, _ in space_ops(space)) == ["fixed:head", "fixed:stem", "op:conv", "op:skip",
-                                                             "pick:0", "pick:1"]
+    assert blocks["a"].input_shape == (8, 4, 4) and blocks["a"].values == ("conv3", "conv5", "pool", "none")
+    assert blocks["b"].input_shape == (8, 4, 4) and blocks["b"].values == ("0", "1")
+    assert blocks["merge"].input_shape == OpInputs(((8, 4, 4),) * 3)  # the three tensors it chooses from
+    assert [(name, shape) for name, _, shape in space.fixed_modules()] == [("stem", (1, 8, 8)), ("head", (8, 4, 4))]
+    assert sorted(key for key, _, _ in space_ops(space)) == ["a:conv3", "a:conv5", "a:none", "a:pool", "b:0", "b:1",
+                                                             "fixed:head", "fixed:stem", "merge:0,1", "merge:0,2",
+                                                             "merge:1,2"]
     table = build_table(space, warmup=1, repeats=4, rounds=1, calibration=2, heldout=1, warn=lambda m: None)
     assert all(v > 0 for v in table.entries.values()) and table.meta["runtime"] == "torch"
-    assert table["op:conv"] > table["op:skip"]  # a conv costs more than passing its input on
-    arch = {"op": "conv", "pick": "1"}
-    assert table_sum(table, arch) == pytest.approx(sum(table[k] for k in ("fixed:stem", "fixed:head", "op:conv",
-                                                                          "pick:1")))
+    assert table["b:0"] > table["b:1"]  # a conv costs more than passing its input on
+    arch = {"a": "conv5", "b": "0", "merge": "0,2"}
+    assert table_sum(table, arch) == pytest.approx(sum(table[k] for k in ("fixed:stem", "fixed:head", "a:conv5",
+                                                                          "b:0", "merge:0,2")))
     assert table.meta["calibration"]["fit"] and predict_latency(table, arch) > 0
     path = table.save(tmp_path / "cell.json")
     assert ensure_table(space, path=path).entries == table.entries
-    other = ModuleSpace(lambda: _Cell(kernel=5), input_shape=(1, 8, 8), num_classes=10, name="cell")
+    other = ModuleSpace(lambda: ChoiceToy(kernel=5), input_shape=(1, 8, 8), num_classes=10, name="cell")
     assert space_tag(other) != space_tag(space)  # same labels and shapes, other layers: another table
 
 
@@ -261,21 +245,22 @@ def test_an_onnxruntime_table_on_a_toy_space(tmp_path):
     from archsearch import ModuleSpace
     from archsearch.cost.latency import build_table, ensure_table, table_path, time_module
 
-    space = ModuleSpace(_Cell, input_shape=(1, 8, 8), num_classes=10, name="cell")
+    space = ModuleSpace(ChoiceToy, input_shape=(1, 8, 8), num_classes=10, name="cell")
     table = build_table(space, warmup=1, repeats=10, rounds=3, calibration=2, heldout=1, runtime="onnxruntime",
                         warn=lambda m: None)  # enough rounds that the conv's few microseconds beat a busy machine
     assert table.runtime == "onnxruntime" and table.fingerprint["onnxruntime"] and table.meta["runtime"] == \
         "onnxruntime"
-    assert sorted(table.entries) == ["fixed:head", "fixed:stem", "op:conv", "op:skip", "pick:0", "pick:1"]
+    assert sorted(table.entries) == ["a:conv3", "a:conv5", "a:none", "a:pool", "b:0", "b:1", "fixed:head",
+                                     "fixed:stem", "merge:0,1", "merge:0,2", "merge:1,2"]
     assert all(v >= 0 for v in table.entries.values()) and table.meta["calibration"]["fit"]
-    assert table["op:conv"] > table["op:skip"]  # framed between 1x1 convs, a skip costs ~0 (as in a network)
-    assert sorted(table.meta["onnxruntime_frames_ms"]) == ["frame:1x8x8", "frame:4x4x4"]  # stem's in, the ops'
+    assert table["b:0"] > table["b:1"]  # framed between 1x1 convs, an identity costs ~0 (as in a network)
+    assert sorted(table.meta["onnxruntime_frames_ms"]) == ["frame:1x8x8", "frame:8x4x4"]  # stem's in, the ops'
     assert table_path(space, runtime="onnxruntime") != table_path(space)  # each runtime has its own cache entry
     path = table.save(tmp_path / "ort.json")
     assert ensure_table(space, path=path, runtime="onnxruntime").runtime == "onnxruntime"
     with pytest.raises(UsageError, match="runtime: table 'onnxruntime' vs here 'torch'"):
         ensure_table(space, path=path)
-    assert time_module(space.build({"op": "conv", "pick": "0"}), (1, 8, 8),
+    assert time_module(space.build({"a": "conv3", "b": "0", "merge": "1,2"}), (1, 8, 8),
                        warmup=1, repeats=3, runtime="onnxruntime") > 0
 
 
@@ -287,7 +272,7 @@ def test_a_missing_table_is_measured_with_a_progress_bar_or_named_by_its_command
 
     monkeypatch.setattr(latency, "BUILD_REPEATS", 2)
     monkeypatch.setattr(latency, "BUILD_ROUNDS", 1)
-    space = ModuleSpace(_Cell, input_shape=(1, 8, 8), num_classes=10, name="cell")
+    space = ModuleSpace(ChoiceToy, input_shape=(1, 8, 8), num_classes=10, name="cell")
     path = tmp_path / "cell.json"
     with pytest.raises(UsageError, match="no latency table .*; build it with: archsearch latency build --space x"):
         latency.ensure_table(space, path=path, build_if_missing=False, build_command="archsearch latency build "

@@ -60,17 +60,31 @@ def _record(run_dir: Path) -> dict:
             result["final"]["test_accuracies"], "trials": trials, "metrics": metrics}
 
 
+@pytest.fixture(scope="module")
+def two_worker_run(tmp_path_factory):
+    """A method's uninterrupted run on 2 worker processes, made once for the module (the tests only read it):
+    ``two_worker_run(method, options)`` is its directory."""
+    made: dict[str, Path] = {}
+
+    def get(method: str, options: dict) -> Path:
+        if method not in made:
+            runs_dir = tmp_path_factory.mktemp(f"two-workers-{method}")
+            run(method, runs_dir=runs_dir, name="two", workers=2, **options)
+            made[method] = runs_dir / "two"
+        return made[method]
+
+    return get
+
+
 @pytest.mark.parametrize("method, options", [("random", RANDOM), ("evolution", EVOLUTION)])
-def test_two_workers_give_the_run_of_one(tmp_path, method, options):
+def test_two_workers_give_the_run_of_one(tmp_path, two_worker_run, method, options):
     run(method, runs_dir=tmp_path, name="one", workers=1, **options)
-    run(method, runs_dir=tmp_path, name="two", workers=2, **options)
-    assert _record(tmp_path / "two") == _record(tmp_path / "one")
+    assert _record(two_worker_run(method, options)) == _record(tmp_path / "one")
 
 
-def test_a_killed_parallel_run_resumes_to_the_same_result(tmp_path):
-    run("random", runs_dir=tmp_path, name="whole", workers=2, **RANDOM)
+def test_a_killed_parallel_run_resumes_to_the_same_result(tmp_path, two_worker_run):
     run_with_crash("random", 3, runs_dir=tmp_path, name="crashed", workers=2, **RANDOM)
-    assert _record(tmp_path / "crashed") == _record(tmp_path / "whole")
+    assert _record(tmp_path / "crashed") == _record(two_worker_run("random", RANDOM))
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="PR_SET_PDEATHSIG is Linux's")

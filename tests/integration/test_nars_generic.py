@@ -8,31 +8,17 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-import torch.nn as nn
 
 from archsearch.cost.constraints import Cost
 from archsearch.errors import ConfigError
 from archsearch.experiment.testing import MemoryContext, MemoryLedger
-from archsearch import LayerChoice, ModuleSpace
+from archsearch import ModuleSpace
 from archsearch.spaces import create_space
 from archsearch.spaces.fbnet import RECIPE_FIELDS
-from support import ROOT
+from support import ROOT, ChoiceToy
 
 EXAMPLE = f"{ROOT / 'examples' / 'user_space.py'}:make_space"
 SMOKE = dict(preset="smoke", data="digits", quiet=True)
-
-
-class Toy(nn.Module):
-    def __init__(self, labels=("first", "second"), dropout: float | None = None) -> None:
-        super().__init__()
-        self.stem = nn.Conv2d(1, 4, 3, padding=1)
-        self.choices = nn.Sequential(*[LayerChoice({"conv": nn.Conv2d(4, 4, 3, padding=1), "pool": nn.MaxPool2d(
-            3, 1, 1), "id": nn.Identity()}, label=label) for label in labels])
-        head = [nn.AdaptiveAvgPool2d(1), nn.Flatten()] + ([nn.Dropout(dropout)] if dropout is not None else [])
-        self.head = nn.Sequential(*head, nn.Linear(4, 10))
-
-    def forward(self, x):
-        return self.head(self.choices(self.stem(x)))
 
 
 def _nars(space: ModuleSpace, **changes):
@@ -44,19 +30,20 @@ def _nars(space: ModuleSpace, **changes):
 
 @pytest.mark.parametrize("dropout", [None, 0.1])
 def test_the_predictor_encodes_the_user_choices_and_the_recipe_fields_that_act_on_the_network(dropout):
-    space = ModuleSpace(Toy(dropout=dropout), input_shape=(1, 8, 8), num_classes=10, name="toy")
+    space = ModuleSpace(ChoiceToy(dropout=dropout), input_shape=(1, 8, 8), num_classes=10, name="toy")
     method = _nars(space)
     searched = set(method.space.recipes.choices)
     assert "drop_path" not in searched  # no DropPath module anywhere: the field would change nothing
     assert ("dropout" in searched) == (dropout is not None)
     assert searched | {"dropout", "drop_path"} == set(RECIPE_FIELDS)
-    assert list(method.space.joint.choices)[:2] == ["first", "second"]
+    assert list(method.space.joint.choices)[:3] == ["a", "b", "merge"]
     joint = method.space.joint
-    assert method.predictor.input_width == joint.encoding_width == 3 + 3 + method.space.recipes.encoding_width
+    # one-hot: a's 4 ops, b's 2, merge's 3 input pairs, then the recipe
+    assert method.predictor.input_width == joint.encoding_width == 4 + 2 + 3 + method.space.recipes.encoding_width
     point = method.space.pool[0]
     code = method.space.joint.encode(point)
     arch, recipe = method.space.split(point)
-    np.testing.assert_array_equal(code[:6], space.space.encode(arch))  # the space's own one-hot encoding first
+    np.testing.assert_array_equal(code[:9], space.space.encode(arch))  # the space's own one-hot encoding first
     cost = method.space.cost(point)  # the architecture part's: the recipe costs nothing
     assert isinstance(cost, Cost) and (cost.macs, cost.params) == (space.cost(arch).macs, space.cost(arch).params)
     assert method.space.full(point) == arch and method.space.recipe_of(point).lr == pytest.approx(
@@ -69,7 +56,8 @@ def test_a_choice_named_like_a_recipe_field_is_refused_in_one_line(tmp_path):
     from archsearch.experiment.settings import resolve_settings
     from archsearch.methods.nars import NARS, NARSConfig
 
-    space = ModuleSpace(Toy(labels=("lr", "block")), input_shape=(1, 8, 8), num_classes=10, name="toy")
+    space = ModuleSpace(ChoiceToy(labels=("lr", "block", "merge")), input_shape=(1, 8, 8), num_classes=10,
+                        name="toy")
     with pytest.raises(ConfigError, match=r"^nars searches space 'toy' together with the training recipe, .*\['lr'\]"):
         NARS.check_space(space, "nars", NARSConfig())
     with pytest.raises(ConfigError, match="named like recipe fields"):

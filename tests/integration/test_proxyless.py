@@ -341,8 +341,9 @@ def test_resume_equals_an_uninterrupted_run(tmp_path, changes):
         torch.testing.assert_close(resumed.gates.alphas[name], straight.gates.alphas[name], rtol=0, atol=0)
     assert resumed_result.best.arch == result.best.arch
     assert resumed_result.best.objectives == result.best.objectives
+    resumed_weights = resumed.supernet.state_dict()
     for key, value in straight.supernet.state_dict().items():
-        torch.testing.assert_close(resumed.supernet.state_dict()[key], value, rtol=0, atol=0)
+        torch.testing.assert_close(resumed_weights[key], value, rtol=0, atol=0)
     # the arch steps happened, and logged probabilities and expected latency per step
     assert straight.arch_step_count == (3 - 1) * 2  # 2 search epochs with arch steps, every 2nd of 4 batches
     assert set(ctx.metrics) == {"proxyless_probs", "proxyless_arch"}
