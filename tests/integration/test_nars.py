@@ -192,9 +192,9 @@ def _context(tmp_path, *, constraints=(), crash_after=None):
 
 
 def _smoke(**changes):
-    from archsearch.methods.nars import NARSConfig
+    from archsearch.methods import make_config
 
-    return NARSConfig(**{**NARSConfig.PRESETS["smoke"], **changes})
+    return make_config("nars", "smoke", **changes)
 
 
 class _CostLovingScorer:
