@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any, Sequence
 
 from archsearch.accuracy import TEST
+from archsearch.experiment.ledger import FINAL_SUFFIX
 from archsearch.methods import SearchResult
 from archsearch.tasks.final import FinalResult
 from archsearch.train import distributed
@@ -64,7 +65,7 @@ class FinalStage:
     def ledger(self) -> Any:
         """The final trainings' trials, a study whose metric is the test accuracy."""
         if self._ledger is None:
-            self._ledger = self.experiment.open_ledger(f"{self.experiment.settings.name}:final", TEST["metric"])
+            self._ledger = self.experiment.open_ledger(self.experiment.settings.name + FINAL_SUFFIX, TEST["metric"])
         return self._ledger
 
     def _done(self, seeds: Sequence[int], epochs: int) -> dict[int, Any]:

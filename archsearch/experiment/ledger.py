@@ -116,6 +116,9 @@ def stored_objective_names(study: Any) -> list[str]:
     return [f"value_{i}" for i in range(len(study.directions))]
 
 
+FINAL_SUFFIX = ":final"  # the study of a run's final training: "<run>:final", one trial per seed
+
+
 def read_studies(url: str) -> list[LedgerReader]:
     """Every study (run) in the ledger database at `url`, opened read-only, by name."""
     storage = open_storage_read_only(url)
@@ -376,6 +379,6 @@ class RankLedger:
         return []
 
 
-__all__ = ["LedgerReader", "MAXIMISED", "OBJECTIVES", "OptunaLedger", "RankLedger", "TrialRecord", "check_sqlite_ledger",
+__all__ = ["FINAL_SUFFIX", "LedgerReader", "MAXIMISED", "OBJECTIVES", "OptunaLedger", "RankLedger", "TrialRecord", "check_sqlite_ledger",
            "open_storage_read_only", "read_studies", "redact_url", "resolve_storage_url", "sqlite_url",
            "stored_objective_names"]

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from archsearch.errors import ArchsearchError
-from archsearch.experiment.ledger import read_studies, redact_url
+from archsearch.experiment.ledger import FINAL_SUFFIX, read_studies, redact_url
 from archsearch.report._runs import default_runs_dir, list_runs
 from archsearch.report.common import human, leaderboard, space_text
 
@@ -57,16 +57,28 @@ def runs_listing(runs_dir: str | Path | None = None) -> Listing:
 
 
 def ledger_listing(url: str) -> Listing:
-    """The runs (Optuna studies) in a shared ledger database, opened read-only, with their trials' states."""
+    """The runs (Optuna studies) in a shared ledger database, opened read-only, with their trials' states. A run's
+    final training (its study ``<run>:final``) is not a row of its own: its mean test accuracy over the seeds is the
+    run's ``test acc.`` (a column shown when some run has one)."""
+    studies = read_studies(url)
+    names = {s.study_name for s in studies}
+    finals: dict[str, float | None] = {}
     rows = []
-    for study in read_studies(url):
+    for study in studies:
         trials = study.trials()
-        states = [t.state for t in trials]
         accuracies = [t.values.get("accuracy", next(iter(t.values.values())))  # else the study's first objective
                       for t in trials if t.state == "complete" and t.values]
+        run = study.study_name.removesuffix(FINAL_SUFFIX)
+        if run != study.study_name and run in names:
+            finals[run] = sum(accuracies) / len(accuracies) if accuracies else None
+            continue
+        states = [t.state for t in trials]
         rows.append([study.study_name, str(len(trials)), str(states.count("complete")), str(states.count("running")),
                      str(states.count("failed")), human(max(accuracies) if accuracies else None, "accuracy")])
-    return Listing(redact_url(url), LEDGER_COLUMNS, rows)
+    if not finals:
+        return Listing(redact_url(url), LEDGER_COLUMNS, rows)
+    return Listing(redact_url(url), (*LEDGER_COLUMNS, "test acc."),
+                   [[*row, human(finals.get(row[0]), "accuracy")] for row in rows])
 
 
 def finished_run_dir(result: Any, name: str | None, runs_dir: str | Path | None) -> Path | None:

@@ -203,7 +203,8 @@ def _cli(capsys: pytest.CaptureFixture[str], *args: str) -> str:
 @pytest.mark.integration
 def test_a_run_written_by_the_previous_version_reads_and_prints_as_it_did(tmp_path, capsys, monkeypatch):
     """`show`, `ls`, `ls --storage`, `report` and `export` print (and write) what the previous version did for
-    the same run (tests/data/old_run/expected: that version's outputs for this very run directory)."""
+    the same run (tests/data/old_run/expected: that version's outputs for this very run directory; ls_storage.txt as
+    it is since a run's final training shows as its row's test acc., not as a run of its own)."""
     run_dir = _old_run(tmp_path)
     monkeypatch.chdir(tmp_path)
     expected = OLD_RUN / "expected"

@@ -48,6 +48,18 @@ def test_ledger_listing_counts_each_study_s_trials(tmp_path):
     assert listing.rows == [["toyrun", "3", "3", "0", "0", "90.00%"]]
 
 
+def test_a_runs_final_training_is_its_test_accuracy_not_a_row(tmp_path):
+    import optuna
+
+    url = f"sqlite:///{write_run(tmp_path, 'toyrun') / 'ledger.db'}"
+    final = optuna.create_study(study_name="toyrun:final", storage=url, directions=["maximize"])
+    for accuracy in (0.5, 0.7):  # two seeds
+        final.add_trial(optuna.trial.create_trial(values=[accuracy], params={}, distributions={}))
+    listing = ledger_listing(url)
+    assert listing.columns == (*LEDGER_COLUMNS, "test acc.")
+    assert listing.rows == [["toyrun", "3", "3", "0", "0", "90.00%", "60.00%"]]
+
+
 def test_print_listing_shows_the_table_then_the_damaged_runs(capsys):
     print_listing(Listing("RUNS", ("name", "status"), []))
     assert capsys.readouterr().out == "no runs in RUNS\n"
