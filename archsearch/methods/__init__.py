@@ -46,6 +46,7 @@ class MethodSpec:
     cli_flags: Mapping[str, str] = field(default_factory=dict)  # the method's own flags: flag -> field
     default_space: str = DEFAULT_SPACE  # the space searched when a run names none
     check_space: Callable[[Any, str, Any], None] | None = None  # refuses a space it cannot search, before a run
+    final_default: FinalTraining | None = None  # the paper's final training of the chosen arch (the config's part)
 
     @classmethod
     def declared(cls, name: str, method_cls: type, config_cls: type) -> "MethodSpec":
@@ -63,7 +64,8 @@ class MethodSpec:
                    budget_field=getattr(config_cls, "BUDGET_FIELD", None),
                    cli_flags=MappingProxyType(dict(getattr(config_cls, "CLI_FLAGS", None) or {})),
                    default_space=str(getattr(config_cls, "DEFAULT_SPACE", None) or DEFAULT_SPACE),
-                   check_space=getattr(method_cls, "check_space", None))
+                   check_space=getattr(method_cls, "check_space", None),
+                   final_default=composed_default(config_cls))
         spec._check()
         return spec
 
@@ -81,11 +83,6 @@ class MethodSpec:
     def fields(self) -> list[str]:
         """The config's field names."""
         return [f.name for f in dataclasses.fields(self.config_cls)]
-
-    @property
-    def final_default(self) -> FinalTraining | None:
-        """The paper's final training of the chosen arch (the config's `FinalTraining` part), if it has one."""
-        return composed_default(self.config_cls)
 
     @property
     def options(self) -> list[str]:

@@ -1,5 +1,6 @@
 """What the ``archsearch`` command shows on a terminal: its tables, a run's leaderboard and next steps, a study's
-table, and the progress bar (`archsearch._progress`). Rendering only (rich, imported when something is shown); the CLI decides what."""
+table, and the progress bar (`archsearch._progress`). Rendering only (rich, imported when something is shown); the
+CLI decides what."""
 
 from __future__ import annotations
 
